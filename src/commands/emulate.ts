@@ -1,0 +1,197 @@
+/**
+ * `pviommu emulate` — run one Scenario, or a JSON Lines trace of calls, against a fresh model of
+ * its host, and print every call's result.
+ */
+import { resolve, relative, sep } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { Command, Option } from 'commander';
+import type { CommandEnv } from '../cli.js';
+import { loadRepo } from '../check.js';
+import { buildMachine } from '../model/build.js';
+import { runScenario, emulateTrace, withAbi, formatCallText, formatEmulateText, type CallReport, type EmulateReport, type Abi } from '../hypercalls/index.js';
+import { openOutputAtomic } from '../report/write.js';
+import { sortFindings } from '../report/index.js';
+import { UsageError, ToolError } from '../errors.js';
+import { closest } from '../util/suggest.js';
+import type { Finding } from '../policy/types.js';
+import { stdinFor } from './options.js';
+import { loadHost, printFindings } from './repo.js';
+import { progressReporter } from './progress.js';
+
+type Format = 'text' | 'json' | 'jsonl';
+
+interface EmulateOpts {
+  scenario?: string;
+  trace?: string;
+  host?: string;
+  abi?: Abi;
+  format: Format;
+  output?: string;
+  quiet?: boolean;
+}
+
+/** A sink for the output: stdout, or an atomically replaced file. */
+async function sink(env: CommandEnv, output: string | undefined, inputs: string[]) {
+  if (output === undefined || output === '-') {
+    return { write: async (s: string) => env.io.stdout.write(s), commit: async () => {}, abort: async () => {} };
+  }
+  const io = env.io;
+  return openOutputAtomic(resolve(io.cwd, output), inputs.filter((p) => p !== '-').map((p) => resolve(io.cwd, p)));
+}
+
+function summaryLine(report: Pick<EmulateReport, 'scenario' | 'host' | 'abi' | 'summary' | 'findings'>): string {
+  return JSON.stringify({ summary: report.summary, scenario: report.scenario, host: report.host, abi: report.abi, findings: report.findings }) + '\n';
+}
+
+export function registerEmulate(program: Command, env: CommandEnv): void {
+  program
+    .command('emulate')
+    .summary('run a Scenario (or a JSONL trace of calls) against a host\'s model')
+    .description(
+      "Run one Scenario, or a JSON Lines trace of calls (one call object per line, streamed), against a\n" +
+        "fresh model of its host, and print each call's result: rc, status/errno, outputs (bfn, mfn,\n" +
+        'ctx_no, mapped, …) and the findings it raised (dma/isolation, mapping/dangling, …).\n' +
+        'Exit 1 when a call raised an error finding or an expectation failed.',
+    )
+    .argument('[paths...]', 'the config repo: files, directories, or - for stdin', [])
+    .option('-s, --scenario <name>', 'the Scenario to run')
+    .option('-t, --trace <file.jsonl>', 'run the calls of a JSON Lines trace instead (needs --host)')
+    .option('--host <name>', 'the host (for --trace; to disambiguate a scenario name)')
+    .addOption(new Option('--abi <abi>', 'override the PV-IOMMU ABI (none, xs, ta)').choices(['none', 'xs', 'ta']))
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'jsonl']).default('text'))
+    .option('-o, --output <file>', 'write to FILE (atomically) instead of stdout')
+    .option('-q, --quiet', 'no progress on stderr')
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  pviommu emulate examples/lab --scenario xengt-pv-iommu\n' +
+        '  pviommu emulate examples/lab --scenario xengt-pv-iommu --format json | jq .calls[0]\n' +
+        '  pviommu emulate examples/lab --trace calls.jsonl --host lab-1 --format jsonl',
+    )
+    .action(async (paths: string[], o: EmulateOpts) => {
+      if ((o.scenario === undefined) === (o.trace === undefined)) {
+        throw new UsageError('give exactly one of --scenario NAME or --trace FILE.jsonl');
+      }
+      const io = env.io;
+      const stdinText = await stdinFor(paths, io);
+      if (o.trace !== undefined) return env.exit(await emulateTraceCommand(env, paths, o, stdinText));
+      return env.exit(await emulateScenarioCommand(env, paths, o, stdinText));
+    });
+}
+
+async function emulateScenarioCommand(env: CommandEnv, paths: string[], o: EmulateOpts, stdinText?: string): Promise<number> {
+  const io = env.io;
+  const repo = await loadRepo(paths, { cwd: io.cwd, stdinText });
+  const candidates = repo.config.hosts.flatMap((hc) => hc.scenarios.filter((s) => s.name === o.scenario && (o.host === undefined || hc.host.name === o.host)).map((s) => ({ hc, s })));
+  if (candidates.length === 0) {
+    const all = repo.config.hosts.flatMap((hc) => hc.scenarios.map((s) => s.name));
+    const hint = closest(o.scenario!, all);
+    const broken = repo.findings.some((f) => f.severity === 'error');
+    if (broken) {
+      printFindings(io, repo.findings, repo.files);
+      io.stderr.write(`pviommu: no valid Scenario named ${JSON.stringify(o.scenario)}; the config has input errors (see above)\n`);
+      return 1;
+    }
+    throw new UsageError(`no Scenario named ${JSON.stringify(o.scenario)}${o.host ? ` on host ${o.host}` : ''}${hint ? ` — did you mean \`${hint}\`?` : ''} (scenarios: ${all.join(', ') || 'none'})`);
+  }
+  if (candidates.length > 1) {
+    throw new UsageError(`Scenario ${o.scenario} exists on several hosts (${candidates.map((c) => c.hc.host.name).join(', ')}); choose one with --host`);
+  }
+  const { hc, s } = candidates[0]!;
+  const inputErrors = repo.findings.filter((f) => f.severity === 'error' && (f.host === undefined || f.host === hc.host.name));
+  if (hc.inputErrors || inputErrors.length) {
+    printFindings(io, inputErrors, repo.files);
+    io.stderr.write(`pviommu: host ${hc.host.name} has input errors; a config with input errors is not emulated\n`);
+    return 1;
+  }
+  const report = runScenario(hc, s, o.abi ? { abi: o.abi } : {});
+  report.findings = sortFindings(report.findings);
+  const out = await sink(env, o.output, paths);
+  try {
+    if (o.format === 'json') await out.write(JSON.stringify(report, null, 2) + '\n');
+    else if (o.format === 'jsonl') {
+      for (const c of report.calls) await out.write(JSON.stringify(c) + '\n');
+      await out.write(summaryLine({ ...report, findings: endFindings(report) }));
+    } else await out.write(formatEmulateText(report));
+    await out.commit();
+  } catch (e) {
+    await out.abort();
+    throw e;
+  }
+  return exitFor(report.summary);
+}
+
+/** Findings raised at the end of the run (not by a call). */
+function endFindings(report: EmulateReport): Finding[] {
+  const inCalls = new Set(report.calls.flatMap((c) => c.findings));
+  return report.findings.filter((f) => !inCalls.has(f));
+}
+
+function exitFor(s: { errors: number; failed_expectations: number }): number {
+  return s.errors > 0 || s.failed_expectations > 0 ? 1 : 0;
+}
+
+async function emulateTraceCommand(env: CommandEnv, paths: string[], o: EmulateOpts, stdinText?: string): Promise<number> {
+  const io = env.io;
+  const traceAbs = resolve(io.cwd, o.trace!);
+  try {
+    if (!(await stat(traceAbs)).isFile()) throw new ToolError(`trace ${o.trace} is not a file`);
+  } catch (e) {
+    if (e instanceof ToolError) throw e;
+    throw new ToolError(`trace not found: ${o.trace}`);
+  }
+  const loaded = await loadHost(paths, o.host, io, { stdinText });
+  if (!loaded) return 1;
+  const abi = o.abi ?? loaded.hc.host.pv_iommu.abi;
+  const machine = buildMachine(withAbi(loaded.hc, abi));
+  const display = relative(io.cwd, traceAbs).split(sep).join('/');
+  const progress = o.quiet ? undefined : progressReporter(io, false);
+  const out = await sink(env, o.output, [...paths, o.trace!]);
+  const calls: CallReport[] = [];
+  let n = 0;
+  // Chunks are batched so that a million-call trace is not a million writes.
+  let buf = '';
+  let chain: Promise<void> = Promise.resolve();
+  /** Queue the buffered text; writes stay in order (one at a time). */
+  const flush = () => {
+    if (buf) {
+      const b = buf;
+      buf = '';
+      chain = chain.then(() => out.write(b));
+      chain.catch(() => undefined); // handled by the final await; never an unhandled rejection
+    }
+    return chain;
+  };
+  try {
+    const result = await emulateTrace(
+      machine,
+      traceAbs,
+      (c) => {
+        n++;
+        if (o.format === 'json') calls.push(c);
+        else {
+          buf += (o.format === 'jsonl' ? JSON.stringify(c) : formatCallText(c)) + '\n';
+          if (buf.length > 1 << 16) void flush();
+        }
+        if ((n & 0xffff) === 0) progress?.update('calls emulated', n, 0);
+      },
+      { abi, display, scenario: display, keepCallFindings: o.format === 'json' },
+    );
+    progress?.done();
+    await flush();
+    const findings = sortFindings(result.findings);
+    const report: EmulateReport = { version: 1, scenario: display, host: loaded.hc.host.name, abi, calls, findings, summary: result.summary };
+    if (o.format === 'json') await out.write(JSON.stringify(report, null, 2) + '\n');
+    else if (o.format === 'jsonl') await out.write(summaryLine(report));
+    else {
+      const s = result.summary;
+      const tail = findings.length ? findings.map((f) => `    ${f.file}:${f.line}:${f.column}  ${f.severity}  ${f.message}  ${f.rule}`).join('\n') + '\n' : '';
+      await out.write(`${tail}${s.calls} calls, ${s.errors} errors, ${s.warnings} warnings, ${s.failed_expectations} failed expectations\n`);
+    }
+    await out.commit();
+    return exitFor(result.summary);
+  } catch (e) {
+    await out.abort();
+    throw e;
+  }
+}

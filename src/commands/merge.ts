@@ -1,0 +1,55 @@
+/**
+ * `pviommu merge FILE.json...` — combine the JSON reports of `check --shard I/N` runs (or of
+ * several repos) into one report, in any format (e.g. one SARIF upload for a CI matrix).
+ */
+import { readFile } from 'node:fs/promises';
+import { Command, Option } from 'commander';
+import type { CommandEnv } from '../cli.js';
+import { ToolError } from '../errors.js';
+import { formatCheck } from '../report/index.js';
+import { CHECK_FORMATS, type CheckFormat, type CheckReport } from '../report/types.js';
+import { mergeReports } from '../report/merge.js';
+import { RULES } from '../policy/registry.js';
+import { shouldColor } from '../report/color.js';
+import { emit, nonNegativeInt } from './options.js';
+
+export function registerMerge(program: Command, env: CommandEnv): void {
+  program
+    .command('merge')
+    .summary('combine JSON reports (e.g. of --shard runs) into one report')
+    .description(
+      'Combine JSON reports written by `pviommu check --format json` — typically one per CI shard\n' +
+        '(`--shard 1/4` … `--shard 4/4`) — into one report in any format. Findings are merged and\n' +
+        're-sorted; exit codes follow `check` (1 when the merged report has errors).',
+    )
+    .argument('<files...>', 'JSON reports')
+    .addOption(new Option('-f, --format <format>', 'output format').choices(CHECK_FORMATS as string[]).default('json'))
+    .option('-o, --output <file>', 'write the merged report to FILE instead of stdout')
+    .option('--max-warnings <n>', 'exit 1 when there are more than N warnings', nonNegativeInt)
+    .action(async (files: string[], o: { format: CheckFormat; output?: string; maxWarnings?: number }) => {
+      const io = env.io;
+      const reports: CheckReport[] = [];
+      for (const f of files) {
+        let v: unknown;
+        try {
+          v = JSON.parse(await readFile(f === '-' ? '/dev/stdin' : f, 'utf8'));
+        } catch (e) {
+          throw new ToolError(`cannot read ${f}: ${(e as Error).message.split('\n')[0]}`);
+        }
+        const r = v as CheckReport;
+        if (!r || r.version !== 1 || !Array.isArray(r.findings) || typeof r.summary !== 'object') {
+          throw new ToolError(`${f} is not a pviommu JSON report (expected {"version": 1, "summary": …, "findings": […]})`);
+        }
+        reports.push(r);
+      }
+      const { report, files: checked } = mergeReports(reports);
+      const text = formatCheck(report, o.format, {
+        color: o.format === 'text' && o.output === undefined && shouldColor(io.stdout, io.env),
+        files: checked,
+        rules: [...RULES],
+      });
+      await emit(io, text, o.output, files);
+      const s = report.summary;
+      env.exit(s.errors > 0 || (o.maxWarnings !== undefined && s.warnings > o.maxWarnings) ? 1 : 0);
+    });
+}

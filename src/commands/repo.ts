@@ -1,0 +1,65 @@
+/** Shared by the commands that work on one host's model: load the repo, pick the host. */
+import type { Io } from './io.js';
+import { loadRepo, type RepoOptions } from '../check.js';
+import type { HostConfig } from '../config/validate.js';
+import type { Finding } from '../policy/types.js';
+import { UsageError } from '../errors.js';
+import { closest } from '../util/suggest.js';
+import { formatCheck, sortFindings } from '../report/index.js';
+import { shouldColor } from '../report/color.js';
+import { RULES } from '../policy/registry.js';
+import { VERSION } from '../version.js';
+
+/**
+ * The host named by `--host` (or the repo's only host). When the host's documents have input
+ * errors, they are printed on stderr and `undefined` is returned (the caller exits 1).
+ */
+export async function loadHost(
+  paths: string[],
+  hostName: string | undefined,
+  io: Io,
+  opts: RepoOptions,
+): Promise<{ hc: HostConfig; findings: Finding[] } | undefined> {
+  const repo = await loadRepo(paths, { ...opts, cwd: io.cwd });
+  const hosts = repo.config.hosts;
+  let hc: HostConfig | undefined;
+  if (hostName === undefined) {
+    if (hosts.length !== 1) {
+      throw new UsageError(
+        hosts.length === 0 ? 'the repo defines no Host' : `the repo defines ${hosts.length} hosts; choose one with --host (${hosts.map((h) => h.host.name).join(', ')})`,
+      );
+    }
+    hc = hosts[0];
+  } else {
+    hc = hosts.find((h) => h.host.name === hostName);
+    if (!hc) {
+      const hint = closest(hostName, hosts.map((h) => h.host.name));
+      throw new UsageError(`no Host named ${JSON.stringify(hostName)}${hint ? ` — did you mean \`${hint}\`?` : ''} (hosts: ${hosts.map((h) => h.host.name).join(', ') || 'none'})`);
+    }
+  }
+  const errors = repo.findings.filter((f) => f.severity === 'error' && (f.host === undefined || f.host === hc!.host.name));
+  if (hc!.inputErrors || errors.length) {
+    printFindings(io, errors, repo.files);
+    io.stderr.write(`pviommu: host ${hc!.host.name} has input errors; fix them first (see above)\n`);
+    return undefined;
+  }
+  return { hc: hc!, findings: repo.findings };
+}
+
+/** Findings as the text report, on stderr (for commands whose stdout carries something else). */
+export function printFindings(io: Io, findings: Finding[], files: string[]): void {
+  if (!findings.length) return;
+  const count = (s: string) => findings.filter((f) => f.severity === s).length;
+  io.stderr.write(
+    formatCheck(
+      {
+        version: 1,
+        tool: { name: 'pviommu', version: VERSION },
+        summary: { files: files.length, documents: 0, skipped: 0, hosts: 0, domains: 0, devices: 0, scenarios: 0, errors: count('error'), warnings: count('warning'), infos: count('info'), suppressed: 0 },
+        findings: sortFindings(findings),
+      },
+      'text',
+      { color: shouldColor(io.stderr, io.env), files, rules: [...RULES] },
+    ),
+  );
+}

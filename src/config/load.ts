@@ -1,0 +1,562 @@
+/**
+ * Loading: paths → files → YAML documents with positions.
+ *
+ * - discovery (`discoverFiles`): files, directories walked recursively, `-` for stdin;
+ * - reading (`loadPaths`): a few files at a time, size and UTF-8 checks;
+ * - parsing (`loadText`): YAML 1.2 documents, the input findings of SPEC §5.1 that belong to
+ *   the text itself (`yaml/*`, an unsupported pviommu apiVersion, `suppression/invalid`), and
+ *   a `DocSource` per pviommu document so later stages can point at nodes without the parser.
+ *
+ * Bad content never throws: it becomes findings. Only a tool failure (a path that does not
+ * exist, a directory or file that cannot be read) throws a ToolError (exit 2).
+ */
+import { isUtf8 } from 'node:buffer';
+import { closeSync, fstatSync, openSync, promises as fsp, readFileSync } from 'node:fs';
+import type { Dirent, Stats } from 'node:fs';
+import path from 'node:path';
+import ignore from 'ignore';
+import { isMap, isScalar } from 'yaml';
+import type { Document, LineCounter, YAMLError } from 'yaml';
+import { ToolError } from '../errors.js';
+import type { Finding } from '../policy/types.js';
+import type { DocSource } from './source.js';
+import { findPair, spanOf } from './yaml/nodes.js';
+import { parseYaml, MAX_NESTING } from './yaml/parse.js';
+import { YamlDocSource, YamlFileText } from './yaml/source.js';
+import { mayHaveDirectives, parseSuppressions } from './yaml/suppressions.js';
+import { syntaxMessage } from './yaml/syntax.js';
+import { checkDocument } from './yaml/walk.js';
+
+/** One YAML document that declares `apiVersion: pviommu/v1`. */
+export interface RawDoc {
+  source: DocSource;
+  /** The document as plain JS: mappings → objects (null prototype not required), integers → bigint. */
+  value: unknown;
+}
+
+/** `# pviommu-disable-next-line RULE[, RULE...] -- reason` */
+export interface Suppression {
+  file: string;
+  /** Line of the comment itself. */
+  line: number;
+  column: number;
+  /** The line whose findings it suppresses (the next non-blank, non-comment line). */
+  targetLine: number;
+  rules: string[];
+  reason: string;
+}
+
+export interface LoadedFile {
+  /** Display path (relative to cwd, `/` separators; `<stdin>` for `-`). */
+  file: string;
+  /** Number of YAML documents in the file, and how many of them are pviommu's. */
+  documents: number;
+  pviommu: number;
+}
+
+export interface LoadOptions {
+  /** Globs (gitignore syntax) relative to `ignoreBase`, from `.pviommu.yaml` `ignore:`. */
+  ignore?: string[];
+  ignoreBase?: string;
+  /** Follow symlinks that lead outside the walked tree (default false). */
+  followSymlinks?: boolean;
+  /** Reject files larger than this many bytes with a finding (default 16 MiB). */
+  maxFileBytes?: number;
+  /** Maximum alias expansions per document (billion-laughs guard), default 1000. */
+  maxAliases?: number;
+  /** Which files a directory walk picks up (default `*.yaml` / `*.yml`). */
+  extensions?: RegExp;
+  /** Files named explicitly are loaded whatever their extension, except those this rejects. */
+  explicit?: (name: string) => boolean;
+  /** Text of stdin, when a path is `-` (the CLI reads it; the core does no process I/O). */
+  stdinText?: string;
+  cwd?: string;
+}
+
+export interface LoadResult {
+  files: LoadedFile[];
+  /** pviommu documents, in file order then document order. */
+  docs: RawDoc[];
+  /** YAML documents without `apiVersion: pviommu/v1`. */
+  skipped: number;
+  /** yaml/syntax, yaml/duplicate-key, yaml/ambiguous-scalar, suppression/invalid … */
+  findings: Finding[];
+  suppressions: Suppression[];
+}
+
+// ─── defaults ────────────────────────────────────────────────────────────────────────────────
+
+const DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024;
+const DEFAULT_MAX_ALIASES = 1000;
+/** Files read at once. */
+const READ_CONCURRENCY = 16;
+/** Directories listed at once. */
+const WALK_CONCURRENCY = 8;
+const STDIN_NAME = '<stdin>';
+/** The project config; never a config document, even when named. */
+const PROJECT_CONFIG_NAMES = new Set(['.pviommu.yaml', '.pviommu.yml']);
+const YAML_EXT = /\.ya?ml$/;
+const PVIOMMU_API = 'pviommu/v1';
+
+// ─── text → documents ────────────────────────────────────────────────────────────────────────
+
+export interface LoadTextResult {
+  file: LoadedFile;
+  docs: RawDoc[];
+  skipped: number;
+  findings: Finding[];
+  suppressions: Suppression[];
+}
+
+/** A finding about the file as a whole, at its first character. */
+function fileFinding(file: string, rule: string, message: string, line = 1, column = 1): Finding {
+  return { rule, severity: 'error', message, file, line, column, endLine: line, endColumn: column + 1 };
+}
+
+/** How a document's root declares itself: pviommu/v1, another pviommu version, or not pviommu. */
+function apiVersionOf(root: unknown): { kind: 'v1' | 'other' | 'none'; node?: unknown; value?: string } {
+  if (!isMap(root)) return { kind: 'none' };
+  const pair = findPair(root, 'apiVersion');
+  if (!pair || !isScalar(pair.value) || typeof pair.value.value !== 'string') return { kind: 'none' };
+  const value = pair.value.value;
+  if (value === PVIOMMU_API) return { kind: 'v1', node: pair.value, value };
+  if (/^pviommu(\/|$)/i.test(value)) return { kind: 'other', node: pair.value, value };
+  return { kind: 'none' };
+}
+
+function errorFinding(
+  file: string,
+  text: string,
+  lc: LineCounter,
+  err: YAMLError,
+  severity: Finding['severity'],
+): Finding {
+  const max = Math.max(0, text.length - 1);
+  const start = Math.min(err.pos[0], max);
+  const end = Math.max(start + 1, Math.min(err.pos[1], text.length));
+  const loc = spanOf(file, text, lc, start, end);
+  if (loc.endLine === loc.line && loc.endColumn <= loc.column) loc.endColumn = loc.column + 1;
+  return { rule: 'yaml/syntax', severity, message: syntaxMessage(err.code, err.message), ...loc };
+}
+
+/**
+ * Parse one file's text (already decoded; a BOM is stripped here) into pviommu documents and
+ * findings. `file` is the display path. Never throws for bad content.
+ */
+export function loadText(file: string, text: string, opts: LoadOptions = {}): LoadTextResult {
+  const maxBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  const maxAliases = opts.maxAliases ?? DEFAULT_MAX_ALIASES;
+  const loaded: LoadedFile = { file, documents: 0, pviommu: 0 };
+  const result: LoadTextResult = { file: loaded, docs: [], skipped: 0, findings: [], suppressions: [] };
+  const findings = result.findings;
+
+  if (text.length * 3 > maxBytes && Buffer.byteLength(text, 'utf8') > maxBytes) {
+    findings.push(tooLarge(file, Buffer.byteLength(text, 'utf8'), maxBytes));
+    return result;
+  }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+
+  let parsed: ReturnType<typeof parseYaml>;
+  try {
+    parsed = parseYaml(text, mayHaveDirectives(text));
+  } catch (e) {
+    findings.push(fileFinding(file, 'yaml/syntax', `could not parse this file: ${describeError(e)}`));
+    return result;
+  }
+  const lc = parsed.lineCounter;
+  const fileText = new YamlFileText(text);
+
+  parsed.docs.forEach((doc, index) => {
+    loaded.documents++;
+    const root = doc.contents;
+    const api = apiVersionOf(root);
+    if (doc.errors.length > 0) {
+      // Input the user meant to check (whatever its apiVersion): report, load nothing.
+      for (const err of doc.errors) findings.push(errorFinding(file, text, lc, err, 'error'));
+      if (api.kind !== 'none') loaded.pviommu++;
+      return;
+    }
+    if (api.kind === 'none') {
+      result.skipped++;
+      return;
+    }
+    loaded.pviommu++;
+    if (api.kind === 'other') {
+      const r = (api.node as { range?: [number, number] }).range ?? [0, 0];
+      findings.push({
+        rule: 'schema/invalid',
+        severity: 'error',
+        message: `unsupported apiVersion \`${api.value}\`: this pviommu reads ${PVIOMMU_API}`,
+        ...spanOf(file, text, lc, r[0], r[1]),
+      });
+      return;
+    }
+    for (const w of doc.warnings) findings.push(errorFinding(file, text, lc, w, 'warning'));
+    const source = loadDocument(doc, index, file, fileText, lc, maxAliases, findings);
+    if (source) result.docs.push(source);
+  });
+
+  for (const err of parsed.streamErrors) findings.push(errorFinding(file, text, lc, err, 'error'));
+  if (parsed.tooDeepAt !== undefined) {
+    loaded.documents++;
+    const at = spanOf(file, text, lc, Math.min(parsed.tooDeepAt, Math.max(0, text.length - 1)), parsed.tooDeepAt + 1);
+    findings.push({
+      rule: 'yaml/syntax',
+      severity: 'error',
+      message: `nested too deeply (more than ${MAX_NESTING - 6} levels); the rest of the file was not read`,
+      ...at,
+      endLine: at.line,
+      endColumn: at.column + 1,
+    });
+  }
+
+  if (parsed.comments.length > 0) {
+    const s = parseSuppressions(file, text, parsed.comments, lc.linePos, lc.lineStarts);
+    result.suppressions = s.suppressions;
+    findings.push(...s.findings);
+  }
+  return result;
+}
+
+/** Checks, then the plain-JS value, of one pviommu/v1 document without syntax errors. */
+function loadDocument(
+  doc: Document.Parsed,
+  index: number,
+  file: string,
+  fileText: YamlFileText,
+  lc: LineCounter,
+  maxAliases: number,
+  findings: Finding[],
+): RawDoc | null {
+  const text = fileText.text;
+  const root = doc.contents;
+  const check = checkDocument(root, file, text, lc);
+  findings.push(...check.findings);
+  const badAlias = check.unresolvedAlias ?? check.cyclicAlias;
+  if (badAlias !== null) {
+    const r = badAlias.range ?? doc.range;
+    const name = badAlias.source;
+    findings.push({
+      rule: 'yaml/syntax',
+      severity: 'error',
+      message:
+        badAlias === check.unresolvedAlias
+          ? `alias \`*${name}\` has no \`&${name}\` anchor before it; define the anchor first, or write the value out`
+          : `alias \`*${name}\` is inside the node it refers to, which makes the data infinitely deep; ` +
+            'replace the alias with the values it should hold',
+      ...spanOf(file, text, lc, r[0], r[1]),
+    });
+    return null;
+  }
+  let value: unknown;
+  try {
+    // yaml counts the anchored node itself as one use, times the nesting of aliases inside it:
+    // +1 makes `maxAliases` the number of alias expansions allowed (a negative value: no limit).
+    value = doc.toJS({ maxAliasCount: maxAliases < 0 ? -1 : maxAliases + 1 });
+  } catch (e) {
+    const msg = describeError(e);
+    const at = check.firstAlias?.range ?? doc.range;
+    const loc = spanOf(file, text, lc, at[0], at[1]);
+    let message: string;
+    if (/alias count|Alias resolution is disabled/i.test(msg)) {
+      message = `too many alias expansions (more than ${maxAliases}); the document is not loaded — expand the aliases or reduce their nesting`;
+    } else if (e instanceof RangeError) {
+      message = 'the document is nested too deeply to load';
+    } else {
+      message = `could not load this document: ${msg}`;
+    }
+    findings.push({ rule: 'yaml/syntax', severity: 'error', message, ...loc });
+    return null;
+  }
+  const range: [number, number] = [doc.range[0], doc.range[1]];
+  // The source keeps the text, not the node tree (positions are looked up again when needed).
+  return { source: new YamlDocSource(file, index, fileText, range, { root, lc }), value };
+}
+
+function tooLarge(file: string, bytes: number, max: number): Finding {
+  return fileFinding(
+    file,
+    'yaml/syntax',
+    `file is too large (${bytes} bytes; the limit is ${max}); split it, or raise the limit`,
+  );
+}
+
+function describeError(e: unknown): string {
+  if (e instanceof RangeError) return 'nested too deeply';
+  return e instanceof Error ? e.message : String(e);
+}
+
+// ─── discovery ───────────────────────────────────────────────────────────────────────────────
+
+interface Entry {
+  /** Absolute path, or `-` for stdin. */
+  abs: string;
+  display: string;
+  /** Real path (after symlinks), to load each file once; `-` for stdin. */
+  real: string;
+}
+
+function toDisplay(abs: string, cwd: string): string {
+  const rel = path.relative(cwd, abs);
+  const p = rel === '' ? '.' : path.isAbsolute(rel) ? abs : rel;
+  return path.sep === '/' ? p : p.split(path.sep).join('/');
+}
+
+function isInside(child: string, root: string): boolean {
+  if (child === root) return true;
+  return child.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
+}
+
+function errCode(e: unknown): string {
+  return (e as NodeJS.ErrnoException | null)?.code ?? 'unknown error';
+}
+
+/** Run `fn` over a queue that may grow while it runs, `limit` at a time; the first error wins. */
+async function drain<T>(queue: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let head = 0;
+  let active = 0;
+  let failure: { error: unknown } | null = null;
+  await new Promise<void>((resolve) => {
+    const pump = (): void => {
+      while (failure === null && active < limit && head < queue.length) {
+        const item = queue[head++]!;
+        active++;
+        fn(item).then(
+          () => {
+            active--;
+            pump();
+          },
+          (error: unknown) => {
+            active--;
+            failure ??= { error };
+            pump();
+          },
+        );
+      }
+      if (active === 0 && (failure !== null || head >= queue.length)) resolve();
+    };
+    pump();
+  });
+  if (failure !== null) throw (failure as { error: unknown }).error;
+}
+
+async function discover(paths: string[], opts: LoadOptions): Promise<Entry[]> {
+  const cwd = path.resolve(opts.cwd ?? process.cwd());
+  const ignoreBase = path.resolve(cwd, opts.ignoreBase ?? cwd);
+  const ig = opts.ignore && opts.ignore.length > 0 ? ignore().add(opts.ignore) : null;
+  const follow = opts.followSymlinks === true;
+  const entries: Entry[] = [];
+  /** Real paths of directories already listed: no directory is walked twice, no cycle loops. */
+  const seenDirs = new Set<string>();
+
+  const isIgnored = (abs: string, isDir: boolean): boolean => {
+    if (ig === null) return false;
+    const rel = path.relative(ignoreBase, abs);
+    if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return false;
+    const posix = path.sep === '/' ? rel : rel.split(path.sep).join('/');
+    return ig.ignores(isDir ? posix + '/' : posix);
+  };
+
+  interface DirJob {
+    abs: string;
+    real: string;
+    /** Real path of the directory named on the command line this walk started from. */
+    root: string;
+  }
+  const walk = async (job: DirJob, queue: DirJob[]): Promise<void> => {
+    if (seenDirs.has(job.real)) return;
+    seenDirs.add(job.real);
+    let list: Dirent[];
+    try {
+      list = await fsp.readdir(job.abs, { withFileTypes: true });
+    } catch (e) {
+      throw new ToolError(`cannot read directory ${toDisplay(job.abs, cwd)}: ${errCode(e)}`);
+    }
+    for (const d of list) {
+      const name = d.name;
+      if (name.startsWith('.') || name === 'node_modules') continue;
+      const abs = path.join(job.abs, name);
+      let isDir = d.isDirectory();
+      let isFile = d.isFile();
+      let real = path.join(job.real, name);
+      if (d.isSymbolicLink()) {
+        try {
+          real = await fsp.realpath(abs);
+          const st = await fsp.stat(abs);
+          isDir = st.isDirectory();
+          isFile = st.isFile();
+        } catch {
+          continue; // dangling link, or a link cycle (ELOOP)
+        }
+        if (!follow && !isInside(real, job.root)) continue;
+      } else if (!isDir && !isFile && !d.isFIFO() && !d.isSocket() && !d.isCharacterDevice() && !d.isBlockDevice()) {
+        // file system that does not report entry types
+        let st: Stats;
+        try {
+          st = await fsp.stat(abs);
+        } catch {
+          continue;
+        }
+        isDir = st.isDirectory();
+        isFile = st.isFile();
+      }
+      if (isDir) {
+        if (!isIgnored(abs, true)) queue.push({ abs, real, root: job.root });
+      } else if (isFile && (opts.extensions ?? YAML_EXT).test(name) && !isIgnored(abs, false)) {
+        entries.push({ abs, display: toDisplay(abs, cwd), real });
+      }
+    }
+  };
+
+  for (const p of paths) {
+    if (p === '-') {
+      entries.push({ abs: '-', display: STDIN_NAME, real: '-' });
+      continue;
+    }
+    const abs = path.resolve(cwd, p);
+    let st: Stats;
+    try {
+      st = await fsp.stat(abs);
+    } catch (e) {
+      const code = errCode(e);
+      if (code === 'ENOENT' || code === 'ENOTDIR') throw new ToolError(`path not found: ${p}`);
+      throw new ToolError(`cannot access ${p}: ${code}`);
+    }
+    let real: string;
+    try {
+      real = await fsp.realpath(abs);
+    } catch (e) {
+      throw new ToolError(`cannot access ${p}: ${errCode(e)}`);
+    }
+    if (st.isDirectory()) {
+      const queue: DirJob[] = [{ abs, real, root: real }];
+      await drain(queue, WALK_CONCURRENCY, (job) => walk(job, queue));
+    } else if (!PROJECT_CONFIG_NAMES.has(path.basename(abs)) && (opts.explicit?.(path.basename(abs)) ?? true)) {
+      // named explicitly: loaded whatever its extension, hidden or ignored
+      entries.push({ abs, display: toDisplay(abs, cwd), real });
+    }
+  }
+
+  entries.sort((a, b) => (a.display < b.display ? -1 : a.display > b.display ? 1 : 0));
+  const seenFiles = new Set<string>();
+  return entries.filter((e) => {
+    if (seenFiles.has(e.real)) return false;
+    seenFiles.add(e.real);
+    return true;
+  });
+}
+
+/**
+ * The files `paths` name, as absolute paths (`-` for stdin) in load order: sorted by display
+ * path with plain code-unit comparison, each real file once.
+ */
+export async function discoverFiles(paths: string[], opts: LoadOptions = {}): Promise<string[]> {
+  return (await discover(paths, opts)).map((e) => e.abs);
+}
+
+// ─── files → documents ───────────────────────────────────────────────────────────────────────
+
+/** Where the first invalid UTF-8 sequence is: 1-based line and column. */
+function firstInvalidUtf8(buf: Buffer): { line: number; column: number } {
+  let i = 0;
+  let lineStart = 0;
+  let line = 1;
+  const n = buf.length;
+  while (i < n) {
+    const b = buf[i]!;
+    if (b === 0x0a) {
+      line++;
+      i++;
+      lineStart = i;
+      continue;
+    }
+    let len = 0;
+    let min = 0;
+    if (b < 0x80) len = 1;
+    else if (b >= 0xc2 && b <= 0xdf) (len = 2), (min = 0x80);
+    else if (b >= 0xe0 && b <= 0xef) (len = 3), (min = 0x800);
+    else if (b >= 0xf0 && b <= 0xf4) (len = 4), (min = 0x10000);
+    let ok = len > 0 && i + len <= n;
+    let cp = len === 2 ? b & 0x1f : len === 3 ? b & 0x0f : b & 0x07;
+    for (let k = 1; ok && k < len; k++) {
+      const c = buf[i + k]!;
+      if ((c & 0xc0) !== 0x80) ok = false;
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    if (ok && len > 1 && (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))) ok = false;
+    if (!ok) break;
+    i += len;
+  }
+  const column = buf.subarray(lineStart, i).toString('utf8').length + 1;
+  return { line, column };
+}
+
+async function loadEntry(e: Entry, opts: LoadOptions): Promise<LoadTextResult> {
+  if (e.abs === '-') {
+    if (opts.stdinText === undefined) throw new ToolError('`-` (stdin) was given but no stdin text was read');
+    return loadText(STDIN_NAME, opts.stdinText, opts);
+  }
+  const maxBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  const empty = (): LoadTextResult => ({
+    file: { file: e.display, documents: 0, pviommu: 0 },
+    docs: [],
+    skipped: 0,
+    findings: [],
+    suppressions: [],
+  });
+  // Synchronous reads: config files are small and usually in the page cache, where one
+  // open/fstat/read/close in a row costs far less than four round trips through libuv's pool
+  // (measured: about a third of the load time of a 10,000-file repo on 2 cores).
+  let buf: Buffer;
+  let fd: number | undefined;
+  try {
+    fd = openSync(e.abs, 'r');
+    const st = fstatSync(fd);
+    if (st.isFile() && st.size > maxBytes) {
+      const r = empty();
+      r.findings.push(tooLarge(e.display, st.size, maxBytes));
+      return r;
+    }
+    buf = readFileSync(fd);
+  } catch (err) {
+    throw new ToolError(`cannot read ${e.display}: ${errCode(err)}`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  if (buf.length > maxBytes) {
+    const r = empty();
+    r.findings.push(tooLarge(e.display, buf.length, maxBytes));
+    return r;
+  }
+  if (!isUtf8(buf)) {
+    const r = empty();
+    const at = firstInvalidUtf8(buf);
+    r.findings.push(
+      fileFinding(e.display, 'yaml/syntax', 'file is not valid UTF-8; save it as UTF-8', at.line, at.column),
+    );
+    return r;
+  }
+  return loadText(e.display, buf.toString('utf8'), opts);
+}
+
+/**
+ * Discover, read and parse everything `paths` name. Files in discovery order, documents in file
+ * order then document order.
+ */
+export async function loadPaths(paths: string[], opts: LoadOptions = {}): Promise<LoadResult> {
+  const entries = await discover(paths, opts);
+  const results: LoadTextResult[] = new Array(entries.length);
+  const queue = entries.map((entry, i) => ({ entry, i }));
+  await drain(queue, READ_CONCURRENCY, async ({ entry, i }) => {
+    results[i] = await loadEntry(entry, opts);
+  });
+  const out: LoadResult = { files: [], docs: [], skipped: 0, findings: [], suppressions: [] };
+  for (const r of results) {
+    out.files.push(r.file);
+    for (const d of r.docs) out.docs.push(d);
+    out.skipped += r.skipped;
+    for (const f of r.findings) out.findings.push(f);
+    for (const s of r.suppressions) out.suppressions.push(s);
+  }
+  return out;
+}

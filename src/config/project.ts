@@ -1,0 +1,95 @@
+/**
+ * `.pviommu.yaml`: the project's own settings (not a config document).
+ *
+ * ```yaml
+ * ignore: ["generated/**", "old/*.yaml"]     # gitignore-style, relative to this file
+ * rules:
+ *   dom0/relaxed-iommu: error                # off | info | warning | error
+ * limits:
+ *   max_file_bytes: 16777216
+ *   max_aliases: 1000
+ * ```
+ * Found by looking in the first PATH (its directory, for a file) and then in each parent
+ * directory up to the file-system root; `--config FILE` names one explicitly.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import type { SeverityOrOff } from '../policy/types.js';
+import { ToolError } from '../errors.js';
+
+export const PROJECT_FILE = '.pviommu.yaml';
+
+const ProjectSchema = z.strictObject({
+  ignore: z.array(z.string()).default([]),
+  rules: z.record(z.string(), z.enum(['off', 'info', 'warning', 'error'])).default({}),
+  limits: z
+    .strictObject({
+      max_file_bytes: z.number().int().positive().optional(),
+      max_aliases: z.number().int().positive().optional(),
+    })
+    .default({}),
+});
+
+export interface ProjectConfig {
+  /** Absolute path of the file, when one was found. */
+  file?: string;
+  /** Directory ignore globs are relative to. */
+  dir: string;
+  ignore: string[];
+  rules: Record<string, SeverityOrOff>;
+  limits: { max_file_bytes?: number; max_aliases?: number };
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+export async function findProjectConfig(paths: string[], cwd: string, explicit?: string): Promise<ProjectConfig> {
+  if (explicit) {
+    const file = resolve(cwd, explicit);
+    if (!(await exists(file))) throw new ToolError(`config file not found: ${explicit}`);
+    return readProjectConfig(file);
+  }
+  const first = paths.find((p) => p !== '-');
+  let dir = resolve(cwd, first ?? '.');
+  try {
+    if (!(await stat(dir)).isDirectory()) dir = dirname(dir);
+  } catch {
+    dir = cwd;
+  }
+  for (;;) {
+    const candidate = join(dir, PROJECT_FILE);
+    if (await exists(candidate)) return readProjectConfig(candidate);
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return { dir: cwd, ignore: [], rules: {}, limits: {} };
+}
+
+async function readProjectConfig(file: string): Promise<ProjectConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new ToolError(`cannot read ${file}: ${(e as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = parse(text, { maxAliasCount: 100 }) ?? {};
+  } catch (e) {
+    throw new ToolError(`${file} is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const r = ProjectSchema.safeParse(value);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw new ToolError(`${file}: ${i.path.join('.') || '(top level)'}: ${i.message}`);
+  }
+  return { file, dir: dirname(file), ...r.data };
+}

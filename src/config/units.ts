@@ -1,0 +1,244 @@
+/**
+ * Unit parsers of SPEC §1: frame numbers, inclusive frame ranges, binary sizes, PCI addresses.
+ *
+ * Every parser works on exact integers (BigInt) and rejects what does not fit instead of
+ * rounding. Values reach these parsers after `normalizeNumbers` (see schema.ts): integers that
+ * fit in a double exactly are numbers, larger ones are decimal strings.
+ */
+
+export const PAGE_SHIFT = 12;
+export const PAGE_SIZE = 4096;
+/** Frames are below 2^52 (a 64-bit physical address space of 4 KiB pages). */
+export const MAX_FRAME_EXCLUSIVE = 2n ** 52n;
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
+const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
+const bad = <T>(error: string): Parsed<T> => ({ ok: false, error });
+
+/** Lower-case hex string of a frame: `0x1f00`. */
+export function hex(n: number | bigint): string {
+  return '0x' + n.toString(16);
+}
+
+/** Longest number string the parsers convert (no frame, size or id needs more than ~20 digits). */
+const MAX_NUMBER_CHARS = 256;
+
+/** Exact integer from a number / bigint / decimal or `0x` hex string. */
+export function toBigInt(v: unknown): Parsed<bigint> {
+  if (typeof v === 'bigint') return ok(v);
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) return bad(`${v} is not a number`);
+    if (!Number.isInteger(v)) return bad(`${v} is not a whole number`);
+    if (!Number.isSafeInteger(v)) return bad(`${v} is too large to be exact; quote it as a string`);
+    return ok(BigInt(v));
+  }
+  if (typeof v === 'string') {
+    const s = v.trim().replace(/_/g, '');
+    // BigInt ↔ decimal conversions are quadratic in the length: refuse absurd literals up front.
+    if (s.length > MAX_NUMBER_CHARS && /^-?(0x)?[0-9a-f]+$/i.test(s)) return bad(`a number of ${s.length} characters is beyond any value pviommu accepts`);
+    if (/^-?0x[0-9a-f]+$/i.test(s)) {
+      const neg = s.startsWith('-');
+      const n = BigInt(neg ? s.slice(1) : s);
+      return ok(neg ? -n : n);
+    }
+    if (/^-?\d+$/.test(s)) return ok(BigInt(s));
+    return bad(`"${v}" is not a number (write decimal or 0x hex)`);
+  }
+  return bad(`expected a number, got ${describe(v)}`);
+}
+
+export function describe(v: unknown): string {
+  if (v === null || v === undefined) return 'nothing';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return `the string "${v}"`;
+  if (typeof v === 'boolean') return `the boolean ${v}`;
+  return `${typeof v} ${String(v)}`;
+}
+
+/** A frame number (gfn, mfn, bfn/dfn, pfn): 0 ≤ n < 2^52. */
+export function parseFrame(v: unknown): Parsed<number> {
+  const b = toBigInt(v);
+  if (!b.ok) return b;
+  if (b.value < 0n) return bad(`frame number ${b.value} is negative`);
+  if (b.value >= MAX_FRAME_EXCLUSIVE) {
+    return bad(`frame number ${hex(b.value)} is beyond the 52-bit frame space (max 0xfffffffffffff)`);
+  }
+  return ok(Number(b.value));
+}
+
+export interface FrameRange {
+  start: number;
+  /** inclusive */
+  end: number;
+}
+
+export function rangePages(r: FrameRange): number {
+  return r.end - r.start + 1;
+}
+
+/** `"0x100-0x1ff"` (inclusive), `"0x100"` (one frame), `{start, end}`, or `{start, pages}`. */
+export function parseFrameRange(v: unknown): Parsed<FrameRange> {
+  if (typeof v === 'string') {
+    const s = v.trim();
+    const m = /^([^-\s]+)\s*-\s*([^-\s]+)$/.exec(s);
+    if (m) {
+      const a = parseFrame(m[1]);
+      if (!a.ok) return a;
+      const b = parseFrame(m[2]);
+      if (!b.ok) return b;
+      return checkRange(a.value, b.value);
+    }
+    const one = parseFrame(s);
+    if (!one.ok) return bad(`"${v}" is not a frame range (write "0x100-0x1ff", inclusive)`);
+    return ok({ start: one.value, end: one.value });
+  }
+  if (typeof v === 'number' || typeof v === 'bigint') {
+    const one = parseFrame(v);
+    return one.ok ? ok({ start: one.value, end: one.value }) : one;
+  }
+  if (v && typeof v === 'object' && !Array.isArray(v)) {
+    const o = v as Record<string, unknown>;
+    const keys = Object.keys(o);
+    const extra = keys.filter((k) => k !== 'start' && k !== 'end' && k !== 'pages');
+    if (extra.length) return bad(`unknown key \`${extra[0]}\` in a frame range (use start with end or pages)`);
+    if (o.start === undefined) return bad('a frame range needs `start`');
+    const a = parseFrame(o.start);
+    if (!a.ok) return a;
+    if (o.end !== undefined && o.pages !== undefined) return bad('give either `end` or `pages`, not both');
+    if (o.end !== undefined) {
+      const b = parseFrame(o.end);
+      if (!b.ok) return b;
+      return checkRange(a.value, b.value);
+    }
+    if (o.pages !== undefined) {
+      const p = toBigInt(o.pages);
+      if (!p.ok) return p;
+      if (p.value < 1n) return bad('`pages` must be at least 1');
+      const end = BigInt(a.value) + p.value - 1n;
+      if (end >= MAX_FRAME_EXCLUSIVE) return bad(`range end ${hex(end)} is beyond the 52-bit frame space`);
+      return ok({ start: a.value, end: Number(end) });
+    }
+    return bad('a frame range needs `end` (inclusive) or `pages`');
+  }
+  return bad(`expected a frame range like "0x100-0x1ff", got ${describe(v)}`);
+}
+
+function checkRange(start: number, end: number): Parsed<FrameRange> {
+  if (end < start) return bad(`range end ${hex(end)} is below its start ${hex(start)} (ranges are inclusive: "start-end")`);
+  return ok({ start, end });
+}
+
+const BINARY_UNITS: Record<string, bigint> = {
+  B: 1n,
+  KIB: 1n << 10n,
+  MIB: 1n << 20n,
+  GIB: 1n << 30n,
+  TIB: 1n << 40n,
+  PIB: 1n << 50n,
+};
+const DECIMAL_UNITS = new Set(['K', 'KB', 'M', 'MB', 'G', 'GB', 'T', 'TB', 'P', 'PB']);
+
+/**
+ * A size: `"512MiB"`, `"4GiB"`, `"1TiB"`, `"64KiB"`, `"1.5GiB"`, or an integer number of bytes.
+ * Returns a number of 4 KiB pages; sizes must be whole pages. Decimal units are refused.
+ */
+export function parseSizePages(v: unknown): Parsed<number> {
+  let bytes: bigint;
+  if (typeof v === 'string') {
+    const m = /^\s*(\d+)(?:\.(\d+))?\s*([A-Za-z]*)\s*$/.exec(v);
+    if (!m) return bad(`"${v}" is not a size (write e.g. "4GiB", "512MiB")`);
+    if (m[1]!.length + (m[2]?.length ?? 0) > MAX_NUMBER_CHARS) return bad(`a size of ${v.trim().length} characters is beyond any size pviommu accepts`);
+    const unitRaw = m[3] ?? '';
+    const unit = unitRaw.toUpperCase();
+    if (unit === '' && m[2] === undefined) {
+      bytes = BigInt(m[1]!);
+    } else {
+      const mul = BINARY_UNITS[unit];
+      if (mul === undefined) {
+        if (DECIMAL_UNITS.has(unit)) {
+          const bin = unit[0] + 'iB';
+          return bad(`"${v}" uses a decimal unit; pviommu sizes are binary — write "${m[1]}${m[2] ? '.' + m[2] : ''}${bin}"`);
+        }
+        return bad(`unknown size unit "${unitRaw}" in "${v}" (use B, KiB, MiB, GiB, TiB)`);
+      }
+      const frac = m[2] ?? '';
+      const scale = 10n ** BigInt(frac.length);
+      const num = BigInt(m[1]! + frac) * mul;
+      if (num % scale !== 0n) return bad(`"${v}" is not a whole number of bytes`);
+      bytes = num / scale;
+    }
+  } else {
+    const b = toBigInt(v);
+    if (!b.ok) return bad(`expected a size like "4GiB", got ${describe(v)}`);
+    bytes = b.value;
+  }
+  if (bytes < 0n) return bad('a size cannot be negative');
+  if (bytes % BigInt(PAGE_SIZE) !== 0n) {
+    return bad(`${typeof v === 'string' ? `"${v}"` : String(v)} (${bytes} bytes) is not a whole number of 4 KiB pages`);
+  }
+  const pages = bytes / BigInt(PAGE_SIZE);
+  if (pages > MAX_FRAME_EXCLUSIVE) return bad(`size ${formatBytes(bytes)} is beyond a 64-bit address space`);
+  return ok(Number(pages));
+}
+
+/** Human size of a number of pages: `4 GiB`, `1.5 GiB`, `12 KiB`. */
+export function formatPages(pages: number): string {
+  return formatBytes(BigInt(pages) * BigInt(PAGE_SIZE));
+}
+
+export function formatBytes(bytes: bigint): string {
+  const units: [string, bigint][] = [
+    ['PiB', 1n << 50n],
+    ['TiB', 1n << 40n],
+    ['GiB', 1n << 30n],
+    ['MiB', 1n << 20n],
+    ['KiB', 1n << 10n],
+  ];
+  for (const [name, mul] of units) {
+    if (bytes >= mul) {
+      const whole = bytes / mul;
+      const rem = bytes % mul;
+      if (rem === 0n) return `${whole} ${name}`;
+      const frac = Number((rem * 100n) / mul);
+      return `${whole}.${String(frac).padStart(2, '0').replace(/0+$/, '') || '0'} ${name}`;
+    }
+  }
+  return `${bytes} B`;
+}
+
+export interface Bdf {
+  seg: number;
+  bus: number;
+  dev: number;
+  fn: number;
+}
+
+/** `"SSSS:BB:DD.F"` or `"BB:DD.F"` (segment 0), hex; dev ≤ 0x1f, fn ≤ 7. */
+export function parseBdf(v: unknown): Parsed<Bdf> {
+  if (typeof v !== 'string') return bad(`expected a PCI address like "0000:00:02.0", got ${describe(v)}`);
+  const m = /^\s*(?:([0-9a-f]{1,4}):)?([0-9a-f]{1,2}):([0-9a-f]{1,2})\.([0-9a-f])\s*$/i.exec(v);
+  if (!m) return bad(`"${v}" is not a PCI address (write "SSSS:BB:DD.F" or "BB:DD.F", hex)`);
+  const seg = m[1] ? parseInt(m[1], 16) : 0;
+  const bus = parseInt(m[2]!, 16);
+  const dev = parseInt(m[3]!, 16);
+  const fn = parseInt(m[4]!, 16);
+  if (dev > 0x1f) return bad(`device number 0x${dev.toString(16)} in "${v}" is above 0x1f`);
+  if (fn > 7) return bad(`function number ${fn} in "${v}" is above 7`);
+  return ok({ seg, bus, dev, fn });
+}
+
+export function formatBdf(b: Bdf): string {
+  const h = (n: number, w: number) => n.toString(16).padStart(w, '0');
+  return `${h(b.seg, 4)}:${h(b.bus, 2)}:${h(b.dev, 2)}.${b.fn}`;
+}
+
+/** devfn byte as Xen packs it. */
+export function devfn(b: Bdf): number {
+  return (b.dev << 3) | b.fn;
+}
+
+/** Does this look like a BDF rather than a device name? */
+export function looksLikeBdf(s: string): boolean {
+  return /^\s*(?:[0-9a-f]{1,4}:)?[0-9a-f]{1,2}:[0-9a-f]{1,2}\.[0-9a-f]\s*$/i.test(s);
+}

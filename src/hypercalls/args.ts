@@ -1,0 +1,414 @@
+/**
+ * Reading a call's arguments (a YAML mapping or a JSON line) into the typed arguments of an op.
+ *
+ * The line between a finding and an errno: an argument that cannot be encoded in the hypercall's
+ * ABI at all (a frame that is not a number or lies beyond the 52-bit frame space, a domid beyond
+ * 16 bits, an unknown flag name, a missing field, an unknown key) is a `schema/invalid` finding at
+ * that argument's node, and the call is not made. An argument that can be encoded but is wrong
+ * (an unknown domid, an unbacked gfn, a bad count) is passed on, and Xen's errno answers it.
+ * A domain or device *name* no document defines is a `ref/unknown` finding; the call is then made
+ * with `DOMID_INVALID` / an unknown device, and fails as Xen would.
+ *
+ * Hot path (traces): numbers and plain `0x…` strings are parsed by hand, without regexes.
+ */
+import type { NodePart, PathSeg } from '../config/source.js';
+import { parseFrame, parseBdf, formatBdf, toBigInt, describe, type FrameRange } from '../config/units.js';
+import type { Machine } from '../model/types.js';
+import { DOMID_INVALID, DOMID_IO, DOMID_SELF, DOMID_XEN } from '../model/types.js';
+import { MAX_FRAME } from '../model/extents.js';
+import { closest } from '../util/suggest.js';
+
+export interface ArgIssue {
+  rule: 'schema/invalid' | 'ref/unknown';
+  /** Relative to the call. */
+  path: PathSeg[];
+  message: string;
+  /** Point at the key (unknown keys) rather than the value. */
+  part?: NodePart;
+}
+
+/** Keys every call may carry. */
+export const COMMON_KEYS: ReadonlySet<string> = new Set(['op', 'caller', 'expect']);
+
+/** A list of frames as ranges (a list may mix single frames and ranges), with its total count. */
+export interface FrameList {
+  ranges: FrameRange[];
+  count: number;
+}
+
+/** Frame `i` (0-based) of a FrameList. */
+export function frameAt(l: FrameList, i: number): number {
+  for (const r of l.ranges) {
+    const n = r.end - r.start + 1;
+    if (i < n) return r.start + i;
+    i -= n;
+  }
+  return -1;
+}
+
+/** Build a FrameList from frames (for ops called directly). */
+export function frameList(frames: readonly (number | FrameRange)[]): FrameList {
+  const ranges: FrameRange[] = [];
+  let count = 0;
+  for (const f of frames) {
+    const r = typeof f === 'number' ? { start: f, end: f } : f;
+    ranges.push(r);
+    count += r.end - r.start + 1;
+  }
+  return { ranges, count };
+}
+
+const HEX: Int8Array = (() => {
+  const t = new Int8Array(128).fill(-1);
+  for (let i = 0; i < 10; i++) t[48 + i] = i;
+  for (let i = 0; i < 6; i++) {
+    t[65 + i] = 10 + i;
+    t[97 + i] = 10 + i;
+  }
+  return t;
+})();
+
+/**
+ * A frame number from a number or a plain decimal / `0x` hex string, or undefined when the fast
+ * path cannot decide (the caller falls back to `parseFrame` for the exact answer and message).
+ */
+export function fastFrame(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isInteger(v) && v >= 0 && v <= MAX_FRAME ? v : undefined;
+  if (typeof v !== 'string') return undefined;
+  const n = v.length;
+  if (n === 0 || n > 15) return undefined;
+  let x = 0;
+  if (n > 2 && v.charCodeAt(0) === 48 && (v.charCodeAt(1) | 0x20) === 120) {
+    for (let i = 2; i < n; i++) {
+      const c = v.charCodeAt(i);
+      const d = c < 128 ? HEX[c]! : -1;
+      if (d < 0) return undefined;
+      x = x * 16 + d;
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const d = v.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) return undefined;
+      x = x * 10 + d;
+    }
+  }
+  return x <= MAX_FRAME ? x : undefined;
+}
+
+/**
+ * Reads the arguments of one call (or of one element of an xs batch, `base` = ['ops', j]) and
+ * collects issues. Getters return a usable value even after an issue (the call is not made then).
+ */
+/** Earlier results of the run, for `bfn_of` / `mfn_of`: a frame, or why there is none. */
+export type OutputLookup = (kind: 'bfn' | 'mfn', index: number) => number | string;
+
+export class ArgReader {
+  readonly issues: ArgIssue[];
+  /** Set by the runner: outputs of earlier calls. */
+  earlier?: OutputLookup;
+
+  constructor(
+    readonly m: Machine,
+    readonly raw: Record<string, unknown>,
+    readonly op: string,
+    readonly base: readonly PathSeg[] = [],
+    issues?: ArgIssue[],
+  ) {
+    this.issues = issues ?? [];
+  }
+
+  path(key: PathSeg, ...more: PathSeg[]): PathSeg[] {
+    return this.base.length ? [...this.base, key, ...more] : [key, ...more];
+  }
+
+  bad(key: PathSeg | PathSeg[], message: string, rule: ArgIssue['rule'] = 'schema/invalid', part?: NodePart): void {
+    const issue: ArgIssue = { rule, path: Array.isArray(key) ? [...this.base, ...key] : this.path(key), message };
+    if (part) issue.part = part;
+    this.issues.push(issue);
+  }
+
+  has(key: string): boolean {
+    return this.raw[key] !== undefined && this.raw[key] !== null;
+  }
+
+  missing(key: string, what: string): void {
+    this.bad([], `${this.op} needs \`${key}\` (${what})`);
+  }
+
+  /** A required (or defaulted) frame number. */
+  frame(key: string, def?: number): number {
+    const v = this.raw[key];
+    if (v === undefined || v === null) {
+      if (def !== undefined) return def;
+      this.missing(key, 'a frame number');
+      return 0;
+    }
+    return this.frameValue(v, [key]);
+  }
+
+  /**
+   * A BFN / DFN argument `key`, or instead `bfn_of: INDEX` / `mfn_of: INDEX`: the out.bfn / out.mfn
+   * (or first of out.mfns) of an earlier call. Exactly one of the three.
+   */
+  bfn(key = 'bfn'): number {
+    const given = [key, 'bfn_of', 'mfn_of'].filter((k) => this.has(k));
+    if (given.length !== 1) {
+      if (given.length) this.bad([given[1]!], `give only one of \`${key}\`, \`bfn_of\`, \`mfn_of\``);
+      else this.missing(key, `a frame number, or \`bfn_of\` / \`mfn_of\`: the index of an earlier call whose out.bfn / out.mfn to use`);
+      return 0;
+    }
+    const k = given[0]!;
+    if (k === key) return this.frame(key);
+    const idx = this.int(k, 0, 0x7fffffff);
+    if (!this.earlier) {
+      this.bad([k], `\`${k}\` needs the results of earlier calls; give \`${key}\` instead`);
+      return 0;
+    }
+    const v = this.earlier(k === 'bfn_of' ? 'bfn' : 'mfn', idx);
+    if (typeof v === 'string') {
+      this.bad([k], `\`${k}: ${idx}\`: ${v}`);
+      return 0;
+    }
+    return v;
+  }
+
+  /** An optional frame number (undefined when absent). */
+  optFrame(key: string): number | undefined {
+    const v = this.raw[key];
+    return v === undefined || v === null ? undefined : this.frameValue(v, [key]);
+  }
+
+  frameValue(v: unknown, at: PathSeg[]): number {
+    const f = fastFrame(v);
+    if (f !== undefined) return f;
+    const p = parseFrame(v);
+    if (p.ok) return p.value;
+    this.bad(at, `\`${at.join('.')}\` of ${this.op}: ${p.error}`);
+    return 0;
+  }
+
+  /** A list of frames: a list of frames / ranges, a range ("0x100-0x1ff", {start, end|pages}), or one frame. */
+  frames(key: string): FrameList {
+    const v = this.raw[key];
+    const out: FrameList = { ranges: [], count: 0 };
+    if (v === undefined || v === null) {
+      this.missing(key, 'a list of frames or a range');
+      return out;
+    }
+    const add = (x: unknown, at: PathSeg[]) => {
+      const f = fastFrame(x);
+      if (f !== undefined) {
+        out.ranges.push({ start: f, end: f });
+        out.count++;
+        return;
+      }
+      if (typeof x === 'string' && x.includes('-') && !x.trim().startsWith('-')) {
+        const [a, b, ...rest] = x.split('-');
+        if (rest.length === 0) {
+          const s = parseFrame(a);
+          const e = parseFrame(b);
+          if (s.ok && e.ok && s.value <= e.value) {
+            out.ranges.push({ start: s.value, end: e.value });
+            out.count += e.value - s.value + 1;
+            return;
+          }
+          const why = !s.ok ? s.error : !e.ok ? e.error : `range end ${b} is below its start ${a}`;
+          this.bad(at, `\`${at.join('.')}\` of ${this.op}: ${why}`);
+          return;
+        }
+      }
+      if (x && typeof x === 'object' && !Array.isArray(x)) {
+        const o = x as Record<string, unknown>;
+        const s = parseFrame(o.start);
+        const extra = Object.keys(o).filter((k) => k !== 'start' && k !== 'end' && k !== 'pages');
+        if (extra.length) {
+          this.bad([...at, extra[0]!], `unknown key \`${extra[0]}\` in a frame range (use start with end or pages)`);
+          return;
+        }
+        if (!s.ok) {
+          this.bad(at, `\`${at.join('.')}\` of ${this.op}: a frame range needs a valid \`start\` (${s.error})`);
+          return;
+        }
+        let end: number | undefined;
+        if (o.end !== undefined && o.pages === undefined) {
+          const e = parseFrame(o.end);
+          if (e.ok && e.value >= s.value) end = e.value;
+        } else if (o.pages !== undefined && o.end === undefined) {
+          const p = toBigInt(o.pages);
+          if (p.ok && p.value >= 1n && BigInt(s.value) + p.value - 1n <= BigInt(MAX_FRAME)) end = s.value + Number(p.value) - 1;
+        }
+        if (end === undefined) {
+          this.bad(at, `\`${at.join('.')}\` of ${this.op}: a frame range needs \`end\` (inclusive, ≥ start) or \`pages\` (≥ 1)`);
+          return;
+        }
+        out.ranges.push({ start: s.value, end });
+        out.count += end - s.value + 1;
+        return;
+      }
+      const p = parseFrame(x);
+      if (p.ok) {
+        out.ranges.push({ start: p.value, end: p.value });
+        out.count++;
+      } else {
+        this.bad(at, `\`${at.join('.')}\` of ${this.op}: ${p.error}`);
+      }
+    };
+    if (Array.isArray(v)) v.forEach((x, i) => add(x, [key, i]));
+    else add(v, [key]);
+    return out;
+  }
+
+  /** An integer in [min, max] (the field's C type), or `def` when absent (required when def is undefined). */
+  int(key: string, min: number, max: number, def?: number): number {
+    const v = this.raw[key];
+    if (v === undefined || v === null) {
+      if (def !== undefined) return def;
+      this.missing(key, 'an integer');
+      return 0;
+    }
+    let n: number | undefined;
+    if (typeof v === 'number' && Number.isSafeInteger(v)) n = v;
+    else {
+      const b = toBigInt(v);
+      if (b.ok && b.value >= BigInt(min) && b.value <= BigInt(max)) n = Number(b.value);
+      else if (!b.ok) {
+        this.bad([key], `\`${key}\` of ${this.op}: ${b.error}`);
+        return def ?? 0;
+      }
+    }
+    if (n === undefined || n < min || n > max) {
+      this.bad([key], `\`${key}\` of ${this.op} is ${describe(v)}; it must be an integer in ${min}..${max} (the field's size in the hypercall ABI)`);
+      return def ?? 0;
+    }
+    return n;
+  }
+
+  bool(key: string, def: boolean): boolean {
+    const v = this.raw[key];
+    if (v === undefined || v === null) return def;
+    if (typeof v === 'boolean') return v;
+    this.bad([key], `\`${key}\` of ${this.op} must be true or false, not ${describe(v)}`);
+    return def;
+  }
+
+  /** One of `values` (or def when absent; required when def is undefined). */
+  choice<T extends string>(key: string, values: readonly T[], def?: T): T {
+    const v = this.raw[key];
+    if (v === undefined || v === null) {
+      if (def !== undefined) return def;
+      this.missing(key, `one of ${values.join(', ')}`);
+      return values[0]!;
+    }
+    if (typeof v === 'string' && (values as readonly string[]).includes(v)) return v as T;
+    const hint = typeof v === 'string' ? closest(v, values) : undefined;
+    this.bad([key], `\`${key}\` of ${this.op} is ${describe(v)}; expected one of ${values.join(', ')}${hint ? ` — did you mean \`${hint}\`?` : ''}`);
+    return def ?? values[0]!;
+  }
+
+  /**
+   * A domain: its name, a domid, or `DOMID_SELF` / `self`. A name no domain has → ref/unknown and
+   * DOMID_INVALID (the op answers as Xen does for an unknown id).
+   */
+  domid(key: string, def?: number): number {
+    const v = this.raw[key];
+    if (v === undefined || v === null) {
+      if (def !== undefined) return def;
+      this.missing(key, 'a domain name or domid');
+      return DOMID_INVALID;
+    }
+    return this.domidValue(v, [key]);
+  }
+
+  domidValue(v: unknown, at: PathSeg[]): number {
+    if (typeof v === 'number') {
+      if (Number.isInteger(v) && v >= 0 && v <= 0xffff) return v;
+      this.bad(at, `\`${at.join('.')}\` of ${this.op}: domid ${String(v)} does not fit the 16-bit domid_t`);
+      return DOMID_INVALID;
+    }
+    if (typeof v === 'string') {
+      const s = v.trim();
+      const f = fastFrame(s);
+      if (f !== undefined) return this.domidValue(f, at);
+      const special = SPECIAL_DOMIDS[s];
+      if (special !== undefined) return special;
+      for (const d of this.m.domains.values()) if (d.name === s) return d.domid;
+      const hint = closest(s, [...this.m.domains.values()].map((d) => d.name));
+      this.bad(at, `\`${at.join('.')}\` of ${this.op} names domain ${JSON.stringify(s)}, which is not a domain on host ${this.m.host.name}${hint ? ` — did you mean \`${hint}\`?` : ''}`, 'ref/unknown');
+      return DOMID_INVALID;
+    }
+    this.bad(at, `\`${at.join('.')}\` of ${this.op} must be a domain name or domid, not ${describe(v)}`);
+    return DOMID_INVALID;
+  }
+
+  /**
+   * A PCI device: a Device name or a BDF. Returns the canonical BDF (a BDF of no Device is passed on:
+   * ENODEV is Xen's answer); a name no Device has → ref/unknown and undefined.
+   */
+  device(key: string): string | undefined {
+    const v = this.raw[key];
+    if (v === undefined || v === null) {
+      this.missing(key, 'a Device name or BDF');
+      return undefined;
+    }
+    if (typeof v !== 'string') {
+      this.bad([key], `\`${key}\` of ${this.op} must be a Device name or a BDF, not ${describe(v)}`);
+      return undefined;
+    }
+    for (const d of this.m.devices.values()) if (d.cfg.name === v) return d.bdf;
+    const b = parseBdf(v);
+    if (b.ok) return formatBdf(b.value);
+    const hint = closest(v, [...this.m.devices.values()].map((d) => d.cfg.name));
+    this.bad([key], `\`${key}\` of ${this.op} names device ${JSON.stringify(v)}, which no Device on host ${this.m.host.name} defines${hint ? ` — did you mean \`${hint}\`?` : ''}`, 'ref/unknown');
+    return undefined;
+  }
+
+  /**
+   * A flags field: a list of flag names, one name, or an integer bit mask of `bits` bits.
+   * `names` maps each name to its bit value.
+   */
+  flags(key: string, names: Readonly<Record<string, number>>, bits: number): number {
+    const v = this.raw[key];
+    if (v === undefined || v === null) return 0;
+    const max = 2 ** bits - 1;
+    if (typeof v === 'number') {
+      if (Number.isInteger(v) && v >= 0 && v <= max) return v;
+      this.bad([key], `\`${key}\` of ${this.op} must be a list of flag names (${Object.keys(names).join(', ')}) or a ${bits}-bit mask, not ${String(v)}`);
+      return 0;
+    }
+    const list = Array.isArray(v) ? v : [v];
+    let mask = 0;
+    list.forEach((x, i) => {
+      const at: PathSeg[] = Array.isArray(v) ? [key, i] : [key];
+      if (typeof x === 'string' && Object.prototype.hasOwnProperty.call(names, x)) {
+        mask |= names[x]!;
+        return;
+      }
+      const hint = typeof x === 'string' ? closest(x, Object.keys(names)) : undefined;
+      this.bad(at, `unknown flag ${typeof x === 'string' ? JSON.stringify(x) : describe(x)} for ${this.op}; known flags: ${Object.keys(names).join(', ')}${hint ? ` — did you mean \`${hint}\`?` : ''}`);
+    });
+    return mask;
+  }
+
+  /** Report keys the op does not take (strict, like the config schemas). */
+  finish(allowed: ReadonlySet<string>, common: ReadonlySet<string> = COMMON_KEYS): void {
+    for (const k in this.raw) {
+      if (common.has(k) || allowed.has(k)) continue;
+      const hint = closest(k, [...allowed]);
+      this.bad([k], `unknown argument \`${k}\` for ${this.op}${hint ? ` — did you mean \`${hint}\`?` : allowed.size ? `; it takes ${[...allowed].join(', ')}` : '; it takes no arguments'}`, 'schema/invalid', 'key');
+    }
+  }
+}
+
+const SPECIAL_DOMIDS: Readonly<Record<string, number>> = {
+  DOMID_SELF,
+  self: DOMID_SELF,
+  DOMID_IO,
+  dom_io: DOMID_IO,
+  DOMID_XEN,
+  DOMID_INVALID,
+};
+
+/** `{…}` as a plain object, or undefined. */
+export function asObject(v: unknown): Record<string, unknown> | undefined {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}

@@ -1,0 +1,265 @@
+/**
+ * Emulator-side helpers over the machine model: domain lookup with Xen's rules, XSM default
+ * policy, gfn resolution as `get_page_from_gfn` sees it, and the state a run keeps beside the
+ * Machine (grant maptrack, remembered raw translations, destroyed domains).
+ */
+import type { Location } from '../policy/types.js';
+import type { P2mType } from '../config/schema.js';
+import type { DomId, DomainModel, IommuContext, Machine } from '../model/types.js';
+import { DOMID_IO, DOMID_SELF, DOMID_XEN } from '../model/types.js';
+import { getRef, isFrame, pageAt, putRef } from '../model/pages.js';
+import { isTranslated, p2mLookup, p2mRemove } from '../model/p2m.js';
+
+// ---------------------------------------------------------------------------------------------
+// State a run keeps beside the machine.
+
+/** One grant mapping (a maptrack entry of the mapper). */
+export interface GrantMapping {
+  handle: number;
+  mapper: DomId;
+  granter: DomId;
+  /** The granter's gfn (for a PV granter: the MFN). */
+  gfn: number;
+  mfn: number;
+  readonly: boolean;
+  deviceMap: boolean;
+  hostMap: boolean;
+  /** Translated mapper: the gfn of its `grant_map_rw/ro` p2m entry. */
+  hostGfn?: number;
+  /** PV mapper with a synced IOMMU: the identity entry (DFN = MFN) this mapping counts in. */
+  iommu?: IommuContext;
+}
+
+/** A frame handed out without a reference (memory.translate, xs map_page with no_ref_cnt). */
+export interface RawFrame {
+  kind: 'translate' | 'no_ref_cnt';
+  mfn: number;
+  /** Owner of the page when it was handed out (undefined: it was not a domain's page). */
+  owner: DomId | undefined;
+  /** For translate: the domain and gfn translated. For no_ref_cnt: the context and bfn mapped. */
+  domid?: DomId;
+  gfn?: number;
+  ctx?: IommuContext;
+  bfn?: number;
+  at?: Location;
+  index?: number;
+}
+
+export interface DestroyedDomain {
+  domid: DomId;
+  name: string;
+  at?: Location;
+  index?: number;
+}
+
+export interface EmuState {
+  /** mapper domid → handle → mapping. */
+  grants: Map<DomId, Map<number, GrantMapping>>;
+  nextHandle: Map<DomId, number>;
+  raw: RawFrame[];
+  destroyed: DestroyedDomain[];
+  /** Inside a ta `IOMMU_remote_cmd` (no nesting). */
+  remoteDepth: number;
+  /** BDFs that have been in quarantine (Xen's `pdev->quarantine`): deassign sends them back there. */
+  quarantined: Set<string>;
+}
+
+const STATES = new WeakMap<Machine, EmuState>();
+
+/** The emulator state of a machine (created on first use). */
+export function stateOf(m: Machine): EmuState {
+  let s = STATES.get(m);
+  if (!s) {
+    const quarantined = new Set<string>();
+    for (const dev of m.devices.values()) if (dev.owner === DOMID_IO) quarantined.add(dev.bdf);
+    s = { grants: new Map(), nextHandle: new Map(), raw: [], destroyed: [], remoteDepth: 0, quarantined };
+    STATES.set(m, s);
+  }
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Domains and XSM.
+
+/**
+ * `rcu_lock_domain_by_any_id`: DOMID_SELF is the caller; a destroyed or unknown domain is not found.
+ */
+export function domainByAnyId(m: Machine, domid: DomId, caller: DomainModel): DomainModel | undefined {
+  if (domid === DOMID_SELF) return caller.destroyed ? undefined : caller;
+  const d = m.domains.get(domid);
+  return d && !d.destroyed ? d : undefined;
+}
+
+/** `rcu_lock_domain_by_id`: no DOMID_SELF. */
+export function domainById(m: Machine, domid: DomId): DomainModel | undefined {
+  const d = m.domains.get(domid);
+  return d && !d.destroyed ? d : undefined;
+}
+
+export function isHardwareDomain(m: Machine, d: DomainModel): boolean {
+  return m.hwdom === d.domid;
+}
+
+/** The control domain: the one with role control, else the hardware domain. */
+export function isControlDomain(m: Machine, d: DomainModel): boolean {
+  return (m.controlDom ?? m.hwdom) === d.domid;
+}
+
+/** XSM_TARGET (xsm/dummy.h): the target itself, its device model, or the control domain. */
+export function xsmTarget(m: Machine, caller: DomainModel, target: DomainModel): boolean {
+  return caller === target || target.deviceModel === caller.domid || isControlDomain(m, caller);
+}
+
+/** XSM_DM_PRIV: the target's device model or the control domain. */
+export function xsmDmPriv(m: Machine, caller: DomainModel, target: DomainModel): boolean {
+  return target.deviceModel === caller.domid || isControlDomain(m, caller);
+}
+
+/** XSM_PRIV: the control domain only. */
+export function xsmPriv(m: Machine, caller: DomainModel): boolean {
+  return isControlDomain(m, caller);
+}
+
+/** A name for a page owner as outputs print it: domain name, "xen", "dom_io", or `d<id>`. */
+export function ownerName(m: Machine, owner: DomId | undefined): string {
+  if (owner === undefined) return 'free';
+  if (owner === DOMID_XEN) return 'xen';
+  const d = m.domains.get(owner);
+  return d ? d.name : `d${owner}`;
+}
+
+export function domainName(m: Machine, domid: DomId): string {
+  return m.domains.get(domid)?.name ?? `d${domid}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// gfn resolution.
+
+/** p2m types with no machine frame behind them (a lookup gives INVALID_MFN). */
+const NO_MFN: ReadonlySet<P2mType> = new Set<P2mType>(['populate_on_demand', 'ram_paged', 'mmio_dm']);
+
+/** "Any RAM" (`p2m_is_any_ram`): RAM, grant and foreign types. */
+const ANY_RAM: ReadonlySet<P2mType> = new Set<P2mType>([
+  'ram_rw',
+  'ram_ro',
+  'ram_logdirty',
+  'ram_shared',
+  'ioreq_server',
+  'grant_map_rw',
+  'grant_map_ro',
+  'map_foreign',
+]);
+
+export function isAnyRam(t: P2mType): boolean {
+  return ANY_RAM.has(t);
+}
+
+/** Plain RAM types a foreign mapping may target (`p2m_is_ram` minus shared/paged/holes). */
+export function isMappableRam(t: P2mType): boolean {
+  return t === 'ram_rw' || t === 'ram_ro' || t === 'ram_logdirty' || t === 'ioreq_server';
+}
+
+export interface Resolved {
+  mfn: number;
+  type: P2mType;
+}
+
+/**
+ * `get_gfn_query` without a reference: what a gfn of `d` maps to. Translated: its p2m entry (types
+ * without a frame → undefined). PV: the "gfn" is the MFN itself (`ram_rw` when `d` owns it).
+ */
+export function queryGfn(m: Machine, d: DomainModel, gfn: number): Resolved | undefined {
+  if (!isFrame(gfn)) return undefined;
+  if (!isTranslated(d)) {
+    const p = pageAt(m, gfn);
+    return p && p.owner === d.domid && p.allocated ? { mfn: gfn, type: 'ram_rw' } : undefined;
+  }
+  const e = p2mLookup(d, gfn);
+  if (!e || NO_MFN.has(e.type)) return undefined;
+  return e;
+}
+
+/**
+ * `get_page_from_gfn(d, gfn)` (xen-model §3.5): the frame of a RAM-backed gfn, with one page
+ * reference taken. Translated: RAM types must belong to `d`, `map_foreign` to somebody else; other
+ * types (mmio, grant, holes) give nothing. PV: `d` must own the MFN.
+ */
+export function getPageFromGfn(m: Machine, d: DomainModel, gfn: number): Resolved | undefined {
+  const r = queryGfn(m, d, gfn);
+  if (!r) return undefined;
+  const p = pageAt(m, r.mfn);
+  if (!p) return undefined;
+  if (r.type === 'map_foreign') {
+    if (p.owner === d.domid) return undefined;
+  } else if (!isMappableRam(r.type) && r.type !== 'ram_shared') {
+    return undefined;
+  } else if (p.owner !== d.domid) {
+    return undefined;
+  }
+  return getRef(m, r.mfn) ? r : undefined;
+}
+
+/** The pfns of a PV domain's P2M that map `mfn` (the M2P's answer; usually one). */
+export function pfnsOfMfn(d: DomainModel, mfn: number): number[] {
+  const out: number[] = [];
+  for (const e of d.p2m.entries()) {
+    const base = e.value.base;
+    if (mfn >= base && mfn - base <= e.end - e.start) out.push(e.start + (mfn - base));
+  }
+  return out;
+}
+
+/**
+ * Remove [gfn, gfn+count) from d's p2m, dropping the references its special entries hold: a
+ * `map_foreign` entry holds one on the foreign page. (Grant entries are dropped by grant.unmap; RAM
+ * pages keep their allocation: the caller decides whether to release it.)
+ */
+export function p2mClear(m: Machine, d: DomainModel, gfn: number, count = 1): void {
+  if (!isFrame(gfn) || !isFrame(gfn + count - 1)) return;
+  const foreign: { mfn: number; n: number }[] = [];
+  for (const e of d.p2m.overlapping(gfn, gfn + count - 1)) {
+    if (e.value.type === 'map_foreign') foreign.push({ mfn: e.value.base, n: e.end - e.start + 1 });
+  }
+  p2mRemove(m, d, gfn, count);
+  for (const f of foreign) putRef(m, f.mfn, f.n);
+}
+
+/** The p2m type at a gfn (undefined: nothing). */
+export function p2mTypeAt(d: DomainModel, gfn: number): P2mType | undefined {
+  return isFrame(gfn) ? d.p2m.lookup(gfn)?.type : undefined;
+}
+
+/** Xen's "special" p2m types, only creatable/removable through their own paths. */
+export function isSpecialType(t: P2mType | undefined): boolean {
+  return t === 'grant_map_rw' || t === 'grant_map_ro' || t === 'map_foreign' || t === 'mmio_direct';
+}
+
+/**
+ * The DFN an IOMMU really programs for `dfn`: VT-d masks the address to its width
+ * (`addr_to_dma_page_maddr`), so a DFN beyond it aliases a low one; AMD cannot represent it (−1).
+ */
+export function effectiveDfn(m: Machine, dfn: number): number {
+  const width = 2 ** Math.max(0, m.iommu.address_width - 12);
+  if (dfn < width) return dfn;
+  return m.vendor === 'amd' ? -1 : dfn % width;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Single-frame fast paths (the hot path of traces): the same effect as the model's
+// `getRef` / `putRef` / `iommuMap` / `iommuUnmap` for one frame, without their range machinery.
+
+/** `get_page` on one frame: false (no change) when the frame is free or not host RAM. */
+export function refOne(m: Machine, mfn: number): boolean {
+  const p = m.pages.lookup(mfn);
+  if (!p) return false;
+  m.pages.set(mfn, mfn, { owner: p.owner, allocated: p.allocated, refs: p.refs + 1, pinned: p.pinned });
+  return true;
+}
+
+/** `put_page` on one frame: the frame becomes free with its last reference when its owner gave it up. */
+export function unrefOne(m: Machine, mfn: number): void {
+  const p = m.pages.lookup(mfn);
+  if (!p || p.refs === 0) return;
+  if (!p.allocated && p.refs === 1) m.pages.delete(mfn, mfn);
+  else m.pages.set(mfn, mfn, { owner: p.owner, allocated: p.allocated, refs: p.refs - 1, pinned: p.pinned });
+}

@@ -1,0 +1,537 @@
+/**
+ * The scenario runner: a list of calls (a Scenario's `calls`, or a JSON Lines trace) run in order
+ * against one machine, each with its `expect` checked, then the end-of-scenario checks
+ * (`mapping/dangling`, `mapping/leaked-pin`). SPEC §2.4, §4, §5.3, §6.2.
+ *
+ * A call: `op`, optional `caller` (domain name or domid; default the hardware domain), optional
+ * `expect`, and the op's arguments. Arguments that cannot be encoded in the hypercall are a
+ * `schema/invalid` finding at their node and the call is not made (its result is −EINVAL); see
+ * args.ts for the line between findings and errnos.
+ */
+import type { Finding, Location, Related, Severity, Subject } from '../policy/types.js';
+import type { NodePart, PathSeg } from '../config/source.js';
+import type { HostConfig, ScenarioCfg } from '../config/validate.js';
+import { getRule } from '../policy/registry.js';
+import { buildMachine } from '../model/build.js';
+import type { DomainModel, Machine } from '../model/types.js';
+import { DOMID_XEN } from '../model/types.js';
+import { contextsReaching } from '../model/iommu.js';
+import { pageAt } from '../model/pages.js';
+import { hex, parseFrame, toBigInt } from '../config/units.js';
+import { closest } from '../util/suggest.js';
+import { ArgReader, asObject, fastFrame, type OutputLookup } from './args.js';
+import { errnoName, gntstName, parseStatus, fail } from './errno.js';
+import { domainName, ownerName, stateOf } from './mm.js';
+import type { Abi, CallReport, CallResult, EmulateReport, EmulateSummary, OpContext, OpSpec, Out, OutValue, RawCall, ReportExtra } from './types.js';
+import { MEMORY_OPS } from './memory.js';
+import { GRANT_OPS } from './grant.js';
+import { DOMCTL_OPS } from './domctl.js';
+import { XS_OPS } from './pv-iommu-xs.js';
+import { TA_OPS, TA_UNSUPPORTED_OPS } from './pv-iommu-ta.js';
+import { DMA_OPS } from './dma.js';
+
+/** Every op the emulator knows, by name. */
+export const OPS: ReadonlyMap<string, OpSpec<any>> = new Map(
+  ([...MEMORY_OPS, ...GRANT_OPS, ...DOMCTL_OPS, ...XS_OPS, ...TA_OPS, ...TA_UNSUPPORTED_OPS, ...DMA_OPS] as OpSpec<any>[]).map((s) => [s.name, s]),
+);
+const OP_NAMES = [...OPS.keys()];
+
+export interface RunOptions {
+  /** The PV-IOMMU ABI in force (default: the scenario's `abi`, else the host's). */
+  abi?: Abi;
+  /** Keep every call's findings in the final list (default true); counts are kept either way. */
+  keepCallFindings?: boolean;
+}
+
+export interface RunResult {
+  /** All findings of the run (calls' and end-of-run ones; calls' only with keepCallFindings). */
+  findings: Finding[];
+  summary: EmulateSummary;
+}
+
+function isMachine(x: HostConfig | Machine): x is Machine {
+  return (x as Machine).domains instanceof Map;
+}
+
+/** The host config with the PV-IOMMU ABI replaced (a scenario's `abi:`). */
+export function withAbi(hc: HostConfig, abi: Abi): HostConfig {
+  if (hc.host.pv_iommu.abi === abi) return hc;
+  return { ...hc, host: { ...hc.host, pv_iommu: { ...hc.host.pv_iommu, abi } } };
+}
+
+/**
+ * Run one Scenario on a fresh machine built from its host (with the scenario's `abi`), and report
+ * it as SPEC §6.2's JSON document. Given a Machine, its host config is rebuilt afresh (a scenario
+ * never sees another run's state).
+ */
+export function runScenario(hostOrMachine: HostConfig | Machine, scenario: ScenarioCfg, opts: RunOptions = {}): EmulateReport {
+  const hc = isMachine(hostOrMachine) ? hostOrMachine.hc : hostOrMachine;
+  const abi: Abi = opts.abi ?? scenario.abi ?? hc.host.pv_iommu.abi;
+  const machine = buildMachine(withAbi(hc, abi));
+  const session = new Session(machine, { abi, scenario: scenario.name, subject: { kind: 'Scenario', name: scenario.name }, keepCallFindings: opts.keepCallFindings ?? true, fallback: scenario.src.locate([]) });
+  const calls: CallReport[] = [];
+  scenario.calls.forEach((call, i) => {
+    calls.push(session.run({ call, locate: (p, part) => scenario.src.locate(['calls', i, ...(p ?? [])], part) }));
+  });
+  const end = session.finish();
+  return { version: 1, scenario: scenario.name, host: hc.host.name, abi, calls, findings: end.findings, summary: end.summary };
+}
+
+/**
+ * Streaming: run `calls` in order on `machine` (used as is: build it fresh), handing each call's
+ * report to `onCall` as soon as it is done; then the end-of-run checks. Returns every finding and
+ * the summary.
+ */
+export function runCalls(
+  machine: Machine,
+  calls: Iterable<RawCall>,
+  onCall: (result: CallReport) => void,
+  opts: RunOptions & { scenario?: string; subject?: Subject; fallback?: Location } = {},
+): RunResult {
+  const session = new Session(machine, {
+    abi: opts.abi ?? machine.pvIommu.abi,
+    scenario: opts.scenario ?? 'calls',
+    subject: opts.subject,
+    keepCallFindings: opts.keepCallFindings ?? true,
+    fallback: opts.fallback,
+  });
+  for (const c of calls) onCall(session.run(c));
+  return session.finish();
+}
+
+interface SessionOptions {
+  abi: Abi;
+  scenario: string;
+  subject?: Subject;
+  keepCallFindings: boolean;
+  /** Where end-of-run findings without a call of their own point. */
+  fallback?: Location;
+}
+
+const NO_FINDINGS: readonly Finding[] = Object.freeze([]) as readonly Finding[];
+
+/** One run: the machine, the ABI, the results so far (for bfn_of / mfn_of) and the counters. */
+export class Session {
+  readonly machine: Machine;
+  readonly abi: Abi;
+  private readonly opts: SessionOptions;
+  private index = 0;
+  private bfns = new Float64Array(1024);
+  private mfns = new Float64Array(1024);
+  private ops: string[] = [];
+  private errnos: string[] = [];
+  readonly findings: Finding[] = [];
+  readonly summary: EmulateSummary = { calls: 0, errors: 0, warnings: 0, failed_expectations: 0 };
+  private readonly earlier: OutputLookup;
+
+  constructor(machine: Machine, opts: SessionOptions) {
+    this.machine = machine;
+    this.abi = opts.abi;
+    this.opts = opts;
+    this.earlier = (kind, idx) => {
+      if (idx >= this.index) return `call #${idx} has not run yet (this is call #${this.index}); refer to an earlier call`;
+      const v = (kind === 'bfn' ? this.bfns : this.mfns)[idx]!;
+      if (Number.isNaN(v)) {
+        const why = this.errnos[idx] !== 'OK' ? ` (it returned ${this.errnos[idx]})` : '';
+        return `call #${idx} (${this.ops[idx]}) has no out.${kind}${kind === 'mfn' ? ' or out.mfns' : ''}${why}`;
+      }
+      return v;
+    };
+  }
+
+  /** Run one call and return its report. */
+  run(raw: RawCall): CallReport {
+    const index = this.index++;
+    const found: Finding[] = [];
+    const add = (rule: string, message: string, path?: readonly PathSeg[], related?: Related[], part?: NodePart): void => {
+      const f = this.finding(rule, message, raw.locate(path, part), related);
+      found.push(f);
+    };
+    const { op, callerName, result } = this.execute(raw, index, add);
+    this.record(index, op, result);
+    const rep: CallReport = { index, op, caller: callerName, rc: result.rc, errno: result.errno, status: result.status, out: result.out, findings: found.length ? found : (NO_FINDINGS as Finding[]) };
+    if (result.statuses) {
+      rep.statuses = result.statuses;
+      rep.errnos = result.errnos ?? result.statuses.map(errnoName);
+      // keep SPEC §6.2's key order: out and findings last
+      const { out, findings, ...head } = rep;
+      return this.count({ ...head, out, findings });
+    }
+    return this.count(rep);
+  }
+
+  /** A call that could not even be read (e.g. a trace line that is not JSON): schema/invalid, −EINVAL. */
+  invalid(raw: RawCall, message: string): CallReport {
+    const index = this.index++;
+    const result = fail('EINVAL');
+    this.record(index, '', result);
+    const f = this.finding('schema/invalid', message, raw.locate());
+    return this.count({ index, op: '', caller: '', rc: result.rc, errno: result.errno, status: result.status, out: result.out, findings: [f] });
+  }
+
+  private count(rep: CallReport): CallReport {
+    this.summary.calls++;
+    for (const f of rep.findings) {
+      if (f.severity === 'error') this.summary.errors++;
+      else if (f.severity === 'warning') this.summary.warnings++;
+      if (f.rule === 'scenario/expectation-failed') this.summary.failed_expectations++;
+      if (this.opts.keepCallFindings) this.findings.push(f);
+    }
+    return rep;
+  }
+
+  private execute(raw: RawCall, index: number, add: (rule: string, message: string, path?: readonly PathSeg[], related?: Related[], part?: NodePart) => void): { op: string; callerName: string; result: CallResult } {
+    const m = this.machine;
+    const call = asObject(raw.call);
+    if (!call) {
+      add('schema/invalid', `call #${index} must be a mapping with \`op\` and the op's arguments`);
+      return { op: '', callerName: '', result: fail('EINVAL') };
+    }
+    const opName = call.op;
+    const spec = typeof opName === 'string' ? OPS.get(opName) : undefined;
+    // The caller (default: the hardware domain).
+    let caller: DomainModel | undefined;
+    let callerName = '';
+    if (call.caller !== undefined && call.caller !== null) {
+      caller = this.resolveCaller(call.caller);
+      callerName = caller?.name ?? String(call.caller);
+      if (!caller) {
+        const hint = typeof call.caller === 'string' ? closest(call.caller, [...m.domains.values()].map((d) => d.name)) : undefined;
+        add('ref/unknown', `call #${index} has caller ${JSON.stringify(call.caller)}, which is not a domain on host ${m.host.name}${hint ? ` — did you mean \`${hint}\`?` : ''}`, ['caller']);
+      }
+    } else {
+      caller = m.hwdom !== undefined ? m.domains.get(m.hwdom) : undefined;
+      callerName = caller?.name ?? '';
+      if (!caller) add('schema/invalid', `call #${index} has no \`caller\` and host ${m.host.name} has no hardware domain to default to; name the caller`, []);
+    }
+    if (!spec) {
+      if (typeof opName !== 'string') add('schema/invalid', `call #${index} needs \`op\`, one of the emulated operations (${OP_NAMES.join(', ')})`, opName === undefined ? [] : ['op']);
+      else {
+        const hint = closest(opName, OP_NAMES);
+        add('schema/invalid', `unknown op ${JSON.stringify(opName)}${hint ? ` — did you mean \`${hint}\`?` : `; known ops: ${OP_NAMES.join(', ')}`}`, ['op']);
+      }
+      return { op: typeof opName === 'string' ? opName : '', callerName, result: fail(typeof opName === 'string' ? 'ENOSYS' : 'EINVAL') };
+    }
+    // Arguments.
+    const reader = new ArgReader(m, call, spec.name);
+    reader.earlier = this.earlier;
+    const args = spec.parse(reader);
+    reader.finish(spec.keys);
+    const expect = call.expect;
+    if (expect !== undefined && !asObject(expect)) reader.bad(['expect'], '`expect` must be a mapping of results (rc, status, statuses, errno, or named outputs)');
+    let invalid = false;
+    for (const is of reader.issues) {
+      add(is.rule, is.message, is.path, undefined, is.part);
+      if (is.rule === 'schema/invalid') invalid = true;
+    }
+    let result: CallResult;
+    if (!caller) result = fail('ESRCH');
+    else if (caller.destroyed) result = fail('ESRCH'); // a destroyed domain makes no more hypercalls
+    else if (invalid) result = fail('EINVAL');
+    else {
+      const ctx: OpContext = {
+        machine: m,
+        caller,
+        abi: this.abi,
+        origin: { index, locate: raw.locate },
+        report: (rule: string, message: string, extra?: ReportExtra) => {
+          const related = extra?.related?.map((r): Related => {
+            const l = r.location ?? raw.locate(r.path);
+            return { file: l.file, line: l.line, column: l.column, message: r.message };
+          });
+          add(rule, message, extra?.path, related);
+        },
+      };
+      result = spec.run(ctx, args);
+    }
+    const exp = asObject(expect);
+    if (exp) this.checkExpect(spec.name, index, exp, result, add);
+    return { op: spec.name, callerName, result };
+  }
+
+  private resolveCaller(v: unknown): DomainModel | undefined {
+    const m = this.machine;
+    if (typeof v === 'number') return m.domains.get(v);
+    if (typeof v === 'string') {
+      const f = fastFrame(v.trim());
+      if (f !== undefined) return m.domains.get(f);
+      for (const d of m.domains.values()) if (d.name === v) return d;
+    }
+    return undefined;
+  }
+
+  /** Remember out.bfn / out.mfn of this call (for bfn_of / mfn_of). */
+  private record(index: number, op: string, r: CallResult): void {
+    if (index >= this.bfns.length) {
+      const grow = (a: Float64Array) => {
+        const b = new Float64Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.bfns = grow(this.bfns);
+      this.mfns = grow(this.mfns);
+    }
+    this.bfns[index] = frameOut(firstOut(r.out, 'bfn'));
+    const mfn = firstOut(r.out, 'mfn');
+    this.mfns[index] = frameOut(mfn !== undefined ? mfn : firstOut(r.out, 'mfns'));
+    this.ops[index] = op;
+    this.errnos[index] = r.errno;
+  }
+
+  private finding(rule: string, message: string, loc: Location, related?: Related[]): Finding {
+    const severity: Severity = getRule(rule)?.severity ?? 'error';
+    const f: Finding = { rule, severity, message, ...loc, host: this.machine.host.name };
+    if (this.opts.subject) f.subject = this.opts.subject;
+    if (related && related.length) f.related = related;
+    return f;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Expectations.
+
+  private checkExpect(op: string, index: number, exp: Record<string, unknown>, r: CallResult, add: (rule: string, message: string, path?: readonly PathSeg[]) => void): void {
+    const grant = op.startsWith('grant.');
+    const name = (s: number) => (grant ? gntstName(s) : errnoName(s));
+    const miss = (key: string, want: string, got: string) =>
+      add('scenario/expectation-failed', `call #${index} (${op}): expected ${key} ${want}, got ${got}`, ['expect', key]);
+    for (const key of Object.keys(exp)) {
+      const want = exp[key];
+      switch (key) {
+        case 'rc': {
+          const w = expectedNumber(want);
+          if (w === undefined) add('schema/invalid', `\`expect.rc\` must be a number or an error name (EPERM, -1), not ${JSON.stringify(want)}`, ['expect', key]);
+          else if (w !== r.rc) miss('rc', showStatus(w, name), showStatus(r.rc, name));
+          break;
+        }
+        case 'status':
+        case 'errno': {
+          const w = parseStatus(want);
+          if (w === undefined) add('schema/invalid', `\`expect.${key}\` ${JSON.stringify(want)} is not an error code (write EPERM, -1, GNTST_bad_handle or OK)`, ['expect', key]);
+          else if (w !== r.status) miss(key, w === 0 ? 'OK' : showStatus(w, name), r.status === 0 ? 'OK' : showStatus(r.status, name));
+          break;
+        }
+        case 'statuses':
+        case 'errnos': {
+          if (!Array.isArray(want)) {
+            add('schema/invalid', `\`expect.${key}\` must be a list of error codes`, ['expect', key]);
+            break;
+          }
+          const ws = want.map((x) => parseStatus(x));
+          const badAt = ws.findIndex((x) => x === undefined);
+          if (badAt >= 0) {
+            add('schema/invalid', `\`expect.${key}[${badAt}]\` ${JSON.stringify(want[badAt])} is not an error code`, ['expect', key, badAt]);
+            break;
+          }
+          const got = r.statuses ?? [];
+          if (ws.length !== got.length || ws.some((x, i) => x !== got[i])) {
+            miss(key, `[${(ws as number[]).map((x) => name(x)).join(', ')}]`, `[${got.map((x) => name(x)).join(', ')}]`);
+          }
+          break;
+        }
+        default: {
+          const got = r.out[key];
+          if (got === undefined) {
+            miss(key, show(want), `no output \`${key}\` (outputs: ${Object.keys(r.out).join(', ') || 'none'}; ${r.errno})`);
+          } else if (!sameValue(want, got, this.machine)) {
+            miss(key, show(want), show(got));
+          }
+        }
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // End of run.
+
+  /** The end-of-run checks; returns all findings and the final summary. */
+  finish(): RunResult {
+    const end = [...this.danglingFindings(), ...this.leakedPinFindings()];
+    for (const f of end) {
+      if (f.severity === 'error') this.summary.errors++;
+      else if (f.severity === 'warning') this.summary.warnings++;
+      this.findings.push(f);
+    }
+    return { findings: this.findings, summary: this.summary };
+  }
+
+  private here(at: Location | undefined): Location {
+    return at ?? this.opts.fallback ?? { file: '', line: 1, column: 1, endLine: 1, endColumn: 1 };
+  }
+
+  /** mapping/dangling: raw frames (translate results, no_ref_cnt mappings) whose page was freed or changed hands. */
+  private danglingFindings(): Finding[] {
+    const m = this.machine;
+    const st = stateOf(m);
+    const byCall = new Map<string, { at?: Location; index?: number; lines: string[] }>();
+    const seen = new Set<string>();
+    for (const x of st.raw) {
+      if (x.kind === 'no_ref_cnt') {
+        // Only while the mapping is still there.
+        const e = x.ctx?.table.lookup(x.bfn!);
+        if (!e || e.base !== x.mfn || !e.noRef) continue;
+      }
+      const key = `${x.index ?? -1}:${x.mfn}:${x.bfn ?? ''}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const p = pageAt(m, x.mfn);
+      const now = p?.owner;
+      let state: string | undefined;
+      if (x.owner !== undefined && x.owner !== DOMID_XEN && !p) state = 'is now free';
+      else if (now !== undefined && now !== x.owner) state = `now belongs to ${ownerName(m, now)}`;
+      if (!state) continue;
+      const was = x.owner === undefined ? 'nobody' : ownerName(m, x.owner);
+      const what =
+        x.kind === 'translate'
+          ? `MFN ${hex(x.mfn)} (${domainName(m, x.domid!)}'s gfn ${hex(x.gfn!)} when translated) ${state}`
+          : `BFN ${hex(x.bfn!)} of ${x.ctx!.id} → MFN ${hex(x.mfn)} (${was}'s when mapped) ${state}`;
+      const k = String(x.index ?? -1);
+      let g = byCall.get(k);
+      if (!g) byCall.set(k, (g = { at: x.at, index: x.index, lines: [] }));
+      g.lines.push(what);
+    }
+    const out: Finding[] = [];
+    for (const g of byCall.values()) {
+      const which = g.index !== undefined ? `call #${g.index}` : 'a call';
+      const shown = g.lines.slice(0, 4).join('; ') + (g.lines.length > 4 ? `; and ${g.lines.length - 4} more` : '');
+      out.push(
+        this.finding(
+          'mapping/dangling',
+          `${which} handed out a frame without a page reference, and at the end it is stale: ${shown}. A device using it now reaches memory that is not the intended page; hold a reference (PV-IOMMU lookup_foreign_page / map_foreign_page, map_page without no_ref_cnt, grant maps)`,
+          this.here(g.at),
+        ),
+      );
+    }
+    return out;
+  }
+
+  /** mapping/leaked-pin: pages of destroyed domains still held by references at the end. */
+  private leakedPinFindings(): Finding[] {
+    const m = this.machine;
+    const st = stateOf(m);
+    const out: Finding[] = [];
+    for (const dd of st.destroyed) {
+      const held: { start: number; end: number; refs: number; pinned: boolean }[] = [];
+      for (const e of m.pages.entries()) {
+        if (e.value.owner === dd.domid && (e.value.refs > 0 || e.value.pinned)) held.push({ start: e.start, end: e.end, refs: e.value.refs, pinned: e.value.pinned });
+      }
+      if (!held.length) continue;
+      let frames = 0;
+      for (const h of held) frames += h.end - h.start + 1;
+      const holders = new Set<string>();
+      for (const h of held.slice(0, 8)) {
+        for (const r of contextsReaching(m, h.start)) {
+          const e = r.ctx.table.lookup(r.dfn);
+          if (e && e.ref) holders.add(`${r.ctx.id}'s IOMMU (${e.origin} at BFN ${hex(r.dfn)})`);
+          if (e && e.origin === 'grant') holders.add(`${r.ctx.id}'s grant mapping`);
+        }
+        if (h.pinned) holders.add('a PV-IOMMU foreign pin');
+        for (const [mapper, grants] of st.grants) for (const g of grants.values()) if (g.mfn >= h.start && g.mfn <= h.end) holders.add(`a grant mapping of ${domainName(m, mapper)} (handle ${g.handle})`);
+        for (const d of m.domains.values()) {
+          if (d.destroyed) continue;
+          for (const e of d.p2m.entries()) {
+            if (e.value.type !== 'map_foreign') continue;
+            const base = e.value.base;
+            if (h.start <= base + (e.end - e.start) && h.end >= base) holders.add(`a foreign p2m entry of ${d.name}`);
+          }
+        }
+      }
+      const first = held[0]!;
+      out.push(
+        this.finding(
+          'mapping/leaked-pin',
+          `${dd.name} was destroyed, but ${frames} of its page${frames === 1 ? ' is' : 's are'} still referenced (e.g. MFN ${hex(first.start)})${holders.size ? ` by ${[...holders].slice(0, 4).join(', ')}` : ''}: the memory cannot be freed and stays reachable; unmap / unpin before destroying the domain`,
+          this.here(dd.at),
+        ),
+      );
+    }
+    return out;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Value helpers.
+
+/** out.key, or for a batch the first element's out.key. */
+function firstOut(out: Out, key: string): OutValue | undefined {
+  const v = out[key];
+  if (v !== undefined) return Array.isArray(v) ? v[0] : v;
+  const ops = out.ops;
+  if (Array.isArray(ops)) {
+    for (const o of ops) {
+      const x = o && typeof o === 'object' && !Array.isArray(o) ? (o as Record<string, OutValue>)[key] : undefined;
+      if (x !== undefined) return Array.isArray(x) ? x[0] : x;
+    }
+  }
+  return undefined;
+}
+
+function frameOut(v: OutValue | undefined): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string') {
+    const f = fastFrame(v);
+    if (f !== undefined) return f;
+  }
+  return NaN;
+}
+
+function expectedNumber(v: unknown): number | undefined {
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return v;
+  if (typeof v === 'string') {
+    const b = toBigInt(v);
+    if (b.ok) return Number(b.value);
+    return parseStatus(v);
+  }
+  return undefined;
+}
+
+function showStatus(s: number, name: (s: number) => string): string {
+  return s < 0 ? `${name(s)} (${s})` : String(s);
+}
+
+function show(v: unknown): string {
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+/** An exact integer from an expected or actual value (frames compare numerically). */
+function asBig(v: unknown): bigint | undefined {
+  if (typeof v === 'number') return Number.isSafeInteger(v) ? BigInt(v) : undefined;
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'string') {
+    const s = v.trim();
+    if (!/^-?(0x[0-9a-f_]+|[0-9_]+)$/i.test(s)) return undefined;
+    const b = toBigInt(s);
+    return b.ok ? b.value : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Does an expected value match an output? Numbers and frames compare numerically ("0x100" = 256),
+ * lists element by element, mappings key by key (the expected keys only); an owner name may be
+ * expected as the domain's domid.
+ */
+export function sameValue(want: unknown, got: OutValue, m?: Machine): boolean {
+  if (Array.isArray(got)) {
+    if (!Array.isArray(want) || want.length !== got.length) return false;
+    return got.every((g, i) => sameValue(want[i], g, m));
+  }
+  if (got !== null && typeof got === 'object') {
+    const w = asObject(want);
+    if (!w) return false;
+    return Object.keys(w).every((k) => got[k] !== undefined && sameValue(w[k], got[k]!, m));
+  }
+  if (typeof got === 'boolean' || got === null) return want === got;
+  const gb = asBig(got);
+  if (gb !== undefined) {
+    const wb = asBig(want);
+    if (wb !== undefined) return wb === gb;
+    if (typeof want === 'string') {
+      const p = parseFrame(want);
+      return p.ok && BigInt(p.value) === gb;
+    }
+    return false;
+  }
+  if (typeof want === 'string') return want === got;
+  if (typeof want === 'number' && m && typeof got === 'string') return m.domains.get(want)?.name === got;
+  return false;
+}

@@ -1,0 +1,228 @@
+/**
+ * IOMMU contexts: DFN (bus frame) → MFN translation tables, what a device's DMA reaches, and which
+ * DMA addresses reach a given page (xen/drivers/passthrough/{iommu.c, vtd/iommu.c, amd/iommu_map.c}).
+ *
+ * A context's `table` is an ExtentMap of linear IommuEntry payloads: dfn range → mfn range with
+ * permissions. DFNs at or above 2^(address_width − 12) do not exist and are never stored; a lookup
+ * of one wraps (VT-d masks the address to the width) or faults (AMD).
+ */
+import { ExtentMap, constant, linear } from './extents.js';
+import { getRef, isFrame, putRef } from './pages.js';
+import type { ContextMode, DeviceModel, DomId, EntryOrigin, IommuContext, IommuEntry, Machine } from './types.js';
+import { DOMID_IO } from './types.js';
+import { formatBdf, parseBdf } from '../config/units.js';
+
+/** Number of DFNs a context can hold: 2^(address_width − 12) (frames beyond do not exist). */
+export function iommuWidthFrames(m: Machine): number {
+  return 2 ** Math.max(0, m.iommu.address_width - 12);
+}
+
+/** A new, empty context. */
+export function newContext(id: string, domid: DomId, mode: ContextMode, ctxNo = 0): IommuContext {
+  return {
+    id,
+    domid,
+    ctxNo,
+    mode,
+    table: new ExtentMap<IommuEntry>(linear<IommuEntry>()),
+    devices: new Set<string>(),
+    reserved: new ExtentMap<true>(constant),
+  };
+}
+
+/**
+ * An IommuEntry in canonical form (no undefined-valued keys), so that equal entries merge.
+ * `extra` may carry ref / noRef / follows / grant counts.
+ */
+export function makeEntry(
+  base: number,
+  r: boolean,
+  w: boolean,
+  origin: EntryOrigin,
+  extra: Partial<Omit<IommuEntry, 'base' | 'r' | 'w' | 'origin'>> = {},
+): IommuEntry {
+  const e: IommuEntry = { base, r, w, origin, ref: extra.ref ?? false };
+  if (extra.noRef !== undefined) e.noRef = extra.noRef;
+  if (extra.grantReaders !== undefined) e.grantReaders = extra.grantReaders;
+  if (extra.grantWriters !== undefined) e.grantWriters = extra.grantWriters;
+  if (extra.follows) e.follows = true;
+  return e;
+}
+
+/**
+ * Store `entry` at [dfn, end] of `ctx`, clipped to the IOMMU address width (BFNs beyond it do
+ * not exist). No reference bookkeeping. Returns the number of frames stored.
+ */
+export function setEntries(m: Machine, ctx: IommuContext, dfn: number, end: number, entry: IommuEntry): number {
+  const last = Math.min(end, iommuWidthFrames(m) - 1);
+  if (!isFrame(dfn) || dfn > last) return 0;
+  ctx.table.set(dfn, last, entry);
+  return last - dfn + 1;
+}
+
+/** Every context of the machine: domains' default and ta contexts, quarantine contexts, the no-IOMMU bypass. */
+export function allContexts(m: Machine): IommuContext[] {
+  const out: IommuContext[] = [];
+  for (const d of m.domains.values()) {
+    if (d.iommu) out.push(d.iommu);
+    for (const c of d.ta.contexts.values()) if (c !== d.iommu) out.push(c);
+  }
+  for (const dev of m.devices.values()) if (dev.quarantine) out.push(dev.quarantine);
+  if (m.bypass) out.push(m.bypass);
+  return out;
+}
+
+/** The Device of a BDF (any spelling; a phantom function resolves to its real function). */
+export function deviceOf(m: Machine, bdf: string): DeviceModel | undefined {
+  const p = parseBdf(bdf);
+  if (!p.ok) return undefined;
+  const canonical = formatBdf(p.value);
+  return m.devices.get(m.phantoms.get(canonical) ?? canonical);
+}
+
+/**
+ * The context a device's DMA is translated by (Xen: the domain's page tables that the device's
+ * context entry points at, `DEVICE_PGTABLE`): its owner's context — with the ta ABI the one it is
+ * attached to (`ctxNo`) — or its own quarantine context while owned by DOMID_IO, or the bypass
+ * context when the host IOMMU is off. Undefined: no translation possible (unknown device, or an
+ * owner without an IOMMU context): every DMA faults.
+ */
+export function contextOfDevice(m: Machine, bdf: string): IommuContext | undefined {
+  const dev = deviceOf(m, bdf);
+  if (!dev) return undefined;
+  if (m.bypass) return m.bypass;
+  if (dev.owner === DOMID_IO) return dev.quarantine;
+  const d = m.domains.get(dev.owner);
+  if (!d) return undefined;
+  return dev.ctxNo === 0 ? d.iommu : d.ta.contexts.get(dev.ctxNo);
+}
+
+/**
+ * A quarantine context for a device moved to DOMID_IO (Xen: `iommu_quarantine_dev_init`; each
+ * quarantined device gets its own page table): empty ('table': DMA faults) or, with
+ * `quarantine: scratch-page`, every DMA reaching the Xen-owned scratch page.
+ */
+export function quarantineContext(m: Machine, bdf: string): IommuContext {
+  const scratch = m.iommu.quarantine === 'scratch-page' && m.scratchMfn !== undefined;
+  return newContext(`quarantine:${bdf}`, DOMID_IO, scratch ? 'scratch' : 'table');
+}
+
+export interface IommuLookupResult {
+  /** The machine frame reached, or −1 on a fault. */
+  mfn: number;
+  r: boolean;
+  w: boolean;
+  /** The table entry used (mode 'table'). */
+  entry?: IommuEntry;
+  /** VT-d: the DFN was beyond the address width and was masked to a low one (an alias). */
+  wrapped?: boolean;
+  fault?: 'unmapped' | 'beyond-width';
+}
+
+const FAULT = (fault: 'unmapped' | 'beyond-width', wrapped?: boolean): IommuLookupResult =>
+  wrapped ? { mfn: -1, r: false, w: false, wrapped, fault } : { mfn: -1, r: false, w: false, fault };
+
+/**
+ * Translate one DFN through a context (the IOMMU page walk). 'passthrough': DFN = MFN, RW.
+ * 'scratch': every DFN reaches the scratch page. 'table': the entry, or fault 'unmapped'.
+ * A DFN ≥ 2^(address_width − 12): VT-d masks it to the width (`addr_to_dma_page_maddr`) and reports
+ * `wrapped`; AMD faults 'beyond-width' (its page-table levels cannot represent it).
+ */
+export function iommuLookup(m: Machine, ctx: IommuContext, dfn: number): IommuLookupResult {
+  if (!isFrame(dfn)) return FAULT('beyond-width');
+  if (ctx.mode === 'passthrough') return { mfn: dfn, r: true, w: true };
+  let wrapped = false;
+  const width = iommuWidthFrames(m);
+  if (dfn >= width) {
+    if (m.vendor === 'amd') return FAULT('beyond-width');
+    dfn = dfn % width;
+    wrapped = true;
+  }
+  if (ctx.mode === 'scratch') {
+    if (m.scratchMfn === undefined) return FAULT('unmapped', wrapped);
+    return wrapped ? { mfn: m.scratchMfn, r: true, w: true, wrapped } : { mfn: m.scratchMfn, r: true, w: true };
+  }
+  const entry = ctx.table.lookup(dfn);
+  if (!entry) return FAULT('unmapped', wrapped);
+  const res: IommuLookupResult = { mfn: entry.base, r: entry.r, w: entry.w, entry };
+  if (wrapped) res.wrapped = true;
+  return res;
+}
+
+/**
+ * Map [dfn, dfn + count) → [mfn, mfn + count) in `ctx` (Xen: `iommu_map`). Whatever was mapped
+ * there is unmapped first (its references dropped). With `e.ref` each frame takes one page reference
+ * (`get_page`); if that fails (a frame is free or not host RAM) nothing changes and 0 is returned.
+ * Frames beyond the address width are not stored (AMD: the map fails, `-EFAULT`; VT-d would alias —
+ * callers decide what to report). Validity checks (EADDRINUSE, ownership, …) are the caller's.
+ * Returns the number of frames mapped.
+ */
+export function iommuMap(
+  m: Machine,
+  ctx: IommuContext,
+  dfn: number,
+  mfn: number,
+  count: number,
+  e: Omit<IommuEntry, 'base'>,
+): number {
+  if (!isFrame(dfn) || !isFrame(mfn) || !Number.isInteger(count) || count < 1) return 0;
+  const n = Math.min(count, iommuWidthFrames(m) - dfn);
+  if (n < 1) return 0;
+  if (e.ref && !getRef(m, mfn, n)) return 0;
+  iommuUnmap(m, ctx, dfn, n);
+  const { r, w, origin, ...extra } = e;
+  ctx.table.set(dfn, dfn + n - 1, makeEntry(mfn, r, w, origin, extra));
+  return n;
+}
+
+/**
+ * Unmap [dfn, dfn + count) in `ctx` (Xen: `iommu_unmap`), dropping the page reference of every
+ * unmapped frame whose entry holds one (`put_page`). Returns the number of frames that were mapped.
+ */
+export function iommuUnmap(m: Machine, ctx: IommuContext, dfn: number, count: number): number {
+  if (!isFrame(dfn) || !Number.isInteger(count) || count < 1) return 0;
+  const end = Math.min(dfn + count - 1, iommuWidthFrames(m) - 1);
+  if (end < dfn) return 0;
+  let n = 0;
+  for (const x of [...ctx.table.overlapping(dfn, end)]) {
+    const len = x.end - x.start + 1;
+    n += len;
+    ctx.table.delete(x.start, x.end);
+    if (x.value.ref) putRef(m, x.value.base, len);
+  }
+  return n;
+}
+
+export interface Reach {
+  ctx: IommuContext;
+  dfn: number;
+  r: boolean;
+  w: boolean;
+}
+
+/**
+ * Every (context, DFN) whose DMA reaches `mfn` (a reverse walk of all tables). Walks each context's
+ * extents, never frames: O(total extents). 'passthrough' contexts reach every frame at DFN = MFN;
+ * a 'scratch' context reaches the scratch page from every DFN (reported once, at DFN 0).
+ */
+export function contextsReaching(m: Machine, mfn: number): Reach[] {
+  const out: Reach[] = [];
+  if (!isFrame(mfn)) return out;
+  for (const ctx of allContexts(m)) {
+    if (ctx.mode === 'passthrough') {
+      out.push({ ctx, dfn: mfn, r: true, w: true });
+      continue;
+    }
+    if (ctx.mode === 'scratch') {
+      if (mfn === m.scratchMfn) out.push({ ctx, dfn: 0, r: true, w: true });
+      continue;
+    }
+    for (const e of ctx.table.entries()) {
+      const base = e.value.base;
+      if (mfn >= base && mfn - base <= e.end - e.start) {
+        out.push({ ctx, dfn: e.start + (mfn - base), r: e.value.r, w: e.value.w });
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,142 @@
+/**
+ * p2m updates that keep the IOMMU contexts following them in sync (Xen: `p2m_set_entry` and, for
+ * `sync_pt`, `iommu_legacy_map` / `iommu_legacy_unmap` with `p2m_get_iommu_flags`).
+ *
+ * A translated domain's (hvm/pvh) p2m is gfn → mfn; a PV domain's is its pfn → mfn list. The
+ * contexts that follow a domain (`followsP2m` / `followsOwnership`, set by build.ts) hold entries
+ * marked `follows`; these are rewritten here. Other entries at the same DFNs (fixed config entries,
+ * mappings made by calls) are never touched by a p2m change.
+ */
+import type { P2mType } from '../config/schema.js';
+import { isFrame, segments } from './pages.js';
+import { makeEntry, setEntries } from './iommu.js';
+import type { DomainModel, IommuContext, Machine } from './types.js';
+
+/** Xen's RAM types (`P2M_RAM_TYPES` plus ram_broken): a p2m extent of these owns its frames. */
+export const RAM_TYPES: ReadonlySet<P2mType> = new Set<P2mType>([
+  'ram_rw',
+  'ram_ro',
+  'ram_logdirty',
+  'ram_shared',
+  'ram_paged',
+  'ioreq_server',
+  'ram_broken',
+]);
+
+export function isRamType(t: P2mType): boolean {
+  return RAM_TYPES.has(t);
+}
+
+/** hvm and pvh guests are translated (have a real p2m); PV guests are not. */
+export function isTranslated(d: DomainModel): boolean {
+  return d.type !== 'pv';
+}
+
+/**
+ * IOMMU permissions of a p2m type (SPEC §3.2; Xen `p2m_get_iommu_flags`): ram_rw, ram_logdirty,
+ * grant_map_rw, map_foreign and mmio_direct → RW; ram_ro, grant_map_ro → R; everything else is
+ * not mapped. The same table serves share_pt (SPEC; real EPT sharing differs for logdirty,
+ * ram_shared and ioreq_server, see reference/xen-model.md §3.1).
+ */
+export function iommuPermsForType(t: P2mType): { r: boolean; w: boolean } | undefined {
+  switch (t) {
+    case 'ram_rw':
+    case 'ram_logdirty':
+    case 'grant_map_rw':
+    case 'map_foreign':
+    case 'mmio_direct':
+      return { r: true, w: true };
+    case 'ram_ro':
+    case 'grant_map_ro':
+      return { r: true, w: false };
+    default:
+      return undefined;
+  }
+}
+
+/** gfn (pfn for PV) → mfn and type, or undefined when nothing is mapped there (Xen: `p2m_get_entry`). */
+export function p2mLookup(d: DomainModel, gfn: number): { mfn: number; type: P2mType } | undefined {
+  if (!isFrame(gfn)) return undefined;
+  const e = d.p2m.lookup(gfn);
+  return e ? { mfn: e.base, type: e.type } : undefined;
+}
+
+/** The contexts whose `follows` entries mirror this domain's p2m or ownership. */
+export function followingContexts(d: DomainModel): IommuContext[] {
+  const out: IommuContext[] = [];
+  const add = (c: IommuContext | undefined) => {
+    if (c && (c.followsP2m === d.domid || c.followsOwnership === d.domid) && !out.includes(c)) out.push(c);
+  };
+  add(d.iommu);
+  for (const c of d.ta.contexts.values()) add(c);
+  return out;
+}
+
+function range(gfn: number, count: number): { start: number; end: number } | undefined {
+  if (!isFrame(gfn) || !Number.isInteger(count) || count < 1 || !isFrame(gfn + count - 1)) return undefined;
+  return { start: gfn, end: gfn + count - 1 };
+}
+
+/** Delete the `follows` entries of [start, end] in ctx; `identityOnly`: only those mapping DFN = MFN. */
+function dropFollowing(ctx: IommuContext, start: number, end: number, identityOnly: boolean): void {
+  for (const e of [...ctx.table.overlapping(start, end)]) {
+    if (e.value.follows && (!identityOnly || e.value.base === e.start)) ctx.table.delete(e.start, e.end);
+  }
+}
+
+/** Map [dfn, dfn+len) → mfn in ctx as a `follows` entry, only where the DFNs are unmapped. */
+function addFollowing(m: Machine, ctx: IommuContext, dfn: number, len: number, mfn: number, perms: { r: boolean; w: boolean }): void {
+  for (const s of segments(ctx.table, dfn, dfn + len - 1)) {
+    if (s.value !== undefined) continue;
+    setEntries(m, ctx, s.start, s.end, makeEntry(mfn + (s.start - dfn), perms.r, perms.w, 'config', { follows: true }));
+  }
+}
+
+/**
+ * Map [gfn, gfn + count) → [mfn, mfn + count) with `type` (Xen: `p2m_set_entry`), replacing what
+ * was there, and mirror it into the following contexts:
+ * - translated domain, `followsP2m`: DFN = GFN with `iommuPermsForType(type)` (none: unmapped);
+ * - PV domain, `followsOwnership`: DFN = MFN, RW, for the frames of a RAM type the domain owns
+ *   (Xen gives a PV page a writable type, hence an IOMMU mapping, when it enters the P2M).
+ * Page ownership and references are the caller's business (pages.ts).
+ */
+export function p2mSet(m: Machine, d: DomainModel, gfn: number, count: number, mfn: number, type: P2mType): void {
+  const r = range(gfn, count);
+  if (!r || !isFrame(mfn) || !isFrame(mfn + count - 1)) return;
+  p2mRemove(m, d, gfn, count);
+  d.p2m.set(r.start, r.end, { base: mfn, type });
+  const perms = iommuPermsForType(type);
+  if (!perms) return;
+  for (const ctx of followingContexts(d)) {
+    if (isTranslated(d)) {
+      if (ctx.followsP2m === d.domid) addFollowing(m, ctx, gfn, count, mfn, perms);
+    } else if (ctx.followsOwnership === d.domid && isRamType(type)) {
+      for (const p of segments(m.pages, mfn, mfn + count - 1)) {
+        if (p.value?.owner === d.domid) addFollowing(m, ctx, p.start, p.end - p.start + 1, p.start, { r: true, w: true });
+      }
+    }
+  }
+}
+
+/**
+ * Remove [gfn, gfn + count) from the p2m (Xen: `p2m_remove_page` / `guest_physmap_remove_page`) and
+ * its image from the following contexts: translated — the `follows` entries at DFN = GFN; PV —
+ * the `follows` identity entries of the MFNs that left (a page leaving the P2M leaves the context).
+ * Ownership and references are the caller's business (`m` is taken for symmetry with p2mSet).
+ */
+export function p2mRemove(_m: Machine, d: DomainModel, gfn: number, count: number): void {
+  const r = range(gfn, count);
+  if (!r) return;
+  const old = [...d.p2m.overlapping(r.start, r.end)];
+  if (old.length === 0) return;
+  d.p2m.delete(r.start, r.end);
+  const ctxs = followingContexts(d);
+  for (const ctx of ctxs) {
+    if (isTranslated(d)) {
+      if (ctx.followsP2m === d.domid) for (const e of old) dropFollowing(ctx, e.start, e.end, false);
+    } else if (ctx.followsOwnership === d.domid) {
+      // (A PV guest mapping one MFN at two PFNs loses the identity entry with the first removal.)
+      for (const e of old) dropFollowing(ctx, e.value.base, e.value.base + (e.end - e.start), true);
+    }
+  }
+}

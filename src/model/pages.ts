@@ -1,0 +1,187 @@
+/**
+ * Machine frames: ownership, the allocation reference and other page references
+ * (Xen's `struct page_info`, `alloc_domheap_pages`, `get_page`, `put_page`).
+ *
+ * State lives in `Machine.pages` (an ExtentMap of PageInfo, one extent per run of frames with the
+ * same owner / allocation / reference count). A frame of host RAM that is in neither
+ * `Machine.pages` nor `Machine.rmrr` is free. Every function here is O(log n + k) in the number of
+ * extents it touches, whatever the number of frames.
+ *
+ * Payloads are immutable: every update writes a new PageInfo over the affected frames.
+ */
+import type { ExtentMap } from './extents.js';
+import { MAX_FRAME } from './extents.js';
+import type { DomId, Machine, PageInfo } from './types.js';
+
+/** One piece of a partition of a range by a map: `value` is undefined where the map has nothing. */
+export interface Run<T> {
+  start: number;
+  /** inclusive */
+  end: number;
+  value: T | undefined;
+}
+
+/**
+ * Partition [start, end] by `map`: covered pieces (value shifted to the piece's start) and
+ * uncovered ones (value undefined), ascending. Returns an array, so the caller may modify the map.
+ */
+export function segments<T>(map: ExtentMap<T>, start: number, end: number): Run<T>[] {
+  const out: Run<T>[] = [];
+  let cursor = start;
+  for (const e of map.overlapping(start, end)) {
+    if (e.start > cursor) out.push({ start: cursor, end: e.start - 1, value: undefined });
+    out.push(e);
+    cursor = e.end + 1;
+  }
+  if (cursor <= end) out.push({ start: cursor, end, value: undefined });
+  return out;
+}
+
+/** A frame number the model can hold: an integer in [0, 2^52). */
+export function isFrame(n: number): boolean {
+  return Number.isInteger(n) && n >= 0 && n <= MAX_FRAME;
+}
+
+/** [mfn, mfn + count) as an inclusive range, or undefined when it is empty or not made of frames. */
+function span(mfn: number, count: number): { start: number; end: number } | undefined {
+  if (!isFrame(mfn) || !Number.isInteger(count) || count < 1 || mfn + count - 1 > MAX_FRAME) return undefined;
+  return { start: mfn, end: mfn + count - 1 };
+}
+
+/** A PageInfo with its keys always in one order (payloads merge by shallow equality). */
+export function pageInfo(owner: DomId, allocated: boolean, refs: number, pinned: boolean): PageInfo {
+  return { owner, allocated, refs, pinned };
+}
+
+function addTotPages(m: Machine, domid: DomId, delta: number): void {
+  const d = m.domains.get(domid);
+  if (d) d.totPages += delta;
+}
+
+/** Whether `mfn` is a frame of host RAM (`ram:` or an E820 RAM range). */
+export function isHostRam(m: Machine, mfn: number): boolean {
+  return isFrame(mfn) && m.ram.has(mfn);
+}
+
+/** The page_info of a non-free frame, or undefined (free, reserved, or not host RAM). */
+export function pageAt(m: Machine, mfn: number): PageInfo | undefined {
+  return isFrame(mfn) ? m.pages.lookup(mfn) : undefined;
+}
+
+/** The owner of a non-free frame (a domid, or DOMID_XEN), else undefined. */
+export function ownerOf(m: Machine, mfn: number): DomId | undefined {
+  return pageAt(m, mfn)?.owner;
+}
+
+/** Free: host RAM, not an RMRR frame, and not in `Machine.pages`. */
+export function isFree(m: Machine, mfn: number): boolean {
+  return isHostRam(m, mfn) && !m.rmrr.has(mfn) && !m.pages.has(mfn);
+}
+
+/** The free frames of [start, end] (default: all of host RAM), ascending. Must not be modified while iterating. */
+export function* freeRanges(m: Machine, start = 0, end = MAX_FRAME): Generator<{ start: number; end: number }> {
+  for (const r of m.ram.overlapping(start, end)) {
+    for (const g of m.pages.gaps(r.start, r.end)) yield* m.rmrr.gaps(g.start, g.end);
+  }
+}
+
+/** Number of free frames of host RAM. O(extents). */
+export function freeFrameCount(m: Machine): number {
+  let n = 0;
+  for (const r of freeRanges(m)) n += r.end - r.start + 1;
+  return n;
+}
+
+/**
+ * Give `count` free frames to `domid`, first-fit from the lowest free frame (Xen:
+ * `alloc_domheap_pages` + `assign_pages`; the model's allocator is "lowest free frame first",
+ * SPEC §3.1). The frames get owner = domid, the allocation reference, no other references; the
+ * domain's totPages grows. Returns the ranges given, ascending — fewer frames than asked when the
+ * host runs out. Limits (maxPages) are the caller's business.
+ */
+export function allocFrames(m: Machine, domid: DomId, count: number): { start: number; end: number }[] {
+  const got: { start: number; end: number }[] = [];
+  if (!Number.isInteger(count) || count < 1) return got;
+  let need = count;
+  for (const f of freeRanges(m)) {
+    const take = Math.min(need, f.end - f.start + 1);
+    got.push({ start: f.start, end: f.start + take - 1 });
+    need -= take;
+    if (need === 0) break;
+  }
+  const page = pageInfo(domid, true, 0, false);
+  for (const r of got) m.pages.set(r.start, r.end, page);
+  addTotPages(m, domid, count - need);
+  return got;
+}
+
+/**
+ * Take one reference on each frame of [mfn, mfn + count) (Xen: `get_page`). All or nothing: false,
+ * and no change, when any frame is free or not host RAM. The owner is not checked here.
+ */
+export function getRef(m: Machine, mfn: number, count = 1): boolean {
+  const r = span(mfn, count);
+  if (!r || !m.pages.covered(r.start, r.end)) return false;
+  for (const e of segments(m.pages, r.start, r.end)) {
+    const v = e.value!;
+    m.pages.set(e.start, e.end, pageInfo(v.owner, v.allocated, v.refs + 1, v.pinned));
+  }
+  return true;
+}
+
+/** Write `v` over [start, end], or free the frames when nothing holds them any more. */
+function store(m: Machine, start: number, end: number, v: PageInfo): void {
+  if (!v.allocated && v.refs === 0) m.pages.delete(start, end);
+  else m.pages.set(start, end, v);
+}
+
+/**
+ * Drop one reference from each frame of [mfn, mfn + count) (Xen: `put_page`); frames whose owner has
+ * already given them up (!allocated) and whose last reference this was become free. Frames that
+ * are free, or hold no reference, are left alone.
+ */
+export function putRef(m: Machine, mfn: number, count = 1): void {
+  const r = span(mfn, count);
+  if (!r) return;
+  for (const e of [...m.pages.overlapping(r.start, r.end)]) {
+    const v = e.value;
+    if (v.refs === 0) continue;
+    store(m, e.start, e.end, pageInfo(v.owner, v.allocated, v.refs - 1, v.pinned));
+  }
+}
+
+/**
+ * The owner gives the frames up: drop the allocation reference (Xen: `PGC_allocated` cleared by
+ * `guest_remove_page` / `relinquish_memory`, then `put_page`). The owner's totPages shrinks; a frame
+ * with no other reference becomes free, one still referenced stays allocated-to-nobody but owned
+ * (SPEC §4.4: it still belongs to that owner until the last reference goes).
+ */
+export function releaseAllocation(m: Machine, mfn: number, count = 1): void {
+  const r = span(mfn, count);
+  if (!r) return;
+  for (const e of [...m.pages.overlapping(r.start, r.end)]) {
+    const v = e.value;
+    if (!v.allocated) continue;
+    addTotPages(m, v.owner, -(e.end - e.start + 1));
+    store(m, e.start, e.end, pageInfo(v.owner, false, v.refs, v.pinned));
+  }
+}
+
+/**
+ * xs ABI foreign pin (`_PGC_foreign_map`, taken by `lookup_foreign_page`): at most one per page,
+ * counted as a reference. False when the frame is free or already pinned.
+ */
+export function pinPage(m: Machine, mfn: number): boolean {
+  const v = pageAt(m, mfn);
+  if (!v || v.pinned) return false;
+  m.pages.set(mfn, mfn, pageInfo(v.owner, v.allocated, v.refs + 1, true));
+  return true;
+}
+
+/** Release the foreign pin of a frame (and its reference; the frame may become free). False when not pinned. */
+export function unpinPage(m: Machine, mfn: number): boolean {
+  const v = pageAt(m, mfn);
+  if (!v || !v.pinned) return false;
+  store(m, mfn, mfn, pageInfo(v.owner, v.allocated, Math.max(0, v.refs - 1), false));
+  return true;
+}

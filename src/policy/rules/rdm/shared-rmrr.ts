@@ -1,0 +1,43 @@
+/**
+ * rdm/shared-rmrr — an assigned device's RMRR is also listed by another device.
+ *
+ * VT-d `intel_iommu_assign_device` refuses (-EPERM) a device whose RMRR scope names other
+ * devices too, unless the toolstack passes XEN_DOMCTL_DEV_RDM_RELAXED (xl: `rdm_policy=relaxed`),
+ * in which case it assigns with a "risky" warning: the region stays reachable by the devices left
+ * behind, from other domains.
+ */
+import { defineRule } from '../../rule.js';
+import { assignments, devLabel, domainSubject, overlaps, rangeText, rdmPolicyAt, rmrrEntries } from '../iommu/_util.js';
+
+export default defineRule({
+  id: 'rdm/shared-rmrr',
+  severity: 'error',
+  phase: 'static',
+  description:
+    'An assigned device has an RMRR that another device also lists (a shared RMRR): Xen refuses the assignment with rdm_policy strict (error) and warns it is risky with relaxed (warning).',
+  check({ hc, report }) {
+    const all = rmrrEntries(hc);
+    for (const a of assignments(hc)) {
+      if (a.dom.role === 'hardware') continue; // the hardware domain's devices are not assigned by domctl
+      a.dev.rmrr.forEach((range) => {
+        const others = all.filter((e) => e.dev !== a.dev && overlaps(e.range, range));
+        if (!others.length) return;
+        const names = [...new Set(others.map((o) => o.dev.name))].join(', ');
+        const strict = a.entry.rdm_policy === 'strict';
+        const xen = strict
+          ? `Xen refuses to assign it to ${a.dom.name} (intel_iommu_assign_device → EPERM, xl create fails)`
+          : `Xen assigns it to ${a.dom.name} with a "risky" warning: ${names} can still DMA to the same region from ${others.length === 1 ? 'its' : 'their'} own domain`;
+        const fix = strict
+          ? `keep ${a.dev.name} in the hardware domain, or set rdm_policy: relaxed only if you accept that risk`
+          : `keep ${a.dev.name} in the hardware domain, or make sure ${names} ${others.length === 1 ? 'is' : 'are'} never given to another domain`;
+        report({
+          at: rdmPolicyAt(a),
+          severity: strict ? 'error' : 'warning',
+          message: `${devLabel(a.dev)} has RMRR ${rangeText(range)}, which ${names} also ${others.length === 1 ? 'lists' : 'list'} (a shared RMRR): ${xen}; ${fix}`,
+          subject: domainSubject(a.dom),
+          related: others.map((o) => ({ at: { src: o.dev.src, path: ['rmrr', o.index] }, message: `${o.dev.name} lists the same reserved region` })),
+        });
+      });
+    }
+  },
+});

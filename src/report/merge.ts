@@ -1,0 +1,48 @@
+/**
+ * Merging check reports. Shards of one run (`--shard I/N`) all read the same tree, so tree-wide
+ * counts (files, documents, hosts …) are the maximum over the inputs, while findings are a
+ * disjoint partition: they are concatenated (identical duplicates dropped) and re-counted.
+ */
+import type { Finding } from '../policy/types.js';
+import { sortFindings } from './index.js';
+import type { CheckReport } from './types.js';
+import { VERSION } from '../version.js';
+
+export function mergeReports(reports: CheckReport[]): { report: CheckReport; files: string[] } {
+  const seen = new Set<string>();
+  const findings: Finding[] = [];
+  for (const r of reports) {
+    for (const f of r.findings) {
+      const key = JSON.stringify([f.rule, f.file, f.line, f.column, f.endLine, f.endColumn, f.message]);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      findings.push(f);
+    }
+  }
+  const max = (k: 'files' | 'documents' | 'skipped' | 'hosts' | 'domains' | 'devices' | 'scenarios') =>
+    Math.max(0, ...reports.map((r) => r.summary[k] ?? 0));
+  const count = (s: string) => findings.filter((f) => f.severity === s).length;
+  const sorted = sortFindings(findings);
+  const files = [...new Set(sorted.map((f) => f.file))];
+  return {
+    report: {
+      version: 1,
+      tool: { name: 'pviommu', version: VERSION },
+      summary: {
+        files: max('files'),
+        documents: max('documents'),
+        skipped: max('skipped'),
+        hosts: max('hosts'),
+        domains: max('domains'),
+        devices: max('devices'),
+        scenarios: max('scenarios'),
+        errors: count('error'),
+        warnings: count('warning'),
+        infos: count('info'),
+        suppressed: reports.reduce((n, r) => n + (r.summary.suppressed ?? 0), 0),
+      },
+      findings: sorted,
+    },
+    files,
+  };
+}

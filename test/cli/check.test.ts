@@ -1,0 +1,169 @@
+/** `pviommu check` end to end: exit codes, formats, bad input (SPEC §6). */
+import { readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { run, repo, HOST, DOM0 } from './helpers.js';
+
+describe('pviommu check', () => {
+  it('the example repo checks clean (exit 0)', async () => {
+    const r = await run(['check', 'examples/lab']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/no problems/);
+    expect(r.code).toBe(0);
+  });
+
+  it('json output is SPEC §6.1 and byte-identical run to run', async () => {
+    const a = await run(['check', 'examples/lab', '--format', 'json']);
+    const b = await run(['check', 'examples/lab', '--format', 'json']);
+    expect(a.stdout).toBe(b.stdout);
+    const j = JSON.parse(a.stdout);
+    expect(Object.keys(j)).toEqual(['version', 'tool', 'summary', 'findings']);
+    expect(j.version).toBe(1);
+    expect(j.tool.name).toBe('pviommu');
+    expect(j.summary.hosts).toBe(1);
+    expect(j.summary.domains).toBe(4);
+    expect(j.summary.devices).toBe(5);
+    expect(j.summary.scenarios).toBe(1);
+    expect(j.findings).toEqual([]);
+  });
+
+  it('a finding of severity error exits 1, with file:line:col and rule id', async () => {
+    const dir = repo({
+      'h.yaml': HOST,
+      'd.yaml': DOM0 + '---\n' + 'apiVersion: pviommu/v1\nkind: Domain\nname: vm1\ndomid: 1\ntype: hvm\nmemroy: 1GiB\n',
+    });
+    const r = await run(['check', '.', '--format', 'json'], { cwd: dir });
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.stdout);
+    const f = j.findings.find((x: { rule: string; message: string }) => x.rule === 'schema/invalid' && /memroy/.test(x.message));
+    expect(f).toMatchObject({ file: 'd.yaml', line: 14, column: 1, severity: 'error' });
+    expect(f.message).toMatch(/did you mean `memory`/);
+  });
+
+  it('a path that does not exist is exit 2 with one line', async () => {
+    const r = await run(['check', 'no/such/dir']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/path not found: no\/such\/dir/);
+  });
+
+  it('an empty folder is exit 2: never green when nothing was checked', async () => {
+    const dir = repo({});
+    const r = await run(['check', '.'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no pviommu document found/);
+  });
+
+  it('YAML that is not pviommu’s is skipped, counted, and exit 2', async () => {
+    const dir = repo({ 'ci.yaml': 'on: push\njobs: {}\n', 'k8s.yaml': 'apiVersion: v1\nkind: Pod\n' });
+    const r = await run(['check', '.'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/2 YAML documents skipped/);
+  });
+
+  it('broken YAML is a yaml/syntax finding (exit 1), not a skip', async () => {
+    const dir = repo({ 'bad.yaml': 'apiVersion: pviommu/v1\nkind: Host\nname: [unclosed\n' });
+    const r = await run(['check', '.', '--format', 'json'], { cwd: dir });
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.stdout);
+    expect(j.findings.map((f: { rule: string }) => f.rule)).toContain('yaml/syntax');
+    expect(j.findings[0].file).toBe('bad.yaml');
+  });
+
+  it('bad usage is exit 2: unknown option, unknown format, unknown rule id', async () => {
+    expect((await run(['check', '--nope'])).code).toBe(2);
+    expect((await run(['check', '--format', 'xml'])).code).toBe(2);
+    const r = await run(['check', 'examples/lab', '--rule', 'pci/nope=off']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown rule id `pci\/nope`/);
+    expect((await run(['check', '--rule', 'pci/seize=loud'])).code).toBe(2);
+    expect((await run(['frobnicate'])).code).toBe(2);
+  });
+
+  it('--help and --version exit 0; help lists every command', async () => {
+    const h = await run(['--help']);
+    expect(h.code).toBe(0);
+    for (const c of ['check', 'emulate', 'translate', 'inspect', 'rules', 'explain', 'schema', 'import-xl', 'merge']) {
+      expect(h.stdout).toMatch(new RegExp(`^  ${c}\\b`, 'm'));
+    }
+    expect(h.stdout).not.toMatch(/not built yet/);
+    const v = await run(['--version']);
+    expect(v.code).toBe(0);
+    expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it('reads stdin with -', async () => {
+    const r = await run(['check', '-', '--format', 'json'], { stdin: HOST + '---\n' + DOM0 });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).summary.documents).toBe(2);
+  });
+
+  it('warnings fail only beyond --max-warnings', async () => {
+    const dir = repo({ 'h.yaml': HOST.replace('dom0: strict', 'dom0: passthrough'), 'd.yaml': DOM0 });
+    const plain = await run(['check', '.', '--format', 'json'], { cwd: dir });
+    const j = JSON.parse(plain.stdout);
+    expect(j.summary.errors).toBe(0);
+    expect(j.summary.warnings).toBeGreaterThan(0);
+    expect(plain.code).toBe(0);
+    expect((await run(['check', '.', '--max-warnings', '0'], { cwd: dir })).code).toBe(1);
+    expect((await run(['check', '.', '--max-warnings', String(j.summary.warnings)], { cwd: dir })).code).toBe(0);
+  });
+
+  it('--rule off drops a rule, --rule error raises it; .pviommu.yaml rules apply', async () => {
+    const dir = repo({ 'h.yaml': HOST.replace('dom0: strict', 'dom0: passthrough'), 'd.yaml': DOM0 });
+    const off = JSON.parse((await run(['check', '.', '--format', 'json', '--rule', 'dom0/passthrough=off'], { cwd: dir })).stdout);
+    expect(off.findings.some((f: { rule: string }) => f.rule === 'dom0/passthrough')).toBe(false);
+    const up = await run(['check', '.', '--format', 'json', '--rule', 'dom0/passthrough=error'], { cwd: dir });
+    expect(up.code).toBe(1);
+    writeFileSync(join(dir, '.pviommu.yaml'), 'rules:\n  dom0/passthrough: off\n');
+    const cfg = JSON.parse((await run(['check', '.', '--format', 'json'], { cwd: dir })).stdout);
+    expect(cfg.findings.some((f: { rule: string }) => f.rule === 'dom0/passthrough')).toBe(false);
+  });
+
+  it('inline suppression needs a reason; unused ones are reported', async () => {
+    const host = HOST.replace('  dom0: strict', '  # pviommu-disable-next-line dom0/passthrough -- lab box, no guests\n  dom0: passthrough');
+    const dir = repo({ 'h.yaml': host, 'd.yaml': DOM0.replace('memory: 2GiB', '# pviommu-disable-next-line pci/seize -- stale\nmemory: 2GiB') });
+    const j = JSON.parse((await run(['check', '.', '--format', 'json'], { cwd: dir })).stdout);
+    expect(j.summary.suppressed).toBe(1);
+    expect(j.findings.some((f: { rule: string }) => f.rule === 'dom0/passthrough')).toBe(false);
+    const unused = j.findings.filter((f: { rule: string }) => f.rule === 'suppression/unused');
+    expect(unused).toHaveLength(1);
+    expect(unused[0]).toMatchObject({ file: 'd.yaml', line: 7 });
+  });
+
+  it('ignore globs from .pviommu.yaml', async () => {
+    const dir = repo({ 'h.yaml': HOST, 'd.yaml': DOM0, 'gen/bad.yaml': 'apiVersion: pviommu/v1\nkind: Nope\n', '.pviommu.yaml': 'ignore: ["gen/"]\n' });
+    const r = await run(['check', '.'], { cwd: dir });
+    expect(r.code).toBe(0);
+  });
+
+  it('--output writes atomically and refuses to overwrite an input', async () => {
+    const dir = repo({ 'h.yaml': HOST, 'd.yaml': DOM0 });
+    const r = await run(['check', '.', '--format', 'sarif', '--output', 'out.sarif'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+    const sarif = JSON.parse(readFileSync(join(dir, 'out.sarif'), 'utf8'));
+    expect(sarif.version).toBe('2.1.0');
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    const clobber = await run(['check', 'h.yaml', '--output', 'h.yaml'], { cwd: dir });
+    expect(clobber.code).toBe(2);
+    expect(readFileSync(join(dir, 'h.yaml'), 'utf8')).toBe(HOST);
+    expect(existsSync(join(dir, 'h.yaml'))).toBe(true);
+  });
+
+  it('every format renders the same findings', async () => {
+    const dir = repo({ 'h.yaml': HOST.replace('dom0: strict', 'dom0: passthrough'), 'd.yaml': DOM0 });
+    const gh = await run(['check', '.', '--format', 'github'], { cwd: dir });
+    expect(gh.stdout).toMatch(/^::warning file=h\.yaml,line=\d+,/m);
+    const junit = await run(['check', '.', '--format', 'junit'], { cwd: dir });
+    expect(junit.stdout).toMatch(/^<\?xml/);
+    expect(junit.stdout).toMatch(/<testsuite name="d\.yaml"/);
+    const text = await run(['check', '.'], { cwd: dir });
+    expect(text.stdout).toMatch(/h\.yaml/);
+    expect(text.stdout).not.toMatch(/\x1b\[/);
+    const colored = await run(['check', '.'], { cwd: dir, env: { FORCE_COLOR: '1' } });
+    expect(colored.stdout).toMatch(/\x1b\[/);
+    const nocolor = await run(['check', '.'], { cwd: dir, env: { NO_COLOR: '1' }, tty: true });
+    expect(nocolor.stdout).not.toMatch(/\x1b\[/);
+  });
+});

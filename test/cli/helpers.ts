@@ -1,0 +1,42 @@
+/** Run the CLI in-process and build throwaway config repos. */
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { main } from '../../src/cli.js';
+import { memoryIo } from '../../src/commands/io.js';
+
+export const ROOT = join(__dirname, '..', '..');
+
+export async function run(args: string[], opts: { cwd?: string; stdin?: string; env?: NodeJS.ProcessEnv; tty?: boolean } = {}) {
+  const m = memoryIo({ cwd: opts.cwd ?? ROOT, stdin: opts.stdin, env: opts.env ?? {}, tty: opts.tty });
+  const code = await main(['node', 'pviommu', ...args], m.io);
+  return { code, stdout: m.stdout(), stderr: m.stderr() };
+}
+
+/** A temp directory holding `files` (path → content). */
+export function repo(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pviommu-test-'));
+  for (const [p, text] of Object.entries(files)) {
+    const abs = join(dir, p);
+    mkdirSync(dirname(abs), { recursive: true });
+    writeFileSync(abs, text);
+  }
+  return dir;
+}
+
+export const HOST = `apiVersion: pviommu/v1
+kind: Host
+name: h1
+ram: 16GiB
+iommu:
+  dom0: strict
+`;
+
+export const DOM0 = `apiVersion: pviommu/v1
+kind: Domain
+name: dom0
+domid: 0
+type: pv
+role: hardware
+memory: 2GiB
+`;

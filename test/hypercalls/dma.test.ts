@@ -1,0 +1,124 @@
+/** device.dma (SPEC §4.4): translation through the device's context and the dma/* findings. */
+import { describe, expect, it } from 'vitest';
+import { env, lab, labScenario, scenario, rules } from './helpers.js';
+import { deviceDma } from '../../src/hypercalls/dma.js';
+import { iommuOpElement, XS_SUBOPS, IOMMU_OP_readable as R } from '../../src/hypercalls/pv-iommu-xs.js';
+import { deassignDevice } from '../../src/hypercalls/domctl.js';
+
+const GPU = '0000:00:02.0';
+const NIC = '0000:03:00.0';
+const NIC2 = '0000:03:00.1';
+
+function dma(e: ReturnType<typeof env>, device: string | undefined, bfn: number, access: 'read' | 'write' = 'write', target?: { domid: number; gfn: number }) {
+  e.findings.length = 0;
+  const r = deviceDma(e.ctx(), target ? { device, bfn, access, target } : { device, bfn, access });
+  return { r, rules: e.findings.map((f) => f.rule), messages: e.findings.map((f) => f.message) };
+}
+
+describe('device.dma', () => {
+  it('reaches the frame its context maps: out.mfn and out.owner', () => {
+    const e = env(lab());
+    const x = dma(e, GPU, 0x200); // xs: dom0's BFN = PFN region (pfn 0x200 is mfn 0x300)
+    expect(x.r).toEqual({ rc: 0, status: 0, errno: 'OK', out: { mfn: '0x300', owner: 'dom0' } });
+    expect(dma(env(lab({ abi: 'none' })), GPU, 0x200).r.out).toEqual({ mfn: '0x200', owner: 'dom0' }); // relaxed 1:1
+    expect(x.rules).toEqual([]);
+  });
+
+  it('dma/isolation: another domain’s page, unless it is the target (or, without a target, a vgpu of a mediated device)', () => {
+    const e = env(lab());
+    expect(dma(e, GPU, 0x1200).rules).toEqual(['dma/isolation']);
+    expect(dma(e, GPU, 0x1200, 'write', { domid: 1, gfn: 0x100 }).rules).toEqual([]);
+    expect(dma(e, GPU, 0x1900, 'write', { domid: 1, gfn: 0x100 }).rules).toEqual(['dma/wrong-page', 'dma/isolation']);
+    const med = env(lab({ gpu: 'mediated: { vgpus: [vm1], translation: mfn }' }));
+    expect(dma(med, GPU, 0x1200).rules).toEqual([]);
+    expect(dma(med, GPU, 0x1900).rules).toEqual(['dma/isolation']);
+  });
+
+  it('dma/isolation for a free page and for Xen’s memory', () => {
+    const e = env(lab());
+    const free = dma(e, GPU, 0x3000);
+    expect(free.r.out).toEqual({ mfn: '0x3000', owner: 'free' });
+    expect(free.messages[0]).toContain('free page');
+    const pt = env(lab({ dom0: 'passthrough' }));
+    const xen = dma(pt, GPU, 0x10);
+    expect(xen.r.out.owner).toBe('xen');
+    expect(xen.rules).toEqual(['dma/isolation']);
+  });
+
+  it('dma/wrong-page only while the target gfn is backed', () => {
+    const e = env(lab());
+    expect(dma(e, GPU, 0x1201, 'write', { domid: 1, gfn: 0x100 }).rules).toEqual(['dma/wrong-page']);
+    expect(dma(e, GPU, 0x1201, 'write', { domid: 1, gfn: 0x7ffff }).rules).toEqual([]);
+  });
+
+  it('dma/fault: unmapped BFN (strict dom0 does not map guest RAM) → EFAULT', () => {
+    const e = env(lab({ dom0: 'strict' }));
+    const x = dma(e, GPU, 0x1200);
+    expect(x.r).toMatchObject({ rc: -14, errno: 'EFAULT', out: { fault: 'unmapped' } });
+    expect(x.rules).toEqual(['dma/fault']);
+  });
+
+  it('dma/fault: a BFN beyond the device’s own dma_bits', () => {
+    const e = env(lab());
+    const x = dma(e, GPU, 2 ** 27);
+    expect(x.r.out).toEqual({ fault: 'dma_bits' });
+    expect(x.rules).toEqual(['dma/fault']);
+  });
+
+  it('dma/address-wrap on VT-d: the BFN is masked to the width and the DMA goes on', () => {
+    const e = env(lab({ width: 39 }));
+    const x = dma(e, NIC2, 2 ** 27 + 0x200);
+    expect(x.r.out).toEqual({ mfn: '0x300', owner: 'dom0' });
+    expect(x.rules).toEqual(['dma/address-wrap']);
+    expect(dma(e, NIC2, 2 ** 27 + 0x1200).rules).toEqual(['dma/address-wrap', 'dma/isolation']);
+  });
+
+  it('AMD: beyond the width is a fault, not a wrap', () => {
+    const e = env(lab({ width: 39, vendor: 'amd', abi: 'none' }));
+    const x = dma(e, NIC2, 2 ** 27 + 0x200);
+    expect(x.r.out).toEqual({ fault: 'beyond-width' });
+    expect(x.rules).toEqual(['dma/fault']);
+  });
+
+  it('dma/permission: write through a read-only mapping (EACCES); a read is fine', () => {
+    const e = env(lab());
+    expect(iommuOpElement(e.ctx(), { subop: XS_SUBOPS.map_page!, bfn: 0x20000, gfn: 0x200, flags: R }).status).toBe(0);
+    const w = dma(e, GPU, 0x20000, 'write');
+    expect(w.r).toMatchObject({ errno: 'EACCES', out: { mfn: '0x200', owner: 'dom0' } });
+    expect(w.rules).toEqual(['dma/permission']);
+    expect(dma(e, GPU, 0x20000, 'read').rules).toEqual([]);
+  });
+
+  it('quarantine: basic faults; scratch-page reaches Xen’s scratch page without an isolation finding', () => {
+    const basic = env(lab());
+    deassignDevice(basic.ctx(), { domid: 2, device: NIC });
+    expect(dma(basic, NIC, 0x10).rules).toEqual(['dma/fault']);
+    const scratch = env(lab({ quarantine: 'scratch-page' }));
+    deassignDevice(scratch.ctx(), { domid: 2, device: NIC });
+    const x = dma(scratch, NIC, 0x10);
+    expect(x.r.out.owner).toBe('xen');
+    expect(x.rules).toEqual([]);
+  });
+
+  it('IOMMU disabled: DMA addresses are machine addresses', () => {
+    const e = env(lab({ iommu: false, abi: 'none' }));
+    expect(dma(e, NIC, 0x1910).r.out).toEqual({ mfn: '0x1910', owner: 'vm2' });
+    expect(dma(e, NIC, 0x1200).rules).toEqual(['dma/isolation']);
+  });
+
+  it('RMRR frames are not a domain’s page: no isolation', () => {
+    const e = env(lab({ nic: 'rmrr: ["0x3f00-0x3f0f"]' }));
+    const x = dma(e, NIC, 0x3f00);
+    expect(x.r.out).toEqual({ mfn: '0x3f00', owner: 'rmrr' });
+    expect(x.rules).toEqual([]);
+  });
+
+  it('ENODEV for a device the host does not have; in a scenario an unknown name is ref/unknown', () => {
+    const e = env(lab());
+    expect(dma(e, '0000:09:00.0', 0x200).r.errno).toBe('ENODEV');
+    const rep = scenario(labScenario(`  - op: device.dma\n    device: gpuu\n    bfn: 0x200\n    expect: { status: ENODEV }\n`));
+    expect(rules(rep)).toEqual(['ref/unknown']);
+    expect(rep.findings[0]!.message).toContain('did you mean `gpu`');
+    expect(rep.summary.failed_expectations).toBe(0);
+  });
+});

@@ -1,0 +1,216 @@
+/** XENMEM ops (reference/xen-model.md §4): success and error paths, in Xen's order. */
+import { describe, expect, it } from 'vitest';
+import { env, lab, labScenario, scenario, rules } from './helpers.js';
+import { addToPhysmap, decreaseReservation, populatePhysmap, removeFromPhysmap, translate } from '../../src/hypercalls/memory.js';
+import { frameList } from '../../src/hypercalls/args.js';
+import { iommuOpElement, XS_SUBOPS } from '../../src/hypercalls/pv-iommu-xs.js';
+import { DOMID_SELF } from '../../src/model/types.js';
+import { pageAt } from '../../src/model/pages.js';
+import { p2mLookup } from '../../src/model/p2m.js';
+
+const gf = (...f: (number | { start: number; end: number })[]) => frameList(f);
+const DM = `apiVersion: pviommu/v1
+kind: Domain
+name: dm1
+domid: 5
+type: hvm
+memory: 1MiB`;
+
+describe('memory.populate_physmap', () => {
+  it('allocates the lowest free frames as ram_rw and mirrors them into a following IOMMU context', () => {
+    const e = env(lab({ vm2: 'maxmem: 9MiB' }));
+    const r = populatePhysmap(e.ctx('vm2'), { gfns: gf({ start: 0x800, end: 0x802 }) });
+    expect(r).toEqual({ rc: 3, status: 0, errno: 'OK', out: { done: 3 } });
+    expect(p2mLookup(e.dom('vm2'), 0x801)).toEqual({ mfn: 0x2501, type: 'ram_rw' });
+    expect(pageAt(e.m, 0x2502)).toMatchObject({ owner: 2, allocated: true });
+    expect(e.dom('vm2').iommu!.table.lookup(0x802)).toMatchObject({ base: 0x2502, w: true });
+    expect(e.dom('vm2').totPages).toBe(0x803);
+  });
+
+  it('stops early at max_pages (maxmem)', () => {
+    const e = env(lab());
+    // vm3: 4 MiB of 8 MiB → 0x400 more frames allowed
+    const r = populatePhysmap(e.ctx('vm3'), { gfns: gf({ start: 0x1000, end: 0x1400 }) });
+    expect(r.out.done).toBe(0x400);
+    expect(populatePhysmap(e.ctx('vm3'), { gfns: gf(0x2000) }).rc).toBe(0);
+  });
+
+  it('stops when the host runs out of free frames', () => {
+    const e = env(lab({ vm1: 'maxmem: 64MiB' }));
+    // free frames: 0x2500-0x3fff (0x1b00)
+    expect(populatePhysmap(e.ctx('vm1'), { gfns: gf({ start: 0x10000, end: 0x11fff }) }).rc).toBe(0x1b00);
+  });
+
+  it('XSM_TARGET: the domain itself, its device model, or the control domain — others get 0 done', () => {
+    const e = env(lab({ extra: [DM], vm1: 'device_model: dm1\nmaxmem: 9MiB' }));
+    expect(populatePhysmap(e.ctx('vm2'), { domid: 1, gfns: gf(0x900) }).rc).toBe(0);
+    expect(populatePhysmap(e.ctx('dm1'), { domid: 1, gfns: gf(0x900) }).rc).toBe(1);
+    expect(populatePhysmap(e.ctx('dom0'), { domid: 1, gfns: gf(0x901) }).rc).toBe(1);
+    expect(populatePhysmap(e.ctx('vm1'), { domid: DOMID_SELF, gfns: gf(0x902) }).rc).toBe(1);
+  });
+
+  it('an unknown domain is not an errno: 0 done (do_memory_op returns start_extent)', () => {
+    const e = env(lab());
+    expect(populatePhysmap(e.ctx(), { domid: 99, gfns: gf(0x1) })).toEqual({ rc: 0, status: 0, errno: 'OK', out: { done: 0 } });
+  });
+
+  it('stops at a gfn holding a grant / foreign / direct-MMIO entry; replaces RAM (old page stays allocated, unmapped)', () => {
+    const e = env(lab({ nic: 'rmrr: ["0x3f00-0x3f0f"]', vm2: 'maxmem: 9MiB' }));
+    expect(populatePhysmap(e.ctx('vm2'), { gfns: gf(0x800, 0x3f00, 0x801) }).rc).toBe(1);
+    const old = p2mLookup(e.dom('vm2'), 0x10)!.mfn;
+    expect(populatePhysmap(e.ctx('vm2'), { gfns: gf(0x10) }).rc).toBe(1);
+    expect(p2mLookup(e.dom('vm2'), 0x10)!.mfn).not.toBe(old);
+    expect(pageAt(e.m, old)).toMatchObject({ owner: 2, allocated: true });
+  });
+
+  it('PV: the pfn gets the frame and the MFNs are written back (out.mfns)', () => {
+    const e = env(lab({ dom0Extra: 'maxmem: 17MiB' }));
+    expect(populatePhysmap(e.ctx(), { gfns: gf(0x1000, 0x1001) }).out).toEqual({ done: 2, mfns: ['0x2500', '0x2501'] });
+  });
+});
+
+describe('memory.decrease_reservation', () => {
+  it('removes the p2m entry and frees a page nothing else references', () => {
+    const e = env(lab());
+    expect(decreaseReservation(e.ctx('vm2'), { gfns: gf(0x10, 0x11) })).toMatchObject({ rc: 2, out: { done: 2 } });
+    expect(p2mLookup(e.dom('vm2'), 0x10)).toBeUndefined();
+    expect(pageAt(e.m, 0x1910)).toBeUndefined();
+    expect(e.dom('vm2').iommu!.table.has(0x10)).toBe(false);
+    expect(e.dom('vm2').totPages).toBe(0x7fe);
+  });
+
+  it('a referenced page stays allocated (owned, !allocated) until its last reference goes', () => {
+    const e = env(lab());
+    expect(iommuOpElement(e.ctx(), { subop: XS_SUBOPS.lookup_foreign_page!, domid: 1, gfn: 0x100 }).status).toBe(0);
+    expect(decreaseReservation(e.ctx('vm1'), { gfns: gf(0x100) }).rc).toBe(1);
+    expect(pageAt(e.m, 0x1200)).toMatchObject({ owner: 1, allocated: false, refs: 1, pinned: true });
+    expect(e.dom('vm1').totPages).toBe(0x7ff);
+    expect(iommuOpElement(e.ctx(), { subop: XS_SUBOPS.unmap_foreign_page!, bfn: 0x3e01200 }).status).toBe(0);
+    expect(pageAt(e.m, 0x1200)).toBeUndefined();
+  });
+
+  it('stops at the first gfn that cannot be removed: unmapped, direct MMIO, a grant or foreign entry', () => {
+    const e = env(lab({ nic: 'rmrr: ["0x3f00-0x3f0f"]' }));
+    expect(decreaseReservation(e.ctx('vm2'), { gfns: gf(0x10, 0x7ffff, 0x11) }).rc).toBe(1);
+    expect(decreaseReservation(e.ctx('vm2'), { gfns: gf(0x3f00) }).rc).toBe(0);
+    e.dom('vm2').p2m.set(0x9000, 0x9000, { base: 0x1200, type: 'grant_map_rw' });
+    expect(decreaseReservation(e.ctx('vm2'), { gfns: gf(0x9000) }).rc).toBe(0);
+    expect(p2mLookup(e.dom('vm2'), 0x11)).toBeDefined();
+  });
+
+  it('XSM_TARGET denial and unknown domains: 0 done', () => {
+    const e = env(lab());
+    expect(decreaseReservation(e.ctx('vm2'), { domid: 1, gfns: gf(0x10) }).rc).toBe(0);
+    expect(decreaseReservation(e.ctx(), { domid: 1234, gfns: gf(0x10) }).rc).toBe(0);
+    expect(decreaseReservation(e.ctx(), { domid: 1, gfns: gf(0x10) }).rc).toBe(1); // control domain
+  });
+
+  it('PV: the gmfn is an MFN the domain owns', () => {
+    const e = env(lab());
+    expect(decreaseReservation(e.ctx(), { gfns: gf(0x1200) }).rc).toBe(0); // vm1's frame
+    expect(decreaseReservation(e.ctx(), { gfns: gf(0x200) }).rc).toBe(1);
+    expect(pageAt(e.m, 0x200)).toBeUndefined();
+    expect(p2mLookup(e.dom('dom0'), 0x100)).toBeUndefined(); // pfn 0x100 → mfn 0x200
+  });
+});
+
+describe('memory.add_to_physmap', () => {
+  it('gmfn: moves an own RAM page to gpfn (and its IOMMU image)', () => {
+    const e = env(lab());
+    expect(addToPhysmap(e.ctx('vm2'), { space: 'gmfn', idx: 0x10, gpfn: 0x9000 }).errno).toBe('OK');
+    expect(p2mLookup(e.dom('vm2'), 0x10)).toBeUndefined();
+    expect(p2mLookup(e.dom('vm2'), 0x9000)).toEqual({ mfn: 0x1910, type: 'ram_rw' });
+    expect(e.dom('vm2').iommu!.table.lookup(0x9000)?.base).toBe(0x1910);
+  });
+
+  it('gmfn errors: ESRCH > EACCES (PV target) > EPERM (XSM) > EINVAL (not an own page) > EPERM (onto direct MMIO)', () => {
+    const e = env(lab({ nic: 'rmrr: ["0x3f00-0x3f0f"]' }));
+    expect(addToPhysmap(e.ctx('vm2'), { domid: 77, space: 'gmfn', idx: 0x10, gpfn: 0x9000 }).errno).toBe('ESRCH');
+    expect(addToPhysmap(e.ctx('vm2'), { domid: 0, space: 'gmfn', idx: 0x10, gpfn: 0x9000 }).errno).toBe('EACCES');
+    expect(addToPhysmap(e.ctx('vm2'), { domid: 1, space: 'gmfn', idx: 0x10, gpfn: 0x9000 }).errno).toBe('EPERM');
+    expect(addToPhysmap(e.ctx('vm2'), { space: 'gmfn', idx: 0x7ffff, gpfn: 0x3f00 }).errno).toBe('EINVAL');
+    expect(addToPhysmap(e.ctx('vm2'), { space: 'gmfn', idx: 0x10, gpfn: 0x3f00 }).errno).toBe('EPERM');
+  });
+
+  it('gmfn_foreign: a device model maps its guest’s page as map_foreign, holding a reference', () => {
+    const e = env(lab({ extra: [DM], vm1: 'device_model: dm1' }));
+    const r = addToPhysmap(e.ctx('dm1'), { space: 'gmfn_foreign', foreign_domid: 1, idx: 0x100, gpfn: 0x9000 });
+    expect(r.errno).toBe('OK');
+    expect(p2mLookup(e.dom('dm1'), 0x9000)).toEqual({ mfn: 0x1200, type: 'map_foreign' });
+    expect(pageAt(e.m, 0x1200)!.refs).toBe(1);
+    // the guest balloons it out: kept alive by the foreign entry, still vm1's
+    expect(decreaseReservation(e.ctx('vm1'), { gfns: gf(0x100) }).rc).toBe(1);
+    expect(pageAt(e.m, 0x1200)).toMatchObject({ owner: 1, allocated: false, refs: 1 });
+    // removing the foreign entry drops the reference: the page is freed
+    expect(removeFromPhysmap(e.ctx('dm1'), { gpfn: 0x9000 }).errno).toBe('OK');
+    expect(pageAt(e.m, 0x1200)).toBeUndefined();
+  });
+
+  it('gmfn_foreign errors in order: EPERM (foreign = caller) > ESRCH (unknown foreign) > EINVAL (target = foreign) > EPERM (XSM) > EINVAL (not RAM)', () => {
+    const e = env(lab({ extra: [DM], vm1: 'device_model: dm1' }));
+    const add = (foreign_domid: number, idx: number, caller = 'dm1', domid?: number) =>
+      addToPhysmap(e.ctx(caller), { domid, space: 'gmfn_foreign', foreign_domid, idx, gpfn: 0x9000 }).errno;
+    expect(add(5, 0x100)).toBe('EPERM');
+    expect(add(DOMID_SELF, 0x100)).toBe('EPERM');
+    expect(add(77, 0x100)).toBe('ESRCH');
+    expect(add(2, 0x10, 'dom0', 2)).toBe('EINVAL'); // dom0 maps vm2's page into vm2
+    expect(add(2, 0x10)).toBe('EPERM'); // dm1 is not vm2's device model
+    expect(add(1, 0x7ffff)).toBe('EINVAL');
+    expect(add(1, 0x100)).toBe('OK');
+  });
+});
+
+describe('memory.remove_from_physmap', () => {
+  it('errors: ESRCH > EACCES (PV) > EPERM (XSM) > ENOENT (no page: hole or grant slot)', () => {
+    const e = env(lab());
+    expect(removeFromPhysmap(e.ctx('vm2'), { domid: 66, gpfn: 0x10 }).errno).toBe('ESRCH');
+    expect(removeFromPhysmap(e.ctx(), { domid: 0, gpfn: 0x10 }).errno).toBe('EACCES');
+    expect(removeFromPhysmap(e.ctx('vm2'), { domid: 1, gpfn: 0x10 }).errno).toBe('EPERM');
+    expect(removeFromPhysmap(e.ctx('vm2'), { gpfn: 0x7ffff }).errno).toBe('ENOENT');
+    e.dom('vm2').p2m.set(0x9000, 0x9000, { base: 0x1200, type: 'grant_map_rw' });
+    expect(removeFromPhysmap(e.ctx('vm2'), { gpfn: 0x9000 }).errno).toBe('ENOENT');
+  });
+  it('a RAM page leaves the p2m but stays allocated to the domain', () => {
+    const e = env(lab());
+    expect(removeFromPhysmap(e.ctx('vm2'), { gpfn: 0x10 }).errno).toBe('OK');
+    expect(p2mLookup(e.dom('vm2'), 0x10)).toBeUndefined();
+    expect(pageAt(e.m, 0x1910)).toMatchObject({ owner: 2, allocated: true, refs: 0 });
+  });
+});
+
+describe('memory.translate', () => {
+  it('returns raw MFNs, takes no reference, and reports hypercall/raw-mfn-exposed', () => {
+    const e = env(lab());
+    const r = translate(e.ctx(), { domid: 1, gfns: gf(0x100, { start: 0x7fe, end: 0x7ff }) });
+    expect(r).toEqual({ rc: 0, status: 0, errno: 'OK', out: { mfns: ['0x1200', '0x18fe', '0x18ff'] } });
+    expect(pageAt(e.m, 0x1200)!.refs).toBe(0);
+    expect(e.findings.map((f) => f.rule)).toEqual(['hypercall/raw-mfn-exposed']);
+  });
+  it('errors in order: EPERM (not the hardware domain) > ESRCH > E2BIG (> 2048) > EINVAL (unbacked gfn)', () => {
+    const e = env(lab());
+    const big = gf({ start: 0, end: 2048 });
+    expect(translate(e.ctx('vm1'), { domid: 77, gfns: big }).errno).toBe('EPERM');
+    expect(translate(e.ctx(), { domid: 77, gfns: big }).errno).toBe('ESRCH');
+    expect(translate(e.ctx(), { domid: 1, gfns: gf({ start: 0x7fffe, end: 0x80800 }) }).errno).toBe('E2BIG');
+    expect(translate(e.ctx(), { domid: 1, gfns: gf({ start: 0, end: 2047 }) }).errno).toBe('OK');
+    expect(translate(e.ctx(), { domid: 1, gfns: gf(0x100, 0x7ffff) })).toEqual({ rc: -22, status: -22, errno: 'EINVAL', out: {} });
+    expect(e.findings.length).toBe(1); // only the successful call reports
+  });
+  it('remembered for mapping/dangling at the end of a scenario', () => {
+    const rep = scenario(
+      labScenario(`  - op: memory.translate
+    domid: vm1
+    gfns: [0x100, 0x101]
+  - op: memory.decrease_reservation
+    caller: vm1
+    gfns: [0x100]
+`),
+    );
+    expect(rules(rep)).toEqual(['hypercall/raw-mfn-exposed', 'mapping/dangling']);
+    const d = rep.findings[1]!;
+    expect(d.message).toContain('MFN 0x1200');
+    expect(d.message).toContain('is now free');
+    expect(d.message).not.toContain('0x1201');
+    expect(d.line).toBe(rep.findings[0]!.line - 2); // at call #0 (the raw-mfn warning is at its gfns)
+  });
+});

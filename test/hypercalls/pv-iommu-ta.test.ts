@@ -1,0 +1,256 @@
+/** ta PV-IOMMU ABI (reference/pv-iommu.md §5.2): contexts, map/unmap, remote_cmd, in Xen's order. */
+import { describe, expect, it } from 'vitest';
+import { env, lab, labScenario, scenario, rules } from './helpers.js';
+import {
+  taAllocContext,
+  taFreeContext,
+  taInit,
+  taMapPages,
+  taQueryCapabilities,
+  taReattachDevice,
+  taRemoteCmd,
+  taUnmapPages,
+  IOMMU_MAP_readable as R,
+  IOMMU_MAP_writeable as W,
+} from '../../src/hypercalls/pv-iommu-ta.js';
+import { pageAt } from '../../src/model/pages.js';
+import { contextOfDevice } from '../../src/model/iommu.js';
+
+const TA = { abi: 'ta' as const, vm2: 'pv_iommu: true', nic: 'rmrr: ["0x3f00-0x3f0f"]' };
+const NIC = '0000:03:00.0';
+/** vm2's gfn g is mfn 0x1900 + g. */
+const VM2 = 0x1900;
+
+function ready(o = TA) {
+  const e = env(lab(o));
+  const c = e.ctx('vm2');
+  expect(taInit(c, { max_ctx_no: 4 }).errno).toBe('OK');
+  expect(taAllocContext(c, {}).out).toEqual({ ctx_no: 1 });
+  return { e, c };
+}
+
+describe('who may call (can_use_iommu_check)', () => {
+  it('ENODEV for a domain without pv_iommu, or without an IOMMU context; the hardware domain always may', () => {
+    const e = env(lab({ abi: 'ta', vm1: 'pv_iommu: true' }));
+    expect(taQueryCapabilities(e.ctx('vm2'), {}).errno).toBe('ENODEV'); // IOMMU but no pv_iommu
+    expect(taQueryCapabilities(e.ctx('vm1'), {}).errno).toBe('ENODEV'); // pv_iommu but no IOMMU (no devices)
+    expect(taQueryCapabilities(e.ctx('dom0'), {}).errno).toBe('OK');
+    expect(taQueryCapabilities(env(lab(TA)).ctx('vm2'), {}).errno).toBe('OK');
+  });
+  it('ENODEV comes before any argument check; ENOSYS when the host runs another ABI', () => {
+    const e = env(lab({ abi: 'ta' }));
+    expect(taFreeContext(e.ctx('vm2'), { ctx_no: 0 }).errno).toBe('ENODEV');
+    const xs = env(lab({ abi: 'xs' }));
+    expect(taQueryCapabilities(xs.ctx(), {}).errno).toBe('ENOSYS');
+  });
+});
+
+describe('query_capabilities / init / alloc_context', () => {
+  it('capabilities: max_ctx_no (0 before init), the IOVA width, 4K pages', () => {
+    const e = env(lab(TA));
+    expect(taQueryCapabilities(e.ctx(), {}).out).toEqual({ max_ctx_no: 0, max_iova_addr: '0xffffffffffff', cap_flags: ['default_identity'], pgsize_mask: '0x1000', max_pasid: 0 });
+    taInit(e.ctx(), { max_ctx_no: 128, arena_order: 12 });
+    expect(taQueryCapabilities(e.ctx(), {}).out.max_ctx_no).toBe(128);
+  });
+  it('init: E2BIG for UINT32_MAX (and counts beyond 16-bit context numbers), EACCES the second time, no fall-through into alloc (Q5)', () => {
+    const e = env(lab(TA));
+    const c = e.ctx('vm2');
+    expect(taInit(c, { max_ctx_no: 0xffffffff }).errno).toBe('E2BIG');
+    expect(taInit(c, { max_ctx_no: 0x10000 }).errno).toBe('E2BIG');
+    expect(taInit(c, { max_ctx_no: 2 })).toMatchObject({ rc: 0, out: {} });
+    expect(e.dom('vm2').ta.contexts.size).toBe(0);
+    expect(taInit(c, { max_ctx_no: 2 }).errno).toBe('EACCES');
+  });
+  it('alloc: ENOSPC before init and when full; lowest free number; a freed number is reused', () => {
+    const e = env(lab(TA));
+    const c = e.ctx('vm2');
+    expect(taAllocContext(c, {}).errno).toBe('ENOSPC');
+    taInit(c, { max_ctx_no: 3 });
+    expect([1, 2, 3].map(() => taAllocContext(c, {}).out.ctx_no)).toEqual([1, 2, 3]);
+    expect(taAllocContext(c, {}).errno).toBe('ENOSPC');
+    expect(taFreeContext(c, { ctx_no: 2 }).errno).toBe('OK');
+    expect(taAllocContext(c, {}).out).toEqual({ ctx_no: 2 });
+  });
+});
+
+describe('free_context / reattach_device', () => {
+  it('free: EINVAL for context 0, ENOENT unallocated or out of range', () => {
+    const { c } = ready();
+    expect(taFreeContext(c, { ctx_no: 0 }).errno).toBe('EINVAL');
+    expect(taFreeContext(c, { ctx_no: 2 }).errno).toBe('ENOENT');
+    expect(taFreeContext(c, { ctx_no: 99 }).errno).toBe('ENOENT');
+  });
+  it('free with devices: EBUSY without reattach_default — and the context stays usable (no Q10)', () => {
+    const { e, c } = ready();
+    expect(taReattachDevice(c, { ctx_no: 1, device: NIC }).errno).toBe('OK');
+    expect(contextOfDevice(e.m, NIC)?.id).toBe('vm2#ctx1');
+    expect(taFreeContext(c, { ctx_no: 1 }).errno).toBe('EBUSY');
+    expect(e.dom('vm2').ta.contexts.get(1)?.dying).toBeFalsy();
+    expect(taReattachDevice(c, { ctx_no: 0, device: NIC }).errno).toBe('OK');
+    expect(taReattachDevice(c, { ctx_no: 1, device: NIC }).errno).toBe('OK');
+    expect(taFreeContext(c, { ctx_no: 1, reattach_default: true }).errno).toBe('OK');
+    expect(contextOfDevice(e.m, NIC)?.id).toBe('vm2');
+  });
+  it('free drops the references of the mappings still in the context', () => {
+    const { e } = ready();
+    const d0 = e.ctx();
+    taInit(d0, { max_ctx_no: 1 });
+    taAllocContext(d0, {});
+    expect(taMapPages(d0, { ctx_no: 1, gfn: 0x1200, dfn: 0x10, nr_pages: 2, flags: R | W })).toMatchObject({ rc: 0, out: { mapped: 2 } });
+    expect(pageAt(e.m, 0x1201)!.refs).toBe(1);
+    taFreeContext(d0, { ctx_no: 1 });
+    expect(pageAt(e.m, 0x1201)!.refs).toBe(0);
+  });
+  it('reattach: ENODEV for a device the caller does not own (or unknown), 0 when already there, ENOENT bad target', () => {
+    const { c } = ready();
+    expect(taReattachDevice(c, { ctx_no: 1, device: '0000:00:02.0' }).errno).toBe('ENODEV'); // dom0's gpu
+    expect(taReattachDevice(c, { ctx_no: 1, device: undefined }).errno).toBe('ENODEV');
+    expect(taReattachDevice(c, { ctx_no: 1, device: '0000:09:00.0' }).errno).toBe('ENODEV');
+    expect(taReattachDevice(c, { ctx_no: 0, device: NIC }).errno).toBe('OK');
+    expect(taReattachDevice(c, { ctx_no: 3, device: NIC }).errno).toBe('ENOENT');
+  });
+});
+
+describe('map_pages / unmap_pages', () => {
+  it('maps RAM of the caller with a reference each, R/W from the flags; unmap drops them', () => {
+    const { e, c } = ready();
+    expect(taMapPages(c, { ctx_no: 1, gfn: 0x10, dfn: 0x80000, nr_pages: 3, flags: R })).toMatchObject({ rc: 0, errno: 'OK', out: { mapped: 3 } });
+    const t = e.dom('vm2').ta.contexts.get(1)!.table;
+    expect(t.lookup(0x80002)).toMatchObject({ base: VM2 + 0x12, r: true, w: false, origin: 'map_pages', ref: true });
+    expect(pageAt(e.m, VM2 + 0x11)!.refs).toBe(1);
+    expect(taUnmapPages(c, { ctx_no: 1, dfn: 0x80000, nr_pages: 3 })).toMatchObject({ rc: 0, out: { unmapped: 3 } });
+    expect(pageAt(e.m, VM2 + 0x11)!.refs).toBe(0);
+  });
+  it('EINVAL for context 0 or a context that does not exist (before any page)', () => {
+    const { c } = ready();
+    expect(taMapPages(c, { ctx_no: 0, gfn: 0x10, dfn: 0x10, nr_pages: 1 }).errno).toBe('EINVAL');
+    expect(taMapPages(c, { ctx_no: 2, gfn: 0x7fffff, dfn: 0x10, nr_pages: 1 }).errno).toBe('EINVAL');
+    expect(taUnmapPages(c, { ctx_no: 0, dfn: 0x10, nr_pages: 1 }).errno).toBe('EINVAL');
+  });
+  it('partial progress: mapped counts from 0, stops at the first error, nothing is rolled back', () => {
+    const { e, c } = ready();
+    taMapPages(c, { ctx_no: 1, gfn: 0x10, dfn: 0x80002, nr_pages: 1, flags: R | W });
+    const r = taMapPages(c, { ctx_no: 1, gfn: 0x20, dfn: 0x80000, nr_pages: 4, flags: R | W });
+    expect(r).toMatchObject({ rc: -98, errno: 'EADDRINUSE', status: -98, out: { mapped: 2 } });
+    expect(e.dom('vm2').ta.contexts.get(1)!.table.lookup(0x80001)?.base).toBe(VM2 + 0x21);
+    expect(pageAt(e.m, VM2 + 0x22)!.refs).toBe(0); // the refused page keeps no reference
+  });
+  it('EADDRNOTAVAIL inside a reserved (RMRR) region of the context, checked at dfn+i (not Q7)', () => {
+    const { e, c } = ready();
+    taReattachDevice(c, { ctx_no: 1, device: NIC }); // the nic's RMRR 0x3f00-0x3f0f becomes reserved in ctx 1
+    const r = taMapPages(c, { ctx_no: 1, gfn: 0x30, dfn: 0x3efe, nr_pages: 4, flags: R | W });
+    expect(r).toMatchObject({ errno: 'EADDRNOTAVAIL', out: { mapped: 2 } });
+    expect(taUnmapPages(c, { ctx_no: 1, dfn: 0x3f00, nr_pages: 1 }).errno).toBe('EADDRNOTAVAIL');
+    expect(e.dom('vm2').ta.contexts.get(1)!.table.lookup(0x3f05)).toMatchObject({ base: 0x3f05, origin: 'config' }); // the RMRR stays 1:1
+  });
+  it('per page, in order: reserved > unbacked gfn (ENOENT) > another domain’s page (EPERM) > dfn in use', () => {
+    const { e, c } = ready();
+    taReattachDevice(c, { ctx_no: 1, device: NIC });
+    expect(taMapPages(c, { ctx_no: 1, gfn: 0x7ffff, dfn: 0x3f00, nr_pages: 1 }).errno).toBe('EADDRNOTAVAIL');
+    taMapPages(c, { ctx_no: 1, gfn: 0x10, dfn: 0x80000, nr_pages: 1 });
+    expect(taMapPages(c, { ctx_no: 1, gfn: 0x7ffff, dfn: 0x80000, nr_pages: 1 }).errno).toBe('ENOENT');
+    // vm2 maps a grant of vm1's page into its p2m, then tries to put it in its context: not its page
+    const g = env(lab(TA));
+    const gc = g.ctx('vm2');
+    taInit(gc, { max_ctx_no: 1 });
+    taAllocContext(gc, {});
+    g.dom('vm2').p2m.set(0x9000, 0x9000, { base: 0x1200, type: 'grant_map_rw' });
+    expect(taMapPages(gc, { ctx_no: 1, gfn: 0x9000, dfn: 0x80000, nr_pages: 1 }).errno).toBe('EPERM');
+    taMapPages(gc, { ctx_no: 1, gfn: 0x10, dfn: 0x80001, nr_pages: 1 });
+    expect(taMapPages(gc, { ctx_no: 1, gfn: 0x9000, dfn: 0x80001, nr_pages: 1 }).errno).toBe('EPERM');
+    expect(e).toBeDefined();
+  });
+  it('mmio_direct / iomem frames map without a reference; the hardware domain may map any owner’s page', () => {
+    const { e } = ready();
+    const d0 = e.ctx();
+    taInit(d0, { max_ctx_no: 1 });
+    taAllocContext(d0, {});
+    expect(taMapPages(d0, { ctx_no: 1, gfn: 0x1200, dfn: 0x100, nr_pages: 1, flags: R | W }).errno).toBe('OK'); // vm1's page
+    expect(pageAt(e.m, 0x1200)!.refs).toBe(1);
+    expect(taMapPages(d0, { ctx_no: 1, gfn: 0xfee00, dfn: 0x101, nr_pages: 1, flags: R | W }).errno).toBe('OK'); // MMIO
+    expect(e.dom('dom0').ta.contexts.get(1)!.table.lookup(0x101)).toMatchObject({ ref: false });
+    expect(taMapPages(d0, { ctx_no: 1, gfn: 0x3000, dfn: 0x102, nr_pages: 1 }).errno).toBe('EPERM'); // a free frame
+    const v = e.ctx('vm2');
+    expect(taMapPages(v, { ctx_no: 1, gfn: 0x3f00, dfn: 0x500, nr_pages: 1, flags: R }).errno).toBe('OK'); // its RMRR mmio_direct entry
+  });
+  it('unmap: ENOENT at the first unmapped dfn, with progress', () => {
+    const { c } = ready();
+    taMapPages(c, { ctx_no: 1, gfn: 0x10, dfn: 0x80000, nr_pages: 2, flags: R });
+    expect(taUnmapPages(c, { ctx_no: 1, dfn: 0x80000, nr_pages: 3 })).toMatchObject({ errno: 'ENOENT', out: { unmapped: 2 } });
+  });
+});
+
+describe('remote_cmd', () => {
+  it('the hardware domain runs a subop as the target (the target’s can_use is not checked)', () => {
+    const e = env(lab({ abi: 'ta' })); // vm2 has no pv_iommu
+    const d0 = e.ctx();
+    expect(taRemoteCmd(d0, { domid: 2, subop: 2, args: { max_ctx_no: 2 } }).errno).toBe('OK');
+    expect(taRemoteCmd(d0, { domid: 2, subop: 3, args: {} }).out).toEqual({ ctx_no: 1 });
+    expect(taRemoteCmd(d0, { domid: 2, subop: 6, args: { ctx_no: 1, gfn: 0x10, dfn: 0x10, nr_pages: 1, flags: 3 } }).out).toEqual({ mapped: 1 });
+    expect(e.dom('vm2').ta.contexts.get(1)!.table.lookup(0x10)?.base).toBe(VM2 + 0x10);
+  });
+  it('errors: EPERM for a non-hardware caller, ENOENT unknown domid, EINVAL when nested, EOPNOTSUPP unsupported subop', () => {
+    const e = env(lab(TA));
+    expect(taRemoteCmd(e.ctx('vm2'), { domid: 0, subop: 1 }).errno).toBe('EPERM');
+    expect(taRemoteCmd(e.ctx(), { domid: 55, subop: 1 }).errno).toBe('ENOENT');
+    expect(taRemoteCmd(e.ctx(), { domid: 2, subop: 8, args: { domid: 2, subop: 1 } }).errno).toBe('EINVAL');
+    expect(taRemoteCmd(e.ctx(), { domid: 2, subop: 11 }).errno).toBe('EOPNOTSUPP');
+  });
+});
+
+describe('scenarios (ta)', () => {
+  it('a full context workflow with expectations, and the DMA through the new context', () => {
+    const rep = scenario(
+      labScenario(
+        `  - op: iommu.init
+    caller: vm2
+    max_ctx_no: 4
+  - op: iommu.alloc_context
+    caller: vm2
+    expect: { ctx_no: 1 }
+  - op: iommu.map_pages
+    caller: vm2
+    ctx_no: 1
+    gfn: 0x10
+    dfn: 0x80000
+    nr_pages: 2
+    flags: [read, write]
+    expect: { rc: 0, mapped: 2 }
+  - op: iommu.reattach_device
+    caller: vm2
+    ctx_no: 1
+    device: nic
+  - op: device.dma
+    device: nic
+    bfn: 0x80001
+    access: write
+    target: { domain: vm2, gfn: 0x11 }
+    expect: { mfn: 0x1911, owner: vm2 }
+  - op: device.dma
+    device: nic
+    bfn: 0x10
+    expect: { status: EFAULT }
+  - op: iommu.free_context
+    caller: vm2
+    ctx_no: 1
+    expect: { status: EBUSY }
+  - op: iommu.free_context
+    caller: vm2
+    ctx_no: 1
+    reattach_default: true
+  - op: iommu.remote_cmd
+    domid: vm2
+    subop: map_pages
+    args: { ctx_no: 1, gfn: 0x10, dfn: 0x10, nr_pages: 1 }
+    expect: { status: EINVAL }
+  - op: iommu.attach_pasid
+    caller: vm2
+    expect: { status: EOPNOTSUPP }
+`,
+        TA,
+      ),
+    );
+    expect(rep.summary.failed_expectations).toBe(0);
+    expect(rules(rep)).toEqual(['dma/fault']);
+  });
+});

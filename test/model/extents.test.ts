@@ -1,0 +1,456 @@
+import { describe, expect, it } from 'vitest';
+import {
+  constant,
+  constantWith,
+  ExtentMap,
+  linear,
+  MAX_FRAME,
+  shallowEqual,
+  type Extent,
+} from '../../src/model/extents.js';
+
+interface Lin {
+  base: number;
+  tag: string;
+}
+
+function ext<T>(start: number, end: number, value: T): Extent<T> {
+  return { start, end, value };
+}
+
+function consts(...triples: [number, number, unknown][]): ExtentMap<unknown> {
+  const m = new ExtentMap<unknown>(constant);
+  for (const [s, e, v] of triples) m.set(s, e, v);
+  m.checkInvariants();
+  return m;
+}
+
+describe('payload ops', () => {
+  it('constant: identity shift, shallow structural equality', () => {
+    expect(constant.shift('x', 12)).toBe('x');
+    const o = { d: 1 };
+    expect(constant.shift(o, 5)).toBe(o);
+    expect(constant.joinable(1, 10, 1)).toBe(true);
+    expect(constant.joinable(1, 10, 2)).toBe(false);
+    expect(constant.joinable({ d: 1, rw: true }, 3, { d: 1, rw: true })).toBe(true);
+    expect(constant.joinable({ d: 1 }, 3, { d: 1, rw: true })).toBe(false);
+    expect(constant.joinable({ d: 1, x: undefined }, 3, { d: 1, y: undefined })).toBe(false);
+    // nested objects compare by identity
+    expect(constant.joinable({ n: { a: 1 } }, 3, { n: { a: 1 } })).toBe(false);
+    expect(constant.joinable([1, 2], 3, [1, 2])).toBe(true);
+    expect(constant.joinable([1, 2], 3, { 0: 1, 1: 2 })).toBe(false);
+    expect(constant.joinable(null, 3, {})).toBe(false);
+    expect(shallowEqual(undefined, undefined)).toBe(true);
+  });
+
+  it('constantWith: custom equality', () => {
+    const byId = constantWith<{ id: number; note: string }>((a, b) => a.id === b.id);
+    const m = new ExtentMap(byId);
+    m.set(0, 9, { id: 1, note: 'first' });
+    m.set(10, 19, { id: 1, note: 'second' });
+    expect(m.toArray()).toEqual([ext(0, 19, { id: 1, note: 'first' })]);
+  });
+
+  it('linear: base shifts, joinable when contiguous and other fields equal', () => {
+    const ops = linear<Lin>();
+    const v = { base: 100, tag: 'a' };
+    expect(ops.shift(v, 0)).toBe(v);
+    expect(ops.shift(v, 7)).toEqual({ base: 107, tag: 'a' });
+    expect(v.base).toBe(100); // not mutated
+    expect(ops.joinable(v, 10, { base: 110, tag: 'a' })).toBe(true);
+    expect(ops.joinable(v, 10, { base: 111, tag: 'a' })).toBe(false);
+    expect(ops.joinable(v, 10, { base: 110, tag: 'b' })).toBe(false);
+    expect(ops.joinable(v, 10, { base: 110, tag: 'a', extra: 1 } as Lin)).toBe(false);
+    const byTagOnly = linear<Lin & { seen: number }>((a, b) => a.tag === b.tag);
+    expect(byTagOnly.joinable({ base: 0, tag: 'a', seen: 1 }, 4, { base: 4, tag: 'a', seen: 2 })).toBe(true);
+  });
+});
+
+describe('ExtentMap basics', () => {
+  it('empty map', () => {
+    const m = new ExtentMap<number>(constant);
+    expect(m.size).toBe(0);
+    expect(m.frames).toBe(0);
+    expect(m.get(0)).toBeUndefined();
+    expect(m.lookup(5)).toBeUndefined();
+    expect(m.has(5)).toBe(false);
+    expect(m.lowest()).toBeUndefined();
+    expect(m.highest()).toBeUndefined();
+    expect([...m.entries()]).toEqual([]);
+    expect([...m.overlapping(0, 100)]).toEqual([]);
+    expect([...m.gaps(3, 9)]).toEqual([{ start: 3, end: 9 }]);
+    expect(m.firstGap(7, 9)).toBe(7);
+    expect(m.covered(0, 0)).toBe(false);
+    expect(m.anyIn(0, MAX_FRAME)).toBe(false);
+    m.delete(0, 100); // no-op
+    m.checkInvariants();
+    expect(m.size).toBe(0);
+  });
+
+  it('set and get/lookup of a single extent', () => {
+    const m = consts([10, 19, 'A']);
+    expect(m.size).toBe(1);
+    expect(m.frames).toBe(10);
+    expect(m.get(9)).toBeUndefined();
+    expect(m.get(10)).toEqual(ext(10, 19, 'A'));
+    expect(m.get(19)).toEqual(ext(10, 19, 'A'));
+    expect(m.get(20)).toBeUndefined();
+    expect(m.lookup(15)).toBe('A');
+  });
+
+  it('returned extents are copies: mutating them does not change the map', () => {
+    const m = consts([10, 19, 'A']);
+    const e = m.get(12)!;
+    e.end = 1000;
+    const [first] = m.entries();
+    first!.start = 0;
+    expect(m.toArray()).toEqual([ext(10, 19, 'A')]);
+  });
+
+  it('highest / lowest', () => {
+    const m = consts([50, 59, 'B'], [10, 19, 'A'], [90, 99, 'C']);
+    expect(m.lowest()).toEqual(ext(10, 19, 'A'));
+    expect(m.highest()).toEqual(ext(90, 99, 'C'));
+    m.delete(90, 99);
+    expect(m.highest()).toEqual(ext(50, 59, 'B'));
+  });
+
+  it('clear', () => {
+    const m = consts([0, 9, 'A'], [20, 29, 'B']);
+    m.clear();
+    expect(m.size).toBe(0);
+    expect(m.frames).toBe(0);
+    m.checkInvariants();
+  });
+});
+
+describe('splitting', () => {
+  it('set in the middle of an extent splits it in three', () => {
+    const m = consts([0, 99, 'A'], [40, 59, 'B']);
+    expect(m.toArray()).toEqual([ext(0, 39, 'A'), ext(40, 59, 'B'), ext(60, 99, 'A')]);
+    expect(m.frames).toBe(100);
+  });
+
+  it('set at the left edge and at the right edge', () => {
+    const m = consts([0, 99, 'A'], [0, 9, 'B'], [90, 99, 'C']);
+    expect(m.toArray()).toEqual([ext(0, 9, 'B'), ext(10, 89, 'A'), ext(90, 99, 'C')]);
+    expect(m.frames).toBe(100);
+  });
+
+  it('set across several extents clips both ends and removes those inside', () => {
+    const m = consts([0, 9, 'A'], [10, 19, 'B'], [25, 29, 'C'], [30, 39, 'D'], [50, 59, 'E']);
+    m.set(5, 34, 'X');
+    m.checkInvariants();
+    expect(m.toArray()).toEqual([ext(0, 4, 'A'), ext(5, 34, 'X'), ext(35, 39, 'D'), ext(50, 59, 'E')]);
+    expect(m.frames).toBe(5 + 30 + 5 + 10);
+  });
+
+  it('set exactly over an extent replaces it', () => {
+    const m = consts([0, 9, 'A'], [10, 19, 'B'], [20, 29, 'C']);
+    m.set(10, 19, 'X');
+    expect(m.toArray()).toEqual([ext(0, 9, 'A'), ext(10, 19, 'X'), ext(20, 29, 'C')]);
+  });
+
+  it('delete in the middle, at the edges, across extents', () => {
+    const m = consts([0, 99, 'A']);
+    m.delete(40, 59);
+    expect(m.toArray()).toEqual([ext(0, 39, 'A'), ext(60, 99, 'A')]);
+    m.delete(0, 0);
+    m.delete(99, 99);
+    expect(m.toArray()).toEqual([ext(1, 39, 'A'), ext(60, 98, 'A')]);
+    m.delete(30, 70);
+    m.checkInvariants();
+    expect(m.toArray()).toEqual([ext(1, 29, 'A'), ext(71, 98, 'A')]);
+    expect(m.frames).toBe(29 + 28);
+    m.delete(0, 1000);
+    expect(m.size).toBe(0);
+    expect(m.frames).toBe(0);
+  });
+
+  it('linear payload is shifted on split', () => {
+    const m = new ExtentMap(linear<Lin>());
+    m.set(100, 199, { base: 1000, tag: 'x' });
+    m.delete(120, 129);
+    m.checkInvariants();
+    expect(m.toArray()).toEqual([ext(100, 119, { base: 1000, tag: 'x' }), ext(130, 199, { base: 1030, tag: 'x' })]);
+    expect(m.lookup(150)).toEqual({ base: 1050, tag: 'x' });
+    expect(m.lookup(100)).toEqual({ base: 1000, tag: 'x' });
+    // a set in the middle with a non-contiguous base: the right remainder keeps its shifted base
+    m.set(140, 149, { base: 5, tag: 'x' });
+    expect(m.toArray()).toEqual([
+      ext(100, 119, { base: 1000, tag: 'x' }),
+      ext(130, 139, { base: 1030, tag: 'x' }),
+      ext(140, 149, { base: 5, tag: 'x' }),
+      ext(150, 199, { base: 1050, tag: 'x' }),
+    ]);
+  });
+
+  it('overlapping clips and shifts linear payloads', () => {
+    const m = new ExtentMap(linear<Lin>());
+    m.set(0, 9, { base: 500, tag: 'a' });
+    m.set(10, 19, { base: 0, tag: 'b' });
+    m.set(30, 39, { base: 70, tag: 'a' });
+    expect([...m.overlapping(5, 32)]).toEqual([
+      ext(5, 9, { base: 505, tag: 'a' }),
+      ext(10, 19, { base: 0, tag: 'b' }),
+      ext(30, 32, { base: 70, tag: 'a' }),
+    ]);
+    expect([...m.overlapping(12, 13)]).toEqual([ext(12, 13, { base: 2, tag: 'b' })]);
+    expect([...m.overlapping(20, 29)]).toEqual([]);
+    expect([...m.overlapping(39, 1000)]).toEqual([ext(39, 39, { base: 79, tag: 'a' })]);
+  });
+});
+
+describe('merging', () => {
+  it('merges with both neighbours', () => {
+    const m = consts([0, 9, 'A'], [20, 29, 'A'], [10, 19, 'A']);
+    expect(m.toArray()).toEqual([ext(0, 29, 'A')]);
+    expect(m.size).toBe(1);
+    expect(m.frames).toBe(30);
+  });
+
+  it('overwriting a hole back with the same value restores one extent', () => {
+    const m = consts([0, 99, 'A'], [40, 59, 'B'], [40, 59, 'A']);
+    expect(m.toArray()).toEqual([ext(0, 99, 'A')]);
+  });
+
+  it('merges only with joinable neighbours', () => {
+    const m = consts([0, 9, 'A'], [20, 29, 'B'], [10, 19, 'A']);
+    expect(m.toArray()).toEqual([ext(0, 19, 'A'), ext(20, 29, 'B')]);
+    m.set(10, 19, 'B');
+    expect(m.toArray()).toEqual([ext(0, 9, 'A'), ext(10, 29, 'B')]);
+  });
+
+  it('does not merge across a gap', () => {
+    const m = consts([0, 9, 'A'], [11, 19, 'A']);
+    expect(m.size).toBe(2);
+  });
+
+  it('merges structurally equal constant objects, keeping the left object', () => {
+    const left = { dom: 1 };
+    const m = new ExtentMap<{ dom: number }>(constant);
+    m.set(0, 9, left);
+    m.set(10, 19, { dom: 1 });
+    m.set(20, 29, { dom: 2 });
+    expect(m.size).toBe(2);
+    expect(m.get(15)!.value).toBe(left);
+  });
+
+  it('linear: rejoins a split mapping, not a discontinuous one', () => {
+    const m = new ExtentMap(linear<Lin>());
+    m.set(100, 199, { base: 1000, tag: 'x' });
+    m.delete(120, 129);
+    m.set(120, 129, { base: 1020, tag: 'x' });
+    m.checkInvariants();
+    expect(m.toArray()).toEqual([ext(100, 199, { base: 1000, tag: 'x' })]);
+    m.set(120, 129, { base: 1020, tag: 'y' });
+    expect(m.size).toBe(3);
+    m.set(120, 129, { base: 1021, tag: 'x' });
+    expect(m.size).toBe(3);
+    m.set(200, 209, { base: 1100, tag: 'x' });
+    expect(m.highest()).toEqual(ext(130, 209, { base: 1030, tag: 'x' }));
+  });
+
+  it('merging a left neighbour then a right one uses the merged length', () => {
+    const m = new ExtentMap(linear<Lin>());
+    m.set(0, 4, { base: 10, tag: 'a' });
+    m.set(10, 14, { base: 20, tag: 'a' });
+    m.set(5, 9, { base: 15, tag: 'a' });
+    expect(m.toArray()).toEqual([ext(0, 14, { base: 10, tag: 'a' })]);
+  });
+});
+
+describe('gaps, firstGap, covered, anyIn', () => {
+  const m = consts([10, 19, 'A'], [20, 29, 'B'], [40, 49, 'A']);
+
+  it('gaps', () => {
+    expect([...m.gaps(0, 60)]).toEqual([
+      { start: 0, end: 9 },
+      { start: 30, end: 39 },
+      { start: 50, end: 60 },
+    ]);
+    expect([...m.gaps(15, 45)]).toEqual([{ start: 30, end: 39 }]);
+    expect([...m.gaps(10, 29)]).toEqual([]);
+    expect([...m.gaps(35, 35)]).toEqual([{ start: 35, end: 35 }]);
+  });
+
+  it('firstGap walks adjacent but unjoinable extents', () => {
+    expect(m.firstGap(0, 100)).toBe(0);
+    expect(m.firstGap(10, 100)).toBe(30);
+    expect(m.firstGap(25, 100)).toBe(30);
+    expect(m.firstGap(10, 29)).toBeUndefined();
+    expect(m.firstGap(10, 30)).toBe(30);
+    expect(m.firstGap(40, 49)).toBeUndefined();
+    expect(m.firstGap(45, 60)).toBe(50);
+  });
+
+  it('covered / anyIn', () => {
+    expect(m.covered(10, 29)).toBe(true);
+    expect(m.covered(12, 22)).toBe(true);
+    expect(m.covered(10, 30)).toBe(false);
+    expect(m.covered(9, 10)).toBe(false);
+    expect(m.anyIn(0, 9)).toBe(false);
+    expect(m.anyIn(0, 10)).toBe(true);
+    expect(m.anyIn(29, 39)).toBe(true);
+    expect(m.anyIn(30, 39)).toBe(false);
+    expect(m.anyIn(0, MAX_FRAME)).toBe(true);
+    expect(m.anyIn(50, MAX_FRAME)).toBe(false);
+  });
+});
+
+describe('large ranges and many extents', () => {
+  it('a 2^40-frame range is one extent', () => {
+    const m = new ExtentMap<number>(constant);
+    m.set(0, 2 ** 40, 1);
+    expect(m.size).toBe(1);
+    expect(m.frames).toBe(2 ** 40 + 1);
+    expect(m.lookup(2 ** 39 + 12345)).toBe(1);
+    m.set(2 ** 39, 2 ** 39, 2);
+    expect(m.toArray()).toEqual([ext(0, 2 ** 39 - 1, 1), ext(2 ** 39, 2 ** 39, 2), ext(2 ** 39 + 1, 2 ** 40, 1)]);
+    expect(m.frames).toBe(2 ** 40 + 1);
+    m.delete(1, 2 ** 40 - 1);
+    expect(m.toArray()).toEqual([ext(0, 0, 1), ext(2 ** 40, 2 ** 40, 1)]);
+    expect(m.frames).toBe(2);
+    expect([...m.gaps(0, 2 ** 40)]).toEqual([{ start: 1, end: 2 ** 40 - 1 }]);
+  });
+
+  it('linear mapping of a 768 GiB host and a hole in it', () => {
+    const frames = (768 * 2 ** 30) / 4096;
+    const m = new ExtentMap(linear<Lin>());
+    m.set(0, frames - 1, { base: 0, tag: 'ram' });
+    m.delete(0xa0, 0xff);
+    expect(m.size).toBe(2);
+    expect(m.frames).toBe(frames - 0x60);
+    expect(m.lookup(frames - 1)).toEqual({ base: frames - 1, tag: 'ram' });
+    expect(m.get(0x100)).toEqual(ext(0x100, frames - 1, { base: 0x100, tag: 'ram' }));
+  });
+
+  it('works up to MAX_FRAME', () => {
+    const m = new ExtentMap<string>(constant);
+    m.set(MAX_FRAME - 9, MAX_FRAME, 'top');
+    m.set(MAX_FRAME - 19, MAX_FRAME - 10, 'top');
+    expect(m.toArray()).toEqual([ext(MAX_FRAME - 19, MAX_FRAME, 'top')]);
+    expect(m.lookup(MAX_FRAME)).toBe('top');
+    expect(m.firstGap(MAX_FRAME - 19, MAX_FRAME)).toBeUndefined();
+    expect([...m.gaps(MAX_FRAME - 20, MAX_FRAME)]).toEqual([{ start: MAX_FRAME - 20, end: MAX_FRAME - 20 }]);
+    m.delete(MAX_FRAME, MAX_FRAME);
+    expect(m.highest()).toEqual(ext(MAX_FRAME - 19, MAX_FRAME - 1, 'top'));
+  });
+
+  it('20,000 alternating extents: range set/delete across many B-tree nodes', () => {
+    const m = new ExtentMap<number>(constant);
+    const n = 20_000;
+    for (let i = 0; i < n; i++) m.set(i * 10, i * 10 + 9, i % 2);
+    expect(m.size).toBe(n);
+    expect(m.frames).toBe(n * 10);
+    m.set(15, 10 * n - 16, 7); // keep [0,14] and [10n-15, 10n-1]
+    m.checkInvariants();
+    expect(m.toArray()).toEqual([
+      ext(0, 9, 0),
+      ext(10, 14, 1),
+      ext(15, 10 * n - 16, 7),
+      ext(10 * n - 15, 10 * n - 11, 0),
+      ext(10 * n - 10, 10 * n - 1, 1),
+    ]);
+    for (let i = 0; i < n; i += 2) m.delete(i * 100, i * 100 + 49);
+    m.checkInvariants();
+    // per-frame model of the same edits (200,000 frames: fine for a test), then its run-length encoding
+    const model = new Int8Array(10 * n).fill(-1);
+    for (let i = 0; i < n; i++) model.fill(i % 2, i * 10, i * 10 + 10);
+    model.fill(7, 15, 10 * n - 15);
+    for (let i = 0; i < n; i += 2) model.fill(-1, i * 100, Math.min(i * 100 + 50, 10 * n));
+    const runs: Extent<number>[] = [];
+    let covered = 0;
+    for (let f = 0; f < model.length; f++) {
+      const v = model[f]!;
+      if (v < 0) continue;
+      covered++;
+      const last = runs[runs.length - 1];
+      if (last !== undefined && last.end === f - 1 && last.value === v) last.end = f;
+      else runs.push(ext(f, f, v));
+    }
+    expect(m.frames).toBe(covered);
+    expect(m.toArray()).toEqual(runs);
+  });
+});
+
+describe('clone, map, iteration', () => {
+  it('clone is independent in both directions', () => {
+    const a = consts([0, 99, 'A'], [200, 299, 'B']);
+    const b = a.clone();
+    b.set(50, 250, 'X');
+    a.delete(0, 9);
+    a.checkInvariants();
+    b.checkInvariants();
+    expect(a.toArray()).toEqual([ext(10, 99, 'A'), ext(200, 299, 'B')]);
+    expect(b.toArray()).toEqual([ext(0, 49, 'A'), ext(50, 250, 'X'), ext(251, 299, 'B')]);
+    expect(a.frames).toBe(190);
+    expect(b.frames).toBe(300);
+  });
+
+  it('map converts payloads and re-merges under the new ops', () => {
+    const m = new ExtentMap(linear<Lin>());
+    m.set(0, 9, { base: 100, tag: 'a' });
+    m.set(10, 19, { base: 0, tag: 'b' });
+    m.set(30, 39, { base: 7, tag: 'a' });
+    const tags = m.map(constant, (e) => e.value.tag === 'a' || e.value.tag === 'b');
+    tags.checkInvariants();
+    expect(tags.toArray()).toEqual([ext(0, 19, true), ext(30, 39, true)]);
+  });
+
+  it('entries / Symbol.iterator ascending', () => {
+    const m = consts([50, 59, 'B'], [10, 19, 'A']);
+    expect([...m]).toEqual([ext(10, 19, 'A'), ext(50, 59, 'B')]);
+    expect([...m.entries()]).toEqual([...m]);
+  });
+
+  it('modifying the map while iterating throws', () => {
+    const m = consts([0, 9, 'A'], [20, 29, 'B'], [40, 49, 'C']);
+    expect(() => {
+      for (const e of m.entries()) m.delete(e.start, e.end);
+    }).toThrow(/modified during iteration/);
+    expect(() => {
+      for (const g of m.gaps(0, 100)) m.set(g.start, g.end, 'Z');
+    }).toThrow(/modified during iteration/);
+    // collecting first is fine
+    const m2 = consts([0, 9, 'A'], [20, 29, 'B']);
+    for (const e of m2.toArray()) m2.delete(e.start, e.end);
+    expect(m2.size).toBe(0);
+  });
+});
+
+describe('argument validation', () => {
+  const m = new ExtentMap<number>(constant);
+  const bad: [number, number][] = [
+    [5, 4],
+    [1.5, 3],
+    [0, 2.5],
+    [-1, 3],
+    [0, 2 ** 52],
+    [Number.NaN, 1],
+    [0, Number.POSITIVE_INFINITY],
+  ];
+  it.each(bad)('rejects [%s, %s] with a RangeError', (s, e) => {
+    expect(() => m.set(s, e, 1)).toThrow(RangeError);
+    expect(() => m.delete(s, e)).toThrow(RangeError);
+    expect(() => m.overlapping(s, e)).toThrow(RangeError); // eagerly, not on first next()
+    expect(() => m.gaps(s, e)).toThrow(RangeError);
+    expect(() => m.firstGap(s, e)).toThrow(RangeError);
+    expect(() => m.covered(s, e)).toThrow(RangeError);
+    expect(() => m.anyIn(s, e)).toThrow(RangeError);
+  });
+
+  it('rejects bad frames in point queries', () => {
+    for (const f of [-1, 0.5, 2 ** 52, Number.NaN]) {
+      expect(() => m.get(f)).toThrow(RangeError);
+      expect(() => m.lookup(f)).toThrow(RangeError);
+      expect(() => m.has(f)).toThrow(RangeError);
+    }
+  });
+
+  it('a rejected call leaves the map untouched', () => {
+    const m2 = consts([0, 9, 'A']);
+    expect(() => m2.set(5, 2, 'B')).toThrow(RangeError);
+    expect(m2.toArray()).toEqual([ext(0, 9, 'A')]);
+  });
+});

@@ -1,0 +1,225 @@
+/**
+ * Property-based tests of ExtentMap against a naive model: a Map with one entry per frame holding
+ * the value AS SEEN AT THAT FRAME, over the small universe of frames 0..200.
+ *
+ * Default: ~300 seeded sequences per payload kind (fast). `PVIOMMU_PROPS=long`: 10,000 sequences
+ * per kind, seed from PVIOMMU_PROPS_SEED if given, else random (fast-check prints it on failure).
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { constant, ExtentMap, linear, type PayloadOps } from '../../src/model/extents.js';
+
+const LONG = process.env.PVIOMMU_PROPS === 'long';
+const NUM_RUNS = LONG ? 10_000 : 300;
+const SEED = LONG
+  ? process.env.PVIOMMU_PROPS_SEED !== undefined
+    ? Number(process.env.PVIOMMU_PROPS_SEED)
+    : undefined
+  : 42;
+const FC_OPTS: fc.Parameters<unknown> = SEED === undefined ? { numRuns: NUM_RUNS } : { numRuns: NUM_RUNS, seed: SEED };
+const TIMEOUT = LONG ? 30 * 60_000 : 60_000;
+
+/** Ops touch frames 0..MAX_OP; queries reach a little beyond, into never-covered frames. */
+const MAX_OP = 200;
+const MAX_Q = 230;
+
+type Op<V> =
+  | { kind: 'set'; start: number; end: number; value: V; q: [number, number] }
+  | { kind: 'delete'; start: number; end: number; q: [number, number] }
+  | { kind: 'clone'; q: [number, number] };
+
+interface Kind<V> {
+  name: string;
+  ops: PayloadOps<V>;
+  /** value generator; receives the range start so linear bases can line up with neighbours */
+  value: (start: number) => fc.Arbitrary<V>;
+  /** value seen `d` frames after a frame whose value is v (independent of ops.shift) */
+  at: (v: V, d: number) => V;
+  /** whether frame f+1 holding b continues frame f holding a (independent of ops.joinable) */
+  continues: (a: V, b: V) => boolean;
+}
+
+interface Lin {
+  base: number;
+  tag: string;
+}
+
+const KINDS: Kind<unknown>[] = [
+  {
+    name: 'constant numbers',
+    ops: constant,
+    value: () => fc.integer({ min: 0, max: 3 }),
+    at: (v) => v,
+    continues: (a, b) => a === b,
+  } satisfies Kind<number> as Kind<unknown>,
+  {
+    name: 'constant objects (shallow structural equality)',
+    ops: constant,
+    // fresh objects every time: equal-looking payloads must still merge
+    value: () => fc.record({ dom: fc.integer({ min: 0, max: 2 }), rw: fc.boolean() }),
+    at: (v) => v,
+    continues: (a, b) => a.dom === b.dom && a.rw === b.rw,
+  } satisfies Kind<{ dom: number; rw: boolean }> as Kind<unknown>,
+  {
+    name: 'linear',
+    ops: linear<Lin>(),
+    // bases aligned to the start (offset 0..2) so that neighbours often continue each other, or random
+    value: (start) =>
+      fc.record({
+        base: fc.oneof(
+          fc.integer({ min: 0, max: 2 }).map((o) => 1000 + start + o),
+          fc.integer({ min: 0, max: 1500 }),
+        ),
+        tag: fc.constantFrom('a', 'b'),
+      }),
+    at: (v, d) => ({ base: v.base + d, tag: v.tag }),
+    continues: (a, b) => b.base === a.base + 1 && a.tag === b.tag,
+  } satisfies Kind<Lin> as Kind<unknown>,
+];
+
+function rangeArb(max: number): fc.Arbitrary<[number, number]> {
+  return fc
+    .tuple(fc.integer({ min: 0, max }), fc.integer({ min: 0, max }))
+    .map(([a, b]) => (a <= b ? [a, b] : [b, a]) as [number, number]);
+}
+
+function opArb<V>(kind: Kind<V>): fc.Arbitrary<Op<V>> {
+  const q = rangeArb(MAX_Q);
+  return fc.oneof(
+    { weight: 6, arbitrary: fc.tuple(rangeArb(MAX_OP), q).chain(([[start, end], qr]) =>
+        kind.value(start).map((value): Op<V> => ({ kind: 'set', start, end, value, q: qr })),
+      ) },
+    { weight: 3, arbitrary: fc.tuple(rangeArb(MAX_OP), q).map(([[start, end], qr]): Op<V> => ({ kind: 'delete', start, end, q: qr })) },
+    { weight: 1, arbitrary: q.map((qr): Op<V> => ({ kind: 'clone', q: qr })) },
+  );
+}
+
+interface Run<V> {
+  start: number;
+  end: number;
+  value: V;
+}
+
+/** Canonical run-length encoding of the naive model. */
+function rle<V>(kind: Kind<V>, naive: Map<number, V>): Run<V>[] {
+  const out: Run<V>[] = [];
+  let cur: Run<V> | undefined;
+  let prev: V | undefined;
+  for (let f = 0; f <= MAX_Q; f++) {
+    const v = naive.get(f);
+    if (v === undefined) {
+      cur = undefined;
+      continue;
+    }
+    if (cur !== undefined && cur.end === f - 1 && kind.continues(prev as V, v)) {
+      cur.end = f;
+    } else {
+      cur = { start: f, end: f, value: v };
+      out.push(cur);
+    }
+    prev = v;
+  }
+  return out;
+}
+
+function checkAgainst<V>(kind: Kind<V>, map: ExtentMap<V>, naive: Map<number, V>, q: [number, number]): void {
+  map.checkInvariants();
+  const runs = rle(kind, naive);
+
+  // maximal merging: the extent list IS the canonical RLE
+  expect(map.toArray()).toEqual(runs);
+  expect(map.size).toBe(runs.length);
+  expect(map.frames).toBe(naive.size);
+  expect(map.lowest()).toEqual(runs[0]);
+  expect(map.highest()).toEqual(runs[runs.length - 1]);
+
+  // point queries, every frame (compared in bulk: one expect per kind of query)
+  const got = { lookup: [] as unknown[], has: [] as boolean[], get: [] as unknown[] };
+  const want = { lookup: [] as unknown[], has: [] as boolean[], get: [] as unknown[] };
+  let ri = 0;
+  for (let f = 0; f <= MAX_Q; f++) {
+    const v = naive.get(f);
+    while (ri < runs.length && runs[ri]!.end < f) ri++;
+    const run = ri < runs.length && runs[ri]!.start <= f ? runs[ri] : undefined;
+    got.lookup.push(map.lookup(f));
+    got.has.push(map.has(f));
+    got.get.push(map.get(f));
+    want.lookup.push(v);
+    want.has.push(v !== undefined);
+    want.get.push(run);
+  }
+  expect(got).toEqual(want);
+
+  for (const [qs, qe] of [q, [0, MAX_Q] as [number, number]]) {
+    // overlapping: runs clipped to [qs, qe], value as seen at the clipped start
+    const clipped = runs
+      .filter((r) => r.end >= qs && r.start <= qe)
+      .map((r) => {
+        const s = Math.max(r.start, qs);
+        return { start: s, end: Math.min(r.end, qe), value: kind.at(r.value, s - r.start) };
+      });
+    expect([...map.overlapping(qs, qe)]).toEqual(clipped);
+
+    // gaps / firstGap / covered / anyIn, straight from the naive model
+    const gaps: { start: number; end: number }[] = [];
+    let first: number | undefined;
+    let any = false;
+    for (let f = qs; f <= qe; f++) {
+      if (naive.has(f)) {
+        any = true;
+        continue;
+      }
+      first ??= f;
+      const last = gaps[gaps.length - 1];
+      if (last !== undefined && last.end === f - 1) last.end = f;
+      else gaps.push({ start: f, end: f });
+    }
+    expect([...map.gaps(qs, qe)]).toEqual(gaps);
+    expect(map.firstGap(qs, qe)).toBe(first);
+    expect(map.covered(qs, qe)).toBe(first === undefined);
+    expect(map.anyIn(qs, qe)).toBe(any);
+  }
+}
+
+function runSequence<V>(kind: Kind<V>, ops: Op<V>[], maxNodeSize: number | undefined): void {
+  const map = new ExtentMap<V>(kind.ops, maxNodeSize === undefined ? undefined : { maxNodeSize });
+  const naive = new Map<number, V>();
+  const snapshots: { map: ExtentMap<V>; naive: Map<number, V> }[] = [];
+  for (const op of ops) {
+    if (op.kind === 'set') {
+      map.set(op.start, op.end, op.value);
+      for (let f = op.start; f <= op.end; f++) naive.set(f, kind.at(op.value, f - op.start));
+    } else if (op.kind === 'delete') {
+      map.delete(op.start, op.end);
+      for (let f = op.start; f <= op.end; f++) naive.delete(f);
+    } else {
+      snapshots.push({ map: map.clone(), naive: new Map(naive) });
+    }
+    checkAgainst(kind, map, naive, op.q);
+  }
+  // copy-on-write: clones taken along the way are unaffected by later edits of the original
+  for (const s of snapshots) checkAgainst(kind, s.map, s.naive, [0, MAX_Q]);
+  // ...and editing a clone leaves the original alone
+  const firstSet = ops.find((o) => o.kind === 'set');
+  if (snapshots.length > 0 && firstSet !== undefined) {
+    const c = snapshots[0]!.map;
+    c.set(0, MAX_OP, firstSet.value);
+    c.delete(50, 60);
+    checkAgainst(kind, map, naive, [0, MAX_Q]);
+  }
+}
+
+describe(`ExtentMap vs naive per-frame model (${NUM_RUNS} runs${LONG ? ', long' : ''})`, () => {
+  for (const kind of KINDS) {
+    for (const maxNodeSize of [undefined, 4]) {
+      it(`${kind.name}, maxNodeSize ${maxNodeSize ?? 'default'}`, { timeout: TIMEOUT }, () => {
+        fc.assert(
+          fc.property(fc.array(opArb(kind), { minLength: 1, maxLength: 40 }), (ops) => {
+            runSequence(kind, ops, maxNodeSize);
+          }),
+          FC_OPTS,
+        );
+      });
+    }
+  }
+});
