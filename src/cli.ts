@@ -25,8 +25,8 @@ export function buildProgram(env: CommandEnv): Command {
   program
     .name('pviommu')
     .description(
-      'Hypercall emulator and PV-IOMMU policy checker for Xen: validates host, device, domain and\n' +
-        'scenario configs, builds the p2m / page / IOMMU tables Xen would hold, emulates the\n' +
+      'Hypercall emulator and PV-IOMMU policy checker for Xen: validates host, device, domain and ' +
+        'scenario configs, builds the p2m / page / IOMMU tables Xen would hold, emulates the ' +
         'gfn→mfn and BFN-mapping hypercalls, and reports isolation and aliasing violations.',
     )
     .version(VERSION, '-V, --version', 'print the version')
@@ -35,7 +35,7 @@ export function buildProgram(env: CommandEnv): Command {
     .showSuggestionAfterError(true)
     .addHelpText(
       'after',
-      '\nExit codes: 0 clean, 1 findings (errors, warnings over --max-warnings, failed expectations),\n' +
+      '\nExit codes: 0 clean, 1 findings (errors, warnings over --max-warnings, failed expectations), ' +
         '2 the tool could not do its job (bad usage, missing path, no pviommu document, internal error).\n\n' +
         'Examples:\n' +
         '  pviommu check examples/lab                 lint a config repo\n' +

@@ -14,13 +14,13 @@ export function registerCheck(program: Command, env: CommandEnv): void {
     .command('check')
     .summary('lint a config repo: schema, static rules, and every Scenario in it')
     .description(
-      'Lint a config repository: validate every pviommu document (YAML files with\n' +
-        '`apiVersion: pviommu/v1`, and xl.cfg domain configs), build each host\'s model, run the\n' +
+      'Lint a config repository: validate every pviommu document (YAML files with ' +
+        '`apiVersion: pviommu/v1`, and xl.cfg domain configs), build each host\'s model, run the ' +
         'static policy rules and every Scenario, and report the findings.\n\n' +
-        'PATH is a file, a directory (walked recursively; hidden entries and node_modules are\n' +
+        'PATH is a file, a directory (walked recursively; hidden entries and node_modules are ' +
         'skipped; `ignore:` globs from .pviommu.yaml apply) or `-` for stdin. Default: `.`.',
     )
-    .argument('[paths...]', 'files, directories, or - for stdin', [])
+    .argument('[paths...]', 'files, directories, or - for stdin (default: .)')
     .addOption(new Option('-f, --format <format>', 'output format').choices(CHECK_FORMATS as string[]).default('text'))
     .option('-o, --output <file>', 'write the report to FILE (atomically) instead of stdout')
     .option('--max-warnings <n>', 'exit 1 when there are more than N warnings', nonNegativeInt)
@@ -35,7 +35,7 @@ export function registerCheck(program: Command, env: CommandEnv): void {
     .option('--no-color', 'no colour in text output')
     .addHelpText(
       'after',
-      '\nFormats: text (people), json (SPEC §6.1, stable), sarif (GitHub code scanning),\n' +
+      '\nFormats: text (people), json (SPEC §6.1, stable), sarif (GitHub code scanning), ' +
         'junit (CI test reports), github (workflow annotations).\n\n' +
         'Examples:\n' +
         '  pviommu check examples/lab\n' +

@@ -50,10 +50,10 @@ export function registerEmulate(program: Command, env: CommandEnv): void {
     .description(
       "Run one Scenario, or a JSON Lines trace of calls (one call object per line, streamed), against a\n" +
         "fresh model of its host, and print each call's result: rc, status/errno, outputs (bfn, mfn,\n" +
-        'ctx_no, mapped, …) and the findings it raised (dma/isolation, mapping/dangling, …).\n' +
+        'ctx_no, mapped, …) and the findings it raised (dma/isolation, mapping/dangling, …). ' +
         'Exit 1 when a call raised an error finding or an expectation failed.',
     )
-    .argument('[paths...]', 'the config repo: files, directories, or - for stdin', [])
+    .argument('[paths...]', 'the config repo: files, directories, or - for stdin (default: .)')
     .option('-s, --scenario <name>', 'the Scenario to run')
     .option('-t, --trace <file.jsonl>', 'run the calls of a JSON Lines trace instead (needs --host)')
     .option('--host <name>', 'the host (for --trace; to disambiguate a scenario name)')

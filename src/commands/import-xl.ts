@@ -25,8 +25,8 @@ export function registerImportXl(program: Command, env: CommandEnv): void {
     .command('import-xl')
     .summary('convert an xl.cfg domain config to a Domain document')
     .description(
-      'Read an xl.cfg domain config (xl.cfg(5), xl-pci-configuration(5)) and print the equivalent\n' +
-        'pviommu Domain document as YAML. Problems xl itself would reject are reported on stderr\n' +
+      'Read an xl.cfg domain config (xl.cfg(5), xl-pci-configuration(5)) and print the equivalent ' +
+        'pviommu Domain document as YAML. Problems xl itself would reject are reported on stderr ' +
         '(exit 1); the YAML is printed anyway so nothing is lost.',
     )
     .argument('<file>', 'xl.cfg file')
@@ -51,7 +51,9 @@ export function registerImportXl(program: Command, env: CommandEnv): void {
         d.value.domid = BigInt(autoDomid(String(d.value.name)));
         note = '# domid: xl.cfg does not set one; this one is derived from the name (as `pviommu check` does). Choose your own.\n';
       }
-      await emit(io, `# imported from ${display} by pviommu import-xl\n${note}${domainToYaml(d.value)}`, o.output, [file]);
+      // (control characters in the file name must not end the comment)
+      const shown = display.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, '?');
+      await emit(io, `# imported from ${shown} by pviommu import-xl\n${note}${domainToYaml(d.value)}`, o.output, [file]);
       const findings = sortFindings(d.findings);
       if (findings.length) {
         const count = (s: string) => findings.filter((f) => f.severity === s).length;

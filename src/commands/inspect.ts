@@ -24,10 +24,10 @@ export function registerInspect(program: Command, env: CommandEnv): void {
     .summary('print the built tables (p2m, IOMMU contexts, page ownership) as extents')
     .description(
       "Build one host's model and print its tables as extents: each domain's p2m (gfn → mfn, type),\n" +
-        'every IOMMU context (dfn → mfn, permissions, whether entries hold page references), and the\n' +
+        'every IOMMU context (dfn → mfn, permissions, whether entries hold page references), and the ' +
         'ownership and reference counts of machine frames — so you can see why a rule fired.',
     )
-    .argument('[paths...]', 'files, directories, or - for stdin', [])
+    .argument('[paths...]', 'files, directories, or - for stdin (default: .)')
     .option('--host <name>', 'the host (default: the only Host of the repo)')
     .option('--domain <name>', 'only this domain (name or domid)')
     .option('--what <tables>', 'p2m, iommu, pages (comma-separated or repeated; default all)', whatArg)
@@ -52,7 +52,7 @@ export function registerTranslate(program: Command, env: CommandEnv): void {
       "Look up a domain's gfn (a PV domain's pfn) in the built model: the mfn behind it, its p2m type,\n" +
         "the frame's owner and reference count, and every (IOMMU context, BFN) whose DMA reaches it.",
     )
-    .argument('[paths...]', 'files, directories, or - for stdin', [])
+    .argument('[paths...]', 'files, directories, or - for stdin (default: .)')
     .option('--host <name>', 'the host (default: the only Host of the repo)')
     .requiredOption('--domain <name>', 'the domain (name or domid)')
     .requiredOption('--gfn <n>', 'the guest frame number (decimal or 0x hex)', frameArg)

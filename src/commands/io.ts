@@ -20,6 +20,13 @@ export interface Io {
 }
 
 export function processIo(): Io {
+  // A reader that goes away (`pviommu rules | head`) is not an error of ours: stop quietly.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+      throw e;
+    });
+  }
   return {
     stdout: { write: (s) => void process.stdout.write(s), isTTY: process.stdout.isTTY },
     stderr: { write: (s) => void process.stderr.write(s), isTTY: process.stderr.isTTY },

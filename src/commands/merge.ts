@@ -18,8 +18,8 @@ export function registerMerge(program: Command, env: CommandEnv): void {
     .command('merge')
     .summary('combine JSON reports (e.g. of --shard runs) into one report')
     .description(
-      'Combine JSON reports written by `pviommu check --format json` — typically one per CI shard\n' +
-        '(`--shard 1/4` … `--shard 4/4`) — into one report in any format. Findings are merged and\n' +
+      'Combine JSON reports written by `pviommu check --format json` — typically one per CI shard ' +
+        '(`--shard 1/4` … `--shard 4/4`) — into one report in any format. Findings are merged and ' +
         're-sorted; exit codes follow `check` (1 when the merged report has errors).',
     )
     .argument('<files...>', 'JSON reports')

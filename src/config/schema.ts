@@ -61,6 +61,24 @@ export const rangeSchema = unit<FrameRange>(
   parseFrameRange,
 );
 
+/** One range, or a list of ranges (`xen_mfns`). Errors name the offending entry. */
+export const rangeListSchema = unit<FrameRange[]>(
+  { description: 'a frame range or a list of frame ranges', anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+  (v) => {
+    if (!Array.isArray(v)) {
+      const r = parseFrameRange(v);
+      return r.ok ? { ok: true, value: [r.value] } : r;
+    }
+    const out: FrameRange[] = [];
+    for (let i = 0; i < v.length; i++) {
+      const r = parseFrameRange(v[i]);
+      if (!r.ok) return { ok: false, error: `entry ${i}: ${r.error}` };
+      out.push(r.value);
+    }
+    return { ok: true, value: out };
+  },
+);
+
 export const sizeSchema = unit(
   {
     description: 'size with a binary unit ("512MiB", "4GiB", "1TiB") or a number of bytes; whole 4 KiB pages',
@@ -132,7 +150,7 @@ export const HostSchema = z.strictObject({
   cpu_vendor: z.enum(['intel', 'amd']).default('intel'),
   ram: sizeSchema.optional(),
   memory_map: z.array(z.strictObject({ mfns: rangeSchema, type: z.enum(MEMORY_TYPES) })).optional(),
-  xen_mfns: z.union([z.array(rangeSchema), rangeSchema]).optional(),
+  xen_mfns: rangeListSchema.optional(),
   iommu: z
     .strictObject({
       enabled: z.boolean().default(true),
@@ -320,7 +338,12 @@ export function normalizeNumbers(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(normalizeNumbers);
   if (v && typeof v === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = normalizeNumbers(x);
+    for (const [k, x] of Object.entries(v)) {
+      // `out.__proto__ = x` would make x the prototype: its keys would then pass the strict
+      // schemas unseen, as inherited values. Keep `__proto__` an own key, reported as unknown.
+      if (k === '__proto__') Object.defineProperty(out, k, { value: normalizeNumbers(x), enumerable: true, writable: true, configurable: true });
+      else out[k] = normalizeNumbers(x);
+    }
     return out;
   }
   return v;

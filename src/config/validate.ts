@@ -94,6 +94,8 @@ export function validateDocs(raw: readonly RawDoc[]): ValidateResult {
   const scenarios: Parsed<ScenarioInput>[] = [];
   /** Host names (or '' when unknown) of documents that failed validation. */
   const brokenHosts = new Set<string>();
+  /** `Kind\0name` of documents that failed validation: references to them are not "unknown". */
+  const brokenNames = new Set<string>();
 
   for (const doc of raw) {
     const value = normalizeNumbers(doc.value);
@@ -116,6 +118,7 @@ export function validateDocs(raw: readonly RawDoc[]): ValidateResult {
     const r = schema.safeParse(value);
     if (!r.success) {
       for (const issue of r.error.issues) findings.push(issueFinding(issue, src, kind, name, obj, schema));
+      if (name !== undefined) brokenNames.add(`${kind}\0${name}`);
       brokenHosts.add(kind === 'Host' ? (name ?? '') : typeof obj.host === 'string' ? obj.host : '');
       continue;
     }
@@ -126,7 +129,7 @@ export function validateDocs(raw: readonly RawDoc[]): ValidateResult {
     else scenarios.push(p);
   }
 
-  return crossReference(hosts, devices, domains, scenarios, findings, brokenHosts, raw.length);
+  return crossReference(hosts, devices, domains, scenarios, findings, brokenHosts, brokenNames, raw.length);
 }
 
 /** A zod issue, at the node it is about, in words that say how to fix it. */
@@ -181,7 +184,10 @@ function issueFinding(
       break;
     case 'invalid_format':
     case 'custom':
-      message = `\`${field}\` of ${where}: ${issue.message}`;
+      message =
+        valueAt(root, path) === undefined && path.length > 0
+          ? `${where} is missing required field \`${field}\``
+          : `\`${field}\` of ${where}: ${issue.message}`;
       break;
     case 'invalid_union':
       message = `\`${field}\` of ${where} has the wrong shape: ${issue.message}`;
@@ -249,6 +255,7 @@ function crossReference(
   scenarioDocs: Parsed<ScenarioInput>[],
   findings: Finding[],
   brokenHosts: Set<string>,
+  brokenNames: Set<string>,
   documents: number,
 ): ValidateResult {
   const hostByName = new Map<string, HostConfig>();
@@ -268,7 +275,7 @@ function crossReference(
       continue;
     }
     const { xen_mfns, ...rest } = h.data;
-    const xen = xen_mfns === undefined ? [] : Array.isArray(xen_mfns) ? xen_mfns : [xen_mfns];
+    const xen = xen_mfns ?? [];
     const hc: HostConfig = { host: { ...rest, xen_mfns: xen, src: h.src }, devices: [], domains: [], scenarios: [], inputErrors: false };
     if (rest.ram === undefined && rest.memory_map === undefined) {
       findings.push(findingAt(h.src, ['name'], 'schema/invalid', 'error', `Host ${h.data.name} has neither \`ram\` nor \`memory_map\`; give one of them`, { host: h.data.name, subject: sub('Host', h.data.name) }));
@@ -301,7 +308,7 @@ function crossReference(
   const resolveHost = (kind: DocKind, name: string, src: DocSource, host: string | undefined): HostConfig | undefined => {
     if (host !== undefined) {
       const hc = hostByName.get(host);
-      if (!hc) {
+      if (!hc && !brokenNames.has(`Host\0${host}`)) {
         const hint = closest(host, [...hostByName.keys()]);
         findings.push(
           findingAt(src, ['host'], 'ref/unknown', 'error', `${kind} ${name} names host ${JSON.stringify(host)}, which no Host document defines${hint ? ` — did you mean \`${hint}\`?` : ''}`, {
@@ -374,7 +381,9 @@ function crossReference(
     hc.scenarios.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const before = findings.length;
     const domainNames = hc.domains.map((d) => d.name);
-    const domainExists = (ref: string | number) => (typeof ref === 'number' ? hc.domains.some((d) => d.domid === ref) : domainNames.includes(ref));
+    // A reference to a document that exists but failed validation is reported there, not here.
+    const domainExists = (ref: string | number) =>
+      typeof ref === 'number' ? hc.domains.some((d) => d.domid === ref) : domainNames.includes(ref) || brokenNames.has(`Domain\0${ref}`);
 
     // Hardware domain: exactly one when the host has domains.
     const hw = hc.domains.filter((d) => d.role === 'hardware');
@@ -393,7 +402,7 @@ function crossReference(
     const devNames = hc.devices.map((d) => d.name);
     for (const dom of hc.domains) {
       dom.pci.forEach((p, i) => {
-        const found = findDevice(hc, p.dev);
+        const found = findDevice(hc, p.dev) ?? (brokenNames.has(`Device\0${p.dev}`) ? true : undefined);
         if (!found) {
           const bdf = looksLikeBdf(p.dev);
           const hint = bdf ? undefined : closest(p.dev, devNames);
@@ -407,7 +416,7 @@ function crossReference(
     }
     for (const dev of hc.devices) {
       dev.mediated?.vgpus.forEach((v, i) => {
-        if (!domainNames.includes(v)) {
+        if (!domainExists(v)) {
           const hint = closest(v, domainNames);
           findings.push(findingAt(dev.src, ['mediated', 'vgpus', i], 'ref/unknown', 'error', `mediated Device ${dev.name} lists vgpu ${JSON.stringify(v)}, which is not a domain on host ${host}${hint ? ` — did you mean \`${hint}\`?` : ''}`, { host, subject: sub('Device', dev.name) }));
         }

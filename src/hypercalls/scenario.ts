@@ -123,11 +123,34 @@ export class Session {
   readonly findings: Finding[] = [];
   readonly summary: EmulateSummary = { calls: 0, errors: 0, warnings: 0, failed_expectations: 0 };
   private readonly earlier: OutputLookup;
+  // The call being run (the session is reused call after call: no per-call closures).
+  private cur: RawCall | undefined;
+  private curFound: Finding[] | undefined;
+  private curOp = '';
+  private curCaller = '';
+  private readonly origin: { index: number; locate(path?: readonly PathSeg[], part?: NodePart): Location };
+  private readonly ctx: OpContext;
+  private readonly addFn: (rule: string, message: string, path?: readonly PathSeg[], related?: Related[], part?: NodePart) => void;
 
   constructor(machine: Machine, opts: SessionOptions) {
     this.machine = machine;
     this.abi = opts.abi;
     this.opts = opts;
+    this.addFn = (rule, message, path, related, part) => this.add(rule, message, path, related, part);
+    this.origin = { index: 0, locate: (p, part) => this.cur!.locate(p, part) };
+    this.ctx = {
+      machine,
+      caller: undefined as unknown as DomainModel,
+      abi: opts.abi,
+      origin: this.origin,
+      report: (rule: string, message: string, extra?: ReportExtra) => {
+        const related = extra?.related?.map((r): Related => {
+          const l = r.location ?? this.cur!.locate(r.path);
+          return { file: l.file, line: l.line, column: l.column, message: r.message };
+        });
+        this.add(rule, message, extra?.path, related);
+      },
+    };
     this.earlier = (kind, idx) => {
       if (idx >= this.index) return `call #${idx} has not run yet (this is call #${this.index}); refer to an earlier call`;
       const v = (kind === 'bfn' ? this.bfns : this.mfns)[idx]!;
@@ -142,22 +165,23 @@ export class Session {
   /** Run one call and return its report. */
   run(raw: RawCall): CallReport {
     const index = this.index++;
-    const found: Finding[] = [];
-    const add = (rule: string, message: string, path?: readonly PathSeg[], related?: Related[], part?: NodePart): void => {
-      const f = this.finding(rule, message, raw.locate(path, part), related);
-      found.push(f);
-    };
-    const { op, callerName, result } = this.execute(raw, index, add);
+    this.cur = raw;
+    this.curFound = undefined;
+    this.origin.index = index;
+    const result = this.execute(raw, index);
+    const op = this.curOp;
     this.record(index, op, result);
-    const rep: CallReport = { index, op, caller: callerName, rc: result.rc, errno: result.errno, status: result.status, out: result.out, findings: found.length ? found : (NO_FINDINGS as Finding[]) };
-    if (result.statuses) {
-      rep.statuses = result.statuses;
-      rep.errnos = result.errnos ?? result.statuses.map(errnoName);
-      // keep SPEC §6.2's key order: out and findings last
-      const { out, findings, ...head } = rep;
-      return this.count({ ...head, out, findings });
-    }
+    const found = this.curFound ?? (NO_FINDINGS as Finding[]);
+    const rep: CallReport = result.statuses
+      ? { index, op, caller: this.curCaller, rc: result.rc, errno: result.errno, status: result.status, statuses: result.statuses, errnos: result.errnos ?? result.statuses.map(errnoName), out: result.out, findings: found }
+      : { index, op, caller: this.curCaller, rc: result.rc, errno: result.errno, status: result.status, out: result.out, findings: found };
     return this.count(rep);
+  }
+
+  /** Add a finding to the current call. */
+  private add(rule: string, message: string, path?: readonly PathSeg[], related?: Related[], part?: NodePart): void {
+    const f = this.finding(rule, message, this.cur!.locate(path, part), related);
+    (this.curFound ??= []).push(f);
   }
 
   /** A call that could not even be read (e.g. a trace line that is not JSON): schema/invalid, −EINVAL. */
@@ -180,28 +204,30 @@ export class Session {
     return rep;
   }
 
-  private execute(raw: RawCall, index: number, add: (rule: string, message: string, path?: readonly PathSeg[], related?: Related[], part?: NodePart) => void): { op: string; callerName: string; result: CallResult } {
+  private execute(raw: RawCall, index: number): CallResult {
     const m = this.machine;
+    const add = this.addFn;
+    this.curOp = '';
+    this.curCaller = '';
     const call = asObject(raw.call);
     if (!call) {
       add('schema/invalid', `call #${index} must be a mapping with \`op\` and the op's arguments`);
-      return { op: '', callerName: '', result: fail('EINVAL') };
+      return fail('EINVAL');
     }
     const opName = call.op;
     const spec = typeof opName === 'string' ? OPS.get(opName) : undefined;
     // The caller (default: the hardware domain).
     let caller: DomainModel | undefined;
-    let callerName = '';
     if (call.caller !== undefined && call.caller !== null) {
       caller = this.resolveCaller(call.caller);
-      callerName = caller?.name ?? String(call.caller);
+      this.curCaller = caller?.name ?? String(call.caller);
       if (!caller) {
         const hint = typeof call.caller === 'string' ? closest(call.caller, [...m.domains.values()].map((d) => d.name)) : undefined;
         add('ref/unknown', `call #${index} has caller ${JSON.stringify(call.caller)}, which is not a domain on host ${m.host.name}${hint ? ` — did you mean \`${hint}\`?` : ''}`, ['caller']);
       }
     } else {
       caller = m.hwdom !== undefined ? m.domains.get(m.hwdom) : undefined;
-      callerName = caller?.name ?? '';
+      this.curCaller = caller?.name ?? '';
       if (!caller) add('schema/invalid', `call #${index} has no \`caller\` and host ${m.host.name} has no hardware domain to default to; name the caller`, []);
     }
     if (!spec) {
@@ -210,8 +236,10 @@ export class Session {
         const hint = closest(opName, OP_NAMES);
         add('schema/invalid', `unknown op ${JSON.stringify(opName)}${hint ? ` — did you mean \`${hint}\`?` : `; known ops: ${OP_NAMES.join(', ')}`}`, ['op']);
       }
-      return { op: typeof opName === 'string' ? opName : '', callerName, result: fail(typeof opName === 'string' ? 'ENOSYS' : 'EINVAL') };
+      this.curOp = typeof opName === 'string' ? opName : '';
+      return fail(typeof opName === 'string' ? 'ENOSYS' : 'EINVAL');
     }
+    this.curOp = spec.name;
     // Arguments.
     const reader = new ArgReader(m, call, spec.name);
     reader.earlier = this.earlier;
@@ -220,7 +248,9 @@ export class Session {
     const expect = call.expect;
     if (expect !== undefined && !asObject(expect)) reader.bad(['expect'], '`expect` must be a mapping of results (rc, status, statuses, errno, or named outputs)');
     let invalid = false;
-    for (const is of reader.issues) {
+    const issues = reader.issues;
+    for (let i = 0; i < issues.length; i++) {
+      const is = issues[i]!;
       add(is.rule, is.message, is.path, undefined, is.part);
       if (is.rule === 'schema/invalid') invalid = true;
     }
@@ -229,24 +259,13 @@ export class Session {
     else if (caller.destroyed) result = fail('ESRCH'); // a destroyed domain makes no more hypercalls
     else if (invalid) result = fail('EINVAL');
     else {
-      const ctx: OpContext = {
-        machine: m,
-        caller,
-        abi: this.abi,
-        origin: { index, locate: raw.locate },
-        report: (rule: string, message: string, extra?: ReportExtra) => {
-          const related = extra?.related?.map((r): Related => {
-            const l = r.location ?? raw.locate(r.path);
-            return { file: l.file, line: l.line, column: l.column, message: r.message };
-          });
-          add(rule, message, extra?.path, related);
-        },
-      };
+      const ctx = this.ctx;
+      ctx.caller = caller;
       result = spec.run(ctx, args);
     }
     const exp = asObject(expect);
     if (exp) this.checkExpect(spec.name, index, exp, result, add);
-    return { op: spec.name, callerName, result };
+    return result;
   }
 
   private resolveCaller(v: unknown): DomainModel | undefined {

@@ -33,16 +33,35 @@ class TraceCall implements TraceLine {
   }
 }
 
-/**
- * The streaming core: read `file` chunk by chunk (UTF-8, `\n` or `\r\n`), hand every non-blank
- * line to `each` synchronously. Only one chunk (1 MiB) and one partial line are held at a time.
- */
-export async function forEachTraceLine(file: string, each: (t: TraceLine) => void, display: string = file): Promise<void> {
-  const stream = createReadStream(file, { highWaterMark: 1 << 20 });
-  let carry: Buffer | undefined;
-  let lineNo = 0;
-  const parse = (buf: Buffer, start: number, end: number): void => {
-    lineNo++;
+/** Splits a byte stream into trace lines (UTF-8, `\n` or `\r\n`); keeps only the partial last line. */
+class LineSplitter {
+  private carry: Buffer | undefined;
+  private lineNo = 0;
+  constructor(private readonly display: string) {}
+
+  push(chunk: Buffer, each: (t: TraceLine) => void): void {
+    let buf = chunk;
+    if (this.carry) {
+      buf = Buffer.concat([this.carry, chunk]);
+      this.carry = undefined;
+    }
+    let start = 0;
+    for (;;) {
+      const nl = buf.indexOf(10, start);
+      if (nl < 0) break;
+      this.parse(buf, start, nl, each);
+      start = nl + 1;
+    }
+    if (start < buf.length) this.carry = Buffer.from(buf.subarray(start));
+  }
+
+  end(each: (t: TraceLine) => void): void {
+    if (this.carry && this.carry.length) this.parse(this.carry, 0, this.carry.length, each);
+    this.carry = undefined;
+  }
+
+  private parse(buf: Buffer, start: number, end: number, each: (t: TraceLine) => void): void {
+    const lineNo = ++this.lineNo;
     if (end > start && buf[end - 1] === 13) end--; // \r\n
     let s = start;
     while (s < end && (buf[s] === 32 || buf[s] === 9)) s++;
@@ -52,71 +71,41 @@ export async function forEachTraceLine(file: string, each: (t: TraceLine) => voi
     try {
       call = JSON.parse(text);
     } catch (e) {
-      each(new TraceCall(undefined, lineNo, display, text.length, `line ${lineNo} is not valid JSON (${(e as Error).message}); each line of a trace is one call object like {"op": "iommu.map_page", "bfn": "0x100", "gfn": "0x100"}`));
+      each(new TraceCall(undefined, lineNo, this.display, text.length, `line ${lineNo} is not valid JSON (${(e as Error).message}); each line of a trace is one call object like {"op": "iommu.map_page", "bfn": "0x100", "gfn": "0x100"}`));
       return;
     }
     if (call === null || typeof call !== 'object' || Array.isArray(call)) {
-      each(new TraceCall(undefined, lineNo, display, text.length, `line ${lineNo} is not a call object; each line of a trace is one JSON object with \`op\``));
+      each(new TraceCall(undefined, lineNo, this.display, text.length, `line ${lineNo} is not a call object; each line of a trace is one JSON object with \`op\``));
       return;
     }
-    each(new TraceCall(call, lineNo, display, text.length));
-  };
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    let buf = chunk;
-    if (carry) {
-      buf = Buffer.concat([carry, chunk]);
-      carry = undefined;
-    }
-    let start = 0;
-    for (;;) {
-      const nl = buf.indexOf(10, start);
-      if (nl < 0) break;
-      parse(buf, start, nl);
-      start = nl + 1;
-    }
-    if (start < buf.length) carry = Buffer.from(buf.subarray(start));
+    each(new TraceCall(call, lineNo, this.display, text.length));
   }
-  if (carry && carry.length) parse(carry, 0, carry.length);
+}
+
+/**
+ * The streaming core: read `file` chunk by chunk and hand every non-blank line to `each`
+ * synchronously. Only one chunk (1 MiB) and one partial line are held at a time.
+ */
+export async function forEachTraceLine(file: string, each: (t: TraceLine) => void, display: string = file): Promise<void> {
+  const split = new LineSplitter(display);
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) split.push(chunk, each);
+  split.end(each);
 }
 
 /**
  * Read a trace as a stream of lines (blank lines skipped). `display` is the file name findings
- * show (default: `file`). Lines come a chunk at a time; the file is never held whole.
+ * show (default: `file`). The file is read a chunk at a time, as the consumer pulls.
  */
 export async function* readTrace(file: string, display: string = file): AsyncGenerator<TraceLine> {
-  // Bridge the callback core to an async generator, one chunk's lines at a time.
-  const queue: TraceLine[] = [];
-  let done = false;
-  let failed: unknown;
-  let wake: (() => void) | undefined;
-  const run = forEachTraceLine(
-    file,
-    (t) => {
-      queue.push(t);
-    },
-    display,
-  ).then(
-    () => {
-      done = true;
-      wake?.();
-    },
-    (e: unknown) => {
-      failed = e;
-      done = true;
-      wake?.();
-    },
-  );
-  for (;;) {
-    while (queue.length) yield queue.shift()!;
-    if (done) break;
-    await new Promise<void>((r) => {
-      wake = r;
-      setImmediate(r);
-    });
+  const split = new LineSplitter(display);
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    const batch: TraceLine[] = [];
+    split.push(chunk, (t) => batch.push(t));
+    yield* batch;
   }
-  await run;
-  while (queue.length) yield queue.shift()!;
-  if (failed) throw failed;
+  const batch: TraceLine[] = [];
+  split.end((t) => batch.push(t));
+  yield* batch;
 }
 
 /**

@@ -4,7 +4,7 @@
  * the .cfg, so every rule reports at the right line of the file the user keeps.
  */
 import { readFile } from 'node:fs/promises';
-import { relative, sep } from 'node:path';
+import { relative, resolve, sep } from 'node:path';
 import { discoverFiles, type RawDoc } from '../config/load.js';
 import type { Finding } from '../policy/types.js';
 import { ToolError } from '../errors.js';
@@ -39,6 +39,17 @@ export interface XlLoadOptions {
   followSymlinks?: boolean;
 }
 
+/**
+ * Whether a `.cfg` found by walking a directory is an xl.cfg at all. `.cfg` is a common
+ * extension (Python's setup.cfg, HAProxy, Nagios, …), so a walked file is read as a domain only
+ * if it has at least one `KEY = VALUE` line and no INI `[section]` header (a line that is a
+ * bracketed word is never valid xl.cfg). Files named explicitly or with `--xl` are always read.
+ */
+export function looksLikeXlCfg(text: string): boolean {
+  if (/^[ \t]*\[[ \t]*[A-Za-z][\w. :-]*\][ \t]*(?:[#;].*)?\r?$/m.test(text)) return false;
+  return /^[ \t]*[a-z][._0-9a-z]*[ \t]*\+?=/m.test(text);
+}
+
 export async function loadXlFiles(
   paths: string[],
   extra: string[],
@@ -50,6 +61,7 @@ export async function loadXlFiles(
   );
   const named = extra.length ? await discoverFiles(extra, { ...opts, explicit: () => true }) : [];
   const all = [...new Set([...walked, ...named])];
+  const explicit = new Set([...named, ...paths.filter((p) => p !== '-').map((p) => resolve(opts.cwd, p))]);
   const docs: RawDoc[] = [];
   const files: string[] = [];
   const findings: Finding[] = [];
@@ -61,12 +73,14 @@ export async function loadXlFiles(
     } catch (e) {
       throw new ToolError(`cannot read ${display}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
-    files.push(display);
     if (buf.length > MAX_XL_BYTES) {
+      files.push(display);
       findings.push({ rule: 'xl/syntax', severity: 'error', message: `${display} is ${buf.length} bytes; an xl.cfg file over 1 MiB is not a domain config`, file: display, line: 1, column: 1, endLine: 1, endColumn: 1 });
       continue;
     }
     const text = new TextDecoder('utf-8', { fatal: false }).decode(buf);
+    if (!explicit.has(abs) && !looksLikeXlCfg(text)) continue;
+    files.push(display);
     const d = xlToDomain(display, text, opts.host !== undefined ? { host: opts.host } : {});
     findings.push(...d.findings);
     docs.push({ source: d.source, value: d.value });

@@ -59,6 +59,19 @@ export const XL_CFG_OPTIONS: ReadonlySet<string> = new Set([
   'mca_caps', 'msr_relaxed',
 ]);
 
+/**
+ * Top-level keys of xm/xend, Xen's toolstack before xl, that xl does not read. Configs written
+ * for xm (and the templates that still emit them, such as old xen-tools' `dhcp`) keep them;
+ * xl ignores them, which is harmless, so they are reported as info rather than as typos.
+ */
+export const XM_ONLY_OPTIONS: ReadonlySet<string> = new Set([
+  'on_xend_start', 'on_xend_stop', 'vncconsole', 'dhcp', 'ip', 'netmask', 'gateway', 'hostname',
+  'interface', 'nfs_server', 'nfs_root', 'vscsi', 'cpu_cap', 'vcpu_avail', 'vhpt', 'guest_os_type',
+  'superpages', 'blkif', 'netif', 'tpmif', 'security', 'access_control', 'machine_address_size',
+  'suppress_spurious_page_faults', 's3_integrity', 'memory_sharing', 'expose_host_uuid', 'isa',
+  'fda', 'fdb', 'monitor', 'cpuid_check',
+]);
+
 /** Damerau–Levenshtein (optimal string alignment) distance, for "did you mean" hints. */
 function distance(a: string, b: string): number {
   const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>

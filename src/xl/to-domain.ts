@@ -34,7 +34,7 @@
  */
 import type { DocSource, NodePart, PathSeg } from '../config/source.js';
 import type { Finding, Location, Severity } from '../policy/types.js';
-import { XL_CFG_OPTIONS, suggestOption } from './options.js';
+import { XL_CFG_OPTIONS, XM_ONLY_OPTIONS, suggestOption } from './options.js';
 import { parseXl, type Span, type XlSetting, type XlValue } from './parse.js';
 import { formatBdf, parsePciSpec, type PciField } from './pci-spec.js';
 import { concatText, textOf, type TextRef } from './text.js';
@@ -157,7 +157,15 @@ export function xlToDomain(file: string, text: string, opts: XlToDomainOptions =
   // ----- effective settings (last wins; += concatenates) -----------------------------------
   const eff = new Map<string, Eff>();
   for (const s of parsed.settings) {
-    if (!XL_CFG_OPTIONS.has(s.key)) {
+    if (XM_ONLY_OPTIONS.has(s.key)) {
+      add(
+        XL_RULES.unknownOption,
+        'info',
+        `\`${s.key}\` is an option of xm/xend (the toolstack before xl), not of xl: xl ignores it; ` +
+          'it can be removed',
+        s.keySpan,
+      );
+    } else if (!XL_CFG_OPTIONS.has(s.key)) {
       const near = suggestOption(s.key);
       add(
         XL_RULES.unknownOption,

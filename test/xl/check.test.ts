@@ -7,7 +7,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadRepo } from '../../src/check.js';
-import { autoDomid } from '../../src/xl/load.js';
+import { autoDomid, looksLikeXlCfg } from '../../src/xl/load.js';
 import { run, repo, ROOT, HOST, DOM0 } from '../cli/helpers.js';
 
 interface JsonFinding {
@@ -358,5 +358,71 @@ describe('which files are read as xl.cfg', () => {
     expect(r.code).toBe(1);
     const got = r.findings.filter((f) => f.rule.startsWith('xl/')).map((f) => `${f.rule} ${f.severity} ${f.line}:${f.column}`);
     expect(got).toEqual(['xl/pci-spec error 4:29', 'xl/unknown-option warning 5:1']);
+  });
+
+  it('a walked .cfg that is not an xl.cfg (INI, HAProxy, …) is skipped; named explicitly it is read', async () => {
+    const dir = repo({
+      'host.yaml': HOST,
+      'dom0.yaml': DOM0,
+      'setup.cfg': '[metadata]\nname = pviommu-tools\nversion = 1.0\n\n[flake8]\nmax-line-length = 100\n',
+      'haproxy/haproxy.cfg': 'global\n    daemon\n    maxconn 256\n\nfrontend http-in\n    bind *:80\n',
+      'empty.cfg': '# nothing here yet\n',
+      'guest.cfg': cfg('guest'),
+    });
+    const r = await checkJson(['.'], dir);
+    expect(r.findings).toEqual([]);
+    expect(r.code).toBe(0);
+    expect(r.report.summary).toMatchObject({ domains: 2, files: 3 });
+    // the user said so: read it, and report what xl would say
+    const e = await checkJson(['.', 'setup.cfg'], dir);
+    expect(e.code).toBe(1);
+    expect(e.findings.some((f) => f.file === 'setup.cfg' && f.rule === 'xl/syntax')).toBe(true);
+  });
+
+  it('every fixture .cfg looks like an xl.cfg', () => {
+    const all = [join(ROOT, 'fixtures', 'xl'), join(ROOT, 'fixtures', 'xl-repo'), join(ROOT, 'fixtures', 'xl-repo-broken')]
+      .flatMap(walk)
+      .filter((f) => f.endsWith('.cfg'));
+    expect(all.length).toBeGreaterThan(60);
+    for (const f of all) expect(looksLikeXlCfg(readFileSync(f, 'utf8')), rel(f)).toBe(true);
+    // a list on a line of its own is not an INI section
+    expect(looksLikeXlCfg('name = "a"\nirqs =\n[ 7 ]\ndisk =\n[ "x" ]\n')).toBe(true);
+  });
+
+  it('options of xm/xend (configs from before xl, old xen-tools templates) are info, not warnings', async () => {
+    const dir = repo({
+      'host.yaml': HOST,
+      'dom0.yaml': DOM0,
+      // in the manner of a xen-tools generated config: quoted numbers, pygrub, and xm leftovers
+      'foo.cfg': [
+        '#',
+        '#  Kernel + memory size',
+        '#',
+        "bootloader  = 'pygrub'",
+        "vcpus       = '1'",
+        "memory      = '256'",
+        "root        = '/dev/xvda2 ro'",
+        'disk        = [',
+        "                  'file:/srv/xen/domains/foo/disk.img,xvda2,w',",
+        "                  'file:/srv/xen/domains/foo/swap.img,xvda1,w',",
+        '              ]',
+        "name        = 'foo.example.org'",
+        "dhcp        = 'dhcp'",
+        "vif         = [ 'mac=00:16:3E:12:34:56' ]",
+        "on_poweroff = 'destroy'",
+        "on_reboot   = 'restart'",
+        "on_crash    = 'restart'",
+        "on_xend_start = 'ignore'",
+        '',
+      ].join('\n'),
+    });
+    const r = await checkJson(['.'], dir);
+    expect(r.code).toBe(0);
+    expect(r.findings.map((f) => `${f.rule} ${f.severity} ${f.line}:${f.column}`)).toEqual([
+      'xl/unknown-option info 13:1',
+      'xl/unknown-option info 18:1',
+    ]);
+    expect(r.findings[0]!.message).toMatch(/xm\/xend/);
+    expect(r.report.summary).toMatchObject({ domains: 2, warnings: 0, errors: 0 });
   });
 });

@@ -44,6 +44,10 @@ export function parseSuppressions(
 ): { suppressions: Suppression[]; findings: Finding[] } {
   const suppressions: Suppression[] = [];
   const findings: Finding[] = [];
+  // The last answer of nextContentLine: every line strictly between `from` and `to` is blank or a
+  // comment, so a later directive in that span has the same target. Without it, a run of n
+  // directive lines costs n² line scans.
+  let last: { from: number; to: number | null } | undefined;
   for (const c of comments) {
     const m = DIRECTIVE.exec(c.source.trimEnd());
     if (!m) continue;
@@ -84,7 +88,11 @@ export function parseSuppressions(
       invalid(`pviommu-disable-next-line needs a reason after \` -- \`: ${EXAMPLE}`);
       continue;
     }
-    const targetLine = nextContentLine(text, lineStarts, start.line);
+    const targetLine =
+      last !== undefined && last.from < start.line && (last.to === null || start.line < last.to)
+        ? last.to
+        : nextContentLine(text, lineStarts, start.line);
+    last = { from: start.line, to: targetLine };
     if (targetLine === null) {
       invalid('pviommu-disable-next-line is not followed by any line to apply to');
       continue;

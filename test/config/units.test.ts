@@ -1,0 +1,137 @@
+/** Unit parsers of SPEC §1: exact, never rounded. */
+import { describe, expect, it } from 'vitest';
+import { parseFrame, parseFrameRange, parseSizePages, parseBdf, formatBdf, formatPages, hex, toBigInt } from '../../src/config/units.js';
+import { parseStatus, errnoName, gntstName, err } from '../../src/hypercalls/errno.js';
+
+const ok = <T>(v: T) => ({ ok: true, value: v });
+
+describe('frames', () => {
+  it.each([
+    [0, 0],
+    ['0x1f00', 0x1f00],
+    ['  0X1F00 ', 0x1f00],
+    ['4096', 4096],
+    [2 ** 52 - 1, 2 ** 52 - 1],
+    ['0xfffffffffffff', 2 ** 52 - 1],
+  ])('%s → %s', (input, want) => expect(parseFrame(input)).toEqual(ok(want)));
+
+  it.each([
+    [-1, /negative/],
+    [1.5, /whole/],
+    ['0x10000000000000', /beyond the 52-bit/],
+    ['18446744073709551617', /beyond the 52-bit/],
+    ['9007199254740993', /beyond the 52-bit/],
+    ['abc', /not a number/],
+    [true, /expected a number/],
+    [null, /expected a number/],
+  ])('%s is refused', (input, msg) => {
+    const r = parseFrame(input);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toMatch(msg);
+  });
+
+  it('big integers are exact (BigInt), not rounded', () => {
+    expect(toBigInt('9007199254740993')).toEqual(ok(9007199254740993n));
+    expect(toBigInt(2 ** 53 + 2)).toEqual({ ok: false, error: expect.stringMatching(/too large to be exact/) });
+  });
+});
+
+describe('frame ranges (inclusive)', () => {
+  it.each([
+    ['0x100-0x1ff', { start: 0x100, end: 0x1ff }],
+    ['0x100 - 0x1ff', { start: 0x100, end: 0x1ff }],
+    ['0x100', { start: 0x100, end: 0x100 }],
+    [0x100, { start: 0x100, end: 0x100 }],
+    [{ start: '0x100', end: '0x1ff' }, { start: 0x100, end: 0x1ff }],
+    [{ start: 0x100, pages: 256 }, { start: 0x100, end: 0x1ff }],
+  ])('%j', (input, want) => expect(parseFrameRange(input)).toEqual(ok(want)));
+
+  it.each([
+    ['0x1ff-0x100', /below its start/],
+    [{ start: 1 }, /needs `end`/],
+    [{ start: 1, end: 2, pages: 2 }, /either `end` or `pages`/],
+    [{ start: 1, pages: 0 }, /at least 1/],
+    [{ start: 1, stop: 2 }, /unknown key `stop`/],
+    [{ start: '0xfffffffffffff', pages: 2 }, /beyond the 52-bit/],
+    [[1, 2], /expected a frame range/],
+  ])('%j is refused', (input, msg) => {
+    const r = parseFrameRange(input);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toMatch(msg);
+  });
+});
+
+describe('sizes (binary units, whole pages)', () => {
+  it.each([
+    ['4GiB', 1 << 20],
+    ['512MiB', 131072],
+    ['64KiB', 16],
+    ['1TiB', 2 ** 28],
+    ['768GiB', 768 * 2 ** 18],
+    ['1.5GiB', 393216],
+    ['4096', 1],
+    [8192, 2],
+    ['8192B', 2],
+  ])('%s → %d pages', (input, pages) => expect(parseSizePages(input)).toEqual(ok(pages)));
+
+  it.each([
+    ['4GB', /decimal unit.*"4GiB"/],
+    ['4G', /decimal unit/],
+    ['100', /not a whole number of 4 KiB pages/],
+    ['1.0001KiB', /not a whole number of bytes/],
+    ['4 GiBs', /unknown size unit/],
+    ['-4GiB', /not a size/],
+    [true, /expected a size/],
+  ])('%s is refused', (input, msg) => {
+    const r = parseSizePages(input);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toMatch(msg);
+  });
+
+  it('formats pages for humans', () => {
+    expect(formatPages(1 << 20)).toBe('4 GiB');
+    expect(formatPages(393216)).toBe('1.5 GiB');
+    expect(formatPages(1)).toBe('4 KiB');
+  });
+});
+
+describe('PCI addresses', () => {
+  it.each([
+    ['0000:00:02.0', '0000:00:02.0'],
+    ['00:02.0', '0000:00:02.0'],
+    ['1:3:10.7', '0001:03:10.7'],
+    ['FFFF:FF:1F.7', 'ffff:ff:1f.7'],
+  ])('%s → %s', (input, want) => {
+    const r = parseBdf(input);
+    expect(r.ok && formatBdf(r.value)).toBe(want);
+  });
+  it.each([
+    ['00:20.0', /device number 0x20/],
+    ['00:02.8', /function number 8/],
+    ['0000:00:02', /not a PCI address/],
+    [0x10, /expected a PCI address/],
+  ])('%s is refused', (input, msg) => {
+    const r = parseBdf(input);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toMatch(msg);
+  });
+});
+
+describe('error codes', () => {
+  it('names and numbers', () => {
+    expect(parseStatus('EPERM')).toBe(-1);
+    expect(parseStatus('-EPERM')).toBe(-1);
+    expect(parseStatus(-22)).toBe(-22);
+    expect(parseStatus('-22')).toBe(-22);
+    expect(parseStatus('OK')).toBe(0);
+    expect(parseStatus(0n)).toBe(0);
+    expect(parseStatus('GNTST_bad_handle')).toBe(-4);
+    expect(parseStatus('EWHAT')).toBeUndefined();
+    expect(parseStatus(5)).toBeUndefined();
+    expect(errnoName(-98)).toBe('EADDRINUSE');
+    expect(errnoName(0)).toBe('OK');
+    expect(gntstName(-1)).toBe('GNTST_general_error');
+    expect(err('ENOSYS')).toBe(-38);
+    expect(hex(255)).toBe('0xff');
+  });
+});

@@ -1,0 +1,100 @@
+/** Schema validation → findings at the right node, cross-references, JSON Schema export. */
+import { describe, expect, it } from 'vitest';
+import { loadText } from '../../src/config/load.js';
+import { validateDocs } from '../../src/config/validate.js';
+import { jsonSchema, KINDS } from '../../src/config/schema.js';
+
+const HOST = 'apiVersion: pviommu/v1\nkind: Host\nname: h1\nram: 16GiB\n';
+const DOM0 = 'apiVersion: pviommu/v1\nkind: Domain\nname: dom0\ndomid: 0\ntype: pv\nrole: hardware\nmemory: 2GiB\n';
+
+function check(text: string) {
+  const loaded = loadText('t.yaml', text);
+  const r = validateDocs(loaded.docs);
+  return { ...r, all: [...loaded.findings, ...r.findings] };
+}
+const brief = (fs: { rule: string; line: number; column: number }[]) => fs.map((f) => `${f.rule}@${f.line}:${f.column}`);
+
+describe('schema findings', () => {
+  it('an unknown key is reported at the key, with a suggestion', () => {
+    const { all } = check(HOST + '---\n' + DOM0.replace('memory: 2GiB', 'memory: 2GiB\nmaxmen: 4GiB'));
+    expect(brief(all)).toEqual(['schema/invalid@13:1']);
+    expect(all[0]!.message).toBe('unknown key `maxmen` of Domain dom0 — did you mean `maxmem`?');
+  });
+
+  it('a nested unknown key names its path', () => {
+    const { all } = check(HOST.replace('ram: 16GiB', 'ram: 16GiB\niommu:\n  dom0: stict\n  quarantne: none'));
+    expect(brief(all)).toEqual(['schema/invalid@6:9', 'schema/invalid@7:3']);
+    expect(all[0]!.message).toMatch(/`iommu.dom0` of Host h1 is "stict"; expected one of relaxed, strict, passthrough — did you mean `strict`\?/);
+    expect(all[1]!.message).toMatch(/unknown key `quarantne` in iommu of Host h1 — did you mean `quarantine`\?/);
+  });
+
+  it('a missing field, a wrong type and a bad value', () => {
+    const { all } = check(HOST + '---\napiVersion: pviommu/v1\nkind: Domain\nname: vm1\ndomid: "x"\ntype: hvm\npci: yes\n');
+    const msgs = all.filter((f) => f.rule === 'schema/invalid').map((f) => f.message);
+    expect(msgs).toContain('Domain vm1 is missing required field `memory`');
+    expect(msgs.some((m) => /`domid` of Domain vm1: domid: "x" is not a number/.test(m))).toBe(true);
+    expect(msgs).toContain('`pci` of Domain vm1 must be a list, not the string "yes"');
+  });
+
+  it('an unknown kind, and a document without kind', () => {
+    const { all } = check('apiVersion: pviommu/v1\nkind: Domian\nname: x\n---\napiVersion: pviommu/v1\nname: z\n');
+    expect(all.map((f) => f.message)).toEqual([
+      'unknown kind "Domian" — did you mean `Domain`?; expected one of Host, Device, Domain, Scenario',
+      'document has no `kind`; add one of Host, Device, Domain, Scenario',
+    ]);
+  });
+
+  it('frames beyond 2^52 and sizes in decimal units are refused exactly', () => {
+    const { all } = check(HOST.replace('ram: 16GiB', 'ram: 16GB\nxen_mfns: "0x100-0x10000000000000"'));
+    expect(all.map((f) => f.message)).toEqual([
+      '`ram` of Host h1: "16GB" uses a decimal unit; pviommu sizes are binary — write "16GiB"',
+      '`xen_mfns` of Host h1: frame number 0x10000000000000 is beyond the 52-bit frame space (max 0xfffffffffffff)',
+    ]);
+    expect(brief(all)).toEqual(['schema/invalid@4:6', 'schema/invalid@5:11']);
+  });
+
+  it('a p2m extent must map ranges of equal length', () => {
+    const { all } = check(HOST + '---\n' + DOM0 + 'p2m:\n  - { gfns: "0x0-0xff", mfns: "0x1000-0x10fe", type: ram_rw }\n');
+    expect(all.map((f) => f.message)).toEqual(['`p2m[0].mfns` of Domain dom0: the extent maps 256 gfns onto 255 mfns; a p2m extent maps ranges of equal length']);
+  });
+
+  it('defaults: maxmem = memory, trusted by role, passthrough default', () => {
+    const { config, all } = check(HOST + '---\n' + DOM0);
+    expect(all).toEqual([]);
+    const d = config.hosts[0]!.domains[0]!;
+    expect(d.maxmem).toBe(d.memory);
+    expect(d.trusted).toBe(true);
+    expect(d.passthrough).toBe('default');
+    expect(config.hosts[0]!.host.iommu.dom0).toBe('relaxed');
+    expect(config.hosts[0]!.host.pv_iommu.foreign_offset).toBe(0x3e00000);
+  });
+});
+
+describe('cross-references', () => {
+  it('a document without host belongs to the only Host; with several it must name one', () => {
+    const two = HOST + '---\n' + HOST.replace('h1', 'h2') + '---\n' + DOM0;
+    const { all } = check(two);
+    expect(all.map((f) => f.rule)).toEqual(['ref/unknown']);
+    expect(all[0]!.message).toMatch(/has no `host:` and the repo defines 2 hosts/);
+  });
+
+  it('a reference to a document that failed validation is not also "unknown"', () => {
+    const { all } = check(HOST + '---\n' + DOM0 + '---\napiVersion: pviommu/v1\nkind: Domain\nname: vm1\ndomid: 1\ntype: hvm\nmemory: 1GiB\ndevice_model: dm1\n---\napiVersion: pviommu/v1\nkind: Domain\nname: dm1\ndomid: 2\ntype: pv\n');
+    expect(all.map((f) => f.rule)).toEqual(['schema/invalid']);
+  });
+});
+
+describe('JSON Schema for editors', () => {
+  it.each(KINDS)('%s: strict object with every key', (kind) => {
+    const s = jsonSchema(kind) as { type: string; properties: Record<string, unknown>; additionalProperties: boolean; required: string[] };
+    expect(s.type).toBe('object');
+    expect(s.additionalProperties).toBe(false);
+    expect(s.required).toContain('apiVersion');
+    expect(Object.keys(s.properties)).toContain('name');
+  });
+  it('all kinds at once', () => {
+    const s = jsonSchema() as { anyOf?: unknown[]; oneOf?: unknown[] };
+    expect((s.anyOf ?? s.oneOf)?.length).toBe(4);
+    expect(JSON.stringify(s)).toMatch(/frame number/);
+  });
+});
