@@ -102,7 +102,7 @@ export async function loadRepo(paths: string[], opts: RepoOptions = {}): Promise
     throw new ToolError(`no pviommu document found in ${where}${skipped}; nothing was checked`);
   }
   const { config, findings } = validateDocs(docs);
-  return { config, findings: [...inputFindings, ...findings], files, skipped: loaded.skipped, suppressions: loaded.suppressions, project };
+  return { config, findings: [...inputFindings, ...findings], files, skipped: loaded.skipped, suppressions: [...loaded.suppressions, ...xl.suppressions], project };
 }
 
 export async function runCheck(paths: string[], opts: CheckOptions = {}): Promise<CheckOutcome> {

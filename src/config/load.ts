@@ -32,6 +32,8 @@ export interface RawDoc {
   source: DocSource;
   /** The document as plain JS: mappings → objects (null prototype not required), integers → bigint. */
   value: unknown;
+  /** Where it came from: a YAML document (default) or an xl.cfg file. */
+  origin?: 'yaml' | 'xl';
 }
 
 /** `# pviommu-disable-next-line RULE[, RULE...] -- reason` */

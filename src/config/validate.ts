@@ -30,6 +30,8 @@ export interface DeviceCfg extends DeviceInput {
 export interface DomainCfg extends Omit<DomainInput, 'maxmem' | 'trusted'> {
   src: DocSource;
   hostName: string;
+  /** Read from an xl.cfg file; or `implicit`: the hardware domain assumed for an xl-only host. */
+  origin?: 'xl' | 'implicit';
   maxmem: number;
   trusted: boolean;
 }
@@ -84,6 +86,7 @@ interface Parsed<T> {
   kind: Kind;
   data: T;
   src: DocSource;
+  origin?: 'yaml' | 'xl';
 }
 
 export function validateDocs(raw: readonly RawDoc[]): ValidateResult {
@@ -122,7 +125,7 @@ export function validateDocs(raw: readonly RawDoc[]): ValidateResult {
       brokenHosts.add(kind === 'Host' ? (name ?? '') : typeof obj.host === 'string' ? obj.host : '');
       continue;
     }
-    const p = { kind, data: r.data, src } as Parsed<never>;
+    const p = { kind, data: r.data, src, origin: doc.origin } as Parsed<never>;
     if (kind === 'Host') hosts.push(p);
     else if (kind === 'Device') devices.push(p);
     else if (kind === 'Domain') domains.push(p);
@@ -363,6 +366,7 @@ function crossReference(
       ...d.data,
       src: d.src,
       hostName: hc.host.name,
+      ...(d.origin === 'xl' ? { origin: 'xl' as const } : {}),
       maxmem: d.data.maxmem ?? d.data.memory,
       trusted: d.data.trusted ?? privileged,
     });
@@ -385,6 +389,13 @@ function crossReference(
     const domainExists = (ref: string | number) =>
       typeof ref === 'number' ? hc.domains.some((d) => d.domid === ref) : domainNames.includes(ref) || brokenNames.has(`Domain\0${ref}`);
 
+    // xl.cfg files describe guests only; dom0 is configured on Xen's command line. A host whose
+    // domains all come from xl.cfg files gets an implicit hardware domain (`Domain-0`, as
+    // `xl list` names it: PV, domid 0, no RAM of its own in the model). A Domain document for
+    // dom0 replaces it.
+    if (hc.domains.length && hc.domains.every((d) => d.origin === 'xl') && !hc.domains.some((d) => d.role === 'hardware' || d.domid === 0)) {
+      hc.domains.unshift(implicitDom0(hc));
+    }
     // Hardware domain: exactly one when the host has domains.
     const hw = hc.domains.filter((d) => d.role === 'hardware');
     if (hc.domains.length && hw.length === 0) {
@@ -448,6 +459,31 @@ function crossReference(
     },
   };
   return { config, findings };
+}
+
+function implicitDom0(hc: HostConfig): DomainCfg {
+  return {
+    apiVersion: 'pviommu/v1',
+    kind: 'Domain',
+    name: hc.domains.some((d) => d.name === 'Domain-0') ? 'Domain-0.implicit' : 'Domain-0',
+    domid: 0,
+    type: 'pv',
+    role: 'hardware',
+    memory: 0,
+    maxmem: 0,
+    trusted: true,
+    passthrough: 'default',
+    hap: true,
+    pci: [],
+    rdm_mem_boundary: 2048 * 256,
+    mmio_hole: 256 * 256,
+    iomem: [],
+    live_migration: false,
+    pv_iommu: false,
+    src: hc.host.src,
+    hostName: hc.host.name,
+    origin: 'implicit',
+  };
 }
 
 /** A `pci` entry's device: by name, or by BDF. */

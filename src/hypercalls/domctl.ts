@@ -226,7 +226,7 @@ export function deassign(m: Machine, dev: DeviceModel): void {
   const hw = m.hwdom !== undefined ? m.domains.get(m.hwdom) : undefined;
   if (from) unmapRmrrs(m, from, dev);
   if (dev.owner !== DOMID_IO && quarantine) reassignDevice(m, dev, 'dom_io');
-  else if (hw && !hw.destroyed) reassignDevice(m, dev, hw);
+  else if (hw && !hw.destroyed && hw !== from) reassignDevice(m, dev, hw);
   else reassignDevice(m, dev, 'dom_io');
 }
 

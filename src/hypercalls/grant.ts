@@ -10,13 +10,12 @@
 import type { CallResult, OpContext } from './types.js';
 import { defineOp } from './types.js';
 import { GNTST, gnt } from './errno.js';
-import { domainById, isHardwareDomain, queryGfn, stateOf, type GrantMapping } from './mm.js';
+import { domainById, isHardwareDomain, isSpecialType, queryGfn, stateOf, type GrantMapping } from './mm.js';
 import { hex } from '../config/units.js';
 import type { DomainModel, IommuContext, Machine } from '../model/types.js';
 import { getRef, pageAt, putRef } from '../model/pages.js';
 import { isTranslated, p2mLookup, p2mRemove, p2mSet } from '../model/p2m.js';
 import { iommuMap, iommuUnmap, makeEntry } from '../model/iommu.js';
-import { isSpecialType } from './mm.js';
 
 export const GNTMAP_device_map = 1 << 0;
 export const GNTMAP_host_map = 1 << 1;

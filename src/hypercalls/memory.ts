@@ -79,7 +79,7 @@ export function populatePhysmap(ctx: OpContext, a: ReservationArgs): CallResult 
       for (const g of got) {
         const len = g.end - g.start + 1;
         p2mSet(m, d, gfn, len, g.start, 'ram_rw');
-        if (pv) for (let i = 0; i < len && mfns.length < 4096; i++) mfns.push(hex(g.start + i));
+        if (pv) for (let i = 0; i < len; i++) mfns.push(hex(g.start + i));
         gfn += len;
         n += len;
       }

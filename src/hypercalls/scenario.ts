@@ -433,6 +433,26 @@ export class Session {
       for (const e of m.pages.entries()) {
         if (e.value.owner === dd.domid && (e.value.refs > 0 || e.value.pinned)) held.push({ start: e.start, end: e.end, refs: e.value.refs, pinned: e.value.pinned });
       }
+      // xs foreign pins are taken for the hardware domain: destroying it leaves them behind.
+      if (dd.domid === m.hwdom) {
+        let pinned = 0;
+        let firstPinned: number | undefined;
+        for (const e of m.pages.entries()) {
+          if (e.value.pinned && e.value.owner !== dd.domid) {
+            pinned += e.end - e.start + 1;
+            firstPinned ??= e.start;
+          }
+        }
+        if (pinned) {
+          out.push(
+            this.finding(
+              'mapping/leaked-pin',
+              `${dd.name} was destroyed with ${pinned} PV-IOMMU foreign pin${pinned === 1 ? '' : 's'} still held for it (e.g. MFN ${hex(firstPinned!)}, ${ownerName(m, pageAt(m, firstPinned!)?.owner)}'s): nothing will ever unpin ${pinned === 1 ? 'it' : 'them'}; unmap_foreign_page before the mediator goes away`,
+              this.here(dd.at),
+            ),
+          );
+        }
+      }
       if (!held.length) continue;
       let frames = 0;
       for (const h of held) frames += h.end - h.start + 1;

@@ -5,7 +5,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { relative, resolve, sep } from 'node:path';
-import { discoverFiles, type RawDoc } from '../config/load.js';
+import { discoverFiles, type RawDoc, type Suppression } from '../config/load.js';
+import { mayHaveDirectives, parseSuppressions } from '../config/yaml/suppressions.js';
+import { parseXl } from './parse.js';
 import type { Finding } from '../policy/types.js';
 import { ToolError } from '../errors.js';
 import { xlToDomain } from './to-domain.js';
@@ -54,7 +56,7 @@ export async function loadXlFiles(
   paths: string[],
   extra: string[],
   opts: XlLoadOptions,
-): Promise<{ docs: RawDoc[]; files: string[]; findings: Finding[] }> {
+): Promise<{ docs: RawDoc[]; files: string[]; findings: Finding[]; suppressions: Suppression[] }> {
   const walked = await discoverFiles(
     paths.filter((p) => p !== '-'),
     { ...opts, extensions: XL_EXT, explicit: (name) => XL_EXT.test(name) },
@@ -65,6 +67,7 @@ export async function loadXlFiles(
   const docs: RawDoc[] = [];
   const files: string[] = [];
   const findings: Finding[] = [];
+  const suppressions: Suppression[] = [];
   for (const abs of all) {
     const display = relative(opts.cwd, abs).split(sep).join('/') || abs;
     let buf: Buffer;
@@ -83,7 +86,12 @@ export async function loadXlFiles(
     files.push(display);
     const d = xlToDomain(display, text, opts.host !== undefined ? { host: opts.host } : {});
     findings.push(...d.findings);
-    docs.push({ source: d.source, value: d.value });
+    docs.push({ source: d.source, value: d.value, origin: 'xl' });
+    if (mayHaveDirectives(text)) {
+      const sup = xlSuppressions(display, text);
+      suppressions.push(...sup.suppressions);
+      findings.push(...sup.findings);
+    }
   }
   // Domains without a domid get the automatic one; a finding about it points at the name.
   const taken = new Set(docs.map((d) => (d.value as { domid?: bigint }).domid).filter((x) => x !== undefined).map(Number));
@@ -98,5 +106,23 @@ export async function loadXlFiles(
     d.source = { ...src, locate: (path, part) => src.locate(path[0] === 'domid' ? ['name'] : path, part) };
   }
   files.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  return { docs, files, findings };
+  return { docs, files, findings, suppressions };
+}
+
+/** `# pviommu-disable-next-line RULE -- reason` comments of an xl.cfg file (same rules as YAML). */
+function xlSuppressions(file: string, text: string): { suppressions: Suppression[]; findings: Finding[] } {
+  const lineStarts = [0];
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) lineStarts.push(i + 1);
+  const comments = parseXl(text).comments.map((c) => ({ offset: lineStarts[c.span.line - 1]! + c.span.column - 1, source: c.text }));
+  const linePos = (offset: number) => {
+    let lo = 0;
+    let hi = lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (lineStarts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, col: offset - lineStarts[lo]! + 1 };
+  };
+  return parseSuppressions(file, text, comments, linePos, lineStarts);
 }

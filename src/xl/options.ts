@@ -1,3 +1,5 @@
+import { editDistance } from '../util/suggest.js';
+
 /**
  * Every top-level key xl.cfg(5) documents (docs/man/xl.cfg.5.pod.in), plus the few that
  * tools/xl/xl_parse.c reads without documenting them (scheduler parameters, deprecated
@@ -73,29 +75,18 @@ export const XM_ONLY_OPTIONS: ReadonlySet<string> = new Set([
 ]);
 
 /** Damerau–Levenshtein (optimal string alignment) distance, for "did you mean" hints. */
-function distance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
-    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
-  );
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        v = Math.min(v, d[i - 2]![j - 2]! + 1);
-      }
-      d[i]![j] = v;
-    }
-  }
-  return d[a.length]![b.length]!;
-}
+const distance = editDistance;
+
+const SORTED_OPTIONS: readonly string[] = [...XL_CFG_OPTIONS].sort();
 
 /** The closest known option to a misspelt key, if one is close enough to be a likely typo. */
 export function suggestOption(key: string, known: Iterable<string> = XL_CFG_OPTIONS): string | undefined {
   let best: string | undefined;
   let bestD = Infinity;
   const limit = key.length <= 4 ? 1 : 2;
-  for (const k of [...known].sort()) {
+  for (const k of known === XL_CFG_OPTIONS ? SORTED_OPTIONS : [...known].sort()) {
+    // The distance is at least the difference in length: skip what cannot be within the limit.
+    if (Math.abs(key.length - k.length) > limit) continue;
     const dd = distance(key, k);
     if (dd < bestD) {
       best = k;

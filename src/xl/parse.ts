@@ -381,6 +381,9 @@ function lex(text: string): LexOut {
 // ---------------------------------------------------------------------------------------------
 // Parser
 
+/** Deepest list nesting read (xl's own options nest at most two levels). */
+const MAX_LIST_DEPTH = 64;
+
 class ParseFail {
   constructor(
     readonly message: string,
@@ -573,6 +576,8 @@ class Parser {
   private list(depth: number): XlValue {
     const open = this.peek();
     const openAt = this.i;
+    // The parser recurses once per level: 100,000 `[` would overflow the stack.
+    if (depth >= MAX_LIST_DEPTH) this.fail(`lists nested more than ${MAX_LIST_DEPTH} deep; xl.cfg lists hold strings, or lists of strings`, open, depth);
     this.i++;
     const items: XlValue[] = [];
     const unclosed = (why: string, resumeAt?: number): never =>

@@ -166,4 +166,33 @@ describe('pviommu check', () => {
     const nocolor = await run(['check', '.'], { cwd: dir, env: { NO_COLOR: '1' }, tty: true });
     expect(nocolor.stdout).not.toMatch(/\x1b\[/);
   });
+
+  it('a host whose domains all come from xl.cfg files gets an implicit Domain-0', async () => {
+    const dir = repo({
+      'host.yaml': HOST,
+      'dev.yaml': 'apiVersion: pviommu/v1\nkind: Device\nname: vf1\nbdf: "0000:03:10.0"\nassignable: true\n',
+      'vm1.cfg': 'name = "vm1"\ntype = "hvm"\nmemory = 1024\npci = [ "03:10.0" ]\n',
+    });
+    const r = await run(['check', '.', '--format', 'json'], { cwd: dir });
+    expect(JSON.parse(r.stdout).findings).toEqual([]);
+    expect(r.code).toBe(0);
+    const insp = await run(['inspect', '.', '--what', 'pages', '--format', 'json'], { cwd: dir });
+    const data = JSON.parse(insp.stdout);
+    expect(data.domains.map((d: { name: string; domid: number; role: string }) => [d.name, d.domid, d.role])).toContainEqual(['Domain-0', 0, 'hardware']);
+    // with a Domain document for dom0 there is no implicit one
+    const withDom0 = repo({ 'host.yaml': HOST, 'dom0.yaml': DOM0, 'vm1.cfg': 'name = "vm1"\ntype = "hvm"\nmemory = 1024\n' });
+    const d2 = JSON.parse((await run(['inspect', '.', '--format', 'json'], { cwd: withDom0 })).stdout);
+    expect(d2.domains.map((d: { name: string }) => d.name)).not.toContain('Domain-0');
+  });
+
+  it('suppressions work in xl.cfg files too', async () => {
+    const dir = repo({
+      'host.yaml': HOST,
+      'dom0.yaml': DOM0,
+      'vm1.cfg': 'name = "vm1"\ntype = "hvm"\nmemory = 1024\n# pviommu-disable-next-line xl/unknown-option -- read by our own tooling\nfrobnicate = 1\n',
+    });
+    const j = JSON.parse((await run(['check', '.', '--format', 'json'], { cwd: dir })).stdout);
+    expect(j.findings).toEqual([]);
+    expect(j.summary.suppressed).toBe(1);
+  });
 });

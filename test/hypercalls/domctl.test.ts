@@ -86,6 +86,8 @@ describe('domctl.test_assign_device / deassign_device', () => {
     expect(testAssignDevice(e.ctx(), { device: '0000:09:00.0' }).errno).toBe('EINVAL');
     expect(testAssignDevice(e.ctx('vm2'), { device: NIC2 }).errno).toBe('EPERM');
     expect(testAssignDevice(e.ctx('vm2'), { device: NIC2, domid: 77 }).errno).toBe('ESRCH');
+    expect(testAssignDevice(e.ctx(), { device: NIC2, domid: 0 }).errno).toBe('EINVAL'); // self
+    expect(testAssignDevice(env(lab({ iommu: false, abi: 'none' })).ctx(), { device: NIC2 }).errno).toBe('EOPNOTSUPP');
   });
 
   it('deassign: to quarantine (basic: DMA faults), the p2m RMRR entries go', () => {
@@ -193,5 +195,38 @@ describe('domain.destroy', () => {
 `),
     );
     expect(rep.findings).toEqual([]);
+  });
+});
+
+describe('pins held for a destroyed hardware domain', () => {
+  it('a control domain destroys dom0 while dom0 holds foreign pins: mapping/leaked-pin', () => {
+    const ctl = 'apiVersion: pviommu/v1\nkind: Domain\nname: ctl\ndomid: 7\ntype: pvh\nrole: control\nmemory: 1MiB';
+    const rep = scenario(
+      labScenario(
+        `  - op: iommu.lookup_foreign_page
+    domid: vm1
+    gfn: 0x100
+    caller: dom0
+    expect: { status: EPERM }
+`,
+        { extra: [ctl] },
+      ),
+    );
+    expect(rep.summary.failed_expectations).toBe(0); // dom0 is not vm1's device model here
+    const rep2 = scenario(
+      labScenario(
+        `  - op: iommu.lookup_foreign_page
+    domid: vm1
+    gfn: 0x100
+  - op: domain.destroy
+    caller: ctl
+    domid: dom0
+`,
+        { extra: [ctl], vm1: 'device_model: dom0' },
+      ),
+    );
+    expect(rep2.calls.map((c) => c.errno)).toEqual(['OK', 'OK']);
+    expect(rules(rep2)).toEqual(['mapping/leaked-pin']);
+    expect(rep2.findings[0]!.message).toContain('dom0 was destroyed with 1 PV-IOMMU foreign pin still held for it (e.g. MFN 0x1200, vm1');
   });
 });

@@ -132,6 +132,15 @@ describe('memory.add_to_physmap', () => {
     expect(addToPhysmap(e.ctx('vm2'), { space: 'gmfn', idx: 0x10, gpfn: 0x3f00 }).errno).toBe('EPERM');
   });
 
+  it('gmfn: a source that is not ram_rw / logdirty is EACCES; shared is ENOMEM (checked first)', () => {
+    const e = env(lab());
+    e.dom('vm2').p2m.set(0x20, 0x20, { base: 0x1920, type: 'ram_ro' });
+    e.dom('vm2').p2m.set(0x21, 0x21, { base: 0x1921, type: 'ram_shared' });
+    expect(addToPhysmap(e.ctx('vm2'), { space: 'gmfn', idx: 0x20, gpfn: 0x9000 }).errno).toBe('EACCES');
+    expect(addToPhysmap(e.ctx('vm2'), { space: 'gmfn', idx: 0x21, gpfn: 0x9000 }).errno).toBe('ENOMEM');
+    expect(p2mLookup(e.dom('vm2'), 0x9000)).toBeUndefined();
+  });
+
   it('gmfn_foreign: a device model maps its guest’s page as map_foreign, holding a reference', () => {
     const e = env(lab({ extra: [DM], vm1: 'device_model: dm1' }));
     const r = addToPhysmap(e.ctx('dm1'), { space: 'gmfn_foreign', foreign_domid: 1, idx: 0x100, gpfn: 0x9000 });

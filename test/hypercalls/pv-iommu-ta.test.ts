@@ -254,3 +254,33 @@ describe('scenarios (ta)', () => {
     expect(rules(rep)).toEqual(['dma/fault']);
   });
 });
+
+describe('ta argument reading', () => {
+  it('remote_cmd reads the inner subop’s arguments under `args` (unknown keys reported there)', () => {
+    const rep = scenario(
+      labScenario(
+        `  - op: iommu.remote_cmd
+    domid: vm2
+    subop: init
+    args: { max_ctx_no: 2, max_ctx: 3 }
+  - op: iommu.remote_cmd
+    domid: vm2
+    subop: frobnicate
+  - op: iommu.remote_cmd
+    domid: vm2
+    subop: init
+    args: { max_ctx_no: 2 }
+    expect: { status: OK }
+  - op: iommu.noop
+    expect: { rc: 0 }
+  - op: iommu.query_capabilities
+    expect: { max_ctx_no: 0, pgsize_mask: 4096 }
+`,
+        TA,
+      ),
+    );
+    expect(rep.calls[0]!.findings.map((f) => f.message)).toEqual([expect.stringContaining('unknown argument `max_ctx` for iommu.remote_cmd init')]);
+    expect(rep.calls[1]!.findings.map((f) => f.message)).toEqual([expect.stringContaining('needs `subop`')]);
+    expect(rep.summary.failed_expectations).toBe(0);
+  });
+});

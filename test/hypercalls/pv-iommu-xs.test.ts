@@ -324,3 +324,23 @@ describe('call forms in scenarios', () => {
     expect(none.summary.failed_expectations).toBe(0);
   });
 });
+
+describe('no_ref_cnt mappings at the end of a scenario (mapping/dangling)', () => {
+  it('dangling when the raw frame was freed (or changed hands) while still mapped; not once unmapped', () => {
+    const calls = (unmap: boolean) => `  - op: iommu.map_page
+    bfn: 0x20000
+    gfn: 0x1200
+    flags: [read, write, no_ref_cnt]
+  - op: memory.decrease_reservation
+    caller: vm1
+    gfns: [0x100]
+  - op: memory.populate_physmap
+    caller: vm3
+    gfns: [0x400]
+${unmap ? '  - op: iommu.unmap_page\n    bfn: 0x20000\n' : ''}`;
+    const rep = scenario(labScenario(calls(false)));
+    expect(rules(rep)).toEqual(['mapping/dangling']);
+    expect(rep.findings[0]!.message).toContain('BFN 0x20000 of dom0 → MFN 0x1200 (vm1\'s when mapped) now belongs to vm3');
+    expect(scenario(labScenario(calls(true))).findings).toEqual([]);
+  });
+});

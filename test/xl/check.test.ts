@@ -106,7 +106,8 @@ describe('fixtures/xl-repo: realistic xl.cfg guests beside a Host and its Device
   it('the Devices a .cfg assigns belong to its domain, not to dom0', async () => {
     const r = await run(['inspect', 'fixtures/xl-repo', '--host', 'lab-1', '--domain', 'web-vf', '--what', 'iommu']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/nic-vf1|03:10\.0/);
+    expect(r.stdout).toMatch(/0000:03:10\.0\s+nic-vf1\s+web-vf\s+web-vf/);
+    expect(r.stdout).toMatch(/domain web-vf \(domid 5, hvm, guest\)/);
   });
 });
 
