@@ -40,7 +40,7 @@ export function buildProgram(env: CommandEnv): Command {
         'Examples:\n' +
         '  pviommu check examples/lab                 lint a config repo\n' +
         '  pviommu check . --format sarif -o out.sarif for GitHub code scanning\n' +
-        '  pviommu emulate examples/lab --scenario xengt-raw-mfn\n' +
+        '  pviommu emulate examples/lab --scenario xengt-pv-iommu\n' +
         '  pviommu explain dma/isolation',
     );
   registerCheck(program, env);
