@@ -16,6 +16,7 @@ import type { P2mType } from '../../../config/schema.js';
 import type { Machine } from '../../../model/types.js';
 import type { NodeRef } from '../../rule.js';
 import { assignments, hardwareDomain, hostRam, resolvePassthrough, subtract, type Assignment } from '../pci/_util.js';
+import { RAM_TYPES as MODEL_RAM_TYPES } from '../../../model/p2m.js';
 
 export {
   assignments,
@@ -150,16 +151,8 @@ export function rdmPolicyAt(a: Assignment): NodeRef {
 // ---------------------------------------------------------------------------------------------
 // Guest memory (SPEC §3.1)
 
-/** p2m types that are guest RAM (backed or to-be-backed by the domain's own pages). */
-export const RAM_TYPES: ReadonlySet<P2mType> = new Set<P2mType>([
-  'ram_rw',
-  'ram_ro',
-  'ram_logdirty',
-  'ram_shared',
-  'ram_paged',
-  'populate_on_demand',
-  'ram_broken',
-]);
+/** p2m types that are guest RAM (backed, or to be backed on demand, by the domain's own pages). */
+export const RAM_TYPES: ReadonlySet<P2mType> = new Set<P2mType>([...MODEL_RAM_TYPES, 'populate_on_demand']);
 
 export interface GuestRam {
   /** RAM GFN ranges (pv: PFN ranges), sorted. */
