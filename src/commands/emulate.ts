@@ -36,7 +36,7 @@ async function sink(env: CommandEnv, output: string | undefined, inputs: string[
     return { write: async (s: string) => env.io.stdout.write(s), commit: async () => {}, abort: async () => {} };
   }
   const io = env.io;
-  return openOutputAtomic(resolve(io.cwd, output), inputs.filter((p) => p !== '-').map((p) => resolve(io.cwd, p)));
+  return openOutputAtomic(resolve(io.cwd, output), inputs.filter((p) => p !== '-' && p !== '<stdin>').map((p) => resolve(io.cwd, p)));
 }
 
 function summaryLine(report: Pick<EmulateReport, 'scenario' | 'host' | 'abi' | 'summary' | 'findings'>): string {
@@ -106,7 +106,7 @@ async function emulateScenarioCommand(env: CommandEnv, paths: string[], o: Emula
   }
   const report = runScenario(hc, s, o.abi ? { abi: o.abi } : {});
   report.findings = sortFindings(report.findings);
-  const out = await sink(env, o.output, paths);
+  const out = await sink(env, o.output, [...paths, ...repo.files]);
   try {
     if (o.format === 'json') await out.write(JSON.stringify(report, null, 2) + '\n');
     else if (o.format === 'jsonl') {
@@ -146,7 +146,7 @@ async function emulateTraceCommand(env: CommandEnv, paths: string[], o: EmulateO
   const machine = buildMachine(withAbi(loaded.hc, abi));
   const display = relative(io.cwd, traceAbs).split(sep).join('/');
   const progress = o.quiet ? undefined : progressReporter(io, false);
-  const out = await sink(env, o.output, [...paths, o.trace!]);
+  const out = await sink(env, o.output, [...paths, o.trace!, ...loaded.files]);
   const calls: CallReport[] = [];
   let n = 0;
   // Chunks are batched so that a million-call trace is not a million writes.

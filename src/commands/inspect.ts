@@ -39,7 +39,7 @@ export function registerInspect(program: Command, env: CommandEnv): void {
       if (!loaded) return env.exit(1);
       const data = inspect(buildMachine(loaded.hc), { domain: o.domain, what: o.what });
       if ('error' in data) throw new UsageError(data.error);
-      await emit(io, o.format === 'json' ? JSON.stringify(data, null, 2) + '\n' : formatInspectText(data), o.output, paths);
+      await emit(io, o.format === 'json' ? JSON.stringify(data, null, 2) + '\n' : formatInspectText(data), o.output, [...paths, ...loaded.files]);
       env.exit(0);
     });
 }
@@ -64,7 +64,7 @@ export function registerTranslate(program: Command, env: CommandEnv): void {
       if (!loaded) return env.exit(1);
       const data = translateGfn(buildMachine(loaded.hc), o.domain, o.gfn);
       if ('error' in data) throw new UsageError(data.error);
-      await emit(io, o.format === 'json' ? JSON.stringify(data, null, 2) + '\n' : formatTranslateText(data), o.output, paths);
+      await emit(io, o.format === 'json' ? JSON.stringify(data, null, 2) + '\n' : formatTranslateText(data), o.output, [...paths, ...loaded.files]);
       env.exit(0);
     });
 }

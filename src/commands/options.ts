@@ -44,7 +44,7 @@ export async function emit(io: Io, content: string, output: string | undefined, 
     io.stdout.write(content);
     return;
   }
-  await writeOutputAtomic(resolve(io.cwd, output), content, inputs.filter((p) => p !== '-').map((p) => resolve(io.cwd, p)));
+  await writeOutputAtomic(resolve(io.cwd, output), content, inputs.filter((p) => p !== '-' && p !== '<stdin>').map((p) => resolve(io.cwd, p)));
 }
 
 /** `--shard INDEX/COUNT`, 1-based. */

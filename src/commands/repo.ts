@@ -19,7 +19,7 @@ export async function loadHost(
   hostName: string | undefined,
   io: Io,
   opts: RepoOptions,
-): Promise<{ hc: HostConfig; findings: Finding[] } | undefined> {
+): Promise<{ hc: HostConfig; findings: Finding[]; files: string[] } | undefined> {
   const repo = await loadRepo(paths, { ...opts, cwd: io.cwd });
   const hosts = repo.config.hosts;
   let hc: HostConfig | undefined;
@@ -43,7 +43,7 @@ export async function loadHost(
     io.stderr.write(`pviommu: host ${hc!.host.name} has input errors; fix them first (see above)\n`);
     return undefined;
   }
-  return { hc: hc!, findings: repo.findings };
+  return { hc: hc!, findings: repo.findings, files: repo.files };
 }
 
 /** Findings as the text report, on stderr (for commands whose stdout carries something else). */

@@ -11,9 +11,12 @@
  * exist, a directory or file that cannot be read) throws a ToolError (exit 2).
  */
 import { isUtf8 } from 'node:buffer';
-import { closeSync, fstatSync, openSync, promises as fsp, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, promises as fsp, readdirSync, readFileSync } from 'node:fs';
 import type { Dirent, Stats } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import ignore from 'ignore';
 import { isMap, isScalar } from 'yaml';
 import type { Document, LineCounter, YAMLError } from 'yaml';
@@ -21,8 +24,8 @@ import { ToolError } from '../errors.js';
 import type { Finding } from '../policy/types.js';
 import type { DocSource } from './source.js';
 import { findPair, spanOf } from './yaml/nodes.js';
-import { parseYaml, MAX_NESTING } from './yaml/parse.js';
-import { YamlDocSource, YamlFileText } from './yaml/source.js';
+import { parseYaml, MAX_NESTING, MAX_VALUES } from './yaml/parse.js';
+import { YamlDocSource, YamlFileText, type DocParts } from './yaml/source.js';
 import { mayHaveDirectives, parseSuppressions } from './yaml/suppressions.js';
 import { syntaxMessage } from './yaml/syntax.js';
 import { checkDocument } from './yaml/walk.js';
@@ -73,6 +76,10 @@ export interface LoadOptions {
   /** Text of stdin, when a path is `-` (the CLI reads it; the core does no process I/O). */
   stdinText?: string;
   cwd?: string;
+  /** Threads to parse with (default: `os.availableParallelism()`; 1 = this thread only). */
+  threads?: number;
+  /** Called as files are parsed: how many, of how many. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface LoadResult {
@@ -212,6 +219,19 @@ export function loadText(file: string, text: string, opts: LoadOptions = {}): Lo
     });
   }
 
+  if (parsed.tooManyAt !== undefined) {
+    loaded.documents++;
+    const at = spanOf(file, text, lc, Math.min(parsed.tooManyAt, Math.max(0, text.length - 1)), parsed.tooManyAt + 1);
+    findings.push({
+      rule: 'yaml/syntax',
+      severity: 'error',
+      message: `more than ${MAX_VALUES} values in one file; the rest of the file was not read — split it into smaller files`,
+      ...at,
+      endLine: at.line,
+      endColumn: at.column + 1,
+    });
+  }
+
   if (parsed.comments.length > 0) {
     const s = parseSuppressions(file, text, parsed.comments, lc.linePos, lc.lineStarts);
     result.suppressions = s.suppressions;
@@ -270,9 +290,48 @@ function loadDocument(
     findings.push({ rule: 'yaml/syntax', severity: 'error', message, ...loc });
     return null;
   }
+  if (check.firstAlias !== null && expandsBeyond(value, MAX_EXPANDED_VALUES)) {
+    const at = check.firstAlias.range ?? doc.range;
+    findings.push({
+      rule: 'yaml/syntax',
+      severity: 'error',
+      message: `the aliases of this document expand it to more than ${MAX_EXPANDED_VALUES} values; the document is not loaded — write the values out, or alias smaller nodes`,
+      ...spanOf(file, text, lc, at[0], at[1]),
+    });
+    return null;
+  }
   const range: [number, number] = [doc.range[0], doc.range[1]];
   // The source keeps the text, not the node tree (positions are looked up again when needed).
   return { source: new YamlDocSource(file, index, fileText, range, { root, lc }), value };
+}
+
+/**
+ * Values a document may expand to through aliases. yaml's alias limit counts alias uses, not their
+ * size: 1000 uses of an anchored list of a million items pass it, and every later stage (which
+ * copies or walks the data as a tree) would then handle a billion values. Only documents with
+ * aliases are measured; without them the size is bounded by the file's.
+ */
+const MAX_EXPANDED_VALUES = 1_000_000;
+
+/** Whether `value`, with shared references counted once per use, holds more than `budget` values. */
+function expandsBeyond(value: unknown, budget: number): boolean {
+  const stack: unknown[] = [value];
+  let n = 0;
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (++n > budget) return true;
+    if (Array.isArray(v)) {
+      for (const x of v) if (x !== null && typeof x === 'object') stack.push(x);
+      n += v.length;
+    } else if (v !== null && typeof v === 'object') {
+      for (const k in v) {
+        const x = (v as Record<string, unknown>)[k];
+        n++;
+        if (x !== null && typeof x === 'object') stack.push(x);
+      }
+    }
+  }
+  return n > budget;
 }
 
 function tooLarge(file: string, bytes: number, max: number): Finding {
@@ -370,7 +429,9 @@ async function discover(paths: string[], opts: LoadOptions): Promise<Entry[]> {
     seenDirs.add(job.real);
     let list: Dirent[];
     try {
-      list = await fsp.readdir(job.abs, { withFileTypes: true });
+      // synchronous: listing a directory is short, and a round trip through libuv's pool per
+      // directory costs more than the listing on a repo of many small directories
+      list = readdirSync(job.abs, { withFileTypes: true });
     } catch (e) {
       throw new ToolError(`cannot read directory ${toDisplay(job.abs, cwd)}: ${errCode(e)}`);
     }
@@ -493,7 +554,7 @@ function firstInvalidUtf8(buf: Buffer): { line: number; column: number } {
   return { line, column };
 }
 
-async function loadEntry(e: Entry, opts: LoadOptions): Promise<LoadTextResult> {
+function loadEntry(e: Entry, opts: LoadOptions): LoadTextResult {
   if (e.abs === '-') {
     if (opts.stdinText === undefined) throw new ToolError('`-` (stdin) was given but no stdin text was read');
     return loadText(STDIN_NAME, opts.stdinText, opts);
@@ -548,10 +609,16 @@ async function loadEntry(e: Entry, opts: LoadOptions): Promise<LoadTextResult> {
 export async function loadPaths(paths: string[], opts: LoadOptions = {}): Promise<LoadResult> {
   const entries = await discover(paths, opts);
   const results: LoadTextResult[] = new Array(entries.length);
-  const queue = entries.map((entry, i) => ({ entry, i }));
-  await drain(queue, READ_CONCURRENCY, async ({ entry, i }) => {
-    results[i] = await loadEntry(entry, opts);
-  });
+  const workers = parseWorkers(entries.length, opts);
+  if (workers > 0) {
+    await loadParallel(entries, results, opts, workers);
+  } else {
+    const queue = entries.map((entry, i) => ({ entry, i }));
+    await drain(queue, READ_CONCURRENCY, async ({ entry, i }) => {
+      results[i] = loadEntry(entry, opts);
+      opts.onProgress?.(i + 1, entries.length);
+    });
+  }
   const out: LoadResult = { files: [], docs: [], skipped: 0, findings: [], suppressions: [] };
   for (const r of results) {
     out.files.push(r.file);
@@ -561,4 +628,190 @@ export async function loadPaths(paths: string[], opts: LoadOptions = {}): Promis
     for (const s of r.suppressions) out.suppressions.push(s);
   }
   return out;
+}
+
+// ─── parsing on several threads ──────────────────────────────────────────────────────────────
+//
+// Parsing YAML is most of the work of `check` on a large repo, and it is independent per file.
+// From PARALLEL_MIN_FILES files on, and when the machine has more than one CPU for us, the main
+// thread and `availableParallelism() - 1` worker threads (load-worker.ts) take chunks of files
+// from one queue (so a thread that hits big files simply takes fewer chunks). A worker sends its
+// results back as plain data — the documents' values, findings and suppressions, and for
+// positions the file's text plus each document's index, span and root span (a DocSource holds
+// nothing else, see yaml/source.ts) — and the main thread puts them at their files' places:
+// the outcome is the same as parsing everything in order on one thread, errors included (the
+// failure of the first file in load order wins).
+
+/** Fewer files than this are parsed on the main thread (a worker costs ~50 ms to start). */
+const PARALLEL_MIN_FILES = 512;
+/** Files per chunk handed to a thread. */
+const CHUNK_FILES = 48;
+const MAX_WORKERS = 3;
+const WORKER_URL = new URL('./load-worker.js', import.meta.url);
+
+function parseWorkers(files: number, opts: LoadOptions): number {
+  const threads = opts.threads ?? availableParallelism();
+  if (threads < 2 || files < PARALLEL_MIN_FILES) return 0;
+  // Only from the compiled package (the worker is a .js file next to this one).
+  if (WORKER_URL.protocol !== 'file:' || !existsSync(fileURLToPath(WORKER_URL))) return 0;
+  return Math.min(MAX_WORKERS, threads - 1);
+}
+
+/** What a worker needs of the load options (plain data). */
+export interface WorkerLoadOptions {
+  maxFileBytes?: number;
+  maxAliases?: number;
+}
+
+/** One file's outcome as sent between threads. */
+export type WireResult =
+  | {
+      i: number;
+      file: LoadedFile;
+      text: string | null;
+      docs: { value: unknown; parts: DocParts }[];
+      skipped: number;
+      findings: Finding[];
+      suppressions: Suppression[];
+    }
+  | { i: number; error: { message: string; tool: boolean; stack?: string } };
+
+/** A chunk of files handed to a worker. */
+export interface WireChunk {
+  entries: { i: number; abs: string; display: string; real: string }[];
+}
+
+/** Parse a chunk (in a worker), results as plain data. */
+export function loadChunk(chunk: WireChunk, opts: WorkerLoadOptions): WireResult[] {
+  const out: WireResult[] = [];
+  for (const e of chunk.entries) {
+    let r: LoadTextResult;
+    try {
+      r = loadEntry(e, opts);
+    } catch (err) {
+      const tool = err instanceof ToolError;
+      const message = err instanceof Error ? err.message : String(err);
+      out.push({ i: e.i, error: { message, tool, ...(err instanceof Error && err.stack ? { stack: err.stack } : {}) } });
+      continue;
+    }
+    const first = r.docs[0]?.source as YamlDocSource | undefined;
+    out.push({
+      i: e.i,
+      file: r.file,
+      text: first ? first.fileText.text : null,
+      docs: r.docs.map((d) => ({ value: d.value, parts: (d.source as YamlDocSource).toParts() })),
+      skipped: r.skipped,
+      findings: r.findings,
+      suppressions: r.suppressions,
+    });
+  }
+  return out;
+}
+
+function fromWire(w: Exclude<WireResult, { error: unknown }>): LoadTextResult {
+  const fileText = w.text === null ? null : new YamlFileText(w.text);
+  return {
+    file: w.file,
+    docs: w.docs.map((d) => ({ value: d.value, source: YamlDocSource.fromParts(w.file.file, fileText!, d.parts) })),
+    skipped: w.skipped,
+    findings: w.findings,
+    suppressions: w.suppressions,
+  };
+}
+
+async function loadParallel(entries: Entry[], results: LoadTextResult[], opts: LoadOptions, nWorkers: number): Promise<void> {
+  const n = entries.length;
+  let head = 0;
+  let done = 0;
+  const failures: { i: number; error: unknown }[] = [];
+  const take = (): number | null => {
+    if (head >= n) return null;
+    const s = head;
+    head = Math.min(n, head + CHUNK_FILES);
+    return s;
+  };
+  /** Run [s, s + CHUNK) on this thread (also what happens to a chunk whose worker died). */
+  const runHere = (s: number, end = Math.min(n, s + CHUNK_FILES)): void => {
+    for (let i = s; i < end; i++) {
+      if (results[i] !== undefined) continue;
+      try {
+        results[i] = loadEntry(entries[i]!, opts);
+      } catch (error) {
+        failures.push({ i, error });
+      }
+      done++;
+    }
+    opts.onProgress?.(done, n);
+  };
+  const wireOpts: WorkerLoadOptions = {};
+  if (opts.maxFileBytes !== undefined) wireOpts.maxFileBytes = opts.maxFileBytes;
+  if (opts.maxAliases !== undefined) wireOpts.maxAliases = opts.maxAliases;
+  const orphaned: number[] = [];
+
+  const runWorker = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      let current: number | null = null;
+      let finished = false;
+      const w = new Worker(WORKER_URL, { workerData: { opts: wireOpts } });
+      const give = (): void => {
+        current = take();
+        if (current === null) {
+          finished = true;
+          void w.terminate();
+          return;
+        }
+        const end = Math.min(n, current + CHUNK_FILES);
+        const chunk: WireChunk = { entries: [] };
+        for (let i = current; i < end; i++) {
+          const e = entries[i]!;
+          // stdin has no file: that one is read here
+          if (e.abs !== '-') chunk.entries.push({ i, abs: e.abs, display: e.display, real: e.real });
+        }
+        w.postMessage(chunk);
+      };
+      w.on('message', (batch: WireResult[]) => {
+        for (const r of batch) {
+          if ('error' in r) {
+            const err = r.error.tool ? new ToolError(r.error.message) : Object.assign(new Error(r.error.message), r.error.stack ? { stack: r.error.stack } : {});
+            failures.push({ i: r.i, error: err });
+          } else {
+            results[r.i] = fromWire(r);
+          }
+          done++;
+        }
+        if (current !== null) {
+          // entries of the chunk the worker skipped (stdin) are done here
+          const end = Math.min(n, current + CHUNK_FILES);
+          for (let i = current; i < end; i++) if (results[i] === undefined && entries[i]!.abs === '-') runHere(i, i + 1);
+        }
+        opts.onProgress?.(done, n);
+        give();
+      });
+      const lost = (): void => {
+        if (finished) return;
+        finished = true;
+        if (current !== null) orphaned.push(current);
+        resolve();
+      };
+      w.on('error', lost);
+      w.on('exit', () => {
+        lost();
+        resolve();
+      });
+      give();
+    });
+
+  const running: Promise<void>[] = [];
+  for (let k = 0; k < nWorkers; k++) running.push(runWorker());
+  // The main thread takes chunks too; between two it lets the workers' messages in.
+  for (let s = take(); s !== null; s = take()) {
+    runHere(s);
+    await new Promise<void>((r) => setImmediate(r));
+  }
+  await Promise.all(running);
+  for (const s of orphaned) runHere(s);
+  if (failures.length) {
+    failures.sort((a, b) => a.i - b.i);
+    throw failures[0]!.error;
+  }
 }

@@ -21,13 +21,20 @@ import { ToolError } from '../errors.js';
 
 export const PROJECT_FILE = '.pviommu.yaml';
 
+/** The most `limits.max_file_bytes` may be raised to (256 MiB). */
+export const MAX_FILE_BYTES_CEILING = 256 * 1024 * 1024;
+/** The most `limits.max_aliases` may be raised to. */
+export const MAX_ALIASES_CEILING = 1_000_000;
+
 const ProjectSchema = z.strictObject({
   ignore: z.array(z.string()).default([]),
   rules: z.record(z.string(), z.enum(['off', 'info', 'warning', 'error'])).default({}),
   limits: z
     .strictObject({
-      max_file_bytes: z.number().int().positive().optional(),
-      max_aliases: z.number().int().positive().optional(),
+      // Hard ceilings: a repo's own .pviommu.yaml must not lift the resource limits without bound
+      // (V8 cannot hold a string of more than 512 MiB; the alias expansion is also size-capped).
+      max_file_bytes: z.number().int().positive().max(MAX_FILE_BYTES_CEILING).optional(),
+      max_aliases: z.number().int().positive().max(MAX_ALIASES_CEILING).optional(),
     })
     .default({}),
 });

@@ -24,6 +24,8 @@ export interface DmaArgs {
   bfn: number;
   access: 'read' | 'write';
   target?: { domid: number; gfn: number };
+  /** The key that gave the BFN (`bfn`, or `bfn_of` / `mfn_of`): where findings about the address point. */
+  bfnKey?: 'bfn' | 'bfn_of' | 'mfn_of';
 }
 
 /** What lies at a machine frame, as `out.owner` names it. */
@@ -43,9 +45,10 @@ export function deviceDma(ctx: OpContext, a: DmaArgs): CallResult {
   if (!dev) return fail('ENODEV');
   const name = dev.cfg.name;
   const bfn = a.bfn;
+  const at = [a.bfnKey ?? 'bfn'];
   // The device cannot emit an address beyond its own DMA width.
   if (dev.cfg.dma_bits < 64 && bfn >= 2 ** (dev.cfg.dma_bits - 12)) {
-    ctx.report('dma/fault', `${name} cannot emit BFN ${hex(bfn)}: it is beyond the device's ${dev.cfg.dma_bits}-bit DMA address width; the mediator must hand it addresses below ${hex(2 ** (dev.cfg.dma_bits - 12))}`, { path: ['bfn'] });
+    ctx.report('dma/fault', `${name} cannot emit BFN ${hex(bfn)}: it is beyond the device's ${dev.cfg.dma_bits}-bit DMA address width; the mediator must hand it addresses below ${hex(2 ** (dev.cfg.dma_bits - 12))}`, { path: at });
     return fail('EFAULT', { fault: 'dma_bits' });
   }
   const c = contextOfDevice(m, dev.bdf);
@@ -60,15 +63,15 @@ export function deviceDma(ctx: OpContext, a: DmaArgs): CallResult {
     ctx.report(
       'dma/address-wrap',
       `BFN ${hex(bfn)} is beyond the ${width}-bit VT-d address width: the IOMMU masks it to ${hex(bfn % 2 ** (width - 12))}, a different (aliased) address; keep BFNs below ${hex(2 ** (width - 12))} (move the PV-IOMMU foreign window down, or widen address_width)`,
-      { path: ['bfn'] },
+      { path: at },
     );
   }
   if (r.fault === 'beyond-width') {
-    ctx.report('dma/fault', `${name} DMA to BFN ${hex(bfn)} faults: beyond the ${m.iommu.address_width}-bit address width of the AMD IOMMU (its page-table levels cannot represent it)`, { path: ['bfn'] });
+    ctx.report('dma/fault', `${name} DMA to BFN ${hex(bfn)} faults: beyond the ${m.iommu.address_width}-bit address width of the AMD IOMMU (its page-table levels cannot represent it)`, { path: at });
     return fail('EFAULT', { fault: 'beyond-width' });
   }
   if (r.fault) {
-    ctx.report('dma/fault', `${name} DMA to BFN ${hex(bfn)} faults: context ${c.id} (${ownerDom}) does not map it; the address the device was given is not mapped for it`, { path: ['bfn'] });
+    ctx.report('dma/fault', `${name} DMA to BFN ${hex(bfn)} faults: context ${c.id} (${ownerDom}) does not map it; the address the device was given is not mapped for it`, { path: at });
     return fail('EFAULT', { fault: 'unmapped' });
   }
   const reached = frameOwner(m, r.mfn);
@@ -113,7 +116,7 @@ export function deviceDma(ctx: OpContext, a: DmaArgs): CallResult {
     why = `memory of ${reached.name}, which is neither the device's owner (${ownerDom}) nor ${allowed}`;
   }
   if (why) {
-    ctx.report('dma/isolation', `${name} DMA (${a.access}) to BFN ${hex(bfn)} reached MFN ${hex(r.mfn)}: ${why}`, { path: a.target ? ['target'] : ['bfn'] });
+    ctx.report('dma/isolation', `${name} DMA (${a.access}) to BFN ${hex(bfn)} reached MFN ${hex(r.mfn)}: ${why}`, { path: a.target ? ['target'] : at });
   }
   return ret(0, out);
 }
@@ -125,6 +128,8 @@ export const DMA_OPS = [
     keys: new Set(['device', 'bfn', 'bfn_of', 'mfn_of', 'access', 'target']),
     parse(r) {
       const a: DmaArgs = { device: r.device('device'), bfn: r.bfn(), access: r.choice('access', ['read', 'write'] as const, 'write') };
+      if (r.has('bfn_of')) a.bfnKey = 'bfn_of';
+      else if (r.has('mfn_of')) a.bfnKey = 'mfn_of';
       const t = r.raw.target;
       if (t !== undefined && t !== null) {
         if (typeof t !== 'object' || Array.isArray(t)) r.bad(['target'], '`target` must be a mapping {domain, gfn}');

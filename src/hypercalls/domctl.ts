@@ -87,9 +87,11 @@ function attachTo(dev: DeviceModel, c: IommuContext): void {
 /**
  * `iommu_identity_mapping(d, p2m_access_rw, rmrr)`: RMRR 1:1 in the target. Translated: a
  * `mmio_direct` p2m entry at GFN = MFN (p2m_add_identity_entry: an existing different entry →
- * -EBUSY, or left alone with RDM_RELAXED); PV: an IOMMU identity entry.
+ * -EBUSY, or left alone with RDM_RELAXED); PV: an IOMMU identity entry. Returns the errno, or a
+ * function undoing exactly what was added (intel_iommu_assign_device removes the identity maps
+ * again with `p2m_access_x` when the assignment fails after them).
  */
-function identityMapRmrrs(m: Machine, d: DomainModel, dev: DeviceModel, relaxed: boolean): string | undefined {
+function identityMapRmrrs(m: Machine, d: DomainModel, dev: DeviceModel, relaxed: boolean): string | (() => void) {
   for (const r of dev.cfg.rmrr) {
     if (isTranslated(d)) {
       for (let g = r.start; g <= r.end; g++) {
@@ -100,17 +102,27 @@ function identityMapRmrrs(m: Machine, d: DomainModel, dev: DeviceModel, relaxed:
       }
     }
   }
+  const undo: (() => void)[] = [];
   for (const r of dev.cfg.rmrr) {
     if (isTranslated(d)) {
       for (let g = r.start; g <= r.end; g++) {
         const e = p2mLookup(d, g);
-        if (!e || e.type === 'mmio_dm') p2mSet(m, d, g, 1, g, 'mmio_direct');
+        if (!e || e.type === 'mmio_dm') {
+          p2mSet(m, d, g, 1, g, 'mmio_direct');
+          undo.push(e ? () => p2mSet(m, d, g, 1, e.mfn, e.type) : () => p2mRemove(m, d, g, 1));
+        }
       }
     } else if (d.iommu && d.iommu.mode === 'table') {
-      for (const gap of [...d.iommu.table.gaps(r.start, r.end)]) setEntries(m, d.iommu, gap.start, gap.end, makeEntry(gap.start, true, true, 'config'));
+      const c = d.iommu;
+      for (const gap of [...c.table.gaps(r.start, r.end)]) {
+        setEntries(m, c, gap.start, gap.end, makeEntry(gap.start, true, true, 'config'));
+        undo.push(() => iommuUnmap(m, c, gap.start, gap.end - gap.start + 1));
+      }
     }
   }
-  return undefined;
+  return () => {
+    for (const u of undo.reverse()) u();
+  };
 }
 
 /** Remove the RMRR 1:1 entries a departing device needed, unless another device of d lists them. */
@@ -167,9 +179,13 @@ export function assignDevice(ctx: OpContext, a: AssignArgs): CallResult {
   }
   // RMRR identity maps in the target (conflict → -EBUSY unless relaxed).
   const id = identityMapRmrrs(m, t, dev, a.rdm_relaxed === true);
-  if (id) return fail(id);
-  // domain_context_mapping: a host bridge may only belong to the hardware domain → -EPERM.
-  if (dev.cfg.host_bridge && !toHw) return fail('EPERM');
+  if (typeof id === 'string') return fail(id);
+  // reassign_device_ownership → domain_context_mapping: a host bridge may only belong to the
+  // hardware domain → -EPERM; the identity maps just made are removed again.
+  if (dev.cfg.host_bridge && !toHw) {
+    id();
+    return fail('EPERM');
+  }
   reassignDevice(m, dev, t);
   return ret(0);
 }

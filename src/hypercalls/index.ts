@@ -26,11 +26,15 @@
  *   per mapper, numbered from 0, never reused; each mapping holds one page reference.
  * - domctl: the shared-RMRR EPERM is VT-d's (intel hosts only); an RMRR over guest RAM is EBUSY
  *   unless rdm_relaxed; a device goes back to quarantine on deassign when quarantine ≠ none or it
- *   has been quarantined before (`pdev->quarantine`); destroying oneself is EINVAL.
+ *   has been quarantined before (`pdev->quarantine`); destroying oneself is EINVAL; an assignment
+ *   that fails after the RMRR identity maps (a host bridge) removes the ones it made, as
+ *   intel_iommu_assign_device does.
  * - device.dma: result −EFAULT on a fault, −EACCES on a permission fault (out still names the
  *   page), −ENODEV for an unknown device; `access` defaults to write; a target that has been
  *   destroyed still counts as the target; without a `target`, a mediated device may reach its
  *   vgpus' memory; RMRR / non-RAM frames and the quarantine scratch page are never isolation breaks.
+ *   Findings about the address point at `bfn`, or at `bfn_of` / `mfn_of` when it came from an
+ *   earlier call; dma/wrong-page and dma/isolation (with a target) point at `target`.
  * - Outputs: frames as "0x…" hex strings (dev_bus_addr and max_iova_addr are byte addresses, also
  *   hex); batches put per-element outputs in `out.ops`; `bfn_of` / `mfn_of` take out.bfn /
  *   out.mfn (or the first of out.mfns, or the first element of a batch that has one) and are

@@ -187,8 +187,10 @@ function addGmfn(m: Machine, d: DomainModel, idx: number, gpfn: number): CallRes
 
 /** p2m_add_foreign(tdom = d, fgfn = idx, gpfn, foreigndom). */
 function addForeign(m: Machine, caller: DomainModel, d: DomainModel, foreignDomid: number, idx: number, gpfn: number): CallResult {
-  // rcu_lock_remote_domain_by_id(foreigndom): unknown → -ESRCH; the caller itself → -EPERM.
-  if (foreignDomid === DOMID_SELF || foreignDomid === caller.domid) return fail('EPERM');
+  // rcu_lock_remote_domain_by_id(foreigndom): the caller itself → -EPERM; it does not accept
+  // DOMID_SELF (no domain has that id) → -ESRCH, like any unknown id.
+  if (foreignDomid === DOMID_SELF) return fail('ESRCH');
+  if (foreignDomid === caller.domid) return fail('EPERM');
   const f = foreignDomid === DOMID_XEN ? undefined : domainByAnyId(m, foreignDomid, caller);
   if (!f) return fail('ESRCH');
   // tdom == fdom → -EINVAL.

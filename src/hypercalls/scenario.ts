@@ -350,9 +350,9 @@ export class Session {
         default: {
           const got = r.out[key];
           if (got === undefined) {
-            miss(key, show(want), `no output \`${key}\` (outputs: ${Object.keys(r.out).join(', ') || 'none'}; ${r.errno})`);
+            miss(key, show(FRAME_OUTPUTS.has(key) ? asFrames(want) : want), `no output \`${key}\` (outputs: ${Object.keys(r.out).join(', ') || 'none'}; ${r.errno})`);
           } else if (!sameValue(want, got, this.machine)) {
-            miss(key, show(want), show(got));
+            miss(key, show(likeGot(want, got)), show(got));
           }
         }
       }
@@ -460,8 +460,8 @@ export class Session {
       for (const h of held.slice(0, 8)) {
         for (const r of contextsReaching(m, h.start)) {
           const e = r.ctx.table.lookup(r.dfn);
+          // (grant entries hold no reference of their own: the grant mappings are listed below)
           if (e && e.ref) holders.add(`${r.ctx.id}'s IOMMU (${e.origin} at BFN ${hex(r.dfn)})`);
-          if (e && e.origin === 'grant') holders.add(`${r.ctx.id}'s grant mapping`);
         }
         if (h.pinned) holders.add('a PV-IOMMU foreign pin');
         for (const [mapper, grants] of st.grants) for (const g of grants.values()) if (g.mfn >= h.start && g.mfn <= h.end) holders.add(`a grant mapping of ${domainName(m, mapper)} (handle ${g.handle})`);
@@ -478,7 +478,7 @@ export class Session {
       out.push(
         this.finding(
           'mapping/leaked-pin',
-          `${dd.name} was destroyed, but ${frames} of its page${frames === 1 ? ' is' : 's are'} still referenced (e.g. MFN ${hex(first.start)})${holders.size ? ` by ${[...holders].slice(0, 4).join(', ')}` : ''}: the memory cannot be freed and stays reachable; unmap / unpin before destroying the domain`,
+          `${dd.name} was destroyed, but ${frames} of its pages ${frames === 1 ? 'is' : 'are'} still referenced (e.g. MFN ${hex(first.start)})${holders.size ? ` by ${[...holders].slice(0, 4).join(', ')}` : ''}: the memory cannot be freed and stays reachable; unmap / unpin before destroying the domain`,
           this.here(dd.at),
         ),
       );
@@ -525,6 +525,26 @@ function expectedNumber(v: unknown): number | undefined {
 
 function showStatus(s: number, name: (s: number) => string): string {
   return s < 0 ? `${name(s)} (${s})` : String(s);
+}
+
+/**
+ * An expected value written the way the output is: a frame given as a YAML number (`bfn: 0x100`
+ * reads as 256) is shown in hex when the output is a hex frame, so a mismatch reads
+ * "expected bfn 0x100, got 0x3f01100" rather than "expected bfn 256".
+ */
+function likeGot(want: unknown, got: OutValue | undefined): unknown {
+  if (typeof want === 'number' && Number.isSafeInteger(want) && want >= 0 && typeof got === 'string' && /^0x/i.test(got)) return hex(want);
+  if (Array.isArray(want) && Array.isArray(got)) return want.map((w, i) => likeGot(w, got[i]));
+  return want;
+}
+
+/** Outputs that are frame numbers: an expectation of them is shown in hex. */
+const FRAME_OUTPUTS: ReadonlySet<string> = new Set(['bfn', 'dfn', 'gfn', 'mfn', 'mfns', 'bfns', 'offset']);
+
+function asFrames(v: unknown): unknown {
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return hex(v);
+  if (Array.isArray(v)) return v.map(asFrames);
+  return v;
 }
 
 function show(v: unknown): string {

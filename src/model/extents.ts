@@ -157,6 +157,8 @@ export class ExtentMap<T> {
   private _frames = 0;
   /** Bumped by every mutation; live generators throw if it changes under them. */
   private version = 0;
+  /** Lowest frame whose coverage `delete`/`clear` removed since the last `markUncovered()`. */
+  private _uncoveredFrom = Infinity;
 
   /**
    * @param options.maxNodeSize B-tree branching factor (4..256, default 32 as in sorted-btree); small
@@ -236,14 +238,31 @@ export class ExtentMap<T> {
   delete(start: number, end: number): void {
     checkRange('delete', start, end);
     this.version++;
+    if (start < this._uncoveredFrom) this._uncoveredFrom = start;
     this.carve(start, end);
   }
 
   /** Remove everything. */
   clear(): void {
     this.version++;
+    this._uncoveredFrom = 0;
     this.tree.clear();
     this._frames = 0;
+  }
+
+  /**
+   * The lowest frame that may have lost its coverage (`delete`, `clear`) since the last
+   * `markUncovered()` (Infinity: none did). `set` never uncovers a frame. With it a caller that
+   * knew [0, f) to be covered at the mark knows [0, min(f, uncoveredFrom)) still is — what lets
+   * the page allocator skip the allocated prefix of host RAM instead of walking it every time.
+   */
+  get uncoveredFrom(): number {
+    return this._uncoveredFrom;
+  }
+
+  /** Start tracking `uncoveredFrom` afresh. */
+  markUncovered(): void {
+    this._uncoveredFrom = Infinity;
   }
 
   /**
@@ -326,6 +345,7 @@ export class ExtentMap<T> {
     const c = new ExtentMap<T>(this.ops);
     c.tree = this.tree.clone(); // keeps this tree's maxNodeSize
     c._frames = this._frames;
+    c._uncoveredFrom = this._uncoveredFrom;
     return c;
   }
 

@@ -42,6 +42,9 @@ export async function openOutputAtomic(file: string, inputs: readonly string[]):
   const target = await resolveTarget(file);
   await refuseInput(file, target, inputs);
   if (target.stats?.isDirectory()) throw new ToolError(`cannot write output to ${file}: it is a directory`);
+  // A device, FIFO or socket (`-o /dev/null`, `-o /dev/stdout` on a pipe) is written in place, as a
+  // shell redirection would: renaming a temp file over it would replace the device node itself.
+  if (target.stats !== undefined && !target.stats.isFile()) return openDirect(file, target.real);
 
   const dir = path.dirname(target.real);
   const tmp = path.join(dir, `.${path.basename(target.real)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
@@ -86,6 +89,43 @@ export async function openOutputAtomic(file: string, inputs: readonly string[]):
   };
 }
 
+/** Write straight into a non-regular file (no temp file, nothing to roll back). */
+async function openDirect(file: string, real: string): Promise<AtomicOutput> {
+  let handle: FileHandle | undefined;
+  const fail = async (err: unknown): Promise<never> => {
+    if (handle !== undefined) await handle.close().catch(() => undefined);
+    handle = undefined;
+    throw new ToolError(`cannot write output to ${file}: ${reason(err)}`);
+  };
+  try {
+    handle = await open(real, 'w');
+  } catch (err) {
+    return fail(err);
+  }
+  return {
+    async write(chunk) {
+      if (handle === undefined) throw new ToolError(`cannot write output to ${file}: already closed`);
+      try {
+        await handle.write(chunk, null, 'utf8');
+      } catch (err) {
+        await fail(err);
+      }
+    },
+    async commit() {
+      try {
+        await handle?.close();
+        handle = undefined;
+      } catch (err) {
+        await fail(err);
+      }
+    },
+    async abort() {
+      await handle?.close().catch(() => undefined);
+      handle = undefined;
+    },
+  };
+}
+
 interface Target {
   /** Where the bytes will go: the real path when `file` exists, else its resolved path. */
   real: string;
@@ -99,6 +139,14 @@ async function resolveTarget(file: string): Promise<Target> {
     return { real, stats: await stat(real) };
   } catch (err) {
     if (!isNotFound(err)) throw new ToolError(`cannot write output to ${file}: ${reason(err)}`);
+  }
+  // realpath fails on a link to something that is not a path (`/dev/stdout` → `/proc/self/fd/1` →
+  // `pipe:[…]`), while stat follows it: that is no new file to create, but a pipe or device.
+  try {
+    const stats = await stat(abs);
+    if (!stats.isFile()) return { real: abs, stats };
+  } catch {
+    // really not there
   }
   // Not there yet: resolve the directory, so `link-to-dir/x` compares equal to `dir/x`.
   let dir = path.dirname(abs);

@@ -107,6 +107,8 @@ interface Eff {
   setting: XlSetting;
   /** The last setting used `+=` (xl then refuses to read it as a number). */
   append: boolean;
+  /** `value` (list items, or the joined text) and `parts` were built here: later `+=` may extend them in place. */
+  owned?: boolean;
 }
 
 /** strtol(s, &end, base) that must consume all of `s` (leading blanks and a sign allowed). */
@@ -186,22 +188,30 @@ export function xlToDomain(file: string, text: string, opts: XlToDomainOptions =
       });
       continue;
     }
+    // Each `+=` extends what the previous ones built, in place: copying the list (or re-joining
+    // the text) on every append made n appends cost n² (a 1 MiB file of them: many minutes).
     if (prev.value.kind === 'list' && s.value.kind === 'list') {
+      const items = prev.owned ? prev.value.value : [...prev.value.value];
+      for (const item of s.value.value) items.push(item);
       eff.set(s.key, {
         key: s.key,
-        value: { ...s.value, value: [...prev.value.value, ...s.value.value] },
+        value: { ...s.value, value: items },
         parts: [],
         setting: s,
         append: true,
+        owned: true,
       });
     } else if (prev.value.kind !== 'list' && s.value.kind !== 'list') {
-      const parts = [...prev.parts, s.value];
+      const parts = prev.owned ? prev.parts : [...prev.parts];
+      const text = (prev.owned ? (prev.value.value as string) : concatText(parts).text) + textOf(s.value).text;
+      parts.push(s.value);
       eff.set(s.key, {
         key: s.key,
-        value: { kind: 'string', value: concatText(parts).text, span: s.value.span, raw: s.value.raw },
+        value: { kind: 'string', value: text, span: s.value.span, raw: s.value.raw },
         parts,
         setting: s,
         append: true,
+        owned: true,
       });
     } else {
       err(

@@ -99,7 +99,7 @@ describe('expectations', () => {
     );
     expect(rep.findings.filter((f) => f.rule === 'scenario/expectation-failed').map((f) => f.message)).toEqual([
       'call #3 (memory.translate): expected mfns ["0x1200","0x1201"], got ["0x1200"]',
-      'call #3 (memory.translate): expected bfn 1, got no output `bfn` (outputs: mfns; OK)',
+      'call #3 (memory.translate): expected bfn 0x1, got no output `bfn` (outputs: mfns; OK)',
     ]);
   });
 

@@ -74,27 +74,43 @@ export interface ParsedYaml {
   streamErrors: YAMLError[];
   /** Set when nesting exceeded MAX_NESTING: the offset where it did. Parsing stopped there. */
   tooDeepAt?: number;
+  /** Set when the file holds more than MAX_VALUES values: the offset where it did. Parsing stopped there. */
+  tooManyAt?: number;
   /** Comments, collected only when `collectComments` was true. */
   comments: CommentToken[];
 }
 
 const SCALAR_MARKER = '\x1f';
 
+/**
+ * Most values (scalars, collections, sequence entries) read from one file. yaml holds a few
+ * hundred bytes per node and every later stage walks them again, so a 16 MiB file of `[1,1,1,…]`
+ * (eight million values) would take minutes and more memory than the process has. Real config
+ * files hold hundreds; the benchmark fleet's largest, a few thousand.
+ */
+export const MAX_VALUES = 200_000;
+
 /** Lexemes → CST tokens, watching the nesting depth and picking out comments. */
 function* tokens(
   text: string,
   parser: Parser,
   lineCounter: LineCounter,
-  state: { tooDeepAt?: number; comments: CommentToken[] | null },
+  state: { tooDeepAt?: number; tooManyAt?: number; comments: CommentToken[] | null },
 ) {
   lineCounter.addNewLine(0);
   const lexer = new Lexer();
   let afterScalarMarker = false;
+  let values = 0;
   for (const lexeme of lexer.lex(text)) {
     if (state.comments !== null && !afterScalarMarker && lexeme.charCodeAt(0) === 35 /* # */) {
       state.comments.push({ offset: parser.offset, source: lexeme });
     }
     afterScalarMarker = lexeme === SCALAR_MARKER;
+    if (afterScalarMarker || lexeme === '[' || lexeme === '{' || lexeme === '-' || lexeme === '?') values++;
+    if (values > MAX_VALUES) {
+      state.tooManyAt = parser.offset;
+      return; // as below: the unfinished document is dropped
+    }
     yield* parser.next(lexeme);
     if (parser.stack.length > MAX_NESTING) {
       state.tooDeepAt = parser.offset;
@@ -108,12 +124,13 @@ export function parseYaml(text: string, collectComments: boolean): ParsedYaml {
   const lineCounter = new LineCounter();
   const parser = new Parser(lineCounter.addNewLine);
   const composer = new Composer(COMPOSE_OPTIONS);
-  const state: { tooDeepAt?: number; comments: CommentToken[] | null } = {
+  const state: { tooDeepAt?: number; tooManyAt?: number; comments: CommentToken[] | null } = {
     comments: collectComments ? [] : null,
   };
   const docs = Array.from(composer.compose(tokens(text, parser, lineCounter, state))) as Document.Parsed[];
   const streamErrors = docs.length === 0 ? composer.streamInfo().errors : [];
   const result: ParsedYaml = { lineCounter, docs, streamErrors, comments: state.comments ?? [] };
   if (state.tooDeepAt !== undefined) result.tooDeepAt = state.tooDeepAt;
+  if (state.tooManyAt !== undefined) result.tooManyAt = state.tooManyAt;
   return result;
 }

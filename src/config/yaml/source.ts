@@ -74,6 +74,13 @@ function isEmptyValue(node: unknown): boolean {
   return !r || r[0] === r[1];
 }
 
+/** A YamlDocSource as plain data (to send it between threads): all it holds besides its file's text. */
+export interface DocParts {
+  index: number;
+  docRange: [number, number];
+  rootLoc: Location;
+}
+
 export class YamlDocSource implements DocSource {
   /** The tree of the document while one `locate` runs. */
   private root: unknown;
@@ -81,24 +88,36 @@ export class YamlDocSource implements DocSource {
   private readonly text: string;
 
   /** Where `locate([])` points (asked for every scenario): computed while the tree is at hand. */
-  private readonly rootLoc: Location;
+  private rootLoc: Location;
 
   constructor(
     readonly file: string,
     readonly index: number,
     /** The file's text, shared with the file's other documents. */
-    private readonly fileText: YamlFileText,
+    readonly fileText: YamlFileText,
     /** Span of the whole document, for a root that is not a collection. */
     private readonly docRange: [number, number],
-    /** The document's tree and line counter, at load time (not kept). */
-    tree: { root: unknown; lc: LineCounter },
+    /** The document's tree and line counter, at load time (not kept); or its root span. */
+    tree: { root: unknown; lc: LineCounter } | Location,
   ) {
     this.text = fileText.text;
-    this.root = tree.root;
-    this.lc = tree.lc;
-    this.rootLoc = this.walk([], 'value');
-    this.root = undefined;
-    this.lc = undefined as unknown as LineCounter;
+    if ('lc' in tree) {
+      this.root = tree.root;
+      this.lc = tree.lc;
+      this.rootLoc = this.walk([], 'value');
+      this.root = undefined;
+      this.lc = undefined as unknown as LineCounter;
+    } else {
+      this.rootLoc = tree;
+    }
+  }
+
+  toParts(): DocParts {
+    return { index: this.index, docRange: this.docRange, rootLoc: this.rootLoc };
+  }
+
+  static fromParts(file: string, fileText: YamlFileText, parts: DocParts): YamlDocSource {
+    return new YamlDocSource(file, parts.index, fileText, parts.docRange, parts.rootLoc);
   }
 
   locate(path: readonly PathSeg[], part: NodePart = 'value'): Location {
