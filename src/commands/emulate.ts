@@ -186,7 +186,8 @@ async function emulateTraceCommand(env: CommandEnv, paths: string[], o: EmulateO
     else {
       const s = result.summary;
       const tail = findings.length ? findings.map((f) => `    ${f.file}:${f.line}:${f.column}  ${f.severity}  ${f.message}  ${f.rule}`).join('\n') + '\n' : '';
-      await out.write(`${tail}${s.calls} calls, ${s.errors} errors, ${s.warnings} warnings, ${s.failed_expectations} failed expectations\n`);
+      const n = (k: number, w: string) => `${k} ${w}${k === 1 ? '' : 's'}`;
+      await out.write(`${tail}${n(s.calls, 'call')}, ${n(s.errors, 'error')}, ${n(s.warnings, 'warning')}, ${n(s.failed_expectations, 'failed expectation')}\n`);
     }
     await out.commit();
     return exitFor(result.summary);
