@@ -66,7 +66,7 @@ export interface LoadedRepo {
   project: ProjectConfig;
 }
 
-export type RepoOptions = Pick<CheckOptions, 'cwd' | 'stdinText' | 'configFile' | 'xl' | 'xlHost' | 'followSymlinks'>;
+export type RepoOptions = Pick<CheckOptions, 'cwd' | 'stdinText' | 'configFile' | 'xl' | 'xlHost' | 'followSymlinks' | 'onProgress'>;
 
 /**
  * Load and validate a config repo (the first half of every command that reads configs).
@@ -85,6 +85,7 @@ export async function loadRepo(paths: string[], opts: RepoOptions = {}): Promise
     maxFileBytes: project.limits.max_file_bytes,
     maxAliases: project.limits.max_aliases,
     explicit: (name) => !XL_EXT.test(name),
+    ...(opts.onProgress ? { onProgress: (done: number, total: number) => opts.onProgress!('files parsed', done, total) } : {}),
   });
   const xl = await loadXlFiles(roots, opts.xl ?? [], {
     cwd,

@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { ToolError } from './errors.js';
+import { printable } from './report/text.js';
 import { VERSION } from './version.js';
 import { processIo, type Io } from './commands/io.js';
 import { registerCheck } from './commands/check.js';
@@ -88,12 +89,13 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       return 2;
     }
     if (e instanceof ToolError) {
-      io.stderr.write(`pviommu: error: ${e.message}\n`);
+      // messages can quote the input (a rule id from .pviommu.yaml, a path): no terminal controls
+      io.stderr.write(`pviommu: error: ${printable(e.message).replace(/\n/g, '\\n')}\n`);
       return e.exitCode;
     }
     const err = e as Error;
     io.stderr.write(
-      `pviommu: internal error: ${err?.message ?? String(e)}${debug ? '' : ' (re-run with --debug for details)'}\n`,
+      `pviommu: internal error: ${printable(String(err?.message ?? e).split('\n')[0]!)}${debug ? '' : ' (re-run with --debug for details)'}\n`,
     );
     if (debug && err?.stack) io.stderr.write(err.stack + '\n');
     return 2;

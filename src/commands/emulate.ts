@@ -17,6 +17,7 @@ import type { Finding } from '../policy/types.js';
 import { stdinFor } from './options.js';
 import { loadHost, printFindings } from './repo.js';
 import { progressReporter } from './progress.js';
+import { printable } from '../report/text.js';
 
 type Format = 'text' | 'json' | 'jsonl';
 
@@ -89,7 +90,7 @@ async function emulateScenarioCommand(env: CommandEnv, paths: string[], o: Emula
     const broken = repo.findings.some((f) => f.severity === 'error');
     if (broken) {
       printFindings(io, repo.findings, repo.files);
-      io.stderr.write(`pviommu: no valid Scenario named ${JSON.stringify(o.scenario)}; the config has input errors (see above)\n`);
+      io.stderr.write(printable(`pviommu: no valid Scenario named ${JSON.stringify(o.scenario)}; the config has input errors (see above)`) + '\n');
       return 1;
     }
     throw new UsageError(`no Scenario named ${JSON.stringify(o.scenario)}${o.host ? ` on host ${o.host}` : ''}${hint ? ` — did you mean \`${hint}\`?` : ''} (scenarios: ${all.join(', ') || 'none'})`);
@@ -101,7 +102,7 @@ async function emulateScenarioCommand(env: CommandEnv, paths: string[], o: Emula
   const inputErrors = repo.findings.filter((f) => f.severity === 'error' && (f.host === undefined || f.host === hc.host.name));
   if (hc.inputErrors || inputErrors.length) {
     printFindings(io, inputErrors, repo.files);
-    io.stderr.write(`pviommu: host ${hc.host.name} has input errors; a config with input errors is not emulated\n`);
+    io.stderr.write(printable(`pviommu: host ${hc.host.name} has input errors; a config with input errors is not emulated`) + '\n');
     return 1;
   }
   const report = runScenario(hc, s, o.abi ? { abi: o.abi } : {});
@@ -185,7 +186,7 @@ async function emulateTraceCommand(env: CommandEnv, paths: string[], o: EmulateO
     else if (o.format === 'jsonl') await out.write(summaryLine(report));
     else {
       const s = result.summary;
-      const tail = findings.length ? findings.map((f) => `    ${f.file}:${f.line}:${f.column}  ${f.severity}  ${f.message}  ${f.rule}`).join('\n') + '\n' : '';
+      const tail = findings.length ? findings.map((f) => printable(`    ${f.file}:${f.line}:${f.column}  ${f.severity}  ${f.message}  ${f.rule}`).replace(/\n/g, '\\n')).join('\n') + '\n' : '';
       const n = (k: number, w: string) => `${k} ${w}${k === 1 ? '' : 's'}`;
       await out.write(`${tail}${n(s.calls, 'call')}, ${n(s.errors, 'error')}, ${n(s.warnings, 'warning')}, ${n(s.failed_expectations, 'failed expectation')}\n`);
     }

@@ -9,6 +9,7 @@ import { formatCheck, sortFindings } from '../report/index.js';
 import { shouldColor } from '../report/color.js';
 import { RULES } from '../policy/registry.js';
 import { VERSION } from '../version.js';
+import { printable } from '../report/text.js';
 
 /**
  * The host named by `--host` (or the repo's only host). When the host's documents have input
@@ -40,7 +41,7 @@ export async function loadHost(
   const errors = repo.findings.filter((f) => f.severity === 'error' && (f.host === undefined || f.host === hc!.host.name));
   if (hc!.inputErrors || errors.length) {
     printFindings(io, errors, repo.files);
-    io.stderr.write(`pviommu: host ${hc!.host.name} has input errors; fix them first (see above)\n`);
+    io.stderr.write(printable(`pviommu: host ${hc!.host.name} has input errors; fix them first (see above)`) + '\n');
     return undefined;
   }
   return { hc: hc!, findings: repo.findings, files: repo.files };

@@ -76,7 +76,11 @@ export interface LoadOptions {
   /** Text of stdin, when a path is `-` (the CLI reads it; the core does no process I/O). */
   stdinText?: string;
   cwd?: string;
-  /** Threads to parse with (default: `os.availableParallelism()`; 1 = this thread only). */
+  /**
+   * Threads to parse with, this one included (1: this thread only). Default: one per CPU from 4
+   * CPUs on, else 1. Worker threads are used for repos of 512 files or more, and only from the
+   * compiled package.
+   */
   threads?: number;
   /** Called as files are parsed: how many, of how many. */
   onProgress?: (done: number, total: number) => void;
@@ -423,7 +427,20 @@ async function discover(paths: string[], opts: LoadOptions): Promise<Entry[]> {
     real: string;
     /** Real path of the directory named on the command line this walk started from. */
     root: string;
+    /**
+     * Display path of the directory when it lies inside cwd (`` for cwd itself): its entries'
+     * display paths are then this + name, without a `path.relative` per file. Undefined
+     * elsewhere (`..` paths, other roots), where toDisplay decides.
+     */
+    display?: string;
   }
+  const inCwd = (abs: string): string | undefined => {
+    if (abs === cwd) return '';
+    const rel = path.relative(cwd, abs);
+    return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? (path.sep === '/' ? rel : rel.split(path.sep).join('/')) : undefined;
+  };
+  const childDisplay = (job: DirJob, name: string, abs: string): string =>
+    job.display === undefined ? toDisplay(abs, cwd) : job.display === '' ? name : `${job.display}/${name}`;
   const walk = async (job: DirJob, queue: DirJob[]): Promise<void> => {
     if (seenDirs.has(job.real)) return;
     seenDirs.add(job.real);
@@ -464,9 +481,13 @@ async function discover(paths: string[], opts: LoadOptions): Promise<Entry[]> {
         isFile = st.isFile();
       }
       if (isDir) {
-        if (!isIgnored(abs, true)) queue.push({ abs, real, root: job.root });
+        if (!isIgnored(abs, true)) {
+          const sub: DirJob = { abs, real, root: job.root };
+          if (job.display !== undefined) sub.display = childDisplay(job, name, abs);
+          queue.push(sub);
+        }
       } else if (isFile && (opts.extensions ?? YAML_EXT).test(name) && !isIgnored(abs, false)) {
-        entries.push({ abs, display: toDisplay(abs, cwd), real });
+        entries.push({ abs, display: childDisplay(job, name, abs), real });
       }
     }
   };
@@ -492,7 +513,10 @@ async function discover(paths: string[], opts: LoadOptions): Promise<Entry[]> {
       throw new ToolError(`cannot access ${p}: ${errCode(e)}`);
     }
     if (st.isDirectory()) {
-      const queue: DirJob[] = [{ abs, real, root: real }];
+      const top: DirJob = { abs, real, root: real };
+      const d = inCwd(abs);
+      if (d !== undefined) top.display = d;
+      const queue: DirJob[] = [top];
       await drain(queue, WALK_CONCURRENCY, (job) => walk(job, queue));
     } else if (!PROJECT_CONFIG_NAMES.has(path.basename(abs)) && (opts.explicit?.(path.basename(abs)) ?? true)) {
       // named explicitly: loaded whatever its extension, hidden or ignored
@@ -633,24 +657,35 @@ export async function loadPaths(paths: string[], opts: LoadOptions = {}): Promis
 // ─── parsing on several threads ──────────────────────────────────────────────────────────────
 //
 // Parsing YAML is most of the work of `check` on a large repo, and it is independent per file.
-// From PARALLEL_MIN_FILES files on, and when the machine has more than one CPU for us, the main
-// thread and `availableParallelism() - 1` worker threads (load-worker.ts) take chunks of files
-// from one queue (so a thread that hits big files simply takes fewer chunks). A worker sends its
+// From PARALLEL_MIN_FILES files on, and with at least MIN_CPUS_FOR_WORKERS CPUs, the main thread
+// and `availableParallelism() - 1` worker threads (load-worker.ts) take chunks of files from one
+// queue (so a thread that hits big files simply takes fewer chunks). A worker sends its
 // results back as plain data — the documents' values, findings and suppressions, and for
 // positions the file's text plus each document's index, span and root span (a DocSource holds
 // nothing else, see yaml/source.ts) — and the main thread puts them at their files' places:
 // the outcome is the same as parsing everything in order on one thread, errors included (the
 // failure of the first file in load order wins).
+//
+// Not on 2 CPUs: a worker parses each file ~1.4× slower than the warm main thread (its own JIT
+// warm-up, sending the results), and V8's GC and compiler threads of two isolates share the two
+// cores. Measured on a 10,000-domain repo (docs/performance.md): about even on an idle 2-CPU
+// machine, 10–25% slower when something else keeps one CPU busy.
 
 /** Fewer files than this are parsed on the main thread (a worker costs ~50 ms to start). */
 const PARALLEL_MIN_FILES = 512;
+/** Parsing threads are used by default from this many CPUs on. */
+const MIN_CPUS_FOR_WORKERS = 4;
 /** Files per chunk handed to a thread. */
 const CHUNK_FILES = 48;
 const MAX_WORKERS = 3;
 const WORKER_URL = new URL('./load-worker.js', import.meta.url);
 
 function parseWorkers(files: number, opts: LoadOptions): number {
-  const threads = opts.threads ?? availableParallelism();
+  let threads = opts.threads;
+  if (threads === undefined) {
+    const cpus = availableParallelism();
+    threads = cpus >= MIN_CPUS_FOR_WORKERS ? cpus : 1;
+  }
   if (threads < 2 || files < PARALLEL_MIN_FILES) return 0;
   // Only from the compiled package (the worker is a .js file next to this one).
   if (WORKER_URL.protocol !== 'file:' || !existsSync(fileURLToPath(WORKER_URL))) return 0;

@@ -14,7 +14,8 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { parse } from 'yaml';
+import { parseYaml } from './yaml/parse.js';
+import { normalizeNumbers } from './schema.js';
 import { z } from 'zod';
 import type { SeverityOrOff } from '../policy/types.js';
 import { ToolError } from '../errors.js';
@@ -25,9 +26,12 @@ export const PROJECT_FILE = '.pviommu.yaml';
 export const MAX_FILE_BYTES_CEILING = 256 * 1024 * 1024;
 /** The most `limits.max_aliases` may be raised to. */
 export const MAX_ALIASES_CEILING = 1_000_000;
+/** A project file is a few lines. */
+const MAX_PROJECT_FILE_BYTES = 1024 * 1024;
 
 const ProjectSchema = z.strictObject({
-  ignore: z.array(z.string()).default([]),
+  // each walked path is matched against every glob: a bounded list keeps that bounded
+  ignore: z.array(z.string()).max(10_000).default([]),
   rules: z.record(z.string(), z.enum(['off', 'info', 'warning', 'error'])).default({}),
   limits: z
     .strictObject({
@@ -89,7 +93,18 @@ async function readProjectConfig(file: string): Promise<ProjectConfig> {
   }
   let value: unknown;
   try {
-    value = parse(text, { maxAliasCount: 100 }) ?? {};
+    // The repo's own file is input like any other: read with the same guards (nesting depth,
+    // number of values, number length) as the config documents. yaml's recursive composer could
+    // otherwise overflow the stack on deep nesting.
+    if (Buffer.byteLength(text, 'utf8') > MAX_PROJECT_FILE_BYTES) throw new Error(`larger than ${MAX_PROJECT_FILE_BYTES} bytes`);
+    const parsed = parseYaml(text, false);
+    if (parsed.tooDeepAt !== undefined) throw new Error('nested too deeply');
+    if (parsed.tooManyAt !== undefined) throw new Error('too many values');
+    if (parsed.docs.length > 1) throw new Error('it holds more than one document');
+    const doc = parsed.docs[0];
+    const err = doc?.errors[0] ?? parsed.streamErrors[0];
+    if (err) throw new Error(err.message);
+    value = normalizeNumbers(doc?.toJS({ maxAliasCount: 100 }) ?? {}) ?? {};
   } catch (e) {
     throw new ToolError(`${file} is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
   }

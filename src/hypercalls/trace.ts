@@ -33,31 +33,80 @@ class TraceCall implements TraceLine {
   }
 }
 
+/**
+ * Longest trace line read (a call is a few hundred bytes; a batch of a thousand ops, ~100 KiB).
+ * A longer line is reported and skipped without being held in memory.
+ */
+export const MAX_TRACE_LINE_BYTES = 16 * 1024 * 1024;
+/** Deepest nesting of a call object (calls nest three or four levels; deeper data would overflow the stack of everything that walks it). */
+export const MAX_TRACE_DEPTH = 64;
+
+/** Whether `v` nests deeper than `max` arrays / objects (iterative: never overflows itself). */
+function nestsDeeper(v: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[v, 0]];
+  while (stack.length > 0) {
+    const [x, d] = stack.pop()!;
+    if (x === null || typeof x !== 'object') continue;
+    if (d >= max) return true;
+    for (const k in x) stack.push([(x as Record<string, unknown>)[k], d + 1]);
+  }
+  return false;
+}
+
 /** Splits a byte stream into trace lines (UTF-8, `\n` or `\r\n`); keeps only the partial last line. */
 class LineSplitter {
-  private carry: Buffer | undefined;
+  /** Pieces of the current partial line (joined once its newline arrives: linear, not n²). */
+  private parts: Buffer[] = [];
+  private partsBytes = 0;
+  /** Inside a line longer than MAX_TRACE_LINE_BYTES: its bytes are dropped until its newline. */
+  private skipping = false;
   private lineNo = 0;
   constructor(private readonly display: string) {}
 
   push(chunk: Buffer, each: (t: TraceLine) => void): void {
-    let buf = chunk;
-    if (this.carry) {
-      buf = Buffer.concat([this.carry, chunk]);
-      this.carry = undefined;
-    }
     let start = 0;
     for (;;) {
-      const nl = buf.indexOf(10, start);
+      const nl = chunk.indexOf(10, start);
       if (nl < 0) break;
-      this.parse(buf, start, nl, each);
+      if (this.skipping) {
+        this.skipping = false;
+        this.tooLong(each);
+      } else if (this.parts.length) {
+        const buf = Buffer.concat([...this.parts, chunk.subarray(start, nl)]);
+        this.parts = [];
+        this.partsBytes = 0;
+        this.parse(buf, 0, buf.length, each);
+      } else {
+        this.parse(chunk, start, nl, each);
+      }
       start = nl + 1;
     }
-    if (start < buf.length) this.carry = Buffer.from(buf.subarray(start));
+    if (start < chunk.length && !this.skipping) {
+      this.partsBytes += chunk.length - start;
+      if (this.partsBytes > MAX_TRACE_LINE_BYTES) {
+        this.parts = [];
+        this.partsBytes = 0;
+        this.skipping = true;
+      } else {
+        this.parts.push(Buffer.from(chunk.subarray(start)));
+      }
+    }
   }
 
   end(each: (t: TraceLine) => void): void {
-    if (this.carry && this.carry.length) this.parse(this.carry, 0, this.carry.length, each);
-    this.carry = undefined;
+    if (this.skipping) this.tooLong(each);
+    else if (this.parts.length) {
+      const buf = Buffer.concat(this.parts);
+      this.parse(buf, 0, buf.length, each);
+    }
+    this.parts = [];
+    this.partsBytes = 0;
+    this.skipping = false;
+  }
+
+  private tooLong(each: (t: TraceLine) => void): void {
+    const lineNo = ++this.lineNo;
+    each(new TraceCall(undefined, lineNo, this.display, 1, `line ${lineNo} is longer than ${MAX_TRACE_LINE_BYTES} bytes; it was skipped (each line of a trace is one call object)`));
   }
 
   private parse(buf: Buffer, start: number, end: number, each: (t: TraceLine) => void): void {
@@ -76,6 +125,10 @@ class LineSplitter {
     }
     if (call === null || typeof call !== 'object' || Array.isArray(call)) {
       each(new TraceCall(undefined, lineNo, this.display, text.length, `line ${lineNo} is not a call object; each line of a trace is one JSON object with \`op\``));
+      return;
+    }
+    if (nestsDeeper(call, MAX_TRACE_DEPTH)) {
+      each(new TraceCall(undefined, lineNo, this.display, text.length, `line ${lineNo} nests deeper than ${MAX_TRACE_DEPTH} levels; a call object is a flat mapping of arguments`));
       return;
     }
     each(new TraceCall(call, lineNo, this.display, text.length));

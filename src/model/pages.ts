@@ -126,19 +126,20 @@ export function allocFrames(m: Machine, domid: DomId, count: number): { start: n
 
 /**
  * A frame below which no frame is free, per machine: `{ floor, ram, rmrr }` as of the last
- * allocation (with the sizes of `ram`/`rmrr` then, which the model only fills while building).
+ * allocation (with the frame counts of `ram`/`rmrr` then, which the model only fills while
+ * building: a hint taken before they changed is not used).
  * Frames become free only when `pages` loses coverage, which `pages.uncoveredFrom` reports.
  */
 const floors = new WeakMap<ExtentMap<PageInfo>, { floor: number; ram: number; rmrr: number }>();
 
 function freeFloor(m: Machine): number {
   const h = floors.get(m.pages);
-  if (h === undefined || h.ram !== m.ram.size + m.ram.frames || h.rmrr !== m.rmrr.size + m.rmrr.frames) return 0;
+  if (h === undefined || h.ram !== m.ram.frames || h.rmrr !== m.rmrr.frames) return 0;
   return Math.min(h.floor, m.pages.uncoveredFrom);
 }
 
 function setFreeFloor(m: Machine, floor: number): void {
-  floors.set(m.pages, { floor, ram: m.ram.size + m.ram.frames, rmrr: m.rmrr.size + m.rmrr.frames });
+  floors.set(m.pages, { floor, ram: m.ram.frames, rmrr: m.rmrr.frames });
   m.pages.markUncovered();
 }
 

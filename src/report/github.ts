@@ -9,6 +9,7 @@
  */
 import type { Finding, Severity } from '../policy/types.js';
 import type { CheckReport } from './types.js';
+import { printable } from './text.js';
 
 const COMMAND: Record<Severity, string> = { error: 'error', warning: 'warning', info: 'notice' };
 
@@ -18,7 +19,7 @@ export function formatGithub(report: CheckReport): string {
 
 function annotation(f: Finding): string {
   const props: [string, string | number][] = [
-    ['file', f.file],
+    ['file', printable(f.file)],
     ['line', f.line],
   ];
   // The toolkit: col/endColumn "cannot be sent when startLine and endLine are different".
@@ -32,7 +33,8 @@ function annotation(f: Finding): string {
 
   let message = f.message;
   for (const r of f.related ?? []) message += `\n↳ ${r.file}:${r.line}:${r.column} ${r.message}`;
-  return `::${COMMAND[f.severity]} ${propText}::${escapeData(message)}`;
+  // The Actions log renders ANSI sequences: control characters from the input are shown escaped.
+  return `::${COMMAND[f.severity]} ${propText}::${escapeData(printable(message))}`;
 }
 
 /** The message part of a workflow command. */

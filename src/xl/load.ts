@@ -3,7 +3,7 @@
  * explicitly), plus files given with `--xl`. Each becomes a RawDoc whose source points into
  * the .cfg, so every rule reports at the right line of the file the user keeps.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { relative, resolve, sep } from 'node:path';
 import { discoverFiles, type RawDoc, type Suppression } from '../config/load.js';
 import { mayHaveDirectives, parseSuppressions } from '../config/yaml/suppressions.js';
@@ -72,7 +72,14 @@ export async function loadXlFiles(
     const display = relative(opts.cwd, abs).split(sep).join('/') || abs;
     let buf: Buffer;
     try {
-      buf = await readFile(abs);
+      // the size first: a huge .cfg in the repo is refused without being read into memory
+      const st = await stat(abs);
+      buf = st.isFile() && st.size > MAX_XL_BYTES ? Buffer.alloc(0) : await readFile(abs);
+      if (st.isFile() && st.size > MAX_XL_BYTES) {
+        files.push(display);
+        findings.push({ rule: 'xl/syntax', severity: 'error', message: `${display} is ${st.size} bytes; an xl.cfg file over 1 MiB is not a domain config`, file: display, line: 1, column: 1, endLine: 1, endColumn: 1 });
+        continue;
+      }
     } catch (e) {
       throw new ToolError(`cannot read ${display}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }

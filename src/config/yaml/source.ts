@@ -55,10 +55,21 @@ export class YamlFileText {
 /** Files whose trees were re-parsed for a lookup, most recent last. */
 const reparsed: YamlFileText[] = [];
 const REPARSED_KEEP = 16;
+/**
+ * ...and at most this much text among them (the latest file is always kept): a tree costs a few
+ * hundred bytes per node, so sixteen files near the size limit would hold gigabytes.
+ */
+const REPARSED_KEEP_CHARS = 4 * 1024 * 1024;
+let reparsedChars = 0;
 
 function remember(f: YamlFileText): void {
   reparsed.push(f);
-  if (reparsed.length > REPARSED_KEEP) reparsed.shift()!.trees = null;
+  reparsedChars += f.text.length;
+  while (reparsed.length > REPARSED_KEEP || (reparsed.length > 1 && reparsedChars > REPARSED_KEEP_CHARS)) {
+    const old = reparsed.shift()!;
+    old.trees = null;
+    reparsedChars -= old.text.length;
+  }
 }
 
 function rangeOf(node: unknown): [number, number] | null {
