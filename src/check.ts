@@ -8,7 +8,7 @@ import { loadPaths, type Suppression } from './config/load.js';
 import { findProjectConfig, type ProjectConfig } from './config/project.js';
 import { validateDocs, type Config, type HostConfig } from './config/validate.js';
 import { buildMachine } from './model/build.js';
-import { RULES, getRule, staticRules } from './policy/registry.js';
+import { getRule, staticRules } from './policy/registry.js';
 import { toFinding, type ReportArgs } from './policy/rule.js';
 import type { Finding, SeverityOrOff } from './policy/types.js';
 import { runScenario } from './hypercalls/index.js';
@@ -112,7 +112,7 @@ export async function runCheck(paths: string[], opts: CheckOptions = {}): Promis
   const { config, files, project } = repo;
   checkRuleIds(project.rules, project.file ?? '.pviommu.yaml');
   const findings: Finding[] = [...repo.findings];
-  const loaded = { skipped: repo.skipped, suppressions: repo.suppressions };
+  const loaded = { skipped: repo.skipped };
   let failedExpectations = 0;
 
   const statics = staticRules();
@@ -129,9 +129,19 @@ export async function runCheck(paths: string[], opts: CheckOptions = {}): Promis
   });
 
   const overrides = { ...project.rules, ...(opts.rules ?? {}) };
-  const ours = opts.shard ? findings.filter((f) => (f.host === undefined ? opts.shard!.index === 1 : mine(f.host))) : findings;
-  const suppressions = opts.shard && opts.shard.index !== 1 ? [] : loaded.suppressions;
-  const final = applySuppressions(applyOverrides(ours, overrides), suppressions, overrides);
+  // Every shard computes the findings of its own hosts and every finding that belongs to no host,
+  // so it can tell for each suppression whether it matched. It reports the host-less findings on
+  // shard 1 only, and an unused suppression only on the shard that owns the host whose document
+  // holds the suppressed line (shard 1 for lines outside any host's documents).
+  const sup = applySuppressions(applyOverrides(findings, overrides), repo.suppressions);
+  const owner = opts.shard ? suppressionOwners(config, repo.suppressions) : undefined;
+  const ownSuppression = (sp: Suppression) => !opts.shard || (owner!.get(sp) === undefined ? opts.shard.index === 1 : mine(owner!.get(sp)!));
+  const kept = opts.shard ? sup.findings.filter((f) => (f.host === undefined ? opts.shard!.index === 1 : mine(f.host))) : sup.findings;
+  const suppressedHere = opts.shard ? sup.suppressedFindings.filter((f) => (f.host === undefined ? opts.shard!.index === 1 : mine(f.host))).length : sup.suppressedFindings.length;
+  const final = {
+    findings: [...kept, ...unusedSuppressionFindings(repo.suppressions.filter((sp) => !sup.used.has(sp) && ownSuppression(sp)), overrides)],
+    suppressed: suppressedHere,
+  };
   // --quiet shows errors only; the summary still counts everything (the text report says how
   // many were hidden), so `--max-warnings` keeps working with it.
   const all = final.findings;
@@ -195,51 +205,62 @@ export function applyOverrides(findings: Finding[], overrides: Record<string, Se
 
 /**
  * `# pviommu-disable-next-line RULE -- reason` removes the findings of RULE on the next line.
- * A suppression that removed nothing is itself reported (`suppression/unused`).
+ * Returns the findings kept, those suppressed, and the suppressions that matched something.
  */
 export function applySuppressions(
   findings: Finding[],
   suppressions: Suppression[],
-  overrides: Record<string, SeverityOrOff>,
-): { findings: Finding[]; suppressed: number } {
-  if (!suppressions.length) return { findings, suppressed: 0 };
-  const byLine = new Map<string, Suppression[]>();
-  for (const s of suppressions) {
-    const k = `${s.file}\0${s.targetLine}`;
-    byLine.set(k, [...(byLine.get(k) ?? []), s]);
-  }
+): { findings: Finding[]; suppressedFindings: Finding[]; used: Set<Suppression> } {
   const used = new Set<Suppression>();
+  if (!suppressions.length) return { findings, suppressedFindings: [], used };
+  const byLine = new Map<string, Suppression[]>();
+  for (const sp of suppressions) {
+    const k = `${sp.file}\0${sp.targetLine}`;
+    byLine.set(k, [...(byLine.get(k) ?? []), sp]);
+  }
   const kept: Finding[] = [];
-  let suppressed = 0;
+  const suppressedFindings: Finding[] = [];
   for (const f of findings) {
-    const hit = byLine.get(`${f.file}\0${f.line}`)?.find((s) => s.rules.includes(f.rule));
+    const hit = byLine.get(`${f.file}\0${f.line}`)?.find((sp) => sp.rules.includes(f.rule));
     if (hit) {
       used.add(hit);
-      suppressed++;
+      suppressedFindings.push(f);
     } else kept.push(f);
   }
-  const unusedRule = RULES.find((r) => r.id === 'suppression/unused')!;
-  const sev = overrides[unusedRule.id];
-  if (sev !== 'off') {
-    for (const s of suppressions) {
-      if (used.has(s)) continue;
-      const unknown = s.rules.filter((r) => !getRule(r));
-      const message = unknown.length
-        ? `suppression names unknown rule${unknown.length > 1 ? 's' : ''} ${unknown.map((r) => `\`${r}\``).join(', ')} (see \`pviommu rules\`); it suppresses nothing`
-        : `suppression of ${s.rules.map((r) => `\`${r}\``).join(', ')} matched no finding on line ${s.targetLine}; remove the comment`;
-      kept.push({
-        rule: unusedRule.id,
-        severity: sev ?? unusedRule.severity,
-        message,
-        file: s.file,
-        line: s.line,
-        column: s.column,
-        endLine: s.line,
-        endColumn: s.column + 1,
-      });
+  return { findings: kept, suppressedFindings, used };
+}
+
+/** A suppression that removed nothing is itself reported (`suppression/unused`). */
+export function unusedSuppressionFindings(unused: Suppression[], overrides: Record<string, SeverityOrOff>): Finding[] {
+  const rule = getRule('suppression/unused')!;
+  const sev = overrides[rule.id];
+  if (sev === 'off') return [];
+  return unused.map((sp) => {
+    const unknown = sp.rules.filter((r) => !getRule(r));
+    const message = unknown.length
+      ? `suppression names unknown rule${unknown.length > 1 ? 's' : ''} ${unknown.map((r) => `\`${r}\``).join(', ')} (see \`pviommu rules\`); it suppresses nothing`
+      : `suppression of ${sp.rules.map((r) => `\`${r}\``).join(', ')} matched no finding on line ${sp.targetLine}; remove the comment`;
+    return { rule: rule.id, severity: sev ?? rule.severity, message, file: sp.file, line: sp.line, column: sp.column, endLine: sp.line, endColumn: sp.column + 1 };
+  });
+}
+
+/** The host whose document holds each suppression's target line (undefined: no host's). */
+function suppressionOwners(config: Config, suppressions: Suppression[]): Map<Suppression, string | undefined> {
+  const spans: { file: string; from: number; to: number; host: string }[] = [];
+  for (const hc of config.hosts) {
+    for (const d of [hc.host, ...hc.devices, ...hc.domains, ...hc.scenarios]) {
+      const l = d.src.locate([]);
+      spans.push({ file: l.file, from: l.line, to: l.endLine, host: hc.host.name });
     }
   }
-  return { findings: kept, suppressed };
+  const out = new Map<Suppression, string | undefined>();
+  for (const sp of suppressions) {
+    const inFile = spans.filter((x) => x.file === sp.file);
+    const hosts = new Set(inFile.map((x) => x.host));
+    // a file of one host's documents (every xl.cfg file) belongs to that host as a whole
+    out.set(sp, hosts.size === 1 ? inFile[0]!.host : inFile.find((x) => x.from <= sp.targetLine && sp.targetLine <= x.to)?.host);
+  }
+  return out;
 }
 
 function cmp(a: string, b: string): number {

@@ -1,0 +1,139 @@
+/**
+ * `check --shard INDEX/COUNT` and `pviommu merge` (issue 5): on a generated fleet, the merged
+ * reports of COUNT shards are the unsharded report — same findings, byte for byte once
+ * formatted, same summary — for COUNT 1..4, and every host is checked by exactly one shard.
+ *
+ * The fleet (bench/gen/fleet.mjs, seeded): 6 hosts with 8 domains each, five of them with an
+ * injected mistake (a device assigned twice, memory > maxmem, a misspelt key, an unknown device),
+ * plus a file that is not valid YAML and a Domain naming a host no document defines (findings
+ * that belong to no host: shard 1 reports them).
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { generateFleet } from '../bench/gen/fleet.mjs';
+import { runCheck, shardFilter } from '../src/check.js';
+import type { HostConfig } from '../src/config/validate.js';
+import { run } from './cli/helpers.js';
+
+/** Hosts whose machine was built (static rules and scenarios build one per host and scenario). */
+const built = vi.hoisted(() => ({ hosts: new Set<string>() }));
+vi.mock('../src/model/build.js', async (importOriginal) => {
+  const mod = await importOriginal<typeof import('../src/model/build.js')>();
+  return {
+    ...mod,
+    buildMachine: (hc: HostConfig) => {
+      built.hosts.add(hc.host.name);
+      return mod.buildMachine(hc);
+    },
+  };
+});
+
+interface Report {
+  version: number;
+  summary: Record<string, number>;
+  findings: { rule: string; file: string; line: number; host?: string; severity: string }[];
+}
+
+const HOSTS = ['host-0000', 'host-0001', 'host-0002', 'host-0003', 'host-0004', 'host-0005'];
+let repo: string;
+let out: string;
+let full: { code: number; stdout: string; report: Report };
+
+beforeAll(async () => {
+  repo = mkdtempSync(join(tmpdir(), 'pviommu-shard-'));
+  out = mkdtempSync(join(tmpdir(), 'pviommu-shard-out-'));
+  const fleet = generateFleet(repo, { hosts: 6, domainsPerHost: 8, faultRate: 0.5, seed: 9, extras: true });
+  expect(fleet.faults.length).toBeGreaterThanOrEqual(4);
+  const r = await run(['check', '.', '--format', 'json'], { cwd: repo });
+  full = { code: r.code, stdout: r.stdout, report: JSON.parse(r.stdout) as Report };
+});
+
+/** Run every shard of COUNT, write their JSON reports, and merge them. */
+async function shardsOf(count: number, cwd = repo) {
+  const files: string[] = [];
+  const reports: Report[] = [];
+  for (let index = 1; index <= count; index++) {
+    const r = await run(['check', '.', '--format', 'json', '--shard', `${index}/${count}`], { cwd });
+    expect(r.stderr).toBe('');
+    const file = join(out, `shard-${count}-${index}.json`);
+    writeFileSync(file, r.stdout);
+    files.push(file);
+    reports.push(JSON.parse(r.stdout) as Report);
+  }
+  const merged = await run(['merge', ...files, '--format', 'json']);
+  return { reports, merged: { code: merged.code, stdout: merged.stdout, report: JSON.parse(merged.stdout) as Report } };
+}
+
+describe('check --shard + merge', () => {
+  it('the fleet has what the property is about: findings of several hosts, and of none', () => {
+    const { findings, summary } = full.report;
+    const hosts = new Set(findings.map((f) => f.host).filter((h) => h !== undefined));
+    expect(hosts.size).toBeGreaterThanOrEqual(2);
+    expect(findings.some((f) => f.file === 'broken.yaml' && f.rule === 'yaml/syntax')).toBe(true);
+    expect(findings.some((f) => f.file === 'strays/orphan.yaml' && f.rule === 'ref/unknown')).toBe(true);
+    expect(summary.hosts).toBe(6);
+    expect(summary.errors).toBeGreaterThan(0);
+    expect(full.code).toBe(1);
+  });
+
+  it.each([1, 2, 3, 4])('the union of %i shard(s) is the unsharded run, exactly', async (count) => {
+    const { reports, merged } = await shardsOf(count);
+    expect(merged.report.findings).toEqual(full.report.findings);
+    expect(merged.report.summary).toEqual(full.report.summary);
+    // identical findings and summary: identical document
+    expect(merged.stdout).toBe(full.stdout);
+    expect(merged.code).toBe(full.code);
+    // a partition: no finding is reported by two shards
+    expect(reports.reduce((n, r) => n + r.findings.length, 0)).toBe(full.report.findings.length);
+    reports.forEach((r, i) => {
+      const mine = shardFilter(HOSTS, { index: i + 1, count });
+      for (const f of r.findings) {
+        if (f.host === undefined) expect(i, `${f.rule} ${f.file}: findings of no host belong to shard 1`).toBe(0);
+        else expect(mine(f.host), `${f.rule} of ${f.host} reported by shard ${i + 1}/${count}`).toBe(true);
+      }
+    });
+  });
+
+  it.each([1, 2, 3, 4])('with %i shard(s), every host is checked by exactly one shard', async (count) => {
+    const checked: Set<string>[] = [];
+    for (let index = 1; index <= count; index++) {
+      built.hosts.clear();
+      await runCheck(['.'], { cwd: repo, shard: { index, count } });
+      checked.push(new Set(built.hosts));
+    }
+    built.hosts.clear();
+    await runCheck(['.'], { cwd: repo });
+    const unsharded = new Set(built.hosts);
+    expect(unsharded.size).toBeGreaterThanOrEqual(2); // hosts with input errors are not built
+    for (const h of HOSTS) {
+      const by = checked.flatMap((s, i) => (s.has(h) ? [i + 1] : []));
+      if (unsharded.has(h)) expect(by, `${h} with ${count} shards`).toHaveLength(1);
+      else expect(by, `${h} (input errors) is checked by no shard`).toHaveLength(0);
+      // …and by the shard shardFilter deals it to
+      if (by.length) expect(shardFilter(HOSTS, { index: by[0]!, count })(h)).toBe(true);
+    }
+    // each shard deals out a disjoint share, and together all hosts
+    const dealt = HOSTS.map((h) => [1, 2, 3, 4].slice(0, count).filter((i) => shardFilter(HOSTS, { index: i, count })(h)).length);
+    expect(dealt).toEqual(HOSTS.map(() => 1));
+  });
+
+  // Suppressions apply on every shard; an unused one is reported by the shard that owns its line.
+  it("a suppression comment on a host of shard 2 suppresses there too", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pviommu-shard-sup-'));
+    generateFleet(dir, { hosts: 4, domainsPerHost: 6, faultRate: 0, seed: 1 });
+    const file = join(dir, 'hosts/host-0003/domains/vm01.yaml'); // host-0003: shard 2 of 2
+    const text = readFileSync(file, 'utf8');
+    expect(text).toContain('  - dev: nic-vf00\n');
+    writeFileSync(
+      file,
+      text.replace('  - dev: nic-vf00\n', '  - dev: nic-vf00\n    # pviommu-disable-next-line pci/permissive -- trusted tenant\n    permissive: true\n'),
+    );
+    const one = JSON.parse((await run(['check', '.', '--format', 'json'], { cwd: dir })).stdout) as Report;
+    expect(one.summary.suppressed).toBe(1);
+    const { merged } = await shardsOf(2, dir);
+    expect(merged.report.findings).toEqual(one.findings);
+    expect(merged.report.summary).toEqual(one.summary);
+  });
+});
