@@ -47,6 +47,8 @@ export interface CheckOutcome {
   /** Every file that was read (display paths), for JUnit. */
   files: string[];
   failedExpectations: number;
+  /** The `.pviommu.yaml` that applied, if any (never a valid `--output`). */
+  projectFile?: string;
 }
 
 /** Validate `ID=SEVERITY` overrides against the registry (unknown ids are bad usage). */
@@ -165,7 +167,7 @@ export async function runCheck(paths: string[], opts: CheckOptions = {}): Promis
     },
     findings: reported,
   };
-  return { report, files, failedExpectations };
+  return { report, files, failedExpectations, ...(project.file ? { projectFile: project.file } : {}) };
 }
 
 /** Which hosts a shard checks: hosts sorted by name, dealt round-robin. */

@@ -68,7 +68,7 @@ export function registerCheck(program: Command, env: CommandEnv): void {
         quiet: o.quiet,
       });
       // every file read, not only the PATHs named: `check . -o host.yaml` must not replace host.yaml
-      await emit(io, text, o.output, [...paths, ...outcome.files]);
+      await emit(io, text, o.output, [...paths, ...outcome.files, ...(outcome.projectFile ? [outcome.projectFile] : [])]);
       const s = outcome.report.summary;
       const failed = s.errors > 0 || outcome.failedExpectations > 0 || (o.maxWarnings !== undefined && s.warnings > o.maxWarnings);
       if (o.maxWarnings !== undefined && s.warnings > o.maxWarnings && s.errors === 0 && o.format === 'text') {

@@ -195,4 +195,11 @@ describe('pviommu check', () => {
     expect(j.findings).toEqual([]);
     expect(j.summary.suppressed).toBe(1);
   });
+
+  it('--output never replaces the .pviommu.yaml that applied', async () => {
+    const dir = repo({ 'h.yaml': HOST, 'd.yaml': DOM0, '.pviommu.yaml': 'rules: {}\n' });
+    const r = await run(['check', '.', '--output', '.pviommu.yaml'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(readFileSync(join(dir, '.pviommu.yaml'), 'utf8')).toBe('rules: {}\n');
+  });
 });

@@ -1,0 +1,70 @@
+/**
+ * `--output` failing half-way (disk full while writing, a rename that fails): the existing file
+ * is left exactly as it was, the temp file is removed, and the CLI says so in one line (exit 2).
+ * Being root, a read-only directory would not stop the write, so the failures are injected into
+ * the file-system calls the writer makes.
+ */
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+
+const fail = vi.hoisted(() => ({ write: false, rename: false, sync: false }));
+
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:fs/promises')>();
+  const enospc = (call: string) => Object.assign(new Error(`ENOSPC: no space left on device, ${call}`), { code: 'ENOSPC' });
+  return {
+    ...real,
+    default: real,
+    open: async (...args: Parameters<typeof real.open>) => {
+      const h = await real.open(...args);
+      if (fail.write) h.write = (async () => { throw enospc('write'); }) as typeof h.write;
+      if (fail.sync) h.sync = async () => { throw enospc('fsync'); };
+      return h;
+    },
+    rename: async (...args: Parameters<typeof real.rename>) => {
+      if (fail.rename) throw enospc('rename');
+      return real.rename(...args);
+    },
+  };
+});
+
+const { run, repo: makeRepo, HOST, DOM0 } = await import('../cli/helpers.js');
+const { track, removeTemps } = await import('../fuzz/harness.js');
+const repo = (files: Record<string, string>) => track(makeRepo(files));
+afterAll(() => removeTemps());
+
+afterEach(() => {
+  fail.write = fail.rename = fail.sync = false;
+});
+
+describe('a write that fails half-way keeps the old output', () => {
+  for (const what of ['write', 'sync', 'rename'] as const) {
+    it(`${what} fails: exit 2, one line, old file intact, no temp file left`, async () => {
+      const dir = repo({ 'host.yaml': HOST, 'dom0.yaml': DOM0 });
+      const out = track(mkdtempSync(join(tmpdir(), 'pviommu-fail-')));
+      writeFileSync(join(out, 'report.json'), 'the previous report');
+      fail[what] = true;
+      const r = await run(['check', dir, '-f', 'json', '-o', join(out, 'report.json')], { cwd: dir });
+      fail[what] = false;
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(`pviommu: error: cannot write output to ${join(out, 'report.json')}: no space left on device (ENOSPC)\n`);
+      expect(readFileSync(join(out, 'report.json'), 'utf8')).toBe('the previous report');
+      expect(readdirSync(out)).toEqual(['report.json']);
+    });
+  }
+
+  it('the streamed output of emulate --trace too', async () => {
+    const dir = repo({ 'host.yaml': HOST, 'dom0.yaml': DOM0, 't.jsonl': '{"op":"iommu.op","ops":[]}\n'.repeat(1000) });
+    const out = track(mkdtempSync(join(tmpdir(), 'pviommu-fail-')));
+    writeFileSync(join(out, 'calls.jsonl'), 'the previous run');
+    fail.write = true;
+    const r = await run(['emulate', '.', '--trace', 't.jsonl', '--host', 'h1', '-f', 'jsonl', '-o', join(out, 'calls.jsonl')], { cwd: dir });
+    fail.write = false;
+    expect(r.code).toBe(2);
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(readFileSync(join(out, 'calls.jsonl'), 'utf8')).toBe('the previous run');
+    expect(readdirSync(out)).toEqual(['calls.jsonl']);
+  });
+});
