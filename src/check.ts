@@ -114,7 +114,6 @@ export async function runCheck(paths: string[], opts: CheckOptions = {}): Promis
   const { config, files, project } = repo;
   checkRuleIds(project.rules, project.file ?? '.pviommu.yaml');
   const findings: Finding[] = [...repo.findings];
-  const loaded = { skipped: repo.skipped };
   let failedExpectations = 0;
 
   const statics = staticRules();
@@ -137,12 +136,14 @@ export async function runCheck(paths: string[], opts: CheckOptions = {}): Promis
   // holds the suppressed line (shard 1 for lines outside any host's documents).
   const sup = applySuppressions(applyOverrides(findings, overrides), repo.suppressions);
   const owner = opts.shard ? suppressionOwners(config, repo.suppressions) : undefined;
-  const ownSuppression = (sp: Suppression) => !opts.shard || (owner!.get(sp) === undefined ? opts.shard.index === 1 : mine(owner!.get(sp)!));
-  const kept = opts.shard ? sup.findings.filter((f) => (f.host === undefined ? opts.shard!.index === 1 : mine(f.host))) : sup.findings;
-  const suppressedHere = opts.shard ? sup.suppressedFindings.filter((f) => (f.host === undefined ? opts.shard!.index === 1 : mine(f.host))).length : sup.suppressedFindings.length;
+  /** Whether this run reports what belongs to `host` (undefined: to no host). */
+  const ours = (host: string | undefined) => !opts.shard || (host === undefined ? opts.shard.index === 1 : mine(host));
   const final = {
-    findings: [...kept, ...unusedSuppressionFindings(repo.suppressions.filter((sp) => !sup.used.has(sp) && ownSuppression(sp)), overrides)],
-    suppressed: suppressedHere,
+    findings: [
+      ...sup.findings.filter((f) => ours(f.host)),
+      ...unusedSuppressionFindings(repo.suppressions.filter((sp) => !sup.used.has(sp) && ours(owner?.get(sp))), overrides),
+    ],
+    suppressed: sup.suppressedFindings.filter((f) => ours(f.host)).length,
   };
   // --quiet shows errors only; the summary still counts everything (the text report says how
   // many were hidden), so `--max-warnings` keeps working with it.
@@ -155,7 +156,7 @@ export async function runCheck(paths: string[], opts: CheckOptions = {}): Promis
     summary: {
       files: files.length,
       documents: config.counts.documents,
-      skipped: loaded.skipped,
+      skipped: repo.skipped,
       hosts: config.counts.hosts,
       domains: config.counts.domains,
       devices: config.counts.devices,
