@@ -151,13 +151,15 @@ export class ArgReader {
    * (or first of out.mfns) of an earlier call. Exactly one of the three.
    */
   bfn(key = 'bfn'): number {
-    const given = [key, 'bfn_of', 'mfn_of'].filter((k) => this.has(k));
-    if (given.length !== 1) {
-      if (given.length) this.bad([given[1]!], `give only one of \`${key}\`, \`bfn_of\`, \`mfn_of\``);
+    const hasKey = this.has(key);
+    const hasB = this.has('bfn_of');
+    const hasM = this.has('mfn_of');
+    if ((hasKey ? 1 : 0) + (hasB ? 1 : 0) + (hasM ? 1 : 0) !== 1) {
+      if (hasKey || hasB || hasM) this.bad([hasKey && hasB ? 'bfn_of' : 'mfn_of'], `give only one of \`${key}\`, \`bfn_of\`, \`mfn_of\``);
       else this.missing(key, `a frame number, or \`bfn_of\` / \`mfn_of\`: the index of an earlier call whose out.bfn / out.mfn to use`);
       return 0;
     }
-    const k = given[0]!;
+    const k = hasKey ? key : hasB ? 'bfn_of' : 'mfn_of';
     if (k === key) return this.frame(key);
     const idx = this.int(k, 0, 0x7fffffff);
     if (!this.earlier) {

@@ -53,6 +53,16 @@ function nestsDeeper(v: unknown, max: number): boolean {
   return false;
 }
 
+/** Number of `[` and `{` bytes in buf[start, end) (an upper bound on the nesting depth). */
+function openers(buf: Buffer, start: number, end: number): number {
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const c = buf[i]!;
+    if (c === 91 || c === 123) n++;
+  }
+  return n;
+}
+
 /** Splits a byte stream into trace lines (UTF-8, `\n` or `\r\n`); keeps only the partial last line. */
 class LineSplitter {
   /** Pieces of the current partial line (joined once its newline arrives: linear, not n²). */
@@ -127,7 +137,9 @@ class LineSplitter {
       each(new TraceCall(undefined, lineNo, this.display, text.length, `line ${lineNo} is not a call object; each line of a trace is one JSON object with \`op\``));
       return;
     }
-    if (nestsDeeper(call, MAX_TRACE_DEPTH)) {
+    // Nesting deeper than MAX_TRACE_DEPTH takes more than MAX_TRACE_DEPTH `[` / `{` bytes (and a
+    // line of at least twice that): only such lines are walked.
+    if (end - s > 2 * MAX_TRACE_DEPTH && openers(buf, s, end) > MAX_TRACE_DEPTH && nestsDeeper(call, MAX_TRACE_DEPTH)) {
       each(new TraceCall(undefined, lineNo, this.display, text.length, `line ${lineNo} nests deeper than ${MAX_TRACE_DEPTH} levels; a call object is a flat mapping of arguments`));
       return;
     }

@@ -159,6 +159,15 @@ export class ExtentMap<T> {
   private version = 0;
   /** Lowest frame whose coverage `delete`/`clear` removed since the last `markUncovered()`. */
   private _uncoveredFrom = Infinity;
+  /** Scratch pair for point look-ups (read at once, never handed out). */
+  private readonly pair = [0, undefined] as unknown as [number, Rec<T>];
+  /**
+   * The extent the last point look-up found, valid while `version` is `hitVersion` (records are
+   * immutable): a `set`/`delete` of a frame just looked up (get, update) does not walk the tree twice.
+   */
+  private hitKey = 0;
+  private hitRec: Rec<T> | undefined = undefined;
+  private hitVersion = -1;
 
   /**
    * @param options.maxNodeSize B-tree branching factor (4..256, default 32 as in sorted-btree); small
@@ -182,24 +191,23 @@ export class ExtentMap<T> {
   /** The stored extent containing `frame` (a fresh object; value is the one at extent start). */
   get(frame: number): Extent<T> | undefined {
     checkFrame('get', frame);
-    const p = this.tree.getPairOrNextLower(frame);
-    if (p === undefined || p[1].end < frame) return undefined;
+    const p = this.find(frame);
+    if (p === undefined) return undefined;
     return { start: p[0], end: p[1].end, value: p[1].value };
   }
 
   /** The value as seen at `frame`: `ops.shift(value, frame - start)`. */
   lookup(frame: number): T | undefined {
     checkFrame('lookup', frame);
-    const p = this.tree.getPairOrNextLower(frame);
-    if (p === undefined || p[1].end < frame) return undefined;
+    const p = this.find(frame);
+    if (p === undefined) return undefined;
     return this.ops.shift(p[1].value, frame - p[0]);
   }
 
   /** Whether `frame` is covered. */
   has(frame: number): boolean {
     checkFrame('has', frame);
-    const p = this.tree.getPairOrNextLower(frame);
-    return p !== undefined && p[1].end >= frame;
+    return this.find(frame) !== undefined;
   }
 
   /**
@@ -209,18 +217,52 @@ export class ExtentMap<T> {
    */
   set(start: number, end: number, value: T): void {
     checkRange('set', start, end);
+    // One frame (the hot path of reference counting): one look-up finds the only extent to cut.
+    const p = start === end ? this.find(start) : undefined;
     this.version++;
-    this.carve(start, end);
     const tree = this.tree;
     const ops = this.ops;
+    let carved = false;
+    let keyAtStart = false;
+    if (start === end) {
+      if (p === undefined) {
+        carved = true; // uncovered: nothing to cut
+      } else {
+        const ls = p[0];
+        const lrec = p[1];
+        if (ls < start && lrec.end > start) {
+          // Strictly inside: split it in three, or leave it as it is when the frame already maps
+          // to (an equivalent of) `value` (splitting and merging again gives the same extents).
+          if (ops.joinable(lrec.value, start - ls, value)) return;
+          const right = ops.shift(lrec.value, start + 1 - ls);
+          if (!ops.joinable(value, 1, right)) {
+            tree.set(ls, { end: start - 1, value: lrec.value });
+            tree.set(start, { end: start, value });
+            tree.set(start + 1, { end: lrec.end, value: right });
+            return;
+          }
+        } else {
+          // At an edge of the extent: cut the frame off (its key, if it has one, is rewritten below).
+          if (ls < start) tree.set(ls, { end: start - 1, value: lrec.value });
+          else {
+            keyAtStart = true;
+            if (lrec.end > start) tree.set(start + 1, { end: lrec.end, value: ops.shift(lrec.value, 1) });
+          }
+          this._frames--;
+          carved = true;
+        }
+      }
+    }
+    if (!carved) this.carve(start, end);
     let s = start;
     let e = end;
     let v = value;
     if (start > 0) {
-      const l = tree.nextLowerPair(start);
+      const l = tree.nextLowerPair(start, this.pair);
       if (l !== undefined && l[1].end === start - 1 && ops.joinable(l[1].value, start - l[0], value)) {
         s = l[0];
         v = l[1].value;
+        if (keyAtStart) tree.delete(start);
       }
     }
     if (end < MAX_FRAME) {
@@ -237,8 +279,21 @@ export class ExtentMap<T> {
   /** Remove coverage of [start, end] (inclusive), splitting straddling extents. O(log n + k). */
   delete(start: number, end: number): void {
     checkRange('delete', start, end);
+    const p = start === end ? this.find(start) : undefined;
     this.version++;
     if (start < this._uncoveredFrom) this._uncoveredFrom = start;
+    if (start === end) {
+      // One frame: at most one extent to cut.
+      const tree = this.tree;
+      if (p === undefined) return;
+      const ls = p[0];
+      const lrec = p[1];
+      if (ls < start) tree.set(ls, { end: start - 1, value: lrec.value });
+      else tree.delete(ls);
+      if (lrec.end > start) tree.set(start + 1, { end: lrec.end, value: this.ops.shift(lrec.value, start + 1 - ls) });
+      this._frames--;
+      return;
+    }
     this.carve(start, end);
   }
 
@@ -381,6 +436,23 @@ export class ExtentMap<T> {
   }
 
   // ---- internals ----
+
+  /** The stored extent covering `frame` (in the scratch pair: read it at once), or undefined. */
+  private find(frame: number): [number, Rec<T>] | undefined {
+    const pair = this.pair;
+    const hit = this.hitRec;
+    if (hit !== undefined && this.hitVersion === this.version && this.hitKey <= frame && hit.end >= frame) {
+      pair[0] = this.hitKey;
+      pair[1] = hit;
+      return pair;
+    }
+    const p = this.tree.getPairOrNextLower(frame, pair);
+    if (p === undefined || p[1].end < frame) return undefined;
+    this.hitKey = p[0];
+    this.hitRec = p[1];
+    this.hitVersion = this.version;
+    return p;
+  }
 
   /**
    * Remove all coverage of [start, end]: truncate/split the extents straddling its edges (shifting

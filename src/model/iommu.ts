@@ -74,11 +74,19 @@ export function allContexts(m: Machine): IommuContext[] {
 
 /** The Device of a BDF (any spelling; a phantom function resolves to its real function). */
 export function deviceOf(m: Machine, bdf: string): DeviceModel | undefined {
-  const p = parseBdf(bdf);
-  if (!p.ok) return undefined;
-  const canonical = formatBdf(p.value);
+  let canonical = CANONICAL_BDF.get(bdf);
+  if (canonical === undefined) {
+    const p = parseBdf(bdf);
+    canonical = p.ok ? formatBdf(p.value) : null;
+    if (CANONICAL_BDF.size >= 4096) CANONICAL_BDF.clear();
+    CANONICAL_BDF.set(bdf, canonical);
+  }
+  if (canonical === null) return undefined;
   return m.devices.get(m.phantoms.get(canonical) ?? canonical);
 }
+
+/** BDF spelling → canonical BDF (null: not a BDF); parsing is pure, so it is remembered. */
+const CANONICAL_BDF = new Map<string, string | null>();
 
 /**
  * The context a device's DMA is translated by (Xen: the domain's page tables that the device's

@@ -10,7 +10,7 @@
 import type { P2mType } from '../config/schema.js';
 import { isFrame, segments } from './pages.js';
 import { makeEntry, setEntries } from './iommu.js';
-import type { DomainModel, IommuContext, Machine } from './types.js';
+import type { DomainModel, IommuContext, Machine, P2mEntry } from './types.js';
 
 /** Xen's RAM types (`P2M_RAM_TYPES` plus ram_broken): a p2m extent of these owns its frames. */
 export const RAM_TYPES: ReadonlySet<P2mType> = new Set<P2mType>([
@@ -57,8 +57,9 @@ export function iommuPermsForType(t: P2mType): { r: boolean; w: boolean } | unde
 /** gfn (pfn for PV) → mfn and type, or undefined when nothing is mapped there (Xen: `p2m_get_entry`). */
 export function p2mLookup(d: DomainModel, gfn: number): { mfn: number; type: P2mType } | undefined {
   if (!isFrame(gfn)) return undefined;
-  const e = d.p2m.lookup(gfn);
-  return e ? { mfn: e.base, type: e.type } : undefined;
+  // (the extent rather than `lookup`: the linear payload's base moved by hand, no shifted copy)
+  const e = d.p2m.get(gfn);
+  return e ? { mfn: e.value.base + (gfn - e.start), type: e.value.type } : undefined;
 }
 
 /** The contexts whose `follows` entries mirror this domain's p2m or ownership. */
@@ -127,8 +128,16 @@ export function p2mSet(m: Machine, d: DomainModel, gfn: number, count: number, m
 export function p2mRemove(_m: Machine, d: DomainModel, gfn: number, count: number): void {
   const r = range(gfn, count);
   if (!r) return;
-  const old = [...d.p2m.overlapping(r.start, r.end)];
-  if (old.length === 0) return;
+  let old: { start: number; end: number; value: P2mEntry }[];
+  if (count === 1) {
+    // One frame: one look-up instead of a range walk.
+    const v = d.p2m.lookup(gfn);
+    if (v === undefined) return;
+    old = [{ start: gfn, end: gfn, value: v }];
+  } else {
+    old = [...d.p2m.overlapping(r.start, r.end)];
+    if (old.length === 0) return;
+  }
   d.p2m.delete(r.start, r.end);
   const ctxs = followingContexts(d);
   for (const ctx of ctxs) {

@@ -148,6 +148,14 @@ function setFreeFloor(m: Machine, floor: number): void {
  * and no change, when any frame is free or not host RAM. The owner is not checked here.
  */
 export function getRef(m: Machine, mfn: number, count = 1): boolean {
+  if (count === 1) {
+    // One frame: one look-up, no range walk.
+    if (!isFrame(mfn)) return false;
+    const v = m.pages.lookup(mfn);
+    if (!v) return false;
+    m.pages.set(mfn, mfn, pageInfo(v.owner, v.allocated, v.refs + 1, v.pinned));
+    return true;
+  }
   const r = span(mfn, count);
   if (!r || !m.pages.covered(r.start, r.end)) return false;
   for (const e of segments(m.pages, r.start, r.end)) {
@@ -169,6 +177,12 @@ function store(m: Machine, start: number, end: number, v: PageInfo): void {
  * are free, or hold no reference, are left alone.
  */
 export function putRef(m: Machine, mfn: number, count = 1): void {
+  if (count === 1) {
+    if (!isFrame(mfn)) return;
+    const v = m.pages.lookup(mfn);
+    if (v && v.refs !== 0) store(m, mfn, mfn, pageInfo(v.owner, v.allocated, v.refs - 1, v.pinned));
+    return;
+  }
   const r = span(mfn, count);
   if (!r) return;
   for (const e of [...m.pages.overlapping(r.start, r.end)]) {
@@ -185,6 +199,14 @@ export function putRef(m: Machine, mfn: number, count = 1): void {
  * (SPEC §4.4: it still belongs to that owner until the last reference goes).
  */
 export function releaseAllocation(m: Machine, mfn: number, count = 1): void {
+  if (count === 1) {
+    if (!isFrame(mfn)) return;
+    const v = m.pages.lookup(mfn);
+    if (!v || !v.allocated) return;
+    addTotPages(m, v.owner, -1);
+    store(m, mfn, mfn, pageInfo(v.owner, false, v.refs, v.pinned));
+    return;
+  }
   const r = span(mfn, count);
   if (!r) return;
   for (const e of [...m.pages.overlapping(r.start, r.end)]) {
