@@ -12,7 +12,7 @@ import { getRule, staticRules } from './policy/registry.js';
 import { toFinding, type ReportArgs } from './policy/rule.js';
 import type { Finding, SeverityOrOff } from './policy/types.js';
 import { runScenario } from './hypercalls/index.js';
-import { sortFindings } from './report/index.js';
+import { sortFindings, summarize } from './report/index.js';
 import type { CheckReport } from './report/types.js';
 import { UsageError, ToolError } from './errors.js';
 import { VERSION } from './version.js';
@@ -149,7 +149,6 @@ export async function runCheck(paths: string[], opts: CheckOptions = {}): Promis
   // many were hidden), so `--max-warnings` keeps working with it.
   const all = final.findings;
   const reported = sortFindings(opts.quiet ? all.filter((f) => f.severity === 'error') : all);
-  const count = (s: string) => all.filter((f) => f.severity === s).length;
   const report: CheckReport = {
     version: 1,
     tool: { name: 'pviommu', version: VERSION },
@@ -161,9 +160,7 @@ export async function runCheck(paths: string[], opts: CheckOptions = {}): Promis
       domains: config.counts.domains,
       devices: config.counts.devices,
       scenarios: config.counts.scenarios,
-      errors: count('error'),
-      warnings: count('warning'),
-      infos: count('info'),
+      ...summarize(all),
       suppressed: final.suppressed,
     },
     findings: reported,

@@ -89,7 +89,7 @@ async function emulateScenarioCommand(env: CommandEnv, paths: string[], o: Emula
     const hint = closest(o.scenario!, all);
     const broken = repo.findings.some((f) => f.severity === 'error');
     if (broken) {
-      printFindings(io, repo.findings, repo.files);
+      printFindings(io, repo.findings, repo.files, repo.config.counts.documents);
       io.stderr.write(printable(`pviommu: no valid Scenario named ${JSON.stringify(o.scenario)}; the config has input errors (see above)`) + '\n');
       return 1;
     }
@@ -101,7 +101,7 @@ async function emulateScenarioCommand(env: CommandEnv, paths: string[], o: Emula
   const { hc, s } = candidates[0]!;
   const inputErrors = repo.findings.filter((f) => f.severity === 'error' && (f.host === undefined || f.host === hc.host.name));
   if (hc.inputErrors || inputErrors.length) {
-    printFindings(io, inputErrors, repo.files);
+    printFindings(io, inputErrors, repo.files, repo.config.counts.documents);
     io.stderr.write(printable(`pviommu: host ${hc.host.name} has input errors; a config with input errors is not emulated`) + '\n');
     return 1;
   }

@@ -8,10 +8,7 @@ import { autoDomid } from '../xl/load.js';
 import { domainToYaml } from '../xl/yaml.js';
 import { ToolError } from '../errors.js';
 import { emit, nonNegativeInt } from './options.js';
-import { formatCheck, sortFindings } from '../report/index.js';
-import { shouldColor } from '../report/color.js';
-import { RULES } from '../policy/registry.js';
-import { VERSION } from '../version.js';
+import { printFindings } from './repo.js';
 
 /** `--domid N`: 0..0x7fef (0x7ff0 and above are Xen's reserved ids). */
 function domidArg(value: string): number {
@@ -54,22 +51,8 @@ export function registerImportXl(program: Command, env: CommandEnv): void {
       // (control characters in the file name must not end the comment)
       const shown = display.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, '?');
       await emit(io, `# imported from ${shown} by pviommu import-xl\n${note}${domainToYaml(d.value)}`, o.output, [file]);
-      const findings = sortFindings(d.findings);
-      if (findings.length) {
-        const count = (s: string) => findings.filter((f) => f.severity === s).length;
-        io.stderr.write(
-          formatCheck(
-            {
-              version: 1,
-              tool: { name: 'pviommu', version: VERSION },
-              summary: { files: 1, documents: 1, skipped: 0, hosts: 0, domains: 1, devices: 0, scenarios: 0, errors: count('error'), warnings: count('warning'), infos: count('info'), suppressed: 0 },
-              findings,
-            },
-            'text',
-            { color: shouldColor(io.stderr, io.env), files: [display], rules: [...RULES] },
-          ),
-        );
-      }
+      const findings = d.findings;
+      printFindings(io, findings, [display], 1);
       env.exit(findings.some((f) => f.severity === 'error') ? 1 : 0);
     });
 }

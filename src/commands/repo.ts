@@ -5,10 +5,9 @@ import type { HostConfig } from '../config/validate.js';
 import type { Finding } from '../policy/types.js';
 import { UsageError } from '../errors.js';
 import { closest } from '../util/suggest.js';
-import { formatCheck, sortFindings } from '../report/index.js';
+import { checkReport, formatCheck } from '../report/index.js';
 import { shouldColor } from '../report/color.js';
 import { RULES } from '../policy/registry.js';
-import { VERSION } from '../version.js';
 import { printable } from '../report/text.js';
 
 /**
@@ -40,7 +39,7 @@ export async function loadHost(
   }
   const errors = repo.findings.filter((f) => f.severity === 'error' && (f.host === undefined || f.host === hc!.host.name));
   if (hc!.inputErrors || errors.length) {
-    printFindings(io, errors, repo.files);
+    printFindings(io, errors, repo.files, repo.config.counts.documents);
     io.stderr.write(printable(`pviommu: host ${hc!.host.name} has input errors; fix them first (see above)`) + '\n');
     return undefined;
   }
@@ -48,19 +47,7 @@ export async function loadHost(
 }
 
 /** Findings as the text report, on stderr (for commands whose stdout carries something else). */
-export function printFindings(io: Io, findings: Finding[], files: string[]): void {
+export function printFindings(io: Io, findings: Finding[], files: string[], documents = 0): void {
   if (!findings.length) return;
-  const count = (s: string) => findings.filter((f) => f.severity === s).length;
-  io.stderr.write(
-    formatCheck(
-      {
-        version: 1,
-        tool: { name: 'pviommu', version: VERSION },
-        summary: { files: files.length, documents: 0, skipped: 0, hosts: 0, domains: 0, devices: 0, scenarios: 0, errors: count('error'), warnings: count('warning'), infos: count('info'), suppressed: 0 },
-        findings: sortFindings(findings),
-      },
-      'text',
-      { color: shouldColor(io.stderr, io.env), files, rules: [...RULES] },
-    ),
-  );
+  io.stderr.write(formatCheck(checkReport(findings, { files: files.length, documents }), 'text', { color: shouldColor(io.stderr, io.env), files, rules: [...RULES] }));
 }

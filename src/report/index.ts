@@ -5,13 +5,14 @@
  * gives byte-identical output. Writing it somewhere is the command's job (see ./write.ts).
  */
 import { UsageError } from '../errors.js';
+import { VERSION } from '../version.js';
 import type { Finding } from '../policy/types.js';
 import { formatGithub } from './github.js';
 import { formatJson } from './json.js';
 import { formatJunit } from './junit.js';
 import { formatSarif } from './sarif.js';
 import { formatText } from './text.js';
-import type { CheckFormat, CheckReport, FormatOptions } from './types.js';
+import type { CheckFormat, CheckReport, CheckSummary, FormatOptions } from './types.js';
 
 export { formatGithub } from './github.js';
 export { formatJson } from './json.js';
@@ -83,4 +84,28 @@ export function summarize(findings: readonly Finding[]): { errors: number; warni
     else infos++;
   }
   return { errors, warnings, infos };
+}
+
+/** A check report (SPEC §6.1) of `findings`; tree-wide counts default to 0, severities are counted. */
+export function checkReport(
+  findings: readonly Finding[],
+  counts: Partial<Omit<CheckSummary, 'errors' | 'warnings' | 'infos'>> = {},
+  version = VERSION,
+): CheckReport {
+  return {
+    version: 1,
+    tool: { name: 'pviommu', version },
+    summary: {
+      files: counts.files ?? 0,
+      documents: counts.documents ?? 0,
+      skipped: counts.skipped ?? 0,
+      hosts: counts.hosts ?? 0,
+      domains: counts.domains ?? 0,
+      devices: counts.devices ?? 0,
+      scenarios: counts.scenarios ?? 0,
+      ...summarize(findings),
+      suppressed: counts.suppressed ?? 0,
+    },
+    findings: sortFindings([...findings]),
+  };
 }
