@@ -62,14 +62,7 @@ export async function openOutputAtomic(file: string, inputs: readonly string[]):
     return fail(err);
   }
   return {
-    async write(chunk) {
-      if (handle === undefined) throw new ToolError(`cannot write output to ${file}: already closed`);
-      try {
-        await handle.write(chunk, null, 'utf8');
-      } catch (err) {
-        await fail(err);
-      }
-    },
+    write: (chunk) => writeChunk(file, handle, chunk, fail),
     async commit() {
       try {
         await handle!.sync();
@@ -89,6 +82,16 @@ export async function openOutputAtomic(file: string, inputs: readonly string[]):
   };
 }
 
+/** One chunk of a streamed output; a failure goes through the output's own `fail` (cleanup + ToolError). */
+async function writeChunk(file: string, handle: FileHandle | undefined, chunk: string, fail: (err: unknown) => Promise<never>): Promise<void> {
+  if (handle === undefined) throw new ToolError(`cannot write output to ${file}: already closed`);
+  try {
+    await handle.write(chunk, null, 'utf8');
+  } catch (err) {
+    await fail(err);
+  }
+}
+
 /** Write straight into a non-regular file (no temp file, nothing to roll back). */
 async function openDirect(file: string, real: string): Promise<AtomicOutput> {
   let handle: FileHandle | undefined;
@@ -103,14 +106,7 @@ async function openDirect(file: string, real: string): Promise<AtomicOutput> {
     return fail(err);
   }
   return {
-    async write(chunk) {
-      if (handle === undefined) throw new ToolError(`cannot write output to ${file}: already closed`);
-      try {
-        await handle.write(chunk, null, 'utf8');
-      } catch (err) {
-        await fail(err);
-      }
-    },
+    write: (chunk) => writeChunk(file, handle, chunk, fail),
     async commit() {
       try {
         await handle?.close();
