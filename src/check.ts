@@ -8,6 +8,7 @@ import { loadPaths, type Suppression } from './config/load.js';
 import { findProjectConfig, type ProjectConfig } from './config/project.js';
 import { validateDocs, type Config, type HostConfig } from './config/validate.js';
 import { buildMachine } from './model/build.js';
+import type { Machine } from './model/types.js';
 import { getRule, staticRules } from './policy/registry.js';
 import { toFinding, type ReportArgs } from './policy/rule.js';
 import type { Finding, SeverityOrOff } from './policy/types.js';
@@ -121,9 +122,14 @@ export async function runCheck(paths: string[], opts: CheckOptions = {}): Promis
   config.hosts.forEach((hc, i) => {
     opts.onProgress?.('hosts checked', i, config.hosts.length);
     if (hc.inputErrors || !mine(hc.host.name)) return;
-    findings.push(...checkHost(hc, statics));
+    // The static rules only read the machine: the first scenario that runs on the host's own ABI
+    // may start from it instead of a second build of the same host.
+    const machine = buildMachine(hc);
+    findings.push(...checkHost(hc, statics, machine));
+    let unused: Machine | undefined = machine;
     for (const sc of hc.scenarios) {
-      const r = runScenario(hc, sc);
+      const r = runScenario(hc, sc, { unused });
+      if ((sc.abi ?? hc.host.pv_iommu.abi) === hc.host.pv_iommu.abi) unused = undefined;
       findings.push(...r.findings);
       failedExpectations += r.summary.failed_expectations;
     }
@@ -177,8 +183,7 @@ export function shardFilter(hosts: string[], shard?: { index: number; count: num
 }
 
 /** Build one host's machine and run every static rule over it. */
-export function checkHost(hc: HostConfig, rules = staticRules()): Finding[] {
-  const machine = buildMachine(hc);
+export function checkHost(hc: HostConfig, rules = staticRules(), machine: Machine = buildMachine(hc)): Finding[] {
   const out: Finding[] = [];
   for (const rule of rules) {
     const ctx = {

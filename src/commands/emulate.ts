@@ -9,6 +9,7 @@ import type { CommandEnv } from '../cli.js';
 import { loadRepo } from '../check.js';
 import { buildMachine } from '../model/build.js';
 import { runScenario, emulateTrace, withAbi, formatCallText, formatEmulateText, type CallReport, type EmulateReport, type Abi } from '../hypercalls/index.js';
+import { callReportJson } from '../hypercalls/jsonl.js';
 import { openOutputAtomic } from '../report/write.js';
 import { sortFindings } from '../report/index.js';
 import { UsageError, ToolError } from '../errors.js';
@@ -111,7 +112,7 @@ async function emulateScenarioCommand(env: CommandEnv, paths: string[], o: Emula
   try {
     if (o.format === 'json') await out.write(JSON.stringify(report, null, 2) + '\n');
     else if (o.format === 'jsonl') {
-      for (const c of report.calls) await out.write(JSON.stringify(c) + '\n');
+      for (const c of report.calls) await out.write(callReportJson(c) + '\n');
       await out.write(summaryLine({ ...report, findings: endFindings(report) }));
     } else await out.write(formatEmulateText(report));
     await out.commit();
@@ -171,7 +172,7 @@ async function emulateTraceCommand(env: CommandEnv, paths: string[], o: EmulateO
         n++;
         if (o.format === 'json') calls.push(c);
         else {
-          buf += (o.format === 'jsonl' ? JSON.stringify(c) : formatCallText(c)) + '\n';
+          buf += (o.format === 'jsonl' ? callReportJson(c) : formatCallText(c)) + '\n';
           if (buf.length > 1 << 16) void flush();
         }
         if ((n & 0xffff) === 0) progress?.update('calls emulated', n, 0);

@@ -102,19 +102,29 @@ export function fastFrame(v: unknown): number | undefined {
 /** Earlier results of the run, for `bfn_of` / `mfn_of`: a frame, or why there is none. */
 export type OutputLookup = (kind: 'bfn' | 'mfn', index: number) => number | string;
 
+const NO_BASE: readonly PathSeg[] = Object.freeze([]);
+
 export class ArgReader {
-  readonly issues: ArgIssue[];
+  issues: ArgIssue[];
   /** Set by the runner: outputs of earlier calls. */
   earlier?: OutputLookup;
 
   constructor(
     readonly m: Machine,
-    readonly raw: Record<string, unknown>,
-    readonly op: string,
-    readonly base: readonly PathSeg[] = [],
+    public raw: Record<string, unknown>,
+    public op: string,
+    readonly base: readonly PathSeg[] = NO_BASE,
     issues?: ArgIssue[],
   ) {
     this.issues = issues ?? [];
+  }
+
+  /** Read the arguments of another call of op `op` (the runner keeps one reader for a whole run). */
+  reset(raw: Record<string, unknown>, op: string): this {
+    this.raw = raw;
+    this.op = op;
+    if (this.issues.length !== 0) this.issues = [];
+    return this;
   }
 
   path(key: PathSeg, ...more: PathSeg[]): PathSeg[] {

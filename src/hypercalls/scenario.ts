@@ -64,10 +64,22 @@ export function withAbi(hc: HostConfig, abi: Abi): HostConfig {
  * it as SPEC §6.2's JSON document. Given a Machine, its host config is rebuilt afresh (a scenario
  * never sees another run's state).
  */
-export function runScenario(hostOrMachine: HostConfig | Machine, scenario: ScenarioCfg, opts: RunOptions = {}): EmulateReport {
+export function runScenario(
+  hostOrMachine: HostConfig | Machine,
+  scenario: ScenarioCfg,
+  opts: RunOptions & {
+    /**
+     * A machine freshly built from this host config that nothing has changed yet (e.g. only read
+     * by the static rules): used instead of a new build when it has the scenario's ABI. The run
+     * changes it.
+     */
+    unused?: Machine;
+  } = {},
+): EmulateReport {
   const hc = isMachine(hostOrMachine) ? hostOrMachine.hc : hostOrMachine;
   const abi: Abi = opts.abi ?? scenario.abi ?? hc.host.pv_iommu.abi;
-  const machine = buildMachine(withAbi(hc, abi));
+  const u = opts.unused;
+  const machine = u !== undefined && u.hc === hc && u.pvIommu.abi === abi ? u : buildMachine(withAbi(hc, abi));
   const session = new Session(machine, { abi, scenario: scenario.name, subject: { kind: 'Scenario', name: scenario.name }, keepCallFindings: opts.keepCallFindings ?? true, fallback: scenario.src.locate([]) });
   const calls: CallReport[] = [];
   scenario.calls.forEach((call, i) => {
@@ -130,6 +142,7 @@ export class Session {
   private curCaller = '';
   private readonly origin: { index: number; locate(path?: readonly PathSeg[], part?: NodePart): Location };
   private readonly ctx: OpContext;
+  private reader: ArgReader | undefined;
   private readonly addFn: (rule: string, message: string, path?: readonly PathSeg[], related?: Related[], part?: NodePart) => void;
 
   constructor(machine: Machine, opts: SessionOptions) {
@@ -241,7 +254,7 @@ export class Session {
     }
     this.curOp = spec.name;
     // Arguments.
-    const reader = new ArgReader(m, call, spec.name);
+    const reader = (this.reader ??= new ArgReader(m, call, spec.name)).reset(call, spec.name);
     reader.earlier = this.earlier;
     const args = spec.parse(reader);
     reader.finish(spec.keys);

@@ -13,9 +13,9 @@
  * Lenient: nothing here fails on a config the rules will complain about. Conflicts are recorded
  * (Machine.aliases, DomainModel.shortfall) and the first claimant keeps what it claimed.
  */
-import { ExtentMap, constant, linear } from './extents.js';
-import { freeRanges, pageInfo, segments } from './pages.js';
-import { iommuPermsForType, isTranslated } from './p2m.js';
+import { ExtentMap, constant } from './extents.js';
+import { PAGE_OPS, freeRanges, pageInfo, segments } from './pages.js';
+import { P2M_OPS, iommuPermsForType, isTranslated } from './p2m.js';
 import { makeEntry, newContext, quarantineContext, setEntries } from './iommu.js';
 import { layoutAuto, layoutExplicit, layoutIdentity, newClaims } from './layout.js';
 import type { DeviceModel, DomId, DomainModel, IommuContext, Machine, P2mEntry, PageInfo, Passthrough } from './types.js';
@@ -32,7 +32,7 @@ export function buildMachine(hc: HostConfig): Machine {
     ram: new ExtentMap<true>(constant),
     e820: new ExtentMap<string>(constant),
     rmrr: new ExtentMap<string[]>(constant),
-    pages: new ExtentMap<PageInfo>(constant),
+    pages: new ExtentMap<PageInfo>(PAGE_OPS),
     maxRamMfn: -1,
     domains: new Map(),
     devices: new Map(),
@@ -128,7 +128,7 @@ function newDomain(m: Machine, cfg: DomainCfg, all: DomainCfg[]): DomainModel {
     name: cfg.name,
     type: cfg.type,
     role: cfg.role,
-    p2m: new ExtentMap<P2mEntry>(linear<P2mEntry>()),
+    p2m: new ExtentMap<P2mEntry>(P2M_OPS),
     passthrough: resolvePassthrough(cfg, m.vendor, m.iommu.sharept, hardware),
     ta: { initialized: false, count: 0, contexts: new Map() },
     totPages: 0,

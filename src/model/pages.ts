@@ -9,8 +9,8 @@
  *
  * Payloads are immutable: every update writes a new PageInfo over the affected frames.
  */
-import type { ExtentMap } from './extents.js';
-import { MAX_FRAME } from './extents.js';
+import type { ExtentMap, PayloadOps } from './extents.js';
+import { MAX_FRAME, constantWith } from './extents.js';
 import type { DomId, Machine, PageInfo } from './types.js';
 
 /** One piece of a partition of a range by a map: `value` is undefined where the map has nothing. */
@@ -47,6 +47,15 @@ function span(mfn: number, count: number): { start: number; end: number } | unde
   if (!isFrame(mfn) || !Number.isInteger(count) || count < 1 || mfn + count - 1 > MAX_FRAME) return undefined;
   return { start: mfn, end: mfn + count - 1 };
 }
+
+/**
+ * Payload ops of `Machine.pages`: neighbours merge when their four fields are equal — what
+ * shallow equality gives for PageInfo (every PageInfo has exactly these keys: build them with
+ * `pageInfo`), without listing keys on the hot path of reference counting.
+ */
+export const PAGE_OPS: PayloadOps<PageInfo> = constantWith<PageInfo>(
+  (a, b) => a === b || (a.owner === b.owner && a.refs === b.refs && a.allocated === b.allocated && a.pinned === b.pinned),
+);
 
 /** A PageInfo with its keys always in one order (payloads merge by shallow equality). */
 export function pageInfo(owner: DomId, allocated: boolean, refs: number, pinned: boolean): PageInfo {
