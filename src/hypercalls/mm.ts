@@ -7,7 +7,7 @@ import type { Location } from '../policy/types.js';
 import type { P2mType } from '../config/schema.js';
 import type { DomId, DomainModel, IommuContext, Machine } from '../model/types.js';
 import { DOMID_IO, DOMID_SELF, DOMID_XEN } from '../model/types.js';
-import { getRef, isFrame, pageAt, putRef } from '../model/pages.js';
+import { getRef, isFrame, pageAt, pageInfo, putRef } from '../model/pages.js';
 import { isTranslated, p2mLookup, p2mRemove } from '../model/p2m.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -252,7 +252,7 @@ export function effectiveDfn(m: Machine, dfn: number): number {
 export function refOne(m: Machine, mfn: number): boolean {
   const p = m.pages.lookup(mfn);
   if (!p) return false;
-  m.pages.set(mfn, mfn, { owner: p.owner, allocated: p.allocated, refs: p.refs + 1, pinned: p.pinned });
+  m.pages.set(mfn, mfn, pageInfo(p.owner, p.allocated, p.refs + 1, p.pinned));
   return true;
 }
 
@@ -261,5 +261,5 @@ export function unrefOne(m: Machine, mfn: number): void {
   const p = m.pages.lookup(mfn);
   if (!p || p.refs === 0) return;
   if (!p.allocated && p.refs === 1) m.pages.delete(mfn, mfn);
-  else m.pages.set(mfn, mfn, { owner: p.owner, allocated: p.allocated, refs: p.refs - 1, pinned: p.pinned });
+  else m.pages.set(mfn, mfn, pageInfo(p.owner, p.allocated, p.refs - 1, p.pinned));
 }

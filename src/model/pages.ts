@@ -57,10 +57,25 @@ export const PAGE_OPS: PayloadOps<PageInfo> = constantWith<PageInfo>(
   (a, b) => a === b || (a.owner === b.owner && a.refs === b.refs && a.allocated === b.allocated && a.pinned === b.pinned),
 );
 
-/** A PageInfo with its keys always in one order (payloads merge by shallow equality). */
+/**
+ * A PageInfo with its keys always in one order (payloads merge by shallow equality). Payloads are
+ * immutable, so the common ones (few references) are shared: reference counting a page then
+ * allocates nothing, and its neighbours with the same state compare by identity.
+ */
 export function pageInfo(owner: DomId, allocated: boolean, refs: number, pinned: boolean): PageInfo {
-  return { owner, allocated, refs, pinned };
+  if (refs >= SHARED_REFS || refs < 0 || !Number.isInteger(refs)) return { owner, allocated, refs, pinned };
+  let row = shared.get(owner);
+  if (row === undefined) {
+    row = [];
+    shared.set(owner, row);
+  }
+  const i = refs * 4 + (allocated ? 2 : 0) + (pinned ? 1 : 0);
+  return (row[i] ??= Object.freeze({ owner, allocated, refs, pinned }) as PageInfo);
 }
+
+/** Shared PageInfo objects per owner, indexed by (refs, allocated, pinned), for refs below SHARED_REFS. */
+const shared = new Map<DomId, PageInfo[]>();
+const SHARED_REFS = 16;
 
 function addTotPages(m: Machine, domid: DomId, delta: number): void {
   const d = m.domains.get(domid);
