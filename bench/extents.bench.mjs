@@ -1,11 +1,13 @@
 // Micro benchmark of ExtentMap (not part of the tests; no thresholds).
-//   npm run build && node bench/extents.bench.mjs [ops]
+//   npm run build && node bench/extents.bench.mjs [ops] [leaf capacity]
 // For each payload kind: grow a map to ~1e5 extents, then time `ops` (default 1e6) random operations,
 // a third each of set / delete / lookup, interleaved, then each kind alone; print ops/sec.
 import { performance } from 'node:perf_hooks';
 import { constant, ExtentMap, linear } from '../dist/model/extents.js';
 
 const OPS = Number(process.argv[2] ?? 1e6);
+/** ExtentMap's `maxNodeSize` (its leaf capacity); default: the map's default. */
+const CAPACITY = process.argv[3] === undefined ? undefined : Number(process.argv[3]);
 const TARGET_EXTENTS = 1e5;
 const UNIVERSE = 2e6; // frames the random ranges fall in
 const MAX_LEN = 32;
@@ -25,7 +27,7 @@ function rng(seed) {
 function scenario(name, ops, valueAt) {
   const rand = rng(42);
   const int = (n) => Math.floor(rand() * n);
-  const m = new ExtentMap(ops);
+  const m = new ExtentMap(ops, CAPACITY === undefined ? undefined : { maxNodeSize: CAPACITY });
 
   let t0 = performance.now();
   let grow = 0;

@@ -4,8 +4,13 @@
  * Every table of the model (p2m, page ownership, reference counts, IOMMU contexts) is one of
  * these: a 768 GiB host is a handful of extents, never 2×10^8 entries.
  *
- * Storage is a B+ tree (`sorted-btree`) keyed by extent start, so a point lookup is O(log n) and
- * a range operation touching k extents is O(log n + k), whatever the number of frames involved.
+ * Storage is a two-level list of sorted arrays specialised for numeric keys (in the manner of
+ * Python's sortedcontainers): the extents, in order, are cut into leaves of at most `capacity`
+ * extents, each leaf holding parallel plain arrays of starts, ends and values (no object per
+ * extent); a top-level array holds each leaf's first start. A point lookup is two binary searches,
+ * O(log n); a range operation touching k extents is O(log n + k) plus splicing within one leaf (and,
+ * when a leaf splits, merges or empties, in the leaf index of ~n/capacity entries), whatever the
+ * number of frames involved.
  *
  * Invariants (checked by `checkInvariants()`), true after every public call:
  * - extents are sorted, non-overlapping and non-empty (start ≤ end);
@@ -16,9 +21,6 @@
  * Payloads are treated as immutable: the map shares them between extents, clones and the values it
  * returns. Never mutate a payload after handing it to `set`.
  */
-
-import BTreeModule from 'sorted-btree';
-import type * as BTreeTypes from 'sorted-btree';
 
 /**
  * How a payload behaves when its extent is split or joined.
@@ -41,19 +43,6 @@ export interface Extent<T> {
 
 /** Highest valid frame number: frames are exact integers with 0 ≤ frame < 2^52. */
 export const MAX_FRAME = 2 ** 52 - 1;
-
-// sorted-btree is CommonJS with `exports.default = BTree`: under plain Node ESM the default import is
-// the whole `module.exports`, while some loaders (vitest's interop) already unwrap `.default`.
-type BTree<K, V> = BTreeTypes.default<K, V>;
-type BTreeCtor = typeof BTreeModule.default;
-const BTreeClass: BTreeCtor =
-  (BTreeModule as { default?: BTreeCtor }).default ?? (BTreeModule as unknown as BTreeCtor);
-
-/** Stored record, keyed by the extent's start. Immutable: replaced, never edited (clones share them). */
-interface Rec<T> {
-  readonly end: number;
-  readonly value: T;
-}
 
 /**
  * Shallow structural equality: `a === b`, or both are non-null objects with the same own enumerable
@@ -117,11 +106,6 @@ function sameExceptBase(a: { base: number }, b: { base: number }): boolean {
   return true;
 }
 
-/** Keys are exact integers < 2^52, so the difference is exact. */
-function compareFrames(a: number, b: number): number {
-  return a - b;
-}
-
 function isFrame(f: number): boolean {
   return Number.isInteger(f) && f >= 0 && f <= MAX_FRAME;
 }
@@ -141,6 +125,23 @@ function checkRange(method: string, start: number, end: number): void {
   }
 }
 
+/** Default leaf capacity (extents per leaf); see `ExtentMap`'s constructor. */
+const DEFAULT_LEAF_CAPACITY = 128;
+const MIN_LEAF_CAPACITY = 4;
+const MAX_LEAF_CAPACITY = 1 << 16;
+
+/**
+ * A run of consecutive extents: parallel arrays, sorted by start. Never empty while in a map.
+ * Arrays are edited in place; clones copy them.
+ */
+class Leaf<T> {
+  constructor(
+    readonly s: number[],
+    readonly e: number[],
+    readonly v: T[],
+  ) {}
+}
+
 /**
  * Map from frames to payloads, held as maximal extents.
  *
@@ -150,37 +151,56 @@ function checkRange(method: string, start: number, end: number): void {
  *
  * Generators (`entries`, `overlapping`, `gaps`) are lazy views: modifying the map while one is
  * live makes its next step throw; collect them first (`toArray()`, `[...]`) to edit while walking.
+ *
+ * Structure (see the file header): `leaves[li]` holds extents in order, every leaf non-empty and
+ * holding at most `capacity` extents (and, when there are several leaves, at least capacity / 4:
+ * an emptier leaf is merged with a neighbour); `mins[li]` is `leaves[li].s[0]`. An extent is
+ * addressed by its position (leaf index, index in the leaf).
  */
 export class ExtentMap<T> {
   readonly ops: PayloadOps<T>;
-  private tree: BTree<number, Rec<T>>;
+  private readonly cap: number;
+  /** A leaf with fewer extents than this is merged with a neighbour (unless it is the only one). */
+  private readonly minFill: number;
+  private leaves: Leaf<T>[] = [];
+  /** First start of each leaf, for the binary search over leaves. */
+  private mins: number[] = [];
+  private _size = 0;
   private _frames = 0;
   /** Bumped by every mutation; live generators throw if it changes under them. */
   private version = 0;
   /** Lowest frame whose coverage `delete`/`clear` removed since the last `markUncovered()`. */
   private _uncoveredFrom = Infinity;
-  /** Scratch pair for point look-ups (read at once, never handed out). */
-  private readonly pair = [0, undefined] as unknown as [number, Rec<T>];
+  /** Position found by the last `locate`/`floor`/`find` (read at once, never kept across calls). */
+  private pl = 0;
+  private pi = 0;
   /**
-   * The extent the last point look-up found, valid while `version` is `hitVersion` (records are
-   * immutable): a `set`/`delete` of a frame just looked up (get, update) does not walk the tree twice.
+   * Position of the extent the last point look-up found, valid while `version` is `hitVersion`:
+   * a `set`/`delete` of a frame just looked up (get, update) does not search twice.
    */
-  private hitKey = 0;
-  private hitRec: Rec<T> | undefined = undefined;
+  private hitLeaf = 0;
+  private hitPos = 0;
   private hitVersion = -1;
+  /** Scratch: the (at most 3) extents that `replace` writes in place of the removed ones. */
+  private readonly tS: number[] = [0, 0, 0];
+  private readonly tE: number[] = [0, 0, 0];
+  private readonly tV: T[] = [undefined, undefined, undefined] as T[];
 
   /**
-   * @param options.maxNodeSize B-tree branching factor (4..256, default 32 as in sorted-btree); small
-   *   values only serve to exercise deep trees in tests.
+   * @param options.maxNodeSize leaf capacity: most extents per leaf (4..65536, default 128; other
+   *   values give the default); small values only serve to exercise many-leaf structure in tests.
    */
   constructor(ops: PayloadOps<T>, options?: { maxNodeSize?: number }) {
     this.ops = ops;
-    this.tree = new BTreeClass<number, Rec<T>>(undefined, compareFrames, options?.maxNodeSize);
+    const n = options?.maxNodeSize;
+    this.cap =
+      n !== undefined && n >= MIN_LEAF_CAPACITY ? Math.min(Math.floor(n), MAX_LEAF_CAPACITY) : DEFAULT_LEAF_CAPACITY;
+    this.minFill = this.cap >> 2;
   }
 
   /** Number of extents. */
   get size(): number {
-    return this.tree.size;
+    return this._size;
   }
 
   /** Total number of frames covered. */
@@ -191,23 +211,25 @@ export class ExtentMap<T> {
   /** The stored extent containing `frame` (a fresh object; value is the one at extent start). */
   get(frame: number): Extent<T> | undefined {
     checkFrame('get', frame);
-    const p = this.find(frame);
-    if (p === undefined) return undefined;
-    return { start: p[0], end: p[1].end, value: p[1].value };
+    if (!this.find(frame)) return undefined;
+    const leaf = this.leaves[this.pl]!;
+    const i = this.pi;
+    return { start: leaf.s[i]!, end: leaf.e[i]!, value: leaf.v[i]! };
   }
 
   /** The value as seen at `frame`: `ops.shift(value, frame - start)`. */
   lookup(frame: number): T | undefined {
     checkFrame('lookup', frame);
-    const p = this.find(frame);
-    if (p === undefined) return undefined;
-    return this.ops.shift(p[1].value, frame - p[0]);
+    if (!this.find(frame)) return undefined;
+    const leaf = this.leaves[this.pl]!;
+    const i = this.pi;
+    return this.ops.shift(leaf.v[i]!, frame - leaf.s[i]!);
   }
 
   /** Whether `frame` is covered. */
   has(frame: number): boolean {
     checkFrame('has', frame);
-    return this.find(frame) !== undefined;
+    return this.find(frame);
   }
 
   /**
@@ -217,91 +239,178 @@ export class ExtentMap<T> {
    */
   set(start: number, end: number, value: T): void {
     checkRange('set', start, end);
-    // One frame (the hot path of reference counting): one look-up finds the only extent to cut.
-    const p = start === end ? this.find(start) : undefined;
+    let found = this.floor(start);
     this.version++;
-    const tree = this.tree;
     const ops = this.ops;
-    let carved = false;
-    let keyAtStart = false;
-    if (start === end) {
-      if (p === undefined) {
-        carved = true; // uncovered: nothing to cut
-      } else {
-        const ls = p[0];
-        const lrec = p[1];
-        if (ls < start && lrec.end > start) {
-          // Strictly inside: split it in three, or leave it as it is when the frame already maps
-          // to (an equivalent of) `value` (splitting and merging again gives the same extents).
-          if (ops.joinable(lrec.value, start - ls, value)) return;
-          const right = ops.shift(lrec.value, start + 1 - ls);
-          if (!ops.joinable(value, 1, right)) {
-            tree.set(ls, { end: start - 1, value: lrec.value });
-            tree.set(start, { end: start, value });
-            tree.set(start + 1, { end: lrec.end, value: right });
-            return;
-          }
-        } else {
-          // At an edge of the extent: cut the frame off (its key, if it has one, is rewritten below).
-          if (ls < start) tree.set(ls, { end: start - 1, value: lrec.value });
-          else {
-            keyAtStart = true;
-            if (lrec.end > start) tree.set(start + 1, { end: lrec.end, value: ops.shift(lrec.value, 1) });
-          }
-          this._frames--;
-          carved = true;
-        }
-      }
+    const leaves = this.leaves;
+    const tS = this.tS;
+    const tE = this.tE;
+    const tV = this.tV;
+    if (found && leaves[this.pl]!.s[this.pi] === start) {
+      // The extent before, if any, is the one that may end at start - 1 (a neighbour to merge with).
+      if (this.pi > 0) this.pi--;
+      else if (this.pl > 0) this.pi = leaves[--this.pl]!.s.length - 1;
+      else found = false;
     }
-    if (!carved) this.carve(start, end);
+    // Now (pl, pi) is the last extent starting before `start`. The run of extents replaced starts
+    // there if it reaches start - 1 (a left remainder, or a neighbour to merge with), else after it.
+    let li = 0;
+    let i = 0;
+    let n = 0; // extents written in place of the run: [left remainder,] the new one[, right remainder]
     let s = start;
-    let e = end;
     let v = value;
-    if (start > 0) {
-      const l = tree.nextLowerPair(start, this.pair);
-      if (l !== undefined && l[1].end === start - 1 && ops.joinable(l[1].value, start - l[0], value)) {
-        s = l[0];
-        v = l[1].value;
-        if (keyAtStart) tree.delete(start);
+    if (found) {
+      li = this.pl;
+      i = this.pi;
+      const leaf = leaves[li]!;
+      const as = leaf.s[i]!;
+      const ae = leaf.e[i]!;
+      if (ae >= start - 1) {
+        const av = leaf.v[i]!;
+        if (ops.joinable(av, start - as, value)) {
+          // One frame strictly inside an extent already mapping it to (an equivalent of) value:
+          // splitting and merging again would give the same extents.
+          if (start === end && ae > end) return;
+          s = as;
+          v = av;
+        } else {
+          tS[0] = as;
+          tE[0] = start - 1;
+          tV[0] = av;
+          n = 1;
+        }
+      } else {
+        i++;
       }
     }
-    if (end < MAX_FRAME) {
-      const r = tree.get(end + 1);
-      if (r !== undefined && ops.joinable(v, end - s + 1, r.value)) {
-        e = r.end;
-        tree.delete(end + 1);
+    // Walk the run: extents starting at or before end + 1 (overlapping, or a right neighbour).
+    const bound = end + 1;
+    let k = 0;
+    let removed = 0; // frames of [start, end] that were covered
+    let bS = 0;
+    let bE = -1;
+    let bV: T | undefined;
+    let cl = li;
+    let ci = i;
+    walk: while (cl < leaves.length) {
+      const leaf = leaves[cl]!;
+      const ls = leaf.s;
+      const le = leaf.e;
+      for (; ci < ls.length; ci++) {
+        const xs = ls[ci]!;
+        if (xs > bound) break walk;
+        const xe = le[ci]!;
+        removed += (xe < end ? xe : end) - (xs > start ? xs : start) + 1;
+        bS = xs;
+        bE = xe;
+        k++;
+      }
+      cl++;
+      ci = 0;
+    }
+    let rS = 0;
+    let rE = -1;
+    let rV: T | undefined;
+    let e = end;
+    if (bE > end) {
+      // The run's last extent goes past end: its remainder (or itself, a neighbour at end + 1).
+      const last = ci === 0 ? leaves[cl - 1]! : leaves[cl]!;
+      bV = last.v[ci === 0 ? last.v.length - 1 : ci - 1]!;
+      const rv = bS === bound ? bV : ops.shift(bV, bound - bS);
+      if (ops.joinable(v, end - s + 1, rv)) {
+        e = bE;
+      } else {
+        rS = bound;
+        rE = bE;
+        rV = rv;
       }
     }
-    tree.set(s, { end: e, value: v });
-    this._frames += end - start + 1;
+    tS[n] = s;
+    tE[n] = e;
+    tV[n] = v;
+    n++;
+    if (rE >= 0) {
+      tS[n] = rS;
+      tE[n] = rE;
+      tV[n] = rV!;
+      n++;
+    }
+    this._frames += end - start + 1 - removed;
+    this.replace(li, i, k, n);
   }
 
   /** Remove coverage of [start, end] (inclusive), splitting straddling extents. O(log n + k). */
   delete(start: number, end: number): void {
     checkRange('delete', start, end);
-    const p = start === end ? this.find(start) : undefined;
+    const found = this.floor(start);
     this.version++;
     if (start < this._uncoveredFrom) this._uncoveredFrom = start;
-    if (start === end) {
-      // One frame: at most one extent to cut.
-      const tree = this.tree;
-      if (p === undefined) return;
-      const ls = p[0];
-      const lrec = p[1];
-      if (ls < start) tree.set(ls, { end: start - 1, value: lrec.value });
-      else tree.delete(ls);
-      if (lrec.end > start) tree.set(start + 1, { end: lrec.end, value: this.ops.shift(lrec.value, start + 1 - ls) });
-      this._frames--;
-      return;
+    const leaves = this.leaves;
+    const tS = this.tS;
+    const tE = this.tE;
+    const tV = this.tV;
+    let li = 0;
+    let i = 0;
+    let n = 0;
+    if (found) {
+      li = this.pl;
+      i = this.pi;
+      const leaf = leaves[li]!;
+      const as = leaf.s[i]!;
+      if (leaf.e[i]! >= start) {
+        if (as < start) {
+          tS[0] = as;
+          tE[0] = start - 1;
+          tV[0] = leaf.v[i]!;
+          n = 1;
+        }
+      } else {
+        i++;
+      }
     }
-    this.carve(start, end);
+    // Walk the extents starting at or before end.
+    let k = 0;
+    let removed = 0;
+    let bS = 0;
+    let bE = -1;
+    let cl = li;
+    let ci = i;
+    walk: while (cl < leaves.length) {
+      const leaf = leaves[cl]!;
+      const ls = leaf.s;
+      const le = leaf.e;
+      for (; ci < ls.length; ci++) {
+        const xs = ls[ci]!;
+        if (xs > end) break walk;
+        const xe = le[ci]!;
+        removed += (xe < end ? xe : end) - (xs > start ? xs : start) + 1;
+        bS = xs;
+        bE = xe;
+        k++;
+      }
+      cl++;
+      ci = 0;
+    }
+    if (k === 0) return;
+    if (bE > end) {
+      const last = ci === 0 ? leaves[cl - 1]! : leaves[cl]!;
+      const bV = last.v[ci === 0 ? last.v.length - 1 : ci - 1]!;
+      tS[n] = end + 1;
+      tE[n] = bE;
+      tV[n] = this.ops.shift(bV, end + 1 - bS);
+      n++;
+    }
+    this._frames -= removed;
+    this.replace(li, i, k, n);
   }
 
   /** Remove everything. */
   clear(): void {
     this.version++;
     this._uncoveredFrom = 0;
-    this.tree.clear();
+    this.leaves = [];
+    this.mins = [];
+    this._size = 0;
     this._frames = 0;
   }
 
@@ -347,17 +456,25 @@ export class ExtentMap<T> {
   /** Lowest uncovered frame f with from ≤ f ≤ limit, or undefined if [from, limit] is fully covered. */
   firstGap(from: number, limit: number): number | undefined {
     checkRange('firstGap', from, limit);
-    const p = this.tree.getPairOrNextLower(from);
-    if (p === undefined || p[1].end < from) return from;
-    let cursor = p[1].end + 1;
+    if (!this.locate(from)) return from;
+    const leaves = this.leaves;
+    let li = this.pl;
+    let i = this.pi;
+    let leaf = leaves[li]!;
+    if (leaf.e[i]! < from) return from;
+    let cursor = leaf.e[i]! + 1;
     if (cursor > limit) return undefined;
     // Adjacent-but-unjoinable extents may continue the coverage: walk them.
-    for (const [k, rec] of this.tree.entries(cursor)) {
-      if (k !== cursor) break;
-      cursor = rec.end + 1;
+    for (;;) {
+      if (++i === leaf.s.length) {
+        if (++li === leaves.length) return cursor;
+        leaf = leaves[li]!;
+        i = 0;
+      }
+      if (leaf.s[i] !== cursor) return cursor;
+      cursor = leaf.e[i]! + 1;
       if (cursor > limit) return undefined;
     }
-    return cursor;
   }
 
   /** Whether every frame of [start, end] is covered. */
@@ -369,20 +486,21 @@ export class ExtentMap<T> {
   /** Whether some frame of [start, end] is covered. O(log n). */
   anyIn(start: number, end: number): boolean {
     checkRange('anyIn', start, end);
-    const p = this.tree.getPairOrNextLower(end);
-    return p !== undefined && p[1].end >= start;
+    return this.locate(end) && this.leaves[this.pl]!.e[this.pi]! >= start;
   }
 
   /** Lowest extent (stored value). */
   lowest(): Extent<T> | undefined {
-    const p = this.tree.nextHigherPair(undefined);
-    return p === undefined ? undefined : { start: p[0], end: p[1].end, value: p[1].value };
+    const leaf = this.leaves[0];
+    return leaf === undefined ? undefined : { start: leaf.s[0]!, end: leaf.e[0]!, value: leaf.v[0]! };
   }
 
   /** Highest extent (stored value). */
   highest(): Extent<T> | undefined {
-    const p = this.tree.nextLowerPair(undefined);
-    return p === undefined ? undefined : { start: p[0], end: p[1].end, value: p[1].value };
+    const leaf = this.leaves[this.leaves.length - 1];
+    if (leaf === undefined) return undefined;
+    const i = leaf.s.length - 1;
+    return { start: leaf.s[i]!, end: leaf.e[i]!, value: leaf.v[i]! };
   }
 
   /**
@@ -395,10 +513,15 @@ export class ExtentMap<T> {
     return out;
   }
 
-  /** Cheap copy-on-write copy (O(1); nodes are copied lazily as either side is modified). */
+  /**
+   * An independent copy (same leaf capacity). O(n): the leaves' arrays are copied (payloads are
+   * shared, being immutable); either map may then be modified without affecting the other.
+   */
   clone(): ExtentMap<T> {
-    const c = new ExtentMap<T>(this.ops);
-    c.tree = this.tree.clone(); // keeps this tree's maxNodeSize
+    const c = new ExtentMap<T>(this.ops, { maxNodeSize: this.cap });
+    c.leaves = this.leaves.map((l) => new Leaf<T>(l.s.slice(), l.e.slice(), l.v.slice()));
+    c.mins = this.mins.slice();
+    c._size = this._size;
     c._frames = this._frames;
     c._uncoveredFrom = this._uncoveredFrom;
     return c;
@@ -410,25 +533,44 @@ export class ExtentMap<T> {
   }
 
   /**
-   * Verify the invariants (sorted, non-overlapping, non-empty, fully merged, frame count, B-tree
+   * Verify the invariants (sorted, non-overlapping, non-empty, fully merged, frame count, leaf
    * structure). O(n). Throws an Error describing the first violation.
    */
   checkInvariants(): void {
-    this.tree.checkValid(true);
+    const leaves = this.leaves;
+    if (this.mins.length !== leaves.length) {
+      throw new Error(`ExtentMap invariant: ${this.mins.length} leaf minimums for ${leaves.length} leaves`);
+    }
+    let count = 0;
+    for (let li = 0; li < leaves.length; li++) {
+      const leaf = leaves[li]!;
+      const len = leaf.s.length;
+      if (leaf.e.length !== len || leaf.v.length !== len) {
+        throw new Error(`ExtentMap invariant: leaf ${li} arrays of lengths ${len}, ${leaf.e.length}, ${leaf.v.length}`);
+      }
+      if (len === 0 || len > this.cap || (leaves.length > 1 && len < this.minFill)) {
+        throw new Error(`ExtentMap invariant: leaf ${li} holds ${len} extents (capacity ${this.cap}, ${leaves.length} leaves)`);
+      }
+      if (this.mins[li] !== leaf.s[0]) {
+        throw new Error(`ExtentMap invariant: leaf ${li} minimum ${this.mins[li]} but first start ${leaf.s[0]}`);
+      }
+      count += len;
+    }
+    if (count !== this._size) throw new Error(`ExtentMap invariant: size is ${this._size}, leaves hold ${count}`);
     let prev: Extent<T> | undefined;
     let total = 0;
-    for (const [k, rec] of this.tree.entries()) {
-      if (!isFrame(k) || !isFrame(rec.end) || k > rec.end) {
-        throw new Error(`ExtentMap invariant: bad extent [${k}, ${rec.end}]`);
+    for (const { start: k, end, value } of this.entriesGen()) {
+      if (!isFrame(k) || !isFrame(end) || k > end) {
+        throw new Error(`ExtentMap invariant: bad extent [${k}, ${end}]`);
       }
       if (prev !== undefined) {
-        if (k <= prev.end) throw new Error(`ExtentMap invariant: [${k}, ${rec.end}] overlaps [${prev.start}, ${prev.end}]`);
-        if (k === prev.end + 1 && this.ops.joinable(prev.value, prev.end - prev.start + 1, rec.value)) {
-          throw new Error(`ExtentMap invariant: [${prev.start}, ${prev.end}] and [${k}, ${rec.end}] not merged`);
+        if (k <= prev.end) throw new Error(`ExtentMap invariant: [${k}, ${end}] overlaps [${prev.start}, ${prev.end}]`);
+        if (k === prev.end + 1 && this.ops.joinable(prev.value, prev.end - prev.start + 1, value)) {
+          throw new Error(`ExtentMap invariant: [${prev.start}, ${prev.end}] and [${k}, ${end}] not merged`);
         }
       }
-      total += rec.end - k + 1;
-      prev = { start: k, end: rec.end, value: rec.value };
+      total += end - k + 1;
+      prev = { start: k, end, value };
     }
     if (total !== this._frames) {
       throw new Error(`ExtentMap invariant: frames is ${this._frames}, extents cover ${total}`);
@@ -437,76 +579,229 @@ export class ExtentMap<T> {
 
   // ---- internals ----
 
-  /** The stored extent covering `frame` (in the scratch pair: read it at once), or undefined. */
-  private find(frame: number): [number, Rec<T>] | undefined {
-    const pair = this.pair;
-    const hit = this.hitRec;
-    if (hit !== undefined && this.hitVersion === this.version && this.hitKey <= frame && hit.end >= frame) {
-      pair[0] = this.hitKey;
-      pair[1] = hit;
-      return pair;
+  /**
+   * Position (pl, pi) of the last extent starting at or before `frame`; false if there is none
+   * (pl, pi then unspecified).
+   */
+  private locate(frame: number): boolean {
+    const mins = this.mins;
+    let hi = mins.length - 1;
+    if (hi < 0 || mins[0]! > frame) return false;
+    let lo = 0;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (mins[mid]! <= frame) lo = mid;
+      else hi = mid - 1;
     }
-    const p = this.tree.getPairOrNextLower(frame, pair);
-    if (p === undefined || p[1].end < frame) return undefined;
-    this.hitKey = p[0];
-    this.hitRec = p[1];
+    const s = this.leaves[lo]!.s;
+    let a = 0;
+    let b = s.length - 1;
+    while (a < b) {
+      const mid = (a + b + 1) >>> 1;
+      if (s[mid]! <= frame) a = mid;
+      else b = mid - 1;
+    }
+    this.pl = lo;
+    this.pi = a;
+    return true;
+  }
+
+  /** `locate`, answered from the remembered hit when it covers `frame`. */
+  private floor(frame: number): boolean {
+    if (this.hitVersion === this.version) {
+      const leaf = this.leaves[this.hitLeaf]!;
+      const i = this.hitPos;
+      if (leaf.s[i]! <= frame && leaf.e[i]! >= frame) {
+        this.pl = this.hitLeaf;
+        this.pi = i;
+        return true;
+      }
+    }
+    return this.locate(frame);
+  }
+
+  /** Whether some extent covers `frame`; if so its position is (pl, pi) and is remembered. */
+  private find(frame: number): boolean {
+    if (!this.floor(frame) || this.leaves[this.pl]!.e[this.pi]! < frame) return false;
+    this.hitLeaf = this.pl;
+    this.hitPos = this.pi;
     this.hitVersion = this.version;
-    return p;
+    return true;
   }
 
   /**
-   * Remove all coverage of [start, end]: truncate/split the extents straddling its edges (shifting
-   * the right remainders) and delete those inside. Updates the frame count; no merging (removal
-   * cannot make two extents adjacent).
+   * Replace the k extents from position (li, i) on (they may span leaves) by the n ≤ 3 extents
+   * in the scratch arrays, then restore the leaf invariants. (li, i) may be one past the end of
+   * leaf li (i.e. before the first extent of the next leaf); with no leaves, k is 0.
    */
-  private carve(start: number, end: number): void {
-    const tree = this.tree;
-    const ops = this.ops;
-    const l = tree.getPairOrNextLower(start);
-    if (l !== undefined && l[1].end >= start && l[0] < start) {
-      const ls = l[0];
-      const lrec = l[1];
-      tree.set(ls, { end: start - 1, value: lrec.value });
-      if (lrec.end > end) {
-        // [start, end] is strictly inside one extent.
-        tree.set(end + 1, { end: lrec.end, value: ops.shift(lrec.value, end + 1 - ls) });
-        this._frames -= end - start + 1;
-        return;
+  private replace(li: number, i: number, k: number, n: number): void {
+    const leaves = this.leaves;
+    this._size += n - k;
+    if (leaves.length === 0) {
+      if (n === 0) return;
+      leaves.push(new Leaf<T>(this.tS.slice(0, n), this.tE.slice(0, n), this.tV.slice(0, n)));
+      this.mins.push(this.tS[0]!);
+      return;
+    }
+    let leaf = leaves[li]!;
+    let len = leaf.s.length;
+    if (k > 0 && i === len) {
+      li++;
+      i = 0;
+      leaf = leaves[li]!;
+      len = leaf.s.length;
+    }
+    if (i + k <= len) {
+      // Within one leaf (the common case).
+      this.spliceLeaf(leaf, i, k, n);
+      const after = leaf.s.length;
+      if (i === 0 || after > this.cap || after < this.minFill) this.fix(li);
+      return;
+    }
+    // Across leaves: cut the tail of this leaf, drop the leaves wholly inside, cut the head of the
+    // last one, and write the new extents at the end of this leaf.
+    let rest = k - (len - i);
+    leaf.s.length = i;
+    leaf.e.length = i;
+    leaf.v.length = i;
+    let j = li + 1;
+    while (rest > 0 && rest >= leaves[j]!.s.length) {
+      rest -= leaves[j]!.s.length;
+      j++;
+    }
+    if (rest > 0) {
+      const last = leaves[j]!;
+      last.s.splice(0, rest);
+      last.e.splice(0, rest);
+      last.v.splice(0, rest);
+      this.mins[j] = last.s[0]!;
+    }
+    if (j > li + 1) {
+      leaves.splice(li + 1, j - li - 1);
+      this.mins.splice(li + 1, j - li - 1);
+    }
+    for (let x = 0; x < n; x++) {
+      leaf.s.push(this.tS[x]!);
+      leaf.e.push(this.tE[x]!);
+      leaf.v.push(this.tV[x]!);
+    }
+    if (li + 1 < leaves.length) this.fix(li + 1);
+    this.fix(li);
+  }
+
+  /** In leaf `leaf`, replace the k extents from index i by the n in the scratch arrays. */
+  private spliceLeaf(leaf: Leaf<T>, i: number, k: number, n: number): void {
+    const s = leaf.s;
+    const e = leaf.e;
+    const v = leaf.v;
+    const tS = this.tS;
+    const tE = this.tE;
+    const tV = this.tV;
+    const common = k < n ? k : n;
+    for (let x = 0; x < common; x++) {
+      s[i + x] = tS[x]!;
+      e[i + x] = tE[x]!;
+      v[i + x] = tV[x]!;
+    }
+    if (n > k) {
+      const at = i + k;
+      if (n - k === 1) {
+        s.splice(at, 0, tS[k]!);
+        e.splice(at, 0, tE[k]!);
+        v.splice(at, 0, tV[k]!);
+      } else if (n - k === 2) {
+        s.splice(at, 0, tS[k]!, tS[k + 1]!);
+        e.splice(at, 0, tE[k]!, tE[k + 1]!);
+        v.splice(at, 0, tV[k]!, tV[k + 1]!);
+      } else {
+        s.splice(at, 0, tS[k]!, tS[k + 1]!, tS[k + 2]!);
+        e.splice(at, 0, tE[k]!, tE[k + 1]!, tE[k + 2]!);
+        v.splice(at, 0, tV[k]!, tV[k + 1]!, tV[k + 2]!);
       }
-      this._frames -= lrec.end - start + 1;
+    } else if (k > n) {
+      s.splice(i + n, k - n);
+      e.splice(i + n, k - n);
+      v.splice(i + n, k - n);
     }
-    // Extents starting inside [start, end]; the last one may run past end.
-    const r = tree.getPairOrNextLower(end);
-    if (r === undefined || r[0] < start) return; // nothing starts inside
-    if (r[1].end > end) {
-      tree.set(end + 1, { end: r[1].end, value: ops.shift(r[1].value, end + 1 - r[0]) });
+  }
+
+  /** Restore the invariants of leaf li after an edit: split it, drop it, or merge it with a neighbour. */
+  private fix(li: number): void {
+    const leaves = this.leaves;
+    const leaf = leaves[li]!;
+    const len = leaf.s.length;
+    if (len > this.cap) {
+      this.split(li);
+      return;
     }
-    let removed = 0;
-    tree.editRange(start, end, true, (k, rec) => {
-      removed += (rec.end < end ? rec.end : end) - k + 1;
-      return { delete: true };
-    });
-    this._frames -= removed;
+    if (len === 0) {
+      leaves.splice(li, 1);
+      this.mins.splice(li, 1);
+      return;
+    }
+    this.mins[li] = leaf.s[0]!;
+    if (len < this.minFill && leaves.length > 1) {
+      // Append the right one of (previous, this) or (this, next) to the left one.
+      const a = li > 0 ? li - 1 : li;
+      const left = leaves[a]!;
+      const right = leaves[a + 1]!;
+      for (let x = 0; x < right.s.length; x++) {
+        left.s.push(right.s[x]!);
+        left.e.push(right.e[x]!);
+        left.v.push(right.v[x]!);
+      }
+      leaves.splice(a + 1, 1);
+      this.mins.splice(a + 1, 1);
+      if (left.s.length > this.cap) this.split(a);
+    }
+  }
+
+  /** Cut leaf li in two halves (it holds at most 2 × capacity extents). */
+  private split(li: number): void {
+    const leaf = this.leaves[li]!;
+    const half = leaf.s.length >> 1;
+    const right = new Leaf<T>(leaf.s.slice(half), leaf.e.slice(half), leaf.v.slice(half));
+    leaf.s.length = half;
+    leaf.e.length = half;
+    leaf.v.length = half;
+    this.leaves.splice(li + 1, 0, right);
+    this.mins.splice(li + 1, 0, right.s[0]!);
+    this.mins[li] = leaf.s[0]!;
   }
 
   private *entriesGen(): Generator<Extent<T>, void, undefined> {
     const version = this.version;
-    for (const [k, rec] of this.tree.entries()) {
-      yield { start: k, end: rec.end, value: rec.value };
-      this.checkVersion(version);
+    const leaves = this.leaves;
+    for (let li = 0; li < leaves.length; li++) {
+      const leaf = leaves[li]!;
+      for (let i = 0; i < leaf.s.length; i++) {
+        yield { start: leaf.s[i]!, end: leaf.e[i]!, value: leaf.v[i]! };
+        this.checkVersion(version);
+      }
     }
   }
 
   private *overlappingGen(start: number, end: number): Generator<Extent<T>, void, undefined> {
     const version = this.version;
     const ops = this.ops;
-    const l = this.tree.getPairOrNextLower(start);
-    const from = l !== undefined && l[1].end >= start ? l[0] : start;
-    for (const [k, rec] of this.tree.entries(from)) {
-      if (k > end) return;
-      const s = k < start ? start : k;
-      yield { start: s, end: rec.end > end ? end : rec.end, value: s === k ? rec.value : ops.shift(rec.value, s - k) };
-      this.checkVersion(version);
+    const leaves = this.leaves;
+    let li = 0;
+    let i = 0;
+    if (this.locate(start)) {
+      li = this.pl;
+      i = this.pi;
+      if (leaves[li]!.e[i]! < start) i++;
+    }
+    for (; li < leaves.length; li++, i = 0) {
+      const leaf = leaves[li]!;
+      for (; i < leaf.s.length; i++) {
+        const k = leaf.s[i]!;
+        if (k > end) return;
+        const ke = leaf.e[i]!;
+        const s = k < start ? start : k;
+        yield { start: s, end: ke > end ? end : ke, value: s === k ? leaf.v[i]! : ops.shift(leaf.v[i]!, s - k) };
+        this.checkVersion(version);
+      }
     }
   }
 

@@ -454,3 +454,302 @@ describe('argument validation', () => {
     expect(m2.toArray()).toEqual([ext(0, 9, 'A')]);
   });
 });
+
+// ---- leaf structure (white-box: reads the private leaf arrays to check that the cases happen) ----
+
+/** Extents per leaf, in order (ExtentMap's private `leaves`). */
+function leafSizes(m: ExtentMap<unknown>): number[] {
+  return (m as unknown as { leaves: { s: number[] }[] }).leaves.map((l) => l.s.length);
+}
+
+/** Seeded PRNG (mulberry32). */
+function rng(seed: number): (n: number) => number {
+  let a = seed >>> 0;
+  return (n) => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
+  };
+}
+
+/** Map of capacity `cap` with extents [10i, 10i + 4] = i for i < n (never joinable: gaps between). */
+function spaced(n: number, cap: number): ExtentMap<number> {
+  const m = new ExtentMap<number>(constant, { maxNodeSize: cap });
+  for (let i = 0; i < n; i++) m.set(10 * i, 10 * i + 4, i);
+  m.checkInvariants();
+  return m;
+}
+
+function spacedRuns(ids: number[]): Extent<number>[] {
+  return ids.map((i) => ext(10 * i, 10 * i + 4, i));
+}
+
+const range = (a: number, b: number): number[] => Array.from({ length: b - a }, (_, k) => a + k);
+
+describe('leaf structure (small capacities)', () => {
+  it('a leaf splits in two when it goes over capacity, at every insertion position', () => {
+    const m = new ExtentMap<number>(constant, { maxNodeSize: 4 });
+    for (let i = 0; i < 4; i++) m.set(10 * i, 10 * i + 4, i);
+    expect(leafSizes(m)).toEqual([4]);
+    m.set(40, 44, 4); // the 5th extent: split
+    m.checkInvariants();
+    expect(leafSizes(m)).toEqual([2, 3]);
+    expect(m.toArray()).toEqual(spacedRuns(range(0, 5)));
+    // descending and middle insertions keep every leaf within capacity
+    const d = new ExtentMap<number>(constant, { maxNodeSize: 4 });
+    for (let i = 39; i >= 0; i--) {
+      d.set(10 * i, 10 * i + 4, i);
+      d.checkInvariants();
+    }
+    expect(d.toArray()).toEqual(spacedRuns(range(0, 40)));
+    expect(leafSizes(d).length).toBeGreaterThanOrEqual(10);
+    expect(Math.max(...leafSizes(d))).toBeLessThanOrEqual(4);
+  });
+
+  it('splitting one frame out of an extent in a full leaf (one extent becomes three)', () => {
+    const m = spaced(4, 4);
+    expect(leafSizes(m)).toEqual([4]);
+    m.set(12, 12, 99);
+    m.checkInvariants();
+    expect(leafSizes(m).reduce((a, b) => a + b)).toBe(6);
+    expect(leafSizes(m).length).toBe(2);
+    expect(m.toArray()).toEqual([ext(0, 4, 0), ext(10, 11, 1), ext(12, 12, 99), ext(13, 14, 1), ext(20, 24, 2), ext(30, 34, 3)]);
+    m.set(12, 12, 1); // back: the three merge again
+    m.checkInvariants();
+    expect(m.toArray()).toEqual(spacedRuns(range(0, 4)));
+  });
+
+  it('point look-ups at the first and last extent of every leaf, and in the gaps around them', () => {
+    const m = spaced(50, 4);
+    const sizes = leafSizes(m);
+    expect(sizes.length).toBeGreaterThan(10);
+    let i = 0;
+    for (const size of sizes) {
+      for (const j of [i, i + size - 1]) {
+        expect(m.get(10 * j)).toEqual(ext(10 * j, 10 * j + 4, j));
+        expect(m.get(10 * j + 4)).toEqual(ext(10 * j, 10 * j + 4, j));
+        expect(m.lookup(10 * j + 2)).toBe(j);
+        expect(m.has(10 * j + 5)).toBe(false);
+        if (j > 0) expect(m.get(10 * j - 1)).toBeUndefined();
+        expect(m.anyIn(10 * j - 5 < 0 ? 0 : 10 * j - 5, 10 * j)).toBe(true);
+        expect(m.anyIn(10 * j + 5, 10 * j + 9)).toBe(false);
+        expect(m.firstGap(10 * j, 10 * j + 20)).toBe(10 * j + 5);
+        expect([...m.overlapping(10 * j + 3, 10 * j + 11)]).toEqual(
+          [ext(10 * j + 3, 10 * j + 4, j), ...(j < 49 ? [ext(10 * j + 10, 10 * j + 11, j + 1)] : [])],
+        );
+      }
+      i += size;
+    }
+    expect(i).toBe(50);
+    expect(m.lowest()).toEqual(ext(0, 4, 0));
+    expect(m.highest()).toEqual(ext(490, 494, 49));
+  });
+
+  it('a range delete spanning several leaves cuts both edge extents and drops the leaves in between', () => {
+    for (const cap of [4, 5, 8]) {
+      const m = spaced(60, cap);
+      const before = leafSizes(m).length;
+      m.delete(72, 411); // from inside extent 7 to inside extent 41
+      m.checkInvariants();
+      expect(m.toArray()).toEqual([
+        ...spacedRuns(range(0, 7)),
+        ext(70, 71, 7),
+        ext(412, 414, 41),
+        ...spacedRuns(range(42, 60)),
+      ]);
+      expect(m.size).toBe(7 + 2 + 18);
+      expect(m.frames).toBe(5 * 25 + 2 + 3);
+      expect(leafSizes(m).length).toBeLessThan(before);
+      // exactly on extent edges, and up to the end
+      m.delete(60, 419);
+      m.checkInvariants();
+      expect(m.toArray()).toEqual([...spacedRuns(range(0, 6)), ...spacedRuns(range(42, 60))]);
+      m.delete(3, MAX_FRAME);
+      m.checkInvariants();
+      expect(m.toArray()).toEqual([ext(0, 2, 0)]);
+      expect(leafSizes(m)).toEqual([1]);
+    }
+  });
+
+  it('a range set spanning several leaves merges with neighbours in other leaves', () => {
+    const m = new ExtentMap<number>(constant, { maxNodeSize: 4 });
+    for (let i = 0; i < 40; i++) m.set(10 * i, 10 * i + 9, i % 2 === 0 ? 100 : i); // adjacent, unjoinable
+    m.checkInvariants();
+    expect(m.size).toBe(40);
+    // overwriting [10, 379] with 100 joins [0, 9] on the left and [380, 389] (i = 38) on the right
+    m.set(10, 379, 100);
+    m.checkInvariants();
+    expect(m.toArray()).toEqual([ext(0, 389, 100), ext(390, 399, 39)]);
+    expect(m.frames).toBe(400);
+    // the merge on both sides at once, from the middle of a leaf to the middle of another
+    const n = new ExtentMap<number>(constant, { maxNodeSize: 4 });
+    for (let i = 0; i < 30; i++) n.set(10 * i, 10 * i + 4, i === 3 || i === 25 ? 1 : 2);
+    n.set(35, 249, 1);
+    n.checkInvariants();
+    expect(n.toArray()).toEqual([
+      ext(0, 4, 2),
+      ext(10, 14, 2),
+      ext(20, 24, 2),
+      ext(30, 254, 1),
+      ...range(26, 30).map((i) => ext(10 * i, 10 * i + 4, 2)),
+    ]);
+  });
+
+  it('emptied leaves are removed and under-full ones merged with a neighbour', () => {
+    const m = spaced(64, 8); // minimum fill 2 when there are several leaves
+    expect(leafSizes(m).length).toBeGreaterThan(4);
+    // delete single extents from the middle outwards, checking the structure after each
+    const order = range(0, 64).sort((a, b) => Math.abs(a - 31.5) - Math.abs(b - 31.5));
+    const left = new Set(range(0, 64));
+    for (const i of order) {
+      m.delete(10 * i, 10 * i + 4);
+      left.delete(i);
+      m.checkInvariants(); // includes: no empty leaf, none under-full unless alone
+      expect(m.size).toBe(left.size);
+    }
+    expect(leafSizes(m)).toEqual([]);
+    expect(m.lowest()).toBeUndefined();
+    m.set(5, 5, 1);
+    expect(leafSizes(m)).toEqual([1]);
+    expect(m.toArray()).toEqual([ext(5, 5, 1)]);
+  });
+
+  it('single-frame deletes and sets at leaf edges', () => {
+    const m = spaced(20, 4);
+    let i = 0;
+    const firsts: number[] = [];
+    for (const size of leafSizes(m)) {
+      firsts.push(i);
+      i += size;
+    }
+    expect(firsts.length).toBeGreaterThan(3);
+    for (const j of firsts) {
+      m.delete(10 * j, 10 * j); // the first frame of a leaf's first extent
+      if (j > 0) m.set(10 * j - 1, 10 * j - 1, j - 1); // the last frame of the gap before it
+      m.checkInvariants();
+    }
+    for (const j of firsts) {
+      if (j === 0) {
+        expect(m.get(0)).toBeUndefined();
+        expect(m.get(1)).toEqual(ext(1, 4, 0));
+      } else {
+        expect(m.get(10 * j - 1)).toEqual(ext(10 * j - 1, 10 * j - 1, j - 1));
+        expect(m.get(10 * j)).toBeUndefined();
+        expect(m.get(10 * j + 1)).toEqual(ext(10 * j + 1, 10 * j + 4, j));
+      }
+    }
+  });
+
+  it('firstGap follows adjacent unjoinable extents across leaves', () => {
+    const m = new ExtentMap<number>(constant, { maxNodeSize: 4 });
+    for (let i = 0; i < 30; i++) m.set(10 * i, 10 * i + 9, i);
+    m.set(305, 309, 0);
+    expect(leafSizes(m).length).toBeGreaterThan(5);
+    expect(m.firstGap(0, MAX_FRAME)).toBe(300);
+    expect(m.firstGap(47, 299)).toBeUndefined();
+    expect(m.covered(0, 299)).toBe(true);
+    expect(m.covered(0, 300)).toBe(false);
+    expect([...m.gaps(0, 320)]).toEqual([{ start: 300, end: 304 }, { start: 310, end: 320 }]);
+  });
+
+  it('generators walk across leaves and throw when the map changes under them', () => {
+    const m = spaced(25, 4);
+    expect([...m.entries()]).toEqual(spacedRuns(range(0, 25)));
+    expect([...m.overlapping(33, 118)]).toEqual([ext(33, 34, 3), ...spacedRuns(range(4, 11)), ext(110, 114, 11)]);
+    const it1 = m.entries();
+    for (let i = 0; i < 6; i++) it1.next();
+    m.set(1000, 1000, 1);
+    expect(() => it1.next()).toThrow(/modified during iteration/);
+    const it2 = m.overlapping(0, 500);
+    it2.next();
+    m.clear();
+    expect(() => it2.next()).toThrow(/modified during iteration/);
+  });
+
+  it('clone copies every leaf: both maps change independently, and the clone keeps the capacity', () => {
+    const a = spaced(30, 4);
+    const b = a.clone();
+    b.checkInvariants();
+    expect(b.toArray()).toEqual(a.toArray());
+    expect(leafSizes(b)).toEqual(leafSizes(a));
+    b.delete(0, 149);
+    for (let i = 0; i < 20; i++) b.set(1000 + 10 * i, 1000 + 10 * i, i); // grows past 4 per leaf: splits
+    a.set(12, 12, 99);
+    a.delete(200, 299);
+    a.checkInvariants();
+    b.checkInvariants();
+    expect(Math.max(...leafSizes(b))).toBeLessThanOrEqual(4);
+    expect(a.toArray()).toEqual([
+      ext(0, 4, 0),
+      ext(10, 11, 1),
+      ext(12, 12, 99),
+      ext(13, 14, 1),
+      ...spacedRuns(range(2, 20)),
+    ]);
+    expect(b.toArray()).toEqual([
+      ...spacedRuns(range(15, 30)),
+      ...range(0, 20).map((i) => ext(1000 + 10 * i, 1000 + 10 * i, i)),
+    ]);
+    expect(a.frames).toBe(5 * 20);
+    expect(b.frames).toBe(5 * 15 + 20);
+  });
+
+  it('capacity: out-of-range maxNodeSize gives the default; large values are accepted', () => {
+    expect(leafSizes(spaced(128, 1))).toEqual([128]); // the default capacity, 128
+    expect(leafSizes(spaced(129, 1))).toEqual([64, 65]);
+    expect(leafSizes(spaced(129, Number.NaN))).toEqual([64, 65]);
+    const big = spaced(200, 1000);
+    expect(leafSizes(big)).toEqual([200]);
+  });
+
+  it('random edits at capacities 4, 5 and 8 agree with a per-frame model', () => {
+    const U = 3000;
+    for (const cap of [4, 5, 8]) {
+      for (const kindName of ['constant', 'linear'] as const) {
+        const rand = rng(cap * 7 + (kindName === 'linear' ? 1 : 0));
+        const lin = linear<{ base: number }>();
+        const m = new ExtentMap<number | { base: number }>(kindName === 'linear' ? (lin as never) : constant, { maxNodeSize: cap });
+        // per frame: the value seen there (the number, or base + offset), -1 = uncovered
+        const model = new Float64Array(U).fill(-1);
+        for (let step = 0; step < 1500; step++) {
+          const a = rand(U);
+          const len = rand(10) < 8 ? rand(4) : rand(400); // mostly short, sometimes spanning leaves
+          const b = Math.min(U - 1, a + len);
+          if (rand(3) === 0) {
+            m.delete(a, b);
+            model.fill(-1, a, b + 1);
+          } else if (kindName === 'constant') {
+            const v = rand(3);
+            m.set(a, b, v);
+            model.fill(v, a, b + 1);
+          } else {
+            const base = rand(2) === 0 ? a + 5000 : rand(10000); // often continuing the neighbours
+            m.set(a, b, { base });
+            for (let f = a; f <= b; f++) model[f] = base + f - a;
+          }
+          if (step % 50 === 0) m.checkInvariants();
+        }
+        m.checkInvariants();
+        expect(Math.max(...leafSizes(m))).toBeLessThanOrEqual(cap);
+        // expected runs: canonical run-length encoding of the model
+        const runs: [number, number, number][] = [];
+        for (let f = 0; f < U; f++) {
+          const v = model[f]!;
+          if (v < 0) continue;
+          const last = runs[runs.length - 1];
+          const cont = kindName === 'linear' ? v === model[f - 1]! + 1 : v === model[f - 1];
+          if (last !== undefined && last[1] === f - 1 && cont) last[1] = f;
+          else runs.push([f, f, v]);
+        }
+        const got = m.toArray().map((e) => [e.start, e.end, typeof e.value === 'number' ? e.value : e.value.base]);
+        expect(got).toEqual(runs);
+        for (let f = 0; f < U; f += 7) {
+          const v = m.lookup(f);
+          expect(v === undefined ? -1 : typeof v === 'number' ? v : v.base).toBe(model[f]);
+        }
+      }
+    }
+  });
+});

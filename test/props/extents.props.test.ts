@@ -197,7 +197,7 @@ function runSequence<V>(kind: Kind<V>, ops: Op<V>[], maxNodeSize: number | undef
     }
     checkAgainst(kind, map, naive, op.q);
   }
-  // copy-on-write: clones taken along the way are unaffected by later edits of the original
+  // clones taken along the way are unaffected by later edits of the original
   for (const s of snapshots) checkAgainst(kind, s.map, s.naive, [0, MAX_Q]);
   // ...and editing a clone leaves the original alone
   const firstSet = ops.find((o) => o.kind === 'set');
@@ -211,7 +211,8 @@ function runSequence<V>(kind: Kind<V>, ops: Op<V>[], maxNodeSize: number | undef
 
 describe(`ExtentMap vs naive per-frame model (${NUM_RUNS} runs${LONG ? ', long' : ''})`, () => {
   for (const kind of KINDS) {
-    for (const maxNodeSize of [undefined, 4]) {
+    // maxNodeSize is the leaf capacity: 4 gives many leaves, 8 also merges under-full ones (< 2)
+    for (const maxNodeSize of [undefined, 4, 8]) {
       it(`${kind.name}, maxNodeSize ${maxNodeSize ?? 'default'}`, { timeout: TIMEOUT }, () => {
         fc.assert(
           fc.property(fc.array(opArb(kind), { minLength: 1, maxLength: 40 }), (ops) => {
