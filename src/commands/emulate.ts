@@ -17,6 +17,7 @@ import { closest } from '../util/suggest.js';
 import type { Finding } from '../policy/types.js';
 import { stdinFor } from './options.js';
 import { loadHost, printFindings } from './repo.js';
+import { LineChunks } from './io.js';
 import { progressReporter } from './progress.js';
 import { printable } from '../report/text.js';
 
@@ -35,7 +36,15 @@ interface EmulateOpts {
 /** A sink for the output: stdout, or an atomically replaced file. */
 async function sink(env: CommandEnv, output: string | undefined, inputs: string[]) {
   if (output === undefined || output === '-') {
-    return { write: async (s: string) => env.io.stdout.write(s), commit: async () => {}, abort: async () => {} };
+    const stdout = env.io.stdout;
+    return {
+      write: async (s: string | Uint8Array) => {
+        stdout.write(s);
+        await stdout.drained?.();
+      },
+      commit: async () => {},
+      abort: async () => {},
+    };
   }
   const io = env.io;
   return openOutputAtomic(resolve(io.cwd, output), inputs.filter((p) => p !== '-' && p !== '<stdin>').map((p) => resolve(io.cwd, p)));
@@ -151,19 +160,8 @@ async function emulateTraceCommand(env: CommandEnv, paths: string[], o: EmulateO
   const out = await sink(env, o.output, [...paths, o.trace!, ...loaded.files]);
   const calls: CallReport[] = [];
   let n = 0;
-  // Chunks are batched so that a million-call trace is not a million writes.
-  let buf = '';
-  let chain: Promise<void> = Promise.resolve();
-  /** Queue the buffered text; writes stay in order (one at a time). */
-  const flush = () => {
-    if (buf) {
-      const b = buf;
-      buf = '';
-      chain = chain.then(() => out.write(b));
-      chain.catch(() => undefined); // handled by the final await; never an unhandled rejection
-    }
-    return chain;
-  };
+  // Lines are batched so that a million-call trace is not a million writes.
+  const lines = new LineChunks(async (chunk) => out.write(chunk));
   try {
     const result = await emulateTrace(
       machine,
@@ -172,15 +170,14 @@ async function emulateTraceCommand(env: CommandEnv, paths: string[], o: EmulateO
         n++;
         if (o.format === 'json') calls.push(c);
         else {
-          buf += (o.format === 'jsonl' ? callReportJson(c) : formatCallText(c)) + '\n';
-          if (buf.length > 1 << 16) void flush();
+          lines.line(o.format === 'jsonl' ? callReportJson(c) : formatCallText(c));
         }
         if ((n & 0xffff) === 0) progress?.update('calls emulated', n, 0);
       },
-      { abi, display, scenario: display, keepCallFindings: o.format === 'json' },
+      { abi, display, scenario: display, keepCallFindings: o.format === 'json', between: () => lines.backlog() },
     );
     progress?.done();
-    await flush();
+    await lines.flush();
     const findings = sortFindings(result.findings);
     const report: EmulateReport = { version: 1, scenario: display, host: loaded.hc.host.name, abi, calls, findings, summary: result.summary };
     if (o.format === 'json') await out.write(JSON.stringify(report, null, 2) + '\n');

@@ -151,9 +151,19 @@ class LineSplitter {
  * The streaming core: read `file` chunk by chunk and hand every non-blank line to `each`
  * synchronously. Only one chunk (1 MiB) and one partial line are held at a time.
  */
-export async function forEachTraceLine(file: string, each: (t: TraceLine) => void, display: string = file): Promise<void> {
+export async function forEachTraceLine(
+  file: string,
+  each: (t: TraceLine) => void,
+  display: string = file,
+  /** Called after each chunk of the file; the next chunk is read once what it returns settles. */
+  between?: () => Promise<void> | undefined,
+): Promise<void> {
   const split = new LineSplitter(display);
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) split.push(chunk, each);
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    split.push(chunk, each);
+    const wait = between?.();
+    if (wait !== undefined) await wait;
+  }
   split.end(each);
 }
 
@@ -181,7 +191,12 @@ export async function emulateTrace(
   machine: Machine,
   file: string,
   onCall: (result: CallReport) => void,
-  opts: RunOptions & { display?: string; scenario?: string } = {},
+  opts: RunOptions & {
+    display?: string;
+    scenario?: string;
+    /** Backpressure: called between chunks of the trace; reading waits for what it returns. */
+    between?: () => Promise<void> | undefined;
+  } = {},
 ): Promise<RunResult> {
   const display = opts.display ?? file;
   const session = new Session(machine, {
@@ -190,6 +205,6 @@ export async function emulateTrace(
     keepCallFindings: opts.keepCallFindings ?? true,
     fallback: { file: display, line: 1, column: 1, endLine: 1, endColumn: 1 },
   });
-  await forEachTraceLine(file, (t) => onCall(t.error !== undefined ? session.invalid(t, t.error) : session.run(t)), display);
+  await forEachTraceLine(file, (t) => onCall(t.error !== undefined ? session.invalid(t, t.error) : session.run(t)), display, opts.between);
   return session.finish();
 }

@@ -27,7 +27,7 @@ export async function writeOutputAtomic(file: string, content: string, inputs: r
 
 /** A streamed `--output`: chunks go to the temp file; `commit` renames it into place. */
 export interface AtomicOutput {
-  write(chunk: string): Promise<void>;
+  write(chunk: string | Uint8Array): Promise<void>;
   /** fsync, rename over the target. On failure the temp file is removed (ToolError). */
   commit(): Promise<void>;
   /** Drop the temp file; the target stays as it was. */
@@ -83,10 +83,18 @@ export async function openOutputAtomic(file: string, inputs: readonly string[]):
 }
 
 /** One chunk of a streamed output; a failure goes through the output's own `fail` (cleanup + ToolError). */
-async function writeChunk(file: string, handle: FileHandle | undefined, chunk: string, fail: (err: unknown) => Promise<never>): Promise<void> {
+async function writeChunk(file: string, handle: FileHandle | undefined, chunk: string | Uint8Array, fail: (err: unknown) => Promise<never>): Promise<void> {
   if (handle === undefined) throw new ToolError(`cannot write output to ${file}: already closed`);
   try {
-    await handle.write(chunk, null, 'utf8');
+    if (typeof chunk === 'string') await handle.write(chunk, null, 'utf8');
+    else {
+      // A write may take fewer bytes than given (a pipe, a signal): write the rest.
+      for (let off = 0; off < chunk.byteLength; ) {
+        const { bytesWritten } = await handle.write(chunk, off, chunk.byteLength - off);
+        if (bytesWritten <= 0) throw new Error('the write made no progress');
+        off += bytesWritten;
+      }
+    }
   } catch (err) {
     await fail(err);
   }
