@@ -6,7 +6,7 @@
  * permissions. DFNs at or above 2^(address_width − 12) do not exist and are never stored; a lookup
  * of one wraps (VT-d masks the address to the width) or faults (AMD).
  */
-import { ExtentMap, constant, linear } from './extents.js';
+import { ExtentMap, constant, type PayloadOps } from './extents.js';
 import { getRef, isFrame, putRef } from './pages.js';
 import type { ContextMode, DeviceModel, DomId, EntryOrigin, IommuContext, IommuEntry, Machine } from './types.js';
 import { DOMID_IO } from './types.js';
@@ -17,6 +17,42 @@ export function iommuWidthFrames(m: Machine): number {
   return 2 ** Math.max(0, m.iommu.address_width - 12);
 }
 
+/**
+ * Every field of an IommuEntry (a new field fails to compile here until IOMMU_OPS compares it).
+ * Entries are built by `makeEntry`, which sets an optional field only to a defined value.
+ */
+const ENTRY_FIELDS: Record<keyof IommuEntry, true> = {
+  base: true,
+  r: true,
+  w: true,
+  origin: true,
+  ref: true,
+  noRef: true,
+  grantReaders: true,
+  grantWriters: true,
+  follows: true,
+};
+void ENTRY_FIELDS;
+
+/**
+ * Payload ops of an IOMMU table: linear (dfn d of an extent maps to base + (d − start));
+ * neighbours join when the mfns continue and every other field is equal — `linear()`'s rule,
+ * field by field instead of listing keys (an optional field is absent or defined, never undefined).
+ */
+export const IOMMU_OPS: PayloadOps<IommuEntry> = {
+  shift: (v, delta) => (delta === 0 ? v : { ...v, base: v.base + delta }),
+  joinable: (a, aLength, b) =>
+    b.base === a.base + aLength &&
+    a.r === b.r &&
+    a.w === b.w &&
+    a.origin === b.origin &&
+    a.ref === b.ref &&
+    a.noRef === b.noRef &&
+    a.grantReaders === b.grantReaders &&
+    a.grantWriters === b.grantWriters &&
+    a.follows === b.follows,
+};
+
 /** A new, empty context. */
 export function newContext(id: string, domid: DomId, mode: ContextMode, ctxNo = 0): IommuContext {
   return {
@@ -24,7 +60,7 @@ export function newContext(id: string, domid: DomId, mode: ContextMode, ctxNo = 
     domid,
     ctxNo,
     mode,
-    table: new ExtentMap<IommuEntry>(linear<IommuEntry>()),
+    table: new ExtentMap<IommuEntry>(IOMMU_OPS),
     devices: new Set<string>(),
     reserved: new ExtentMap<true>(constant),
   };
