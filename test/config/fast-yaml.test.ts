@@ -53,6 +53,21 @@ describe('real and generated files', () => {
     expect(checkFast('all.yaml', clean.map((f) => `---\n${f.text}`).join(''))).toBe('fast');
   });
 
+  it('the same documents written as JSON (pretty-printed and on one line)', () => {
+    let fast = 0;
+    for (const f of REPO_FILES) {
+      const r = loadText(f.file, f.text);
+      if (r.findings.length > 0 || r.docs.length === 0) continue;
+      for (const d of r.docs) {
+        for (const indent of [2, 0]) {
+          const json = JSON.stringify(d.value, (_, v: unknown) => (typeof v === 'bigint' ? `@@${v}@@` : v), indent).replace(/"@@(-?\d+)@@"/g, '$1');
+          if (checkFast(f.file, json + '\n', `${f.file} as JSON (indent ${indent})`) === 'fast') fast++;
+        }
+      }
+    }
+    expect(fast).toBeGreaterThan(50);
+  });
+
   it('a generated fleet: every file but the broken one takes the fast path', () => {
     const declined: string[] = [];
     for (const f of FLEET_FILES) if (checkFast(f.file, f.text) === 'declined') declined.push(f.file);
@@ -98,7 +113,14 @@ const CASES: [string, string, Outcome | 'either'][] = [
   ['directive', '%YAML 1.2\n---\n' + H, 'declined'],
   ['indented root', '  a: 1\n  b: 2\n', 'declined'],
   ['scalar root', 'hello\n', 'declined'],
-  ['flow root', '{a: 1}\n', 'declined'],
+  ['flow root', '{a: 1}\n', 'fast'],
+  ['flow roots', '[1, 2] # c\n  # d\n---\n{apiVersion: pviommu/v1, kind: Domain,\n  name: vm1, pci: [{dev: a,\n      vslot: 1}]}\n---\n{}', 'fast'],
+  ['flow root then text', '{a: 1} b\n', 'declined'],
+  ['flow root then content', '{a: 1}\nb: 2\n', 'declined'],
+  ['JSON', '{\n  "apiVersion": "pviommu/v1",\n  "kind": "Domain",\n  "pci": [\n    {\n      "dev": "a"\n    }\n  ],\n  "x": {}\n}\n', 'fast'],
+  ['JSON, closing bracket at column 0', '[\n1,\n2\n]', 'fast'],
+  ['JSON-like, --- inside', '[\n---\n]\n', 'declined'],
+  ['JSON-like, entries at column 0', '{\n"a": 1,\n"b": [1,\n2]}\n', 'fast'],
   ['sequence root', '- 1\n- a: b\n  c: d\n-\n- - x\n', 'fast'],
   ['sequence root, simple', '- 1\n- a: b\n  c: d\n-\n', 'fast'],
   ['--- inside a block', H + 'pci:\n  - dev: a\n---\n' + H, 'fast'],
@@ -242,7 +264,18 @@ const CASES: [string, string, Outcome | 'either'][] = [
   ['flow empty value', H + 'a: {b: , c: 1}\n', 'declined'],
   ['flow colon in a plain scalar', H + 'a: [http://x]\n', 'declined'],
   ['flow hash', H + 'a: [a#b]\n', 'declined'],
-  ['multi-line flow', H + 'a: [1,\n  2]\n', 'declined'],
+  ['multi-line flow', H + 'a: [1,\n  2]\nb: {x: 1,\n   z: [\n     3]}\nc:\n  - [a,\n    b]\n  - k: {p: 1,\n      q: 2} # c\n', 'fast'],
+  ['multi-line flow, last value', H + 'a: [1,\n  2]\n  # c\n', 'fast'],
+  ['multi-line flow, closing at the key indentation', H + 'a: [1,\n  2\n]\n', 'declined'],
+  ['multi-line flow, not indented', H + 'a: [1,\n2]\n', 'declined'],
+  ['multi-line flow in a sequence, not indented', H + 'a:\n  - [1,\n  2]\n', 'declined'],
+  ['multi-line flow, break after an entry', H + 'a: [1\n  , 2, "x"\n  ,\n  3\n  ]\nb: {c: d\n  }\n', 'fast'],
+  ['multi-line flow, plain scalar going on', H + 'a: [1\n  2]\n', 'declined'],
+  ['multi-line flow, break after a colon', H + 'a: {b:\n  1}\n', 'declined'],
+  ['multi-line flow, blank line inside', H + 'a: [1,\n\n  2]\n', 'declined'],
+  ['multi-line flow, comment inside', H + 'a: [1, # c\n  2]\n', 'declined'],
+  ['multi-line flow, comment line inside', H + 'a: [1,\n  # c\n  2]\n', 'declined'],
+  ['multi-line flow, document marker inside', H + 'a: [1,\n---\n  2]\n', 'declined'],
   ['unclosed flow', H + 'a: [1, 2\n', 'declined'],
   ['flow then text', H + 'a: [1] x\n', 'declined'],
   ['flow dash entry', H + 'a: [- 1]\n', 'declined'],

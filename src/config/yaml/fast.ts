@@ -216,7 +216,23 @@ class FastParser {
       if (this.ind !== 0) decline('indented root');
       const rootLine = this.lineNo;
       this.issue = false;
-      const value = this.blockNode(0);
+      let value: unknown;
+      let root: FastDoc['root'];
+      const c = this.t.charCodeAt(this.cs);
+      if (c === LBRACK || c === LBRACE) {
+        // a flow collection as the root: its span ends at its closing bracket, the document after
+        // the rest of that line (blanks, a comment, the line break)
+        value = this.flow(this.cs, 0);
+        const e = this.pos;
+        const i = this.skipSp(e);
+        if (i < this.le && (i === e || this.t.charCodeAt(i) !== HASH)) decline('text after a flow root');
+        root = { line: rootLine, column: 1, endLine: this.lineNo, endColumn: e - this.ls + 1 };
+        this.rootEnd = this.nextLs;
+        this.advance();
+      } else {
+        value = this.blockNode(0);
+        root = { line: rootLine, column: 1, ...this.endOf(this.rootEnd) };
+      }
       if (this.kind === Kind.Content) decline('unparsed content after the root');
       let api: FastDoc['api'] = 'none';
       if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
@@ -231,7 +247,7 @@ class FastParser {
         value,
         api,
         docRange: [start, this.rootEnd],
-        root: { line: rootLine, column: 1, ...this.endOf(this.rootEnd) },
+        root,
       });
     }
     return docs;
@@ -567,34 +583,37 @@ class FastParser {
     return v;
   }
 
-  /** A single-line flow sequence or mapping at `p`; sets `this.pos` after its closing bracket. */
+  /**
+   * A flow sequence or mapping at `p`; sets `this.pos` after its closing bracket (on the current
+   * line, which it may have moved to: a flow collection may go on over lines where blanks are
+   * allowed, except between a key and its value; see flowSkip). A plain scalar at the end of a
+   * line is followed by a `,` or closing bracket on the next: it cannot go on there.
+   */
   private flow(p: number, depth: number): unknown {
     if (depth > MAX_DEPTH) decline('too deep');
     this.values++;
     const t = this.t;
-    const le = this.le;
-    let i = this.skipSp(p + 1);
+    let i = this.flowSkip(p + 1);
     if (t.charCodeAt(p) === LBRACK) {
       const arr: unknown[] = [];
-      if (i < le && t.charCodeAt(i) === RBRACK) {
+      if (t.charCodeAt(i) === RBRACK) {
         this.pos = i + 1;
         return arr;
       }
       for (;;) {
         arr.push(this.flowItem(i, depth));
-        i = this.skipSp(this.pos);
-        if (i >= le) decline('multi-line flow');
+        i = this.flowSkip(this.pos);
         const c = t.charCodeAt(i);
         if (c === RBRACK) {
           this.pos = i + 1;
           return arr;
         }
         if (c !== COMMA) decline('flow sequence syntax');
-        i = this.skipSp(i + 1);
+        i = this.flowSkip(i + 1);
       }
     }
     const obj: Record<string, unknown> = {};
-    if (i < le && t.charCodeAt(i) === RBRACE) {
+    if (t.charCodeAt(i) === RBRACE) {
       this.pos = i + 1;
       return obj;
     }
@@ -606,16 +625,47 @@ class FastParser {
       }
       const v = this.flowItem(this.skipSp(this.pos), depth);
       if (key !== null) obj[key] = v;
-      i = this.skipSp(this.pos);
-      if (i >= le) decline('multi-line flow');
+      i = this.flowSkip(this.pos);
       const c = t.charCodeAt(i);
       if (c === RBRACE) {
         this.pos = i + 1;
         return obj;
       }
       if (c !== COMMA) decline('flow mapping syntax');
-      i = this.skipSp(i + 1);
+      i = this.flowSkip(i + 1);
     }
+  }
+
+  /** Blanks from `i` inside a flow collection; at the end of the line, the next line's content. */
+  private flowSkip(i: number): number {
+    i = this.skipSp(i);
+    if (i < this.le) return i;
+    const t = this.t;
+    const n = this.n;
+    const p = this.nextLs;
+    if (p >= n) decline('unclosed flow collection');
+    const nl = t.indexOf('\n', p);
+    const next = nl < 0 ? n : nl + 1;
+    let le = nl < 0 ? n : nl;
+    if (le > p && t.charCodeAt(le - 1) === CR) le--;
+    let j = p;
+    while (j < le && t.charCodeAt(j) === SP) j++;
+    const open = this.open;
+    // inside a block collection, lines must be indented more than it; a root flow collection
+    // (JSON, say) may have lines at any indentation, but not ones that could be `---` or `...`
+    const min = open.length > 0 ? open[open.length - 1]! : -1;
+    const c = t.charCodeAt(j);
+    // blank and comment lines inside a flow collection, and too little indentation: declined
+    if (j === le || j - p <= min || c === HASH || (j === p && (c === DASH || c === DOT || c === PCT))) {
+      decline('flow collection line');
+    }
+    this.ls = p;
+    this.le = le;
+    this.nextLs = next;
+    this.ind = j - p;
+    this.cs = j;
+    this.lineNo++;
+    return j;
   }
 
   /** A value inside a flow collection at `i`; sets `this.pos` after it. */
@@ -647,7 +697,7 @@ class FastParser {
       if (ch === COLON || ch === HASH) decline('colon or # in a flow scalar');
       if (ch !== SP) end = j + 1;
     }
-    if (j >= le) decline('multi-line flow');
+    // at the end of the line, the caller requires a `,` or closing bracket on the next one
     this.pos = end;
     return this.plain(t.slice(i, end));
   }
