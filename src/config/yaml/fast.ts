@@ -11,20 +11,24 @@
  *
  * Accepted (anything else declines):
  * - documents separated by `---` lines (a leading one too; only blanks or a comment after it);
- * - block mappings whose keys are single-line plain or quoted scalars that are strings (no
- *   duplicates, no `__proto__`), block sequences (`- item`, `- key: v` compact mappings, a
- *   sequence at the indentation of its parent key);
+ * - a root that is a block mapping or sequence at column 0, or a flow collection (JSON);
+ * - block mappings whose keys are single-line plain or quoted scalars, block sequences (`- item`,
+ *   `- key: v` compact mappings, `- - x`, a sequence at the indentation of its parent key);
  * - single-line plain, 'single-quoted' and "double-quoted" scalars (the escapes of YAML 1.2);
- * - single-line flow sequences and mappings, nested (`[a, "b"]`, `{ start: 0x1, pages: 2 }`,
- *   `[]`, `{}`), without trailing commas, `:` or `#` inside plain scalars, or empty values;
+ * - flow sequences and mappings, nested (`[a, "b"]`, `{ start: 0x1, pages: 2 }`, `[]`, `{}`),
+ *   without trailing commas, empty values, or `:` or `#` inside plain scalars; over several
+ *   lines only where the lines break after `[`, `{` or `,` or before `,`, `]` or `}`, indented
+ *   more than the block collection they are in;
  * - comment lines and ` # comments` after a value, blank lines, LF or CRLF line ends.
  * Declined, among others: tabs and other control characters anywhere, directives (`%`), `...`,
  * tags, anchors, aliases, block scalars, explicit keys (`?`), multi-line scalars, content on a
- * `---` line, an indented root, a scalar root, a plain scalar that a YAML 1.1 reader would read
- * differently (`yaml/ambiguous-scalar`), integer literals longer than MAX_INT_LITERAL, more than
- * MAX_VALUES values, nesting deeper than MAX_DEPTH, comment lines indented after the last line
- * of a document (they move the root's end in yaml's parser), an `apiVersion` of another pviommu
- * version (a finding), and files that may hold suppression comments.
+ * `---` line, an indented root, a scalar root, integer literals longer than MAX_INT_LITERAL, more
+ * than MAX_VALUES values, nesting deeper than MAX_DEPTH, comments after a document's last value
+ * when it is empty (`key:`), an `apiVersion` of another pviommu version (a finding), files that
+ * may hold suppression comments, and pviommu/v1 documents with a duplicate key, a key that is not
+ * a string (or is `__proto__`) or a plain scalar that a YAML 1.1 reader reads differently (each
+ * a finding). Other documents are not checked for those by the slow path either: they are only
+ * counted as skipped, so they are accepted (their value is not used).
  *
  * Why declining is safe: `undefined` sends the whole file down the slow path, which is what ran
  * before this existed. What must hold is the other direction — whenever this returns a result,
@@ -39,6 +43,7 @@ import { mayHaveDirectives } from './suppressions.js';
 
 /** One document, as the fast path read it. */
 export interface FastDoc {
+  /** `doc.toJS()` for a `v1` document; for others, only what tells their `apiVersion`. */
   value: unknown;
   /** `v1`: declares `apiVersion: pviommu/v1`; `none`: not a pviommu document. */
   api: 'v1' | 'none';
