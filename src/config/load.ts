@@ -21,8 +21,9 @@ import ignore from 'ignore';
 import { isMap, isScalar } from 'yaml';
 import type { Document, LineCounter, YAMLError } from 'yaml';
 import { ToolError } from '../errors.js';
-import type { Finding } from '../policy/types.js';
+import type { Finding, Location } from '../policy/types.js';
 import type { DocSource } from './source.js';
+import { parseFast } from './yaml/fast.js';
 import { findPair, spanOf } from './yaml/nodes.js';
 import { parseYaml, MAX_NESTING, MAX_VALUES } from './yaml/parse.js';
 import { YamlDocSource, YamlFileText, type DocParts } from './yaml/source.js';
@@ -157,6 +158,18 @@ function errorFinding(
  * findings. `file` is the display path. Never throws for bad content.
  */
 export function loadText(file: string, text: string, opts: LoadOptions = {}): LoadTextResult {
+  return loadTextVia(file, text, opts, true);
+}
+
+/**
+ * `loadText` without the fast path: always yaml's pipeline. For the tests that compare both
+ * paths (test/config/fast-yaml.test.ts); not part of the API.
+ */
+export function loadTextSlow(file: string, text: string, opts: LoadOptions = {}): LoadTextResult {
+  return loadTextVia(file, text, opts, false);
+}
+
+function loadTextVia(file: string, text: string, opts: LoadOptions, tryFast: boolean): LoadTextResult {
   const maxBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   const maxAliases = opts.maxAliases ?? DEFAULT_MAX_ALIASES;
   const loaded: LoadedFile = { file, documents: 0, pviommu: 0 };
@@ -168,6 +181,27 @@ export function loadText(file: string, text: string, opts: LoadOptions = {}): Lo
     return result;
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+
+  // Plain files (nearly all of a repo) take the fast path, which gives the same documents as the
+  // pipeline below for files without findings, and declines everything else (yaml/fast.ts).
+  if (tryFast) {
+    const fast = parseFast(text);
+    if (fast !== undefined) {
+      loaded.documents = fast.length;
+      let fileText: YamlFileText | undefined;
+      fast.forEach((d, index) => {
+        if (d.api !== 'v1') {
+          result.skipped++;
+          return;
+        }
+        loaded.pviommu++;
+        fileText ??= new YamlFileText(text);
+        const rootLoc: Location = { file, ...d.root };
+        result.docs.push({ source: new YamlDocSource(file, index, fileText, d.docRange, rootLoc), value: d.value });
+      });
+      return result;
+    }
+  }
 
   let parsed: ReturnType<typeof parseYaml>;
   try {

@@ -1,0 +1,821 @@
+/**
+ * A fast path for the plain YAML that config repos are made of.
+ *
+ * yaml's Lexer → Parser → Composer pipeline (parse.ts) reads ~2 MB/s and is most of the time of
+ * `check` on a large repo. Almost every real config file uses a small, regular part of YAML:
+ * block mappings and sequences, one scalar per line, comments, a few single-line flow
+ * collections. `parseFast` reads exactly that part, line by line, and gives for each document
+ * what the slow path gives for a clean one: the JS value (as `doc.toJS()` under COMPOSE_OPTIONS:
+ * YAML 1.2 core schema, integers as BigInt), the document's range, the span of its root (what
+ * `YamlDocSource` points at for `locate([])`) and whether it is a pviommu/v1 document.
+ *
+ * Accepted (anything else declines):
+ * - documents separated by `---` lines (a leading one too; only blanks or a comment after it);
+ * - a root that is a block mapping or sequence at column 0, or a flow collection (JSON);
+ * - block mappings whose keys are single-line plain or quoted scalars, block sequences (`- item`,
+ *   `- key: v` compact mappings, `- - x`, a sequence at the indentation of its parent key);
+ * - single-line plain, 'single-quoted' and "double-quoted" scalars (the escapes of YAML 1.2);
+ * - flow sequences and mappings, nested (`[a, "b"]`, `{ start: 0x1, pages: 2 }`, `[]`, `{}`),
+ *   without trailing commas, empty values, or `:` or `#` inside plain scalars; over several
+ *   lines only where the lines break after `[`, `{` or `,` or before `,`, `]` or `}`, indented
+ *   more than the block collection they are in;
+ * - comment lines and ` # comments` after a value, blank lines, LF or CRLF line ends.
+ * Declined, among others: tabs and other control characters anywhere, directives (`%`), `...`,
+ * tags, anchors, aliases, block scalars, explicit keys (`?`), multi-line scalars, content on a
+ * `---` line, an indented root, a scalar root, integer literals longer than MAX_INT_LITERAL, more
+ * than MAX_VALUES values, nesting deeper than MAX_DEPTH, comments after a document's last value
+ * when it is empty (`key:`), an `apiVersion` of another pviommu version (a finding), files that
+ * may hold suppression comments, and pviommu/v1 documents with a duplicate key, a key that is not
+ * a string (or is `__proto__`) or a plain scalar that a YAML 1.1 reader reads differently (each
+ * a finding). Other documents are not checked for those by the slow path either: they are only
+ * counted as skipped, so they are accepted (their value is not used).
+ *
+ * Why declining is safe: `undefined` sends the whole file down the slow path, which is what ran
+ * before this existed. What must hold is the other direction — whenever this returns a result,
+ * it is the slow path's result for a document without findings. The rules above are therefore
+ * conservative (when in doubt, decline), and test/config/fast-yaml.test.ts and
+ * test/fuzz/fast-yaml.fuzz.test.ts compare both paths on real, generated, hand-written and
+ * mutated files.
+ */
+import { ambiguityMessage } from './ambiguous.js';
+import { MAX_INT_LITERAL, MAX_VALUES } from './parse.js';
+import { mayHaveDirectives } from './suppressions.js';
+
+/** One document, as the fast path read it. */
+export interface FastDoc {
+  /** `doc.toJS()` for a `v1` document; for others, only what tells their `apiVersion`. */
+  value: unknown;
+  /** `v1`: declares `apiVersion: pviommu/v1`; `none`: not a pviommu document. */
+  api: 'v1' | 'none';
+  /** As the slow path's `doc.range[0..1]` (set for `v1` documents only). */
+  docRange: [number, number];
+  /** The root's span, 1-based, trailing blanks trimmed (set for `v1` documents only). */
+  root: { line: number; column: number; endLine: number; endColumn: number };
+}
+
+/** Deepest nesting of collections read here (pviommu documents nest fewer than 10 levels). */
+export const MAX_DEPTH = 64;
+/** Longest key (yaml requires the `:` of an implicit key within 1024 characters). */
+const MAX_KEY = 1000;
+
+const DECLINE: unique symbol = Symbol('decline');
+
+/** Why the last text was declined (for tests and for looking into a repo that declines). */
+let declined = '';
+
+function decline(why: string): never {
+  declined = why;
+  throw DECLINE;
+}
+
+/** Why the last call of `parseFast` that returned undefined declined. */
+export function lastDecline(): string {
+  return declined;
+}
+
+const SP = 32;
+const CR = 13;
+const HASH = 35;
+const DASH = 45;
+const DOT = 46;
+const COLON = 58;
+const SQ = 39;
+const DQ = 34;
+const BSL = 92;
+const PCT = 37;
+const COMMA = 44;
+const LBRACK = 91;
+const RBRACK = 93;
+const LBRACE = 123;
+const RBRACE = 125;
+
+/** Characters declined anywhere in the text: tabs, other controls, BOMs, Unicode line breaks, lone CRs. */
+const FORBIDDEN = /[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]|\r(?!\n)/;
+
+/** ASCII characters a plain scalar may not start with here (YAML indicators). */
+const BAD_START = new Uint8Array(128);
+for (const c of '-?:,[]{}#&*!|>\'"%@`') BAD_START[c.charCodeAt(0)] = 1;
+
+function badStart(c: number): boolean {
+  return c < 128 && BAD_START[c] === 1;
+}
+
+function isFlowIndicator(c: number): boolean {
+  return c === COMMA || c === LBRACK || c === RBRACK || c === LBRACE || c === RBRACE;
+}
+
+// The core schema's scalar tests (yaml/dist/schema/core), in its order.
+const NULL = /^(?:~|[Nn]ull|NULL)?$/;
+const BOOL = /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/;
+const INT_OCT = /^0o[0-7]+$/;
+const INT = /^[-+]?[0-9]+$/;
+const INT_HEX = /^0x[0-9a-fA-F]+$/;
+const FLOAT_NAN = /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/;
+const FLOAT_EXP = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/;
+const FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/;
+
+/** The value of a plain scalar under the core schema, integers as BigInt (as COMPOSE_OPTIONS). */
+function resolvePlain(s: string): unknown {
+  const c = s.charCodeAt(0);
+  if ((c >= 48 && c <= 57) || c === 43 || c === DASH || c === DOT) {
+    if (INT.test(s) || INT_HEX.test(s) || INT_OCT.test(s)) {
+      if (s.length > MAX_INT_LITERAL) decline('integer literal too long');
+      return BigInt(s);
+    }
+    if (FLOAT_NAN.test(s)) {
+      return s.slice(-3).toLowerCase() === 'nan' ? NaN : c === DASH ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+    }
+    if (FLOAT_EXP.test(s) || FLOAT.test(s)) return parseFloat(s);
+    return s;
+  }
+  if (c === 126 /* ~ */ || c === 110 /* n */ || c === 78 /* N */) return NULL.test(s) ? null : s;
+  if (c === 116 /* t */ || c === 84 /* T */ || c === 102 /* f */ || c === 70 /* F */) {
+    return BOOL.test(s) ? c === 116 || c === 84 : s;
+  }
+  return s;
+}
+
+/** Double-quoted escapes (yaml's table, without the tab, which is declined anyway). */
+const ESCAPES: Record<string, string> = {
+  '0': '\0',
+  a: '\x07',
+  b: '\b',
+  e: '\x1b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
+  N: '\u0085',
+  _: '\u00a0',
+  L: '\u2028',
+  P: '\u2029',
+  ' ': ' ',
+  '"': '"',
+  '/': '/',
+  '\\': '\\',
+};
+const HEX = /^[0-9a-fA-F]+$/;
+
+const hasOwn = Object.prototype.hasOwnProperty;
+
+const enum Kind {
+  Content,
+  DocStart,
+  End,
+}
+
+class FastParser {
+  private readonly n: number;
+  // the current line (a content line, a `---` line, or the end of the text)
+  private kind = Kind.End;
+  private ls = 0;
+  private le = 0;
+  private nextLs = 0;
+  private ind = 0;
+  private cs = 0;
+  private lineNo = 0;
+  // the last content line left
+  private lastLs = 0;
+  private lastLe = 0;
+  private lastNext = 0;
+  private lastLine = 0;
+  /** The last content line ended in an empty value (`key:`, `-`), and whether a comment followed it. */
+  private emptyValue = false;
+  private lineComment = false;
+  /** Comment lines since the last content line: their indentation and the offset after each. */
+  private tcN = 0;
+  private readonly tcInd: number[] = [];
+  private readonly tcNext: number[] = [];
+  /** Indentation of the block collections open on the current line, outermost first. */
+  private readonly open: number[] = [];
+  /** Set when a document's last line has been left: where its root ends (yaml's `range[1]`). */
+  private rootEnd = 0;
+  /**
+   * The document has an ambiguous scalar, a duplicate key or a key that is not a string: findings
+   * if it is a pviommu document (declined then); nothing for another document, which is not checked.
+   */
+  private issue = false;
+  private values = 0;
+  /** Set by the scalar and flow readers: the offset after what they read. */
+  private pos = 0;
+  /** Set by keyAt: the key read (null: a key that is not a string, which the document does not keep). */
+  private key: string | null = '';
+
+  constructor(private readonly t: string) {
+    this.n = t.length;
+  }
+
+  parse(): FastDoc[] {
+    const docs: FastDoc[] = [];
+    this.advance();
+    while (this.kind !== Kind.End) {
+      const start = this.ls;
+      if (this.kind === Kind.DocStart) {
+        this.advance();
+        if ((this.kind as Kind) !== Kind.Content) {
+          docs.push({ value: null, api: 'none', docRange: [0, 0], root: { line: 0, column: 0, endLine: 0, endColumn: 0 } });
+          continue;
+        }
+      }
+      if (this.ind !== 0) decline('indented root');
+      const rootLine = this.lineNo;
+      this.issue = false;
+      let value: unknown;
+      let root: FastDoc['root'];
+      const c = this.t.charCodeAt(this.cs);
+      if (c === LBRACK || c === LBRACE) {
+        // a flow collection as the root: its span ends at its closing bracket, the document after
+        // the rest of that line (blanks, a comment, the line break)
+        value = this.flow(this.cs, 0);
+        const e = this.pos;
+        const i = this.skipSp(e);
+        if (i < this.le && (i === e || this.t.charCodeAt(i) !== HASH)) decline('text after a flow root');
+        root = { line: rootLine, column: 1, endLine: this.lineNo, endColumn: e - this.ls + 1 };
+        this.rootEnd = this.nextLs;
+        this.advance();
+      } else {
+        value = this.blockNode(0);
+        root = { line: rootLine, column: 1, ...this.endOf(this.rootEnd) };
+      }
+      if (this.kind === Kind.Content) decline('unparsed content after the root');
+      let api: FastDoc['api'] = 'none';
+      if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+        const v = (value as Record<string, unknown>)['apiVersion'];
+        if (typeof v === 'string') {
+          if (v === 'pviommu/v1') api = 'v1';
+          else if (/^pviommu(\/|$)/i.test(v)) decline('another pviommu apiVersion');
+        }
+      }
+      if (api === 'v1' && this.issue) decline('finding in a pviommu document');
+      docs.push({
+        value,
+        api,
+        docRange: [start, this.rootEnd],
+        root,
+      });
+    }
+    return docs;
+  }
+
+  /** Move to the next content line, `---` line, or the end, skipping blank and comment lines. */
+  private advance(): void {
+    const t = this.t;
+    const n = this.n;
+    if (this.kind === Kind.Content) {
+      this.lastLs = this.ls;
+      this.lastLe = this.le;
+      this.lastNext = this.nextLs;
+      this.lastLine = this.lineNo;
+    }
+    if (this.values > MAX_VALUES) decline('too many values');
+    let p = this.nextLs;
+    let lineNo = this.lineNo;
+    for (;;) {
+      if (p >= n) {
+        this.kind = Kind.End;
+        this.lineNo = lineNo;
+        this.endDoc(n);
+        return;
+      }
+      lineNo++;
+      const nl = t.indexOf('\n', p);
+      const next = nl < 0 ? n : nl + 1;
+      let le = nl < 0 ? n : nl;
+      if (le > p && t.charCodeAt(le - 1) === CR) le--;
+      let i = p;
+      while (i < le && t.charCodeAt(i) === SP) i++;
+      if (i === le) {
+        p = next;
+        continue;
+      }
+      const c = t.charCodeAt(i);
+      if (c === HASH) {
+        this.tcInd[this.tcN] = i - p;
+        this.tcNext[this.tcN] = next;
+        this.tcN++;
+        p = next;
+        continue;
+      }
+      this.ls = p;
+      this.le = le;
+      this.nextLs = next;
+      this.ind = i - p;
+      this.cs = i;
+      this.lineNo = lineNo;
+      if (i === p) {
+        if (
+          (c === DASH || c === DOT) &&
+          le - p >= 3 &&
+          t.charCodeAt(p + 1) === c &&
+          t.charCodeAt(p + 2) === c &&
+          (le === p + 3 || t.charCodeAt(p + 3) === SP)
+        ) {
+          if (c === DOT) decline('document end marker');
+          let j = p + 3;
+          while (j < le && t.charCodeAt(j) === SP) j++;
+          if (j < le && t.charCodeAt(j) !== HASH) decline('content on a --- line');
+          this.kind = Kind.DocStart;
+          this.endDoc(p);
+          this.tcN = 0;
+          return;
+        }
+        if (c === PCT) decline('directive');
+      }
+      this.kind = Kind.Content;
+      this.tcN = 0;
+      return;
+    }
+  }
+
+  /**
+   * The end of the document's root (yaml's `root.range[1]`), when the text after the document's
+   * last content line up to `trailEnd` (a `---` line or the end) holds only blanks and comments.
+   * Comments there may belong to the root in yaml's parser:
+   * - after a value (scalar or flow collection), a comment line indented more than the innermost
+   *   collection, with only blank lines before it, extends that value;
+   * - the other comment lines form a trailing item of the innermost collection that moves out to
+   *   its parent when all of its comments are indented less than the collection, or when the
+   *   collection is at column 0; if it stays in a collection other than the root, the root ends
+   *   where the document's text does.
+   * After an empty value (`key:`, `-`) comments are part of the empty node, with rules of their
+   * own: declined.
+   */
+  private endDoc(trailEnd: number): void {
+    const open = this.open;
+    if (open.length === 0) return; // not inside a document
+    if (this.emptyValue) {
+      if (this.lineComment || this.tcN > 0) decline('comment after a last empty value');
+      this.rootEnd = this.lastLe;
+      return;
+    }
+    let end = this.lastNext;
+    let k = 0;
+    const inner = open[open.length - 1]!;
+    while (k < this.tcN && this.tcInd[k]! > inner) end = this.tcNext[k++]!;
+    if (k < this.tcN) {
+      let most = 0;
+      for (let j = k; j < this.tcN; j++) most = Math.max(most, this.tcInd[j]!);
+      for (const indent of open) {
+        if (indent > 0 && most >= indent) {
+          end = trailEnd;
+          break;
+        }
+      }
+    }
+    this.rootEnd = end;
+  }
+
+  /** Line and column (1-based) of `end` with the blanks before it trimmed, as spanOf does. */
+  private endOf(end: number): { endLine: number; endColumn: number } {
+    const t = this.t;
+    let e = end;
+    while (e > this.lastLs) {
+      const c = t.charCodeAt(e - 1);
+      if (c !== SP && c !== 10 && c !== CR) break;
+      e--;
+    }
+    let line = this.lastLine;
+    let ls = this.lastLs;
+    for (let i = t.indexOf('\n', ls); i >= 0 && i < e; i = t.indexOf('\n', i + 1)) {
+      line++;
+      ls = i + 1;
+    }
+    return { endLine: line, endColumn: e - ls + 1 };
+  }
+
+  private skipSp(i: number): number {
+    const t = this.t;
+    const le = this.le;
+    while (i < le && t.charCodeAt(i) === SP) i++;
+    return i;
+  }
+
+  /** `-` followed by a blank or the end of the line: a block sequence entry. */
+  private isDash(p: number): boolean {
+    return this.t.charCodeAt(p) === DASH && (p + 1 === this.le || this.t.charCodeAt(p + 1) === SP);
+  }
+
+  /** A block mapping or sequence starting on the current line (its indentation is `this.ind`). */
+  private blockNode(depth: number): unknown {
+    const cs = this.cs;
+    if (this.isDash(cs)) return this.blockSeq(this.ind, cs, depth);
+    const after = this.keyAt(cs);
+    if (after < 0) decline('root is not a collection');
+    return this.blockMap(this.ind, after, depth);
+  }
+
+  /**
+   * A block mapping at `indent` whose first key was just read by keyAt (`this.key`; `after` is
+   * the offset after its `:`), on the current line.
+   */
+  private blockMap(indent: number, after: number, depth: number): Record<string, unknown> {
+    if (depth > MAX_DEPTH) decline('too deep');
+    this.values++;
+    this.open.push(indent);
+    const obj: Record<string, unknown> = {};
+    for (;;) {
+      let key = this.key;
+      // yaml/duplicate-key: the first pair is kept (as the slow path does)
+      if (key !== null && hasOwn.call(obj, key)) {
+        this.issue = true;
+        key = null;
+      }
+      const q = this.skipSp(after);
+      let value: unknown;
+      if (q === this.le || this.t.charCodeAt(q) === HASH) {
+        this.emptyValue = true;
+        this.lineComment = q < this.le;
+        this.advance();
+        if (this.kind === Kind.Content && this.ind > indent) value = this.blockNode(depth + 1);
+        else if (this.kind === Kind.Content && this.ind === indent && this.isDash(this.cs)) {
+          value = this.blockSeq(indent, this.cs, depth + 1);
+        } else value = null;
+      } else {
+        value = this.inline(q, depth + 1);
+        this.advance();
+        if (this.kind === Kind.Content && this.ind > indent) decline('multi-line scalar');
+      }
+      if (key !== null) obj[key] = value;
+      if (this.kind !== Kind.Content || this.ind < indent) {
+        this.open.pop();
+        return obj;
+      }
+      if (this.ind > indent) decline('bad indentation');
+      if (this.isDash(this.cs)) decline('sequence entry in a mapping');
+      after = this.keyAt(this.cs);
+      if (after < 0) decline('line is not a key');
+    }
+  }
+
+  /**
+   * A block sequence at `indent` whose first `-` is at `p` on the current line (the line's start,
+   * or after the `- ` of an enclosing sequence: `- - x`).
+   */
+  private blockSeq(indent: number, p: number, depth: number): unknown[] {
+    if (depth > MAX_DEPTH) decline('too deep');
+    const t = this.t;
+    this.values++;
+    this.open.push(indent);
+    const arr: unknown[] = [];
+    for (;;) {
+      this.values++;
+      const q = this.skipSp(p + 1);
+      let item: unknown;
+      if (q === this.le || t.charCodeAt(q) === HASH) {
+        this.emptyValue = true;
+        this.lineComment = q < this.le;
+        this.advance();
+        item = this.kind === Kind.Content && this.ind > indent ? this.blockNode(depth + 1) : null;
+      } else {
+        const c = t.charCodeAt(q);
+        const after = c === LBRACK || c === LBRACE || (c === DASH && this.isDash(q)) ? -1 : this.keyAt(q);
+        if (c === DASH && this.isDash(q)) {
+          item = this.blockSeq(q - this.ls, q, depth + 1); // `- - x`
+        } else if (after >= 0) {
+          item = this.blockMap(q - this.ls, after, depth + 1);
+        } else {
+          item = this.inline(q, depth + 1);
+          this.advance();
+          if (this.kind === Kind.Content && this.ind > indent) decline('multi-line scalar');
+        }
+      }
+      arr.push(item);
+      if (this.kind !== Kind.Content || this.ind < indent || (this.ind === indent && !this.isDash(this.cs))) {
+        this.open.pop();
+        return arr;
+      }
+      if (this.ind > indent) decline('bad indentation');
+      p = this.cs;
+    }
+  }
+
+  /**
+   * Whether the current line holds an implicit key at `p`: if so, reads it into `this.key` and
+   * returns the offset after its `:`, else -1. Declines keys outside the subset.
+   */
+  private keyAt(p: number): number {
+    const t = this.t;
+    const le = this.le;
+    const c = t.charCodeAt(p);
+    if (c === DQ || c === SQ) {
+      const v = c === DQ ? this.doubleQuoted(p) : this.singleQuoted(p);
+      const e = this.pos;
+      if (e < le && t.charCodeAt(e) === COLON && (e + 1 === le || t.charCodeAt(e + 1) === SP)) {
+        if (e - p > MAX_KEY) decline('long key');
+        this.values++;
+        this.key = this.stringKey(v);
+        return e + 1;
+      }
+      return -1;
+    }
+    for (let i = p; i < le; i++) {
+      const ch = t.charCodeAt(i);
+      if (ch === COLON) {
+        if (i + 1 === le || t.charCodeAt(i + 1) === SP) {
+          let end = i;
+          while (end > p && t.charCodeAt(end - 1) === SP) end--;
+          if (i - p > MAX_KEY) decline('long key');
+          this.key = this.plainKey(t.slice(p, end));
+          return i + 1;
+        }
+      } else if (ch === SP && t.charCodeAt(i + 1) === HASH) {
+        return -1;
+      }
+    }
+    return -1;
+  }
+
+  /** A plain scalar used as a key: null (an issue) unless it is a string. */
+  private plainKey(src: string): string | null {
+    const c = src.charCodeAt(0);
+    // `-x` starts a plain scalar (the `- ` of an entry never reaches here)
+    if (src.length === 0 || (badStart(c) && !(c === DASH && src.length > 1 && src.charCodeAt(1) !== SP))) {
+      decline('plain key start');
+    }
+    return this.stringKey(this.plain(src));
+  }
+
+  /** A key's value as a property name; null (an issue) for keys that are not strings, and `__proto__`. */
+  private stringKey(v: unknown): string | null {
+    if (typeof v === 'string' && v !== '__proto__') return v;
+    this.issue = true;
+    return null;
+  }
+
+  /** The value of a plain scalar (also counts it, and notes ambiguous ones). */
+  private plain(src: string): unknown {
+    this.values++;
+    const v = resolvePlain(src);
+    if (ambiguityMessage(src, v) !== null) this.issue = true; // yaml/ambiguous-scalar
+    return v;
+  }
+
+  /** A value in block context at `q` that ends the current line (a comment may follow). */
+  private inline(q: number, depth: number): unknown {
+    const t = this.t;
+    const le = this.le;
+    const c = t.charCodeAt(q);
+    this.emptyValue = false;
+    let v: unknown;
+    if (c === LBRACK || c === LBRACE) v = this.flow(q, depth);
+    else if (c === DQ) {
+      this.values++;
+      v = this.doubleQuoted(q);
+    } else if (c === SQ) {
+      this.values++;
+      v = this.singleQuoted(q);
+    } else {
+      if (c === DASH ? q + 1 === le || t.charCodeAt(q + 1) === SP : badStart(c)) decline('plain scalar start');
+      // a plain scalar: up to ` #` or the end of the line
+      let end = q + 1;
+      for (let i = q + 1; i < le; i++) {
+        const ch = t.charCodeAt(i);
+        if (ch === SP) {
+          if (t.charCodeAt(i + 1) === HASH) break;
+        } else {
+          // `a: b: c`, `a: b:` — a nested mapping on one line is an error
+          if (ch === COLON && (i + 1 === le || t.charCodeAt(i + 1) === SP)) decline('colon in a plain scalar');
+          end = i + 1;
+        }
+      }
+      return this.plain(t.slice(q, end));
+    }
+    // after a flow collection or a quoted scalar: blanks, then the end of the line or a comment
+    const e = this.pos;
+    const i = this.skipSp(e);
+    if (i < le && (i === e || t.charCodeAt(i) !== HASH)) decline('text after a quoted scalar or flow collection');
+    return v;
+  }
+
+  /**
+   * A flow sequence or mapping at `p`; sets `this.pos` after its closing bracket (on the current
+   * line, which it may have moved to: a flow collection may go on over lines where blanks are
+   * allowed, except between a key and its value; see flowSkip). A plain scalar at the end of a
+   * line is followed by a `,` or closing bracket on the next: it cannot go on there.
+   */
+  private flow(p: number, depth: number): unknown {
+    if (depth > MAX_DEPTH) decline('too deep');
+    this.values++;
+    const t = this.t;
+    let i = this.flowSkip(p + 1);
+    if (t.charCodeAt(p) === LBRACK) {
+      const arr: unknown[] = [];
+      if (t.charCodeAt(i) === RBRACK) {
+        this.pos = i + 1;
+        return arr;
+      }
+      for (;;) {
+        arr.push(this.flowItem(i, depth));
+        i = this.flowSkip(this.pos);
+        const c = t.charCodeAt(i);
+        if (c === RBRACK) {
+          this.pos = i + 1;
+          return arr;
+        }
+        if (c !== COMMA) decline('flow sequence syntax');
+        i = this.flowSkip(i + 1);
+      }
+    }
+    const obj: Record<string, unknown> = {};
+    if (t.charCodeAt(i) === RBRACE) {
+      this.pos = i + 1;
+      return obj;
+    }
+    for (;;) {
+      let key = this.flowKey(i);
+      if (key !== null && hasOwn.call(obj, key)) {
+        this.issue = true;
+        key = null;
+      }
+      const v = this.flowItem(this.skipSp(this.pos), depth);
+      if (key !== null) obj[key] = v;
+      i = this.flowSkip(this.pos);
+      const c = t.charCodeAt(i);
+      if (c === RBRACE) {
+        this.pos = i + 1;
+        return obj;
+      }
+      if (c !== COMMA) decline('flow mapping syntax');
+      i = this.flowSkip(i + 1);
+    }
+  }
+
+  /** Blanks from `i` inside a flow collection; at the end of the line, the next line's content. */
+  private flowSkip(i: number): number {
+    i = this.skipSp(i);
+    if (i < this.le) return i;
+    const t = this.t;
+    const n = this.n;
+    const p = this.nextLs;
+    if (p >= n) decline('unclosed flow collection');
+    const nl = t.indexOf('\n', p);
+    const next = nl < 0 ? n : nl + 1;
+    let le = nl < 0 ? n : nl;
+    if (le > p && t.charCodeAt(le - 1) === CR) le--;
+    let j = p;
+    while (j < le && t.charCodeAt(j) === SP) j++;
+    const open = this.open;
+    // inside a block collection, lines must be indented more than it; a root flow collection
+    // (JSON, say) may have lines at any indentation, but not ones that could be `---` or `...`
+    const min = open.length > 0 ? open[open.length - 1]! : -1;
+    const c = t.charCodeAt(j);
+    // blank and comment lines inside a flow collection, and too little indentation: declined
+    if (j === le || j - p <= min || c === HASH || (j === p && (c === DASH || c === DOT || c === PCT))) {
+      decline('flow collection line');
+    }
+    this.ls = p;
+    this.le = le;
+    this.nextLs = next;
+    this.ind = j - p;
+    this.cs = j;
+    this.lineNo++;
+    return j;
+  }
+
+  /** A value inside a flow collection at `i`; sets `this.pos` after it. */
+  private flowItem(i: number, depth: number): unknown {
+    const t = this.t;
+    const le = this.le;
+    if (i >= le) decline('multi-line flow');
+    const c = t.charCodeAt(i);
+    if (c === LBRACK || c === LBRACE) return this.flow(i, depth + 1);
+    if (c === DQ) {
+      this.values++;
+      return this.doubleQuoted(i);
+    }
+    if (c === SQ) {
+      this.values++;
+      return this.singleQuoted(i);
+    }
+    if (c === DASH) {
+      if (i + 1 >= le) decline('flow dash');
+      const c1 = t.charCodeAt(i + 1);
+      if (c1 === SP || isFlowIndicator(c1)) decline('flow dash');
+    } else if (badStart(c)) decline('flow plain start');
+    if (this.values > MAX_VALUES) decline('too many values');
+    let end = i + 1;
+    let j = i + 1;
+    for (; j < le; j++) {
+      const ch = t.charCodeAt(j);
+      if (isFlowIndicator(ch)) break;
+      if (ch === COLON || ch === HASH) decline('colon or # in a flow scalar');
+      if (ch !== SP) end = j + 1;
+    }
+    // at the end of the line, the caller requires a `,` or closing bracket on the next one
+    this.pos = end;
+    return this.plain(t.slice(i, end));
+  }
+
+  /** A key of a flow mapping at `i`, followed by `: `; sets `this.pos` after the `:`. */
+  private flowKey(i: number): string | null {
+    const t = this.t;
+    const le = this.le;
+    if (i >= le) decline('multi-line flow');
+    const c = t.charCodeAt(i);
+    if (c === DQ || c === SQ) {
+      const v = c === DQ ? this.doubleQuoted(i) : this.singleQuoted(i);
+      const e = this.pos;
+      if (e + 1 >= le || t.charCodeAt(e) !== COLON || t.charCodeAt(e + 1) !== SP) decline('flow key syntax');
+      if (e - i > MAX_KEY) decline('long key');
+      this.values++;
+      this.pos = e + 1;
+      return this.stringKey(v);
+    }
+    let end = i;
+    for (let j = i; j < le; j++) {
+      const ch = t.charCodeAt(j);
+      if (ch === COLON) {
+        if (j + 1 >= le || t.charCodeAt(j + 1) !== SP || j - i > MAX_KEY) decline('flow key syntax');
+        this.pos = j + 1;
+        return this.plainKey(t.slice(i, end));
+      }
+      if (ch === HASH || isFlowIndicator(ch)) decline('flow key syntax');
+      if (ch !== SP) end = j + 1;
+    }
+    decline('multi-line flow');
+  }
+
+  /** A double-quoted scalar at `p` that closes on this line; sets `this.pos` after it. */
+  private doubleQuoted(p: number): string {
+    const t = this.t;
+    const le = this.le;
+    let i = p + 1;
+    let start = i;
+    let out = '';
+    for (;;) {
+      if (i >= le) decline('multi-line quoted scalar');
+      const ch = t.charCodeAt(i);
+      if (ch === DQ) break;
+      if (ch !== BSL) {
+        i++;
+        continue;
+      }
+      out += t.slice(start, i);
+      if (i + 1 >= le) decline('multi-line quoted scalar');
+      const e = t[i + 1]!;
+      const code = ESCAPES[e];
+      if (code !== undefined && hasOwn.call(ESCAPES, e)) {
+        out += code;
+        i += 2;
+      } else if (e === 'x' || e === 'u' || e === 'U') {
+        const len = e === 'x' ? 2 : e === 'u' ? 4 : 8;
+        const hex = t.slice(i + 2, i + 2 + len);
+        if (i + 2 + len > le || !HEX.test(hex)) decline('escape');
+        const cp = parseInt(hex, 16);
+        if (cp > 0x10ffff) decline('escape');
+        out += String.fromCodePoint(cp);
+        i += 2 + len;
+      } else {
+        decline('escape');
+      }
+      start = i;
+    }
+    this.pos = i + 1;
+    return out + t.slice(start, i);
+  }
+
+  /** A single-quoted scalar at `p` that closes on this line; sets `this.pos` after it. */
+  private singleQuoted(p: number): string {
+    const t = this.t;
+    const le = this.le;
+    let i = p + 1;
+    let out = '';
+    for (;;) {
+      const j = t.indexOf("'", i);
+      if (j < 0 || j >= le) decline('multi-line quoted scalar');
+      if (j + 1 < le && t.charCodeAt(j + 1) === SQ) {
+        out += t.slice(i, j + 1);
+        i = j + 2;
+        continue;
+      }
+      this.pos = j + 1;
+      return out + t.slice(i, j);
+    }
+  }
+}
+
+/**
+ * The documents of `text` (BOM already removed), or undefined when the text is outside the subset
+ * read here or would give any finding: then the caller parses it with yaml.
+ */
+export function parseFast(text: string): FastDoc[] | undefined {
+  if (mayHaveDirectives(text)) {
+    declined = 'may hold suppression comments';
+    return undefined;
+  }
+  if (FORBIDDEN.test(text)) {
+    declined = 'tab or other control character';
+    return undefined;
+  }
+  try {
+    return new FastParser(text).parse();
+  } catch (e) {
+    if (e === DECLINE) return undefined;
+    if (e instanceof RangeError) {
+      declined = 'too large'; // e.g. a string too long to build
+      return undefined;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,296 @@
+/**
+ * The YAML fast path (src/config/yaml/fast.ts) against the yaml pipeline: on every config file of
+ * the repo, a generated fleet and hand-written edge cases, it either declines or gives exactly the
+ * pipeline's result (fast-yaml.helpers.ts). It must also take the files real repos are made of,
+ * or it brings nothing. Mutated files: test/fuzz/fast-yaml.fuzz.test.ts.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { generateFleet } from '../../bench/gen/fleet.mjs';
+import { loadText } from '../../src/config/load.js';
+import { parseFast } from '../../src/config/yaml/fast.js';
+import { checkFast, crlf, type Outcome } from './fast-yaml.helpers.js';
+
+const ROOT = join(__dirname, '..', '..');
+
+function walk(dir: string, out: string[] = []): string[] {
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p, out);
+    else if (/\.ya?ml$/.test(name)) out.push(p);
+  }
+  return out;
+}
+
+const REPO_FILES = [...walk(join(ROOT, 'examples')), ...walk(join(ROOT, 'fixtures'))].map((p) => ({
+  file: relative(ROOT, p),
+  text: readFileSync(p, 'utf8'),
+}));
+
+const fleetDir = mkdtempSync(join(tmpdir(), 'pviommu-fast-yaml-'));
+afterAll(() => rmSync(fleetDir, { recursive: true, force: true }));
+generateFleet(fleetDir, { hosts: 6, domainsPerHost: 8, faultRate: 0.5, seed: 3, extras: true });
+const FLEET_FILES = walk(fleetDir).map((p) => ({ file: relative(fleetDir, p), text: readFileSync(p, 'utf8') }));
+
+describe('real and generated files', () => {
+  it('examples/ and fixtures/: declined or identical; the clean ones take the fast path', () => {
+    const out: Record<Outcome, string[]> = { fast: [], declined: [] };
+    for (const f of REPO_FILES) out[checkFast(f.file, f.text)].push(f.file);
+    // only files meant to have YAML findings (or suppression comments) are declined
+    for (const f of out.declined) expect(f).toMatch(/\.bad\.ya?ml$|suppress|yaml\/|load\//);
+    expect(out.fast.length).toBeGreaterThan(REPO_FILES.length * 0.8);
+  });
+
+  it('the same files with CRLF line ends, with a BOM, and all of them as one stream', () => {
+    for (const f of REPO_FILES) {
+      checkFast(f.file, crlf(f.text), `${f.file} (CRLF)`);
+      checkFast(f.file, '\ufeff' + f.text, `${f.file} (BOM)`);
+    }
+    const clean = REPO_FILES.filter((f) => parseFast(f.text) !== undefined);
+    expect(checkFast('all.yaml', clean.map((f) => f.text).join('\n---\n'))).toBe('fast');
+    expect(checkFast('all.yaml', clean.map((f) => `---\n${f.text}`).join(''))).toBe('fast');
+  });
+
+  it('the same documents written as JSON (pretty-printed and on one line)', () => {
+    let fast = 0;
+    for (const f of REPO_FILES) {
+      const r = loadText(f.file, f.text);
+      if (r.findings.length > 0 || r.docs.length === 0) continue;
+      for (const d of r.docs) {
+        for (const indent of [2, 0]) {
+          const json = JSON.stringify(d.value, (_, v: unknown) => (typeof v === 'bigint' ? `@@${v}@@` : v), indent).replace(/"@@(-?\d+)@@"/g, '$1');
+          if (checkFast(f.file, json + '\n', `${f.file} as JSON (indent ${indent})`) === 'fast') fast++;
+        }
+      }
+    }
+    expect(fast).toBeGreaterThan(50);
+  });
+
+  it('a generated fleet: every file but the broken one takes the fast path', () => {
+    const declined: string[] = [];
+    for (const f of FLEET_FILES) if (checkFast(f.file, f.text) === 'declined') declined.push(f.file);
+    expect(declined).toEqual(['broken.yaml']);
+    expect(FLEET_FILES.length).toBeGreaterThan(50);
+  });
+
+  it('the fleet through loadText: the same documents, skipped counts and sources', () => {
+    let pviommu = 0;
+    let skipped = 0;
+    for (const f of FLEET_FILES) {
+      const r = loadText(f.file, f.text);
+      pviommu += r.docs.length;
+      skipped += r.skipped;
+    }
+    expect(pviommu).toBeGreaterThan(80);
+    expect(skipped).toBe(1); // ci/pipeline.yaml
+  });
+});
+
+// ─── hand-written edge cases ─────────────────────────────────────────────────────────────────
+
+const H = 'apiVersion: pviommu/v1\nkind: Domain\nname: vm1\n';
+
+/** [what, text, expected outcome ('either': only the property is checked)] */
+const CASES: [string, string, Outcome | 'either'][] = [
+  // documents
+  ['empty file', '', 'fast'],
+  ['only blank lines', '\n\n  \n', 'fast'],
+  ['only comments', '# a\n  # b\n', 'fast'],
+  ['one document', H, 'fast'],
+  ['no final newline', H + 'memory: 1GiB', 'fast'],
+  ['leading ---', '---\n' + H, 'fast'],
+  ['leading comment then ---', '# c\n---\n' + H, 'fast'],
+  ['--- with a comment', '--- # first\n' + H + '---   \n' + H, 'fast'],
+  ['two documents', H + '---\n' + H, 'fast'],
+  ['empty documents', '---\n---\n' + H + '---\n', 'fast'],
+  ['document of comments only', H + '---\n# nothing\n---\n' + H, 'fast'],
+  ['content on the --- line', '--- ' + H, 'declined'],
+  ['--- then a flow map', '--- {a: 1}\n', 'declined'],
+  ['document end marker', H + '...\n', 'declined'],
+  ['document end then more', H + '...\n---\n' + H, 'declined'],
+  ['directive', '%YAML 1.2\n---\n' + H, 'declined'],
+  ['indented root', '  a: 1\n  b: 2\n', 'declined'],
+  ['scalar root', 'hello\n', 'declined'],
+  ['flow root', '{a: 1}\n', 'fast'],
+  ['flow roots', '[1, 2] # c\n  # d\n---\n{apiVersion: pviommu/v1, kind: Domain,\n  name: vm1, pci: [{dev: a,\n      vslot: 1}]}\n---\n{}', 'fast'],
+  ['flow root then text', '{a: 1} b\n', 'declined'],
+  ['flow root then content', '{a: 1}\nb: 2\n', 'declined'],
+  ['JSON', '{\n  "apiVersion": "pviommu/v1",\n  "kind": "Domain",\n  "pci": [\n    {\n      "dev": "a"\n    }\n  ],\n  "x": {}\n}\n', 'fast'],
+  ['JSON, closing bracket at column 0', '[\n1,\n2\n]', 'fast'],
+  ['JSON-like, --- inside', '[\n---\n]\n', 'declined'],
+  ['JSON-like, entries at column 0', '{\n"a": 1,\n"b": [1,\n2]}\n', 'fast'],
+  ['sequence root', '- 1\n- a: b\n  c: d\n-\n- - x\n', 'fast'],
+  ['sequence root, simple', '- 1\n- a: b\n  c: d\n-\n', 'fast'],
+  ['--- inside a block', H + 'pci:\n  - dev: a\n---\n' + H, 'fast'],
+  // other pviommu versions and non-pviommu documents
+  ['apiVersion pviommu/v2', 'apiVersion: pviommu/v2\nkind: Host\n', 'declined'],
+  ['apiVersion PVIOMMU', 'apiVersion: PVIOMMU\nkind: Host\n', 'declined'],
+  ['apiVersion quoted', 'apiVersion: "pviommu/v1"\nkind: Host\nname: h\n', 'fast'],
+  ['apiVersion single-quoted key', "'apiVersion': pviommu/v1\nkind: Host\nname: h\n", 'fast'],
+  ['apiVersion is a list', 'apiVersion: [pviommu/v1]\nkind: Host\n', 'fast'],
+  ['apiVersion empty', 'apiVersion:\nkind: Host\n', 'fast'],
+  ['other apiVersion', 'apiVersion: apps/v1\nkind: Deployment\n', 'fast'],
+  ['not pviommu: ambiguous scalars', 'on: yes\nport: 010\n', 'fast'],
+  ['not pviommu: duplicate keys', 'a: 1\na: 2\n', 'fast'],
+  ['not pviommu: duplicate apiVersion', 'apiVersion: x\napiVersion: pviommu/v1\n', 'fast'],
+  ['pviommu: duplicate apiVersion, first wins', 'apiVersion: pviommu/v1\napiVersion: x\n', 'declined'],
+  ['not pviommu: non-string keys', '1: a\ntrue: b\nnull: c\n~: d\n1.5: e\n', 'fast'],
+  ['not pviommu: __proto__ key', '__proto__: {a: 1}\nb: 2\n', 'fast'],
+  // findings in pviommu documents
+  ['duplicate key', H + 'memory: 1GiB\nmemory: 2GiB\n', 'declined'],
+  ['duplicate key in a flow map', H + 'x: {a: 1, a: 2}\n', 'declined'],
+  ['duplicate nested key', H + 'iommu:\n  a: 1\n  a: 1\n', 'declined'],
+  ['ambiguous value', H + 'x: yes\n', 'declined'],
+  ['ambiguous octal', H + 'x: 010\n', 'declined'],
+  ['ambiguous BDF', H + 'bdf: 00:02.0\n', 'declined'],
+  ['ambiguous in flow', H + 'x: [on, off]\n', 'declined'],
+  ['ambiguous key', H + 'on: 1\n', 'declined'],
+  ['quoted ambiguous value', H + 'x: "yes"\nz: \'010\'\n', 'fast'],
+  ['ambiguous one-letter key', H + 'y: 1\n', 'declined'],
+  ['not ambiguous: 007', H + 'x: 007\n', 'fast'],
+  ['integer key', H + '1: a\n', 'declined'],
+  ['null key', H + '~: a\n', 'declined'],
+  ['bool key', H + 'true: a\n', 'declined'],
+  ['quoted integer key', H + '"1": a\n\'2\': b\n', 'fast'],
+  ['__proto__ key', H + '__proto__: 1\n', 'declined'],
+  ['quoted __proto__ key', H + '"__proto__": 1\n', 'declined'],
+  ['constructor and toString keys', H + 'constructor: 1\ntoString: 2\nhasOwnProperty: {valueOf: 3}\n', 'fast'],
+  ['integer too long', H + 'x: ' + '9'.repeat(300) + '\n', 'declined'],
+  ['hex integer too long', H + 'x: 0x' + 'f'.repeat(300) + '\n', 'declined'],
+  ['integer at the limit', H + 'x: ' + '9'.repeat(256) + '\n', 'fast'],
+  ['long float', H + 'x: 1.' + '5'.repeat(300) + '\n', 'fast'],
+  ['suppression comment', H + '# pviommu-disable-next-line pci/seize -- why\npci: []\n', 'declined'],
+  ['pviommu- in a value', H + 'note: see pviommu-docs\n', 'declined'],
+  // scalars
+  [
+    'core schema scalars',
+    H +
+      'a: 0\nb: -5\nc: +7\nd: 0x1F\ne: 0o17\nf: 1.5\ng: -0.0\nh: 1e3\ni: 1E-3\nj: .5\nk: 5.\nl: .inf\nm: -.Inf\nn: .NaN\n' +
+      'o: null\np: Null\nq: ~\nr:\ns: true\nt: False\nu: TRUE\nv: 1_000\nw: 0b101\nx: 12:30\n',
+    'declined', // 1_000, 0b101 and 12:30 are ambiguous
+  ],
+  [
+    'core schema scalars, unambiguous',
+    H +
+      'a: 0\nb: -5\nc: +7\nd: 0x1F\nf: 1.5\ng: -0.0\nh: 1.5e+3\ni: 2.5E-3\nj: .5\nk: 5.\nnn: 1.0\n' +
+      'o: null\np: Null\nq: ~\nr:\ns: true\nt: False\nu: TRUE\nv: -0\nw: 0x0\nx: +.5\nyy: 1.0e+3\nz: 18446744073709551617\n',
+    'fast',
+  ],
+  ['strings that look like others', H + 'a: 0x\nb: 0xg\nc: 1.2.3\nd: nulls\ne: True1\nf: -\ng: .\nh: +\ni: 0o8\nj: "0x10"\n', 'either'],
+  ['strings', H + 'a: hello world\nb: a#b\nc: http://x/y\nd: a,b\ne: a[0]\nf: f(x){y}\ng: ünïcødé ✓\nh: -x\ni: a\'s\nj: a"b"\n', 'fast'],
+  ['trailing spaces', H + 'a: hello   \nb: "x"   \nc: [1]  \nd:   \n', 'fast'],
+  ['trailing comments', H + 'a: hello # c\nb: "x" # c\nc: [1] # c\nd: # c\ne: 1\n', 'fast'],
+  ['comment without space after quoted', H + 'a: "x"# c\n', 'declined'],
+  ['comment without space after flow', H + 'a: [1]# c\n', 'declined'],
+  ['something after quoted', H + 'a: "x" y\n', 'declined'],
+  ['single quotes', H + "a: 'it''s'\nb: ''\nc: ' x '\nd: '#not a comment'\n", 'fast'],
+  ['double quotes', H + 'a: "x\\ty\\n\\"q\\"\\\\"\nb: ""\nc: "\\x41\\u00e9\\U0001F600"\nd: " \\/ "\ne: "#x"\n', 'fast'],
+  ['double-quoted escapes', H + 'a: "\\0\\a\\b\\e\\f\\r\\v\\N\\_\\L\\P\\ "\n', 'fast'],
+  ['bad escape', H + 'a: "\\q"\n', 'declined'],
+  ['short \\x escape', H + 'a: "\\x4"\n', 'declined'],
+  ['escape beyond Unicode', H + 'a: "\\UFFFFFFFF"\n', 'declined'],
+  ['surrogate escape', H + 'a: "\\ud800"\n', 'either'],
+  ['multi-line plain scalar', H + 'a: hello\n  world\n', 'declined'],
+  ['multi-line double-quoted', H + 'a: "hello\n  world"\n', 'declined'],
+  ['multi-line single-quoted', H + "a: 'hello\n  world'\n", 'declined'],
+  ['block scalar |', H + 'a: |\n  x\n', 'declined'],
+  ['block scalar >-', H + 'a: >-\n  x\n', 'declined'],
+  ['anchor and alias', H + 'a: &x 1\nb: *x\n', 'declined'],
+  ['tag', H + 'a: !!str 1\n', 'declined'],
+  ['explicit key', H + '? a\n: 1\n', 'declined'],
+  ['tab indentation', H + 'iommu:\n\tenabled: true\n', 'declined'],
+  ['tab after a value', H + 'a: 1\t# c\n', 'declined'],
+  ['nested mapping on one line', H + 'a: b: c\n', 'declined'],
+  ['value ending in a colon', H + 'a: b:\n', 'declined'],
+  ['colon without space', H + 'a:b\n', 'declined'],
+  ['key with spaces before the colon', H + 'a  : 1\n', 'either'],
+  ['reserved start characters', H + 'a: @x\n', 'declined'],
+  ['backquote', H + 'a: `x`\n', 'declined'],
+  ['percent value', H + 'a: %x\n', 'declined'],
+  ['long key', H + 'k'.repeat(1100) + ': 1\n', 'declined'],
+  ['lone CR', H + 'a: 1\rb: 2\n', 'declined'],
+  ['NUL', H + 'a: "\0"\n', 'declined'],
+  ['BOM inside', H + '\ufeffa: 1\n', 'declined'],
+  ['NEL and LS', H + 'a: x\u0085y\nb: x\u2028y\n', 'declined'],
+  ['NBSP', H + 'a: x\u00a0y\n\u00a0b: 1\n', 'either'],
+  // block structure
+  ['nested maps', H + 'iommu:\n  enabled: true\n  deep:\n    deeper:\n      x: 1\nnext: 2\n', 'fast'],
+  ['sequence under a key, indented', H + 'pci:\n  - dev: a\n    vslot: 0x5\n  - dev: b\n', 'fast'],
+  ['sequence at the key indentation', H + 'pci:\n- dev: a\n  vslot: 0x5\n- dev: b\nmemory: 1GiB\n', 'fast'],
+  ['compact map with wider gap', H + 'pci:\n  -   dev: a\n      vslot: 1\n', 'fast'],
+  ['sequence of scalars and flows', H + 'x:\n  - 1\n  - "two"\n  - [3]\n  - {four: 4}\n  -\n  - # c\n  - null\n', 'fast'],
+  ['empty item then nested', H + 'x:\n  -\n    a: 1\n  -\n    - 2\n', 'fast'],
+  ['nested sequence in compact map', H + 'x:\n  - a:\n    - 1\n    b: 2\n', 'fast'],
+  ['nested sequence in compact map, indented', H + 'x:\n  - a:\n      - 1\n    b: 2\n', 'fast'],
+  ['compact nested sequence', H + 'x:\n  - - 1\n    - - 2\n      -\n    - a: 1\n      b: [2]\n  - -\n  - 3\n', 'fast'],
+  ['compact nested sequence, bad indent', H + 'x:\n  - - 1\n   - 2\n', 'declined'],
+  ['dash value', H + 'x: - 1\n', 'declined'],
+  ['bad dedent', H + 'x:\n    a: 1\n  b: 2\n', 'declined'],
+  ['bad indent', H + 'x:\n  a: 1\n   b: 2\n', 'declined'],
+  ['sequence bad indent', H + 'x:\n  - 1\n - 2\n', 'declined'],
+  ['sequence after a scalar value', H + 'x: 1\n- 2\n', 'declined'],
+  ['scalar on the next line', H + 'x:\n  1\n', 'declined'],
+  ['key after a sequence at the same indent', H + 'x:\n- 1\nz: 2\n', 'fast'],
+  ['.inf and .nan (ambiguous: strings in YAML 1.1)', H + 'l: .inf\nm: -.Inf\nnn: .NaN\n', 'declined'],
+  ['.inf and .nan in another document', 'l: .inf\nm: -.Inf\nnn: .NaN\n', 'fast'],
+  ['comments everywhere', H + '# a\nx: # b\n  # c\n  a: 1 # d\n# e\n  b: 2\n    # f\n  c:\n  # g\n    - 1\n# h\nz: 2\n', 'fast'],
+  ['blank lines everywhere', H + '\nx:\n\n  a: 1\n\n  b:\n\n    - 1\n\n\nz: 2\n\n', 'fast'],
+  ['a non-key line in a map', H + 'x:\n  a: 1\n  plain\n', 'declined'],
+  ['too deep', H + Array.from({ length: 80 }, (_, i) => ' '.repeat(2 * i) + 'k:\n').join(''), 'declined'],
+  ['deep but within the limit', H + Array.from({ length: 30 }, (_, i) => ' '.repeat(2 * i) + 'k:\n').join(''), 'fast'],
+  // trailing comments: where the root ends
+  ['trailing comment at column 0', H + 'pci:\n  - dev: a\n# end\n', 'fast'],
+  ['trailing indented comment', H + 'pci:\n  - dev: a\n  # - dev: b\n', 'fast'],
+  ['trailing comment indented deeper', H + 'pci:\n  - dev: a\n    # x\n', 'fast'],
+  ['trailing comments, mixed', H + 'pci:\n  - dev: a\n\n# a\n    # b\n\n', 'fast'],
+  ['trailing comments before ---', H + 'iommu:\n  a: 1\n  # c\n\n---\n' + H + 'x: 1\n  # d\n---\n' + H, 'fast'],
+  ['trailing comment after a flow value', H + 'x: [1]\n  # c\n', 'fast'],
+  ['trailing comment after an empty value', H + 'x:\n# c\n', 'declined'],
+  ['comment on a last empty value', H + 'x: # c\n', 'declined'],
+  ['last value empty', H + 'x:\n', 'fast'],
+  ['last item empty', H + 'x:\n  -   \n\n', 'fast'],
+  // flow collections
+  ['flow collections', H + 'a: []\nb: {}\nc: [ ]\nd: { }\ne: [1, [2, [3]], {x: [4]}]\nf: {a: 1, b: [x, z], c: {d: e}}\n', 'fast'],
+  ['flow with quotes', H + 'a: ["0x7b800-0x7ffff", \'b\', "c, d"]\nb: {"k": "v", \'l\': 1}\n', 'fast'],
+  ['flow with spaces', H + 'a: [ a b , c ]\nb: {  x :  1  }\n', 'either'],
+  ['flow negative numbers', H + 'a: [-1, -2.5, -.5]\n', 'fast'],
+  ['flow trailing comma', H + 'a: [1, 2,]\n', 'declined'],
+  ['flow empty entry', H + 'a: [1, , 2]\n', 'declined'],
+  ['flow pair in a sequence', H + 'a: [b: 1]\n', 'declined'],
+  ['flow adjacent value', H + 'a: {"b":1}\n', 'declined'],
+  ['flow key without value', H + 'a: {b, c}\n', 'declined'],
+  ['flow empty value', H + 'a: {b: , c: 1}\n', 'declined'],
+  ['flow colon in a plain scalar', H + 'a: [http://x]\n', 'declined'],
+  ['flow hash', H + 'a: [a#b]\n', 'declined'],
+  ['multi-line flow', H + 'a: [1,\n  2]\nb: {x: 1,\n   z: [\n     3]}\nc:\n  - [a,\n    b]\n  - k: {p: 1,\n      q: 2} # c\n', 'fast'],
+  ['multi-line flow, last value', H + 'a: [1,\n  2]\n  # c\n', 'fast'],
+  ['multi-line flow, closing at the key indentation', H + 'a: [1,\n  2\n]\n', 'declined'],
+  ['multi-line flow, not indented', H + 'a: [1,\n2]\n', 'declined'],
+  ['multi-line flow in a sequence, not indented', H + 'a:\n  - [1,\n  2]\n', 'declined'],
+  ['multi-line flow, break after an entry', H + 'a: [1\n  , 2, "x"\n  ,\n  3\n  ]\nb: {c: d\n  }\n', 'fast'],
+  ['multi-line flow, plain scalar going on', H + 'a: [1\n  2]\n', 'declined'],
+  ['multi-line flow, break after a colon', H + 'a: {b:\n  1}\n', 'declined'],
+  ['multi-line flow, blank line inside', H + 'a: [1,\n\n  2]\n', 'declined'],
+  ['multi-line flow, comment inside', H + 'a: [1, # c\n  2]\n', 'declined'],
+  ['multi-line flow, comment line inside', H + 'a: [1,\n  # c\n  2]\n', 'declined'],
+  ['multi-line flow, document marker inside', H + 'a: [1,\n---\n  2]\n', 'declined'],
+  ['unclosed flow', H + 'a: [1, 2\n', 'declined'],
+  ['flow then text', H + 'a: [1] x\n', 'declined'],
+  ['flow dash entry', H + 'a: [- 1]\n', 'declined'],
+  ['flow in a sequence', H + 'x:\n  - { start: 0xbd000, pages: 256 }\n  - [a, b]\n', 'fast'],
+  // CRLF
+  ['CRLF', crlf(H + 'iommu:\n  a: 1\nx:\n- "y"\n# c\nz:\n'), 'fast'],
+  ['CRLF with trailing comment', crlf(H + 'iommu:\n  a: 1\n  # c\n'), 'fast'],
+];
+
+describe('hand-written edge cases', () => {
+  for (const [what, text, want] of CASES) {
+    it(`${what}: ${want === 'either' ? 'declined or identical' : want}`, () => {
+      const got = checkFast('t.yaml', text, what);
+      if (want !== 'either') expect(got).toBe(want);
+      checkFast('t.yaml', crlf(text), `${what} (CRLF)`);
+    });
+  }
+});

@@ -1,0 +1,186 @@
+/**
+ * Fuzzed YAML fast path (src/config/yaml/fast.ts): for every input, the fast path either declines
+ * or gives exactly what the yaml pipeline gives (test/config/fast-yaml.helpers.ts).
+ *
+ * Inputs: mutated config files (the mutations of gen.ts, plus ones aimed at the fast path's
+ * rules), random "line soup" (lines of keys, dashes, scalars, comments at random indentation),
+ * and random documents written in the styles of the usual emitters (yaml.stringify, PyYAML-like
+ * indentless sequences, flow collections, quotes, comments, CRLF).
+ *
+ * Default: a seed-fixed sample (a few thousand inputs, a few seconds). PVIOMMU_FUZZ=long: many more.
+ */
+import fc from 'fast-check';
+import { Document, isPair, isScalar, visit } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { lastDecline } from '../../src/config/yaml/fast.js';
+import { checkFast, type Outcome } from '../config/fast-yaml.helpers.js';
+import { LONG, TIMEOUT, describe as show, fcOpts } from './harness.js';
+import { FIXTURES, LAB, NASTY_VALUES, TOKENS, mutate, mutationArb, type Mutation } from './gen.js';
+
+/** Config files one at a time (small, so that many inputs fit in the default run). */
+const CORPUS = [...LAB, ...FIXTURES.filter((f) => f.text.length < 6000)];
+
+/** Fragments aimed at the fast path's own rules. */
+const FAST_TOKENS: readonly string[] = [
+  ': ', ':', ' #', '#', '- ', '-', '---', '--- ', '...', '  ', '   ', '\n  ', '\n- ', '\n  - ', '\n#', '\n  #', '\n\n',
+  '"', "'", "''", '\\', '\\x41', '\\u00e9', '\\t', '[', ']', '{', '}', ', ', ',', '[]', '{}', '[a, b]', '{a: 1}', '{ a: [1, 2] }',
+  '~', 'null', 'true', 'yes', 'on', '0x1f', '0o17', '010', '1.5', '.inf', '-.nan', '1e3', '1_0', '12:30', '"k": ', "'k': ",
+  'apiVersion: pviommu/v1\n', 'apiVersion: pviommu/v2\n', '__proto__: ', 'constructor: ', '\r\n', '\t', '\u00a0', '\ufeff',
+];
+
+const fastMutationArb: fc.Arbitrary<Mutation> = fc.oneof(
+  { weight: 3, arbitrary: mutationArb },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('insert' as const), at: fc.nat({ max: 0xffff }), s: fc.constantFrom(...FAST_TOKENS) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('indent' as const), line: fc.nat({ max: 0xffff }), by: fc.integer({ min: -3, max: 3 }) }) },
+);
+
+const mutated = fc
+  .record({ i: fc.nat({ max: CORPUS.length - 1 }), muts: fc.array(fastMutationArb, { minLength: 1, maxLength: 4 }) })
+  .map(({ i, muts }) => ({ base: CORPUS[i]!.file, text: muts.reduce(mutate, CORPUS[i]!.text) }));
+
+// ─── line soup ───────────────────────────────────────────────────────────────────────────────
+
+const KEYS = ['a', 'b', 'apiVersion', 'kind', 'name', 'memory', 'pci', 'dev', 'y', 'on', '1', '"q"', "'s'", '"a b"', 'k-1', 'k.x', '__proto__', '~'];
+const SCALARS = [
+  'pviommu/v1', 'Host', 'x', 'a b', '0', '-1', '0x10', '0o7', '010', '1.5', '-0.0', '.inf', '.NaN', '1e3', 'null', '~', 'true', 'False', 'yes',
+  '"s"', "'t'", '"a\\tb"', "'it''s'", '""', '[]', '{}', '[1, "2", [3]]', '{a: 1, b: [x]}', '{ "k": v }', 'a#b', 'a # c', 'http://x', 'a: b',
+  '- x', '&a x', '*a', '!t x', '|', '>', '@x', '"unclosed', '[1, 2', '18446744073709551616', '9'.repeat(300),
+];
+const line = fc.tuple(
+  fc.constantFrom(0, 0, 0, 2, 2, 4, 1, 3, 6),
+  fc.oneof(
+    { weight: 5, arbitrary: fc.tuple(fc.constantFrom(...KEYS), fc.constantFrom(...SCALARS)).map(([k, v]) => `${k}: ${v}`) },
+    { weight: 2, arbitrary: fc.constantFrom(...KEYS).map((k) => `${k}:`) },
+    { weight: 2, arbitrary: fc.constantFrom(...SCALARS).map((v) => `- ${v}`) },
+    { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...KEYS), fc.constantFrom(...SCALARS)).map(([k, v]) => `- ${k}: ${v}`) },
+    { weight: 1, arbitrary: fc.constantFrom('-', '- ', '# c', '', '---', '--- # x', '...', 'plain', '  ') },
+  ),
+  fc.constantFrom('', '', '', ' ', ' # c', '  #c'),
+).map(([ind, body, tail]) => ' '.repeat(ind) + body + tail);
+const soup = fc
+  .tuple(fc.array(line, { minLength: 1, maxLength: 14 }), fc.boolean(), fc.boolean())
+  .map(([lines, head, cr]) => {
+    const text = (head ? 'apiVersion: pviommu/v1\n' : '') + lines.join('\n') + '\n';
+    return cr ? text.replace(/\n/g, '\r\n') : text;
+  });
+
+// ─── documents as emitters write them ────────────────────────────────────────────────────────
+
+const keyArb = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom('name', 'memory', 'dev', 'vslot', 'bdf', 'gfns', 'start', 'pages', 'op', 'expect', 'x_y', 'k-2', 'a.b', 'Key') },
+  { weight: 1, arbitrary: fc.string({ unit: fc.constantFrom(...'abcz019 :-#"\'[]{},._/'.split('')), minLength: 1, maxLength: 6 }) },
+  { weight: 2, arbitrary: fc.string({ unit: fc.constantFrom(...'abcz019_-'.split('')), minLength: 1, maxLength: 8 }) },
+);
+const scalarArb: fc.Arbitrary<unknown> = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom<unknown>(null, true, false, 0, -1, 1.5, -0, 1e21, 0.1, Number.POSITIVE_INFINITY, Number.NaN, 2n ** 64n, 0x7b800n, '') },
+  { weight: 3, arbitrary: fc.constantFrom('vm01', 'pviommu/v1', '0x7b800-0x7ffff', '0000:00:02.0', '00:17.0', '512MiB', 'yes', 'no', 'on', '010', '1_000', '12:30', 'null', '~', 'true', '-', '.inf') },
+  { weight: 1, arbitrary: fc.string({ unit: fc.constantFrom(...'ab z09:#-"\'[]{},.\\/é\n\t'.split('')), maxLength: 10 }) },
+  { weight: 3, arbitrary: fc.string({ unit: fc.constantFrom(...'abz09-./_ '.split('')), minLength: 1, maxLength: 10 }) },
+  fc.integer({ min: -5000, max: 5000 }),
+  fc.double({ noDefaultInfinity: true, noNaN: true }),
+);
+const { tree } = fc.letrec<{ tree: unknown }>((tie) => ({
+  tree: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    scalarArb,
+    fc.array(tie('tree'), { maxLength: 4 }),
+    fc.dictionary(keyArb, tie('tree'), { maxKeys: 5 }),
+  ),
+}));
+const docArb = fc.tuple(fc.dictionary(keyArb, tree, { minKeys: 1, maxKeys: 6 }), fc.boolean()).map(([d, pv]) =>
+  pv ? { apiVersion: 'pviommu/v1', kind: 'Domain', ...d } : d,
+);
+const styleArb = fc.record({
+  indent: fc.constantFrom(2, 4),
+  indentSeq: fc.boolean(),
+  flowLevel: fc.constantFrom(0, 1, 2, 3),
+  quote: fc.boolean(),
+  docs: fc.integer({ min: 1, max: 3 }),
+  lead: fc.boolean(),
+  comments: fc.constantFrom(0, 0, 1, 3),
+  cr: fc.boolean(),
+  seed: fc.nat(),
+});
+const emitted = fc.tuple(fc.array(docArb, { minLength: 3, maxLength: 3 }), styleArb).map(([docs, s]) => {
+  let r = s.seed;
+  const rnd = (): number => (r = (r * 1103515245 + 12345) >>> 0) >>> 8;
+  const parts = docs.slice(0, s.docs).map((d) => {
+    const doc = new Document(d);
+    if (s.flowLevel > 0) {
+      // small collections of scalars inline, as hand-written files and some emitters do
+      visit(doc, {
+        Collection(_, node) {
+          const leaf = node.items.every((i) => isScalar(i) || (isPair(i) && isScalar(i.key) && isScalar(i.value)));
+          if (leaf && rnd() % 4 < s.flowLevel) node.flow = true;
+        },
+      });
+    }
+    let text = doc.toString({ indent: s.indent, indentSeq: s.indentSeq, singleQuote: s.quote, lineWidth: 0 });
+    if (s.comments > 0) {
+      const lines = text.split('\n');
+      for (let i = 0; i < s.comments; i++) {
+        const at = rnd() % (lines.length + 1);
+        const ind = rnd() % 6;
+        if (rnd() & 1) lines.splice(at, 0, ' '.repeat(ind) + '# note');
+        else if (at < lines.length && lines[at] !== '' && !/[|>]-?$/.test(lines[at]!)) lines[at] += ' # note';
+      }
+      text = lines.join('\n');
+    }
+    return text;
+  });
+  let text = (s.lead ? '---\n' : '') + parts.join('---\n');
+  if (s.cr) text = text.replace(/\n/g, '\r\n');
+  return text;
+});
+
+// ─── runs ────────────────────────────────────────────────────────────────────────────────────
+
+/** PVIOMMU_FUZZ_STATS=1 prints why inputs were declined (`show`: with an example of each). */
+const STATS = process.env.PVIOMMU_FUZZ_STATS !== undefined;
+
+function run(arb: fc.Arbitrary<string>, runs: number, longRuns: number): Record<Outcome, number> {
+  const seen: Record<Outcome, number> = { fast: 0, declined: 0 };
+  const why = new Map<string, number>();
+  fc.assert(
+    fc.property(arb, (text) => {
+      const o = checkFast('f.yaml', text, show(text, 2000));
+      seen[o]++;
+      if (STATS && o === 'declined') {
+        if (!why.has(lastDecline()) && process.env.PVIOMMU_FUZZ_STATS === 'show') console.log(lastDecline(), JSON.stringify(text));
+        why.set(lastDecline(), (why.get(lastDecline()) ?? 0) + 1);
+      }
+    }),
+    fcOpts(runs, longRuns),
+  );
+  if (STATS) console.log(seen, [...why].sort((a, b) => b[1] - a[1]));
+  return seen;
+}
+
+describe('the fast path declines or agrees with the yaml pipeline', () => {
+  it(`${LONG ? 'long run' : 'seed-fixed sample'}: mutated config files`, { timeout: TIMEOUT }, () => {
+    const seen = run(mutated.map((m) => m.text), 1500, 100_000);
+    // mutations often keep the file inside the subset: the comparison is exercised
+    expect(seen.fast).toBeGreaterThan(seen.declined / 10);
+  });
+
+  it(`${LONG ? 'long run' : 'seed-fixed sample'}: line soup`, { timeout: TIMEOUT }, () => {
+    const seen = run(soup, 1500, 100_000);
+    expect(seen.fast).toBeGreaterThan(20);
+  });
+
+  it(`${LONG ? 'long run' : 'seed-fixed sample'}: documents as emitters write them`, { timeout: TIMEOUT }, () => {
+    const seen = run(emitted, 800, 50_000);
+    expect(seen.fast).toBeGreaterThan(100);
+  });
+
+  it('the values of NASTY_VALUES and TOKENS at every position of a small file', () => {
+    const base = 'apiVersion: pviommu/v1\nkind: Domain\nname: vm1\npci:\n  - dev: a\n    vslot: 5\nx: [1, {b: 2}]\n';
+    const ends = [...base.matchAll(/\n/g)].map((m) => m.index!);
+    for (const v of [...NASTY_VALUES.filter((s) => s.length < 100), ...TOKENS]) {
+      for (const at of LONG ? Array.from({ length: base.length + 1 }, (_, i) => i) : [...ends, 12, 27, 47, 60]) {
+        const text = base.slice(0, at) + v + base.slice(at);
+        checkFast('n.yaml', text, show(text));
+      }
+    }
+  });
+});
