@@ -195,6 +195,10 @@ function loadTextVia(file: string, text: string, opts: LoadOptions, tryFast: boo
           return;
         }
         loaded.pviommu++;
+        for (const a of d.ambiguous) {
+          const { message, ...at } = a;
+          findings.push({ rule: 'yaml/ambiguous-scalar', severity: 'warning', message, file, ...at });
+        }
         fileText ??= new YamlFileText(text);
         const rootLoc: Location = { file, ...d.root };
         result.docs.push({ source: new YamlDocSource(file, index, fileText, d.docRange, rootLoc), value: d.value });

@@ -142,13 +142,13 @@ const CASES: [string, string, Outcome | 'either'][] = [
   ['duplicate key', H + 'memory: 1GiB\nmemory: 2GiB\n', 'declined'],
   ['duplicate key in a flow map', H + 'x: {a: 1, a: 2}\n', 'declined'],
   ['duplicate nested key', H + 'iommu:\n  a: 1\n  a: 1\n', 'declined'],
-  ['ambiguous value', H + 'x: yes\n', 'declined'],
-  ['ambiguous octal', H + 'x: 010\n', 'declined'],
-  ['ambiguous BDF', H + 'bdf: 00:02.0\n', 'declined'],
-  ['ambiguous in flow', H + 'x: [on, off]\n', 'declined'],
-  ['ambiguous key', H + 'on: 1\n', 'declined'],
+  ['ambiguous value', H + 'x: yes\n', 'fast'],
+  ['ambiguous octal', H + 'x: 010\n', 'fast'],
+  ['ambiguous BDF', H + 'bdf: 00:02.0\n', 'fast'],
+  ['ambiguous in flow', H + 'x: [on, off]\n', 'fast'],
+  ['ambiguous key', H + 'on: 1\n', 'fast'],
   ['quoted ambiguous value', H + 'x: "yes"\nz: \'010\'\n', 'fast'],
-  ['ambiguous one-letter key', H + 'y: 1\n', 'declined'],
+  ['ambiguous one-letter key', H + 'y: 1\n', 'fast'],
   ['not ambiguous: 007', H + 'x: 007\n', 'fast'],
   ['integer key', H + '1: a\n', 'declined'],
   ['null key', H + '~: a\n', 'declined'],
@@ -162,14 +162,17 @@ const CASES: [string, string, Outcome | 'either'][] = [
   ['integer at the limit', H + 'x: ' + '9'.repeat(256) + '\n', 'fast'],
   ['long float', H + 'x: 1.' + '5'.repeat(300) + '\n', 'fast'],
   ['suppression comment', H + '# pviommu-disable-next-line pci/seize -- why\npci: []\n', 'declined'],
-  ['pviommu- in a value', H + 'note: see pviommu-docs\n', 'declined'],
+  ['pviommu- in a value', H + 'note: see pviommu-docs\n', 'fast'],
+  ['pviommu- in a value, # earlier on another line', H + 'a: "#"\nnote: see pviommu-docs\n', 'fast'],
+  ['pviommu- after a # in a value', H + 'note: "#pviommu-x"\n', 'declined'],
+  ['suppression comment after a value', H + 'pci: [] # pviommu-disable-next-line pci/seize -- why\nx: 1\n', 'declined'],
   // scalars
   [
     'core schema scalars',
     H +
       'a: 0\nb: -5\nc: +7\nd: 0x1F\ne: 0o17\nf: 1.5\ng: -0.0\nh: 1e3\ni: 1E-3\nj: .5\nk: 5.\nl: .inf\nm: -.Inf\nn: .NaN\n' +
       'o: null\np: Null\nq: ~\nr:\ns: true\nt: False\nu: TRUE\nv: 1_000\nw: 0b101\nx: 12:30\n',
-    'declined', // 1_000, 0b101 and 12:30 are ambiguous
+    'fast', // 1_000, 0b101 and 12:30 are ambiguous: warnings from the fast path
   ],
   [
     'core schema scalars, unambiguous',
@@ -233,7 +236,7 @@ const CASES: [string, string, Outcome | 'either'][] = [
   ['sequence after a scalar value', H + 'x: 1\n- 2\n', 'declined'],
   ['scalar on the next line', H + 'x:\n  1\n', 'declined'],
   ['key after a sequence at the same indent', H + 'x:\n- 1\nz: 2\n', 'fast'],
-  ['.inf and .nan (ambiguous: strings in YAML 1.1)', H + 'l: .inf\nm: -.Inf\nnn: .NaN\n', 'declined'],
+  ['.inf and .nan (ambiguous: strings in YAML 1.1)', H + 'l: .inf\nm: -.Inf\nnn: .NaN\n', 'fast'],
   ['.inf and .nan in another document', 'l: .inf\nm: -.Inf\nnn: .NaN\n', 'fast'],
   ['comments everywhere', H + '# a\nx: # b\n  # c\n  a: 1 # d\n# e\n  b: 2\n    # f\n  c:\n  # g\n    - 1\n# h\nz: 2\n', 'fast'],
   ['blank lines everywhere', H + '\nx:\n\n  a: 1\n\n  b:\n\n    - 1\n\n\nz: 2\n\n', 'fast'],

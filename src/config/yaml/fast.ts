@@ -51,6 +51,11 @@ export interface FastDoc {
   docRange: [number, number];
   /** The root's span, 1-based, trailing blanks trimmed (set for `v1` documents only). */
   root: { line: number; column: number; endLine: number; endColumn: number };
+  /**
+   * `yaml/ambiguous-scalar` warnings of a `v1` document (plain scalars a YAML 1.1 reader reads
+   * differently), in document order: the message and the scalar's span.
+   */
+  ambiguous: { message: string; line: number; column: number; endLine: number; endColumn: number }[];
 }
 
 /** Deepest nesting of collections read here (pviommu documents nest fewer than 10 levels). */
@@ -196,6 +201,8 @@ class FastParser {
    * if it is a pviommu document (declined then); nothing for another document, which is not checked.
    */
   private issue = false;
+  /** The current document's ambiguous plain scalars, in document order. */
+  private ambiguous: FastDoc['ambiguous'] = [];
   private values = 0;
   /** Set by the scalar and flow readers: the offset after what they read. */
   private pos = 0;
@@ -214,13 +221,14 @@ class FastParser {
       if (this.kind === Kind.DocStart) {
         this.advance();
         if ((this.kind as Kind) !== Kind.Content) {
-          docs.push({ value: null, api: 'none', docRange: [0, 0], root: { line: 0, column: 0, endLine: 0, endColumn: 0 } });
+          docs.push({ value: null, api: 'none', docRange: [0, 0], root: { line: 0, column: 0, endLine: 0, endColumn: 0 }, ambiguous: [] });
           continue;
         }
       }
       if (this.ind !== 0) decline('indented root');
       const rootLine = this.lineNo;
       this.issue = false;
+      this.ambiguous = [];
       let value: unknown;
       let root: FastDoc['root'];
       const c = this.t.charCodeAt(this.cs);
@@ -253,6 +261,7 @@ class FastParser {
         api,
         docRange: [start, this.rootEnd],
         root,
+        ambiguous: api === 'v1' ? this.ambiguous : [],
       });
     }
     return docs;
@@ -516,7 +525,7 @@ class FastParser {
           let end = i;
           while (end > p && t.charCodeAt(end - 1) === SP) end--;
           if (i - p > MAX_KEY) decline('long key');
-          this.key = this.plainKey(t.slice(p, end));
+          this.key = this.plainKey(t.slice(p, end), p);
           return i + 1;
         }
       } else if (ch === SP && t.charCodeAt(i + 1) === HASH) {
@@ -527,13 +536,13 @@ class FastParser {
   }
 
   /** A plain scalar used as a key: null (an issue) unless it is a string. */
-  private plainKey(src: string): string | null {
+  private plainKey(src: string, start: number): string | null {
     const c = src.charCodeAt(0);
     // `-x` starts a plain scalar (the `- ` of an entry never reaches here)
     if (src.length === 0 || (badStart(c) && !(c === DASH && src.length > 1 && src.charCodeAt(1) !== SP))) {
       decline('plain key start');
     }
-    return this.stringKey(this.plain(src));
+    return this.stringKey(this.plain(src, start));
   }
 
   /** A key's value as a property name; null (an issue) for keys that are not strings, and `__proto__`. */
@@ -543,11 +552,18 @@ class FastParser {
     return null;
   }
 
-  /** The value of a plain scalar (also counts it, and notes ambiguous ones). */
-  private plain(src: string): unknown {
+  /**
+   * The value of a plain scalar at `start` on the current line (also counts it, and notes the
+   * `yaml/ambiguous-scalar` warning of an ambiguous one, as the yaml path's walk would).
+   */
+  private plain(src: string, start: number): unknown {
     this.values++;
     const v = resolvePlain(src);
-    if (ambiguityMessage(src, v) !== null) this.issue = true; // yaml/ambiguous-scalar
+    const message = ambiguityMessage(src, v);
+    if (message !== null) {
+      const column = start - this.ls + 1;
+      this.ambiguous.push({ message, line: this.lineNo, column, endLine: this.lineNo, endColumn: column + src.length });
+    }
     return v;
   }
 
@@ -579,7 +595,7 @@ class FastParser {
           end = i + 1;
         }
       }
-      return this.plain(t.slice(q, end));
+      return this.plain(t.slice(q, end), q);
     }
     // after a flow collection or a quoted scalar: blanks, then the end of the line or a comment
     const e = this.pos;
@@ -704,7 +720,7 @@ class FastParser {
     }
     // at the end of the line, the caller requires a `,` or closing bracket on the next one
     this.pos = end;
-    return this.plain(t.slice(i, end));
+    return this.plain(t.slice(i, end), i);
   }
 
   /** A key of a flow mapping at `i`, followed by `: `; sets `this.pos` after the `:`. */
@@ -728,7 +744,7 @@ class FastParser {
       if (ch === COLON) {
         if (j + 1 >= le || t.charCodeAt(j + 1) !== SP || j - i > MAX_KEY) decline('flow key syntax');
         this.pos = j + 1;
-        return this.plainKey(t.slice(i, end));
+        return this.plainKey(t.slice(i, end), i);
       }
       if (ch === HASH || isFlowIndicator(ch)) decline('flow key syntax');
       if (ch !== SP) end = j + 1;
@@ -796,11 +812,25 @@ class FastParser {
 }
 
 /**
+ * Whether a comment of `text` may be a `# pviommu-…` directive: some line has a `#` before a
+ * `pviommu-`. (A host or device named `pviommu-…` elsewhere does not send the file down the
+ * slow path; a directive is a comment, and a comment starts with `#`.)
+ */
+function mayHoldDirective(text: string): boolean {
+  if (!mayHaveDirectives(text)) return false;
+  for (let i = text.indexOf('pviommu-'); i >= 0; i = text.indexOf('pviommu-', i + 1)) {
+    const hash = text.lastIndexOf('#', i);
+    if (hash >= 0 && text.lastIndexOf('\n', i) < hash) return true;
+  }
+  return false;
+}
+
+/**
  * The documents of `text` (BOM already removed), or undefined when the text is outside the subset
  * read here or would give any finding: then the caller parses it with yaml.
  */
 export function parseFast(text: string): FastDoc[] | undefined {
-  if (mayHaveDirectives(text)) {
+  if (mayHoldDirective(text)) {
     declined = 'may hold suppression comments';
     return undefined;
   }
