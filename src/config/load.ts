@@ -13,7 +13,6 @@
 import { isUtf8 } from 'node:buffer';
 import { closeSync, existsSync, fstatSync, openSync, promises as fsp, readdirSync, readFileSync } from 'node:fs';
 import type { Dirent, Stats } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -78,9 +77,9 @@ export interface LoadOptions {
   stdinText?: string;
   cwd?: string;
   /**
-   * Threads to parse with, this one included (1: this thread only). Default: one per CPU from 4
-   * CPUs on, else 1. Worker threads are used for repos of 512 files or more, and only from the
-   * compiled package.
+   * Threads to parse with, this one included (default 1: this thread only; see "parsing on
+   * several threads" below). Worker threads are used for repos of 512 files or more, and only
+   * from the compiled package.
    */
   threads?: number;
   /** Called as files are parsed: how many, of how many. */
@@ -694,9 +693,8 @@ export async function loadPaths(paths: string[], opts: LoadOptions = {}): Promis
 
 // ─── parsing on several threads ──────────────────────────────────────────────────────────────
 //
-// Parsing YAML is most of the work of `check` on a large repo, and it is independent per file.
-// From PARALLEL_MIN_FILES files on, and with at least MIN_CPUS_FOR_WORKERS CPUs, the main thread
-// and `availableParallelism() - 1` worker threads (load-worker.ts) take chunks of files from one
+// Parsing is independent per file. Asked for `threads` (and from PARALLEL_MIN_FILES files on),
+// the main thread and `threads - 1` worker threads (load-worker.ts) take chunks of files from one
 // queue (so a thread that hits big files simply takes fewer chunks). A worker sends its
 // results back as plain data — the documents' values, findings and suppressions, and for
 // positions the file's text plus each document's index, span and root span (a DocSource holds
@@ -704,26 +702,21 @@ export async function loadPaths(paths: string[], opts: LoadOptions = {}): Promis
 // the outcome is the same as parsing everything in order on one thread, errors included (the
 // failure of the first file in load order wins).
 //
-// Not on 2 CPUs: a worker parses each file ~1.4× slower than the warm main thread (its own JIT
-// warm-up, sending the results), and V8's GC and compiler threads of two isolates share the two
-// cores. Measured on a 10,000-domain repo (docs/performance.md): about even on an idle 2-CPU
-// machine, 10–25% slower when something else keeps one CPU busy.
+// Off unless asked for (`threads`): on 2 CPUs a worker never paid — it parses each file slower
+// than the warm main thread (its own JIT warm-up, sending the results back), and V8's GC and
+// compiler threads of two isolates share the two cores. Since most files take the fast reader
+// (yaml/fast.ts), reading a 10,000-domain repo costs ~0.25 s on one thread, and two threads took
+// as long or longer (docs/performance.md).
 
 /** Fewer files than this are parsed on the main thread (a worker costs ~50 ms to start). */
 const PARALLEL_MIN_FILES = 512;
-/** Parsing threads are used by default from this many CPUs on. */
-const MIN_CPUS_FOR_WORKERS = 4;
 /** Files per chunk handed to a thread. */
 const CHUNK_FILES = 48;
 const MAX_WORKERS = 3;
 const WORKER_URL = new URL('./load-worker.js', import.meta.url);
 
 function parseWorkers(files: number, opts: LoadOptions): number {
-  let threads = opts.threads;
-  if (threads === undefined) {
-    const cpus = availableParallelism();
-    threads = cpus >= MIN_CPUS_FOR_WORKERS ? cpus : 1;
-  }
+  const threads = opts.threads ?? 1;
   if (threads < 2 || files < PARALLEL_MIN_FILES) return 0;
   // Only from the compiled package (the worker is a .js file next to this one).
   if (WORKER_URL.protocol !== 'file:' || !existsSync(fileURLToPath(WORKER_URL))) return 0;
