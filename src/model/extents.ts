@@ -185,6 +185,12 @@ export class ExtentMap<T> {
   private readonly tS: number[] = [0, 0, 0];
   private readonly tE: number[] = [0, 0, 0];
   private readonly tV: T[] = [undefined, undefined, undefined] as T[];
+  /** Scratch: what `scanRun` found. */
+  private runK = 0;
+  private runRemoved = 0;
+  private runS = 0;
+  private runE = -1;
+  private runV: T | undefined = undefined;
 
   /**
    * @param options.maxNodeSize leaf capacity: most extents per leaf (4..65536, default 128; other
@@ -285,37 +291,18 @@ export class ExtentMap<T> {
     }
     // Walk the run: extents starting at or before end + 1 (overlapping, or a right neighbour).
     const bound = end + 1;
-    let k = 0;
-    let removed = 0; // frames of [start, end] that were covered
-    let bS = 0;
-    let bE = -1;
-    let bV: T | undefined;
-    let cl = li;
-    let ci = i;
-    walk: while (cl < leaves.length) {
-      const leaf = leaves[cl]!;
-      const ls = leaf.s;
-      const le = leaf.e;
-      for (; ci < ls.length; ci++) {
-        const xs = ls[ci]!;
-        if (xs > bound) break walk;
-        const xe = le[ci]!;
-        removed += (xe < end ? xe : end) - (xs > start ? xs : start) + 1;
-        bS = xs;
-        bE = xe;
-        k++;
-      }
-      cl++;
-      ci = 0;
-    }
+    this.scanRun(li, i, bound, start, end);
+    const k = this.runK;
+    const removed = this.runRemoved; // frames of [start, end] that were covered
+    const bS = this.runS;
+    const bE = this.runE;
     let rS = 0;
     let rE = -1;
     let rV: T | undefined;
     let e = end;
     if (bE > end) {
       // The run's last extent goes past end: its remainder (or itself, a neighbour at end + 1).
-      const last = ci === 0 ? leaves[cl - 1]! : leaves[cl]!;
-      bV = last.v[ci === 0 ? last.v.length - 1 : ci - 1]!;
+      const bV = this.runV as T;
       const rv = bS === bound ? bV : ops.shift(bV, bound - bS);
       if (ops.joinable(v, end - s + 1, rv)) {
         e = bE;
@@ -369,32 +356,14 @@ export class ExtentMap<T> {
       }
     }
     // Walk the extents starting at or before end.
-    let k = 0;
-    let removed = 0;
-    let bS = 0;
-    let bE = -1;
-    let cl = li;
-    let ci = i;
-    walk: while (cl < leaves.length) {
-      const leaf = leaves[cl]!;
-      const ls = leaf.s;
-      const le = leaf.e;
-      for (; ci < ls.length; ci++) {
-        const xs = ls[ci]!;
-        if (xs > end) break walk;
-        const xe = le[ci]!;
-        removed += (xe < end ? xe : end) - (xs > start ? xs : start) + 1;
-        bS = xs;
-        bE = xe;
-        k++;
-      }
-      cl++;
-      ci = 0;
-    }
+    this.scanRun(li, i, end, start, end);
+    const k = this.runK;
+    const removed = this.runRemoved;
+    const bS = this.runS;
+    const bE = this.runE;
     if (k === 0) return;
     if (bE > end) {
-      const last = ci === 0 ? leaves[cl - 1]! : leaves[cl]!;
-      const bV = last.v[ci === 0 ? last.v.length - 1 : ci - 1]!;
+      const bV = this.runV as T;
       tS[n] = end + 1;
       tE[n] = bE;
       tV[n] = this.ops.shift(bV, end + 1 - bS);
@@ -737,6 +706,44 @@ export class ExtentMap<T> {
       e.length = len - d;
       v.length = len - d;
     }
+  }
+
+  /**
+   * Count the run of extents from leaf `li`, position `i`, that start at or before `bound`: into
+   * runK (how many), runRemoved (their frames inside [start, end]) and runS / runE / runV (the
+   * last one's start, end and value). Scratch fields, so the hot paths allocate nothing.
+   */
+  private scanRun(li: number, i: number, bound: number, start: number, end: number): void {
+    const leaves = this.leaves;
+    let k = 0;
+    let removed = 0;
+    let bS = 0;
+    let bE = -1;
+    let bV: T | undefined;
+    let cl = li;
+    let ci = i;
+    walk: while (cl < leaves.length) {
+      const leaf = leaves[cl]!;
+      const ls = leaf.s;
+      const le = leaf.e;
+      for (; ci < ls.length; ci++) {
+        const xs = ls[ci]!;
+        if (xs > bound) break walk;
+        const xe = le[ci]!;
+        removed += (xe < end ? xe : end) - (xs > start ? xs : start) + 1;
+        bS = xs;
+        bE = xe;
+        bV = leaf.v[ci];
+        k++;
+      }
+      cl++;
+      ci = 0;
+    }
+    this.runK = k;
+    this.runRemoved = removed;
+    this.runS = bS;
+    this.runE = bE;
+    this.runV = bV;
   }
 
   /** Restore the invariants of leaf li after an edit: split it, drop it, or merge it with a neighbour. */
