@@ -673,38 +673,24 @@ export class ExtentMap<T> {
       v[i + x] = tV[x]!;
     }
     if (n > k) {
-      // Open a gap of d at i + k by hand: Array.prototype.splice allocates an array for what it
-      // removes (even nothing) on every call, and this runs on every reference count change.
       const at = i + k;
-      const d = n - k;
-      const len = s.length;
-      for (let x = 0; x < d; x++) {
-        s.push(0);
-        e.push(0);
-        v.push(tV[0]!);
-      }
-      for (let j = len - 1; j >= at; j--) {
-        s[j + d] = s[j]!;
-        e[j + d] = e[j]!;
-        v[j + d] = v[j]!;
-      }
-      for (let x = 0; x < d; x++) {
-        s[at + x] = tS[k + x]!;
-        e[at + x] = tE[k + x]!;
-        v[at + x] = tV[k + x]!;
+      if (n - k === 1) {
+        s.splice(at, 0, tS[k]!);
+        e.splice(at, 0, tE[k]!);
+        v.splice(at, 0, tV[k]!);
+      } else if (n - k === 2) {
+        s.splice(at, 0, tS[k]!, tS[k + 1]!);
+        e.splice(at, 0, tE[k]!, tE[k + 1]!);
+        v.splice(at, 0, tV[k]!, tV[k + 1]!);
+      } else {
+        s.splice(at, 0, tS[k]!, tS[k + 1]!, tS[k + 2]!);
+        e.splice(at, 0, tE[k]!, tE[k + 1]!, tE[k + 2]!);
+        v.splice(at, 0, tV[k]!, tV[k + 1]!, tV[k + 2]!);
       }
     } else if (k > n) {
-      const at = i + n;
-      const d = k - n;
-      const len = s.length;
-      for (let j = at; j + d < len; j++) {
-        s[j] = s[j + d]!;
-        e[j] = e[j + d]!;
-        v[j] = v[j + d]!;
-      }
-      s.length = len - d;
-      e.length = len - d;
-      v.length = len - d;
+      s.splice(i + n, k - n);
+      e.splice(i + n, k - n);
+      v.splice(i + n, k - n);
     }
   }
 
