@@ -181,8 +181,9 @@ function loadTextVia(file: string, text: string, opts: LoadOptions, tryFast: boo
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
 
-  // Plain files (nearly all of a repo) take the fast path, which gives the same documents as the
-  // pipeline below for files without findings, and declines everything else (yaml/fast.ts).
+  // Plain files (nearly all of a repo) take the fast path, which gives the same documents and
+  // findings as the pipeline below for the files it takes — those whose only possible findings
+  // are yaml/ambiguous-scalar warnings — and declines everything else (yaml/fast.ts).
   if (tryFast) {
     const fast = parseFast(text);
     if (fast !== undefined) {

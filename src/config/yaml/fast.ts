@@ -25,14 +25,16 @@
  * `---` line, an indented root, a scalar root, integer literals longer than MAX_INT_LITERAL, more
  * than MAX_VALUES values, nesting deeper than MAX_DEPTH, comments after a document's last value
  * when it is empty (`key:`), an `apiVersion` of another pviommu version (a finding), files that
- * may hold suppression comments, and pviommu/v1 documents with a duplicate key, a key that is not
- * a string (or is `__proto__`) or a plain scalar that a YAML 1.1 reader reads differently (each
- * a finding). Other documents are not checked for those by the slow path either: they are only
- * counted as skipped, so they are accepted (their value is not used).
+ * may hold suppression comments (a `#` before `pviommu-` on a line), and pviommu/v1 documents
+ * with a duplicate key or a key that is not a string (or is `__proto__`), each a finding. A plain
+ * scalar that a YAML 1.1 reader reads differently is the one finding read here: its
+ * `yaml/ambiguous-scalar` warning is returned with the document (`ambiguous`), as the slow path's
+ * walk reports it. Other documents are not checked for any of this by the slow path either: they
+ * are only counted as skipped, so they are accepted (their value is not used).
  *
  * Why declining is safe: `undefined` sends the whole file down the slow path, which is what ran
  * before this existed. What must hold is the other direction — whenever this returns a result,
- * it is the slow path's result for a document without findings. The rules above are therefore
+ * it is the slow path's result: the same documents, positions and findings. The rules above are therefore
  * conservative (when in doubt, decline), and test/config/fast-yaml.test.ts and
  * test/fuzz/fast-yaml.fuzz.test.ts compare both paths on real, generated, hand-written and
  * mutated files.
