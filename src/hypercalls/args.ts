@@ -387,17 +387,18 @@ export class ArgReader {
       this.bad([key], `\`${key}\` of ${this.op} must be a list of flag names (${Object.keys(names).join(', ')}) or a ${bits}-bit mask, not ${String(v)}`);
       return 0;
     }
-    const list = Array.isArray(v) ? v : [v];
+    const isList = Array.isArray(v);
+    const n = isList ? v.length : 1;
     let mask = 0;
-    list.forEach((x, i) => {
-      const at: PathSeg[] = Array.isArray(v) ? [key, i] : [key];
+    for (let i = 0; i < n; i++) {
+      const x: unknown = isList ? v[i] : v;
       if (typeof x === 'string' && Object.prototype.hasOwnProperty.call(names, x)) {
         mask |= names[x]!;
-        return;
+        continue;
       }
       const hint = typeof x === 'string' ? closest(x, Object.keys(names)) : undefined;
-      this.bad(at, `unknown flag ${typeof x === 'string' ? JSON.stringify(x) : describe(x)} for ${this.op}; known flags: ${Object.keys(names).join(', ')}${hint ? ` — did you mean \`${hint}\`?` : ''}`);
-    });
+      this.bad(isList ? [key, i] : [key], `unknown flag ${typeof x === 'string' ? JSON.stringify(x) : describe(x)} for ${this.op}; known flags: ${Object.keys(names).join(', ')}${hint ? ` — did you mean \`${hint}\`?` : ''}`);
+    }
     return mask;
   }
 
