@@ -248,30 +248,17 @@ function loadTextVia(file: string, text: string, opts: LoadOptions, tryFast: boo
   });
 
   for (const err of parsed.streamErrors) findings.push(errorFinding(file, text, lc, err, 'error'));
+  // Parsing stopped at a limit: one more (unfinished) document, a finding at that offset.
+  const stopped = (offset: number, message: string): void => {
+    loaded.documents++;
+    const at = spanOf(file, text, lc, Math.min(offset, Math.max(0, text.length - 1)), offset + 1);
+    findings.push({ rule: 'yaml/syntax', severity: 'error', message, ...at, endLine: at.line, endColumn: at.column + 1 });
+  };
   if (parsed.tooDeepAt !== undefined) {
-    loaded.documents++;
-    const at = spanOf(file, text, lc, Math.min(parsed.tooDeepAt, Math.max(0, text.length - 1)), parsed.tooDeepAt + 1);
-    findings.push({
-      rule: 'yaml/syntax',
-      severity: 'error',
-      message: `nested too deeply (more than ${MAX_NESTING - 6} levels); the rest of the file was not read`,
-      ...at,
-      endLine: at.line,
-      endColumn: at.column + 1,
-    });
+    stopped(parsed.tooDeepAt, `nested too deeply (more than ${MAX_NESTING - 6} levels); the rest of the file was not read`);
   }
-
   if (parsed.tooManyAt !== undefined) {
-    loaded.documents++;
-    const at = spanOf(file, text, lc, Math.min(parsed.tooManyAt, Math.max(0, text.length - 1)), parsed.tooManyAt + 1);
-    findings.push({
-      rule: 'yaml/syntax',
-      severity: 'error',
-      message: `more than ${MAX_VALUES} values in one file; the rest of the file was not read — split it into smaller files`,
-      ...at,
-      endLine: at.line,
-      endColumn: at.column + 1,
-    });
+    stopped(parsed.tooManyAt, `more than ${MAX_VALUES} values in one file; the rest of the file was not read — split it into smaller files`);
   }
 
   if (parsed.comments.length > 0) {

@@ -6,7 +6,7 @@
  * permissions. DFNs at or above 2^(address_width − 12) do not exist and are never stored; a lookup
  * of one wraps (VT-d masks the address to the width) or faults (AMD).
  */
-import { ExtentMap, constant, type PayloadOps } from './extents.js';
+import { ExtentMap, constant, linear, type PayloadOps } from './extents.js';
 import { getRef, isFrame, putRef } from './pages.js';
 import type { ContextMode, DeviceModel, DomId, EntryOrigin, IommuContext, IommuEntry, Machine } from './types.js';
 import { DOMID_IO } from './types.js';
@@ -36,13 +36,12 @@ void ENTRY_FIELDS;
 
 /**
  * Payload ops of an IOMMU table: linear (dfn d of an extent maps to base + (d − start));
- * neighbours join when the mfns continue and every other field is equal — `linear()`'s rule,
- * field by field instead of listing keys (an optional field is absent or defined, never undefined).
+ * neighbours join when the mfns continue and every other field is equal — `linear()`'s default
+ * rule, field by field instead of listing keys (an optional field is absent or defined, never
+ * undefined).
  */
-export const IOMMU_OPS: PayloadOps<IommuEntry> = {
-  shift: (v, delta) => (delta === 0 ? v : { ...v, base: v.base + delta }),
-  joinable: (a, aLength, b) =>
-    b.base === a.base + aLength &&
+export const IOMMU_OPS: PayloadOps<IommuEntry> = linear<IommuEntry>(
+  (a, b) =>
     a.r === b.r &&
     a.w === b.w &&
     a.origin === b.origin &&
@@ -51,7 +50,7 @@ export const IOMMU_OPS: PayloadOps<IommuEntry> = {
     a.grantReaders === b.grantReaders &&
     a.grantWriters === b.grantWriters &&
     a.follows === b.follows,
-};
+);
 
 /** A new, empty context. */
 export function newContext(id: string, domid: DomId, mode: ContextMode, ctxNo = 0): IommuContext {

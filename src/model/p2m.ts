@@ -11,17 +11,14 @@ import type { P2mType } from '../config/schema.js';
 import { isFrame, segments } from './pages.js';
 import { makeEntry, setEntries } from './iommu.js';
 import type { DomainModel, IommuContext, Machine, P2mEntry } from './types.js';
-import type { PayloadOps } from './extents.js';
+import { linear, type PayloadOps } from './extents.js';
 
 /**
  * Payload ops of a p2m: linear (gfn g of an extent maps to base + (g − start)); neighbours join
  * when the mfns continue and the types are equal. P2mEntry has exactly `base` and `type`, so this
- * is `linear()`'s rule without listing keys (p2m look-ups and updates are on every call's path).
+ * is `linear()`'s default rule without listing keys on every join test.
  */
-export const P2M_OPS: PayloadOps<P2mEntry> = {
-  shift: (v, delta) => (delta === 0 ? v : { base: v.base + delta, type: v.type }),
-  joinable: (a, aLength, b) => b.base === a.base + aLength && a.type === b.type,
-};
+export const P2M_OPS: PayloadOps<P2mEntry> = linear<P2mEntry>((a, b) => a.type === b.type);
 
 /** Xen's RAM types (`P2M_RAM_TYPES` plus ram_broken): a p2m extent of these owns its frames. */
 export const RAM_TYPES: ReadonlySet<P2mType> = new Set<P2mType>([

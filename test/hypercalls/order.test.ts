@@ -209,6 +209,13 @@ function taReady(attach = false): Env {
   if (attach) expect(taReattachDevice(c, { ctx_no: 1, device: NIC }).errno).toBe('OK');
   return e;
 }
+
+/** map_pages at DFN 0x5000 of a ready ta context where that DFN is already mapped: EADDRINUSE. */
+function dfnInUse(): string {
+  const e = taReady(true);
+  expect(map(e, { gfn: 0x10, dfn: 0x5000 })).toBe('OK');
+  return map(e, { gfn: 0x11, dfn: 0x5000 });
+}
 const onTa =
   (attach: boolean, fn: (e: Env) => { errno: string }): Run =>
   () =>
@@ -285,14 +292,7 @@ table('ta PV-IOMMU (pv-iommu.c)', [
   {
     name: 'map_pages_op (§5.2 7.2 > 7.3): ENOENT (unbacked gfn) before EADDRINUSE (DFN already mapped)',
     first: ['ENOENT', () => map(taReady(true), { gfn: UNBACKED, dfn: 0x5000 })],
-    second: [
-      'EADDRINUSE',
-      () => {
-        const e = taReady(true);
-        expect(map(e, { gfn: 0x10, dfn: 0x5000 })).toBe('OK');
-        return map(e, { gfn: 0x11, dfn: 0x5000 });
-      },
-    ],
+    second: ['EADDRINUSE', dfnInUse],
     both: () => {
       const e = taReady(true);
       expect(map(e, { gfn: 0x10, dfn: 0x5000 })).toBe('OK');
@@ -302,14 +302,7 @@ table('ta PV-IOMMU (pv-iommu.c)', [
   {
     name: 'map_pages_op (§5.2 7.2 > 7.3): EPERM (another domain’s page, via a grant) before EADDRINUSE, without keeping a reference',
     first: ['EPERM', () => map(taWithGrant(), { gfn: 0x9000, dfn: 0x5000 })],
-    second: [
-      'EADDRINUSE',
-      () => {
-        const e = taReady(true);
-        expect(map(e, { gfn: 0x10, dfn: 0x5000 })).toBe('OK');
-        return map(e, { gfn: 0x11, dfn: 0x5000 });
-      },
-    ],
+    second: ['EADDRINUSE', dfnInUse],
     both: () => {
       const e = taWithGrant();
       expect(map(e, { gfn: 0x10, dfn: 0x5000 })).toBe('OK');
