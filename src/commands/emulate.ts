@@ -9,7 +9,7 @@ import type { CommandEnv } from '../cli.js';
 import { loadRepo } from '../check.js';
 import { buildMachine } from '../model/build.js';
 import { runScenario, emulateTrace, withAbi, formatCallText, formatEmulateText, type CallReport, type EmulateReport, type Abi } from '../hypercalls/index.js';
-import { callReportJson } from '../hypercalls/jsonl.js';
+import { callReportJson, encodeCallReport } from '../hypercalls/jsonl.js';
 import { openOutputAtomic } from '../report/write.js';
 import { sortFindings } from '../report/index.js';
 import { UsageError, ToolError } from '../errors.js';
@@ -170,7 +170,8 @@ async function emulateTraceCommand(env: CommandEnv, paths: string[], o: EmulateO
         n++;
         if (o.format === 'json') calls.push(c);
         else {
-          lines.line(o.format === 'jsonl' ? callReportJson(c) : formatCallText(c));
+          if (o.format === 'jsonl') lines.encoded(c, encodeCallReport, callReportJson);
+          else lines.line(formatCallText(c));
         }
         if ((n & 0xffff) === 0) progress?.update('calls emulated', n, 0);
       },

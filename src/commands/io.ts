@@ -62,6 +62,8 @@ function text(s: string | Uint8Array): string {
  */
 export class LineChunks {
   private static readonly SIZE = 1 << 16;
+  /** Space an encoded line may take (a longer one falls back to its text). */
+  private static readonly ROOM = 4096;
   private buf = Buffer.allocUnsafe(LineChunks.SIZE);
   private pos = 0;
   private chain: Promise<void> = Promise.resolve();
@@ -80,6 +82,19 @@ export class LineChunks {
     }
     this.pos += this.buf.write(line, this.pos, 'utf8');
     this.buf[this.pos++] = 10;
+  }
+
+  /**
+   * Add a line that `encode` writes as UTF-8 straight into the buffer, before `lim`, returning its
+   * end — or -1 when it cannot (a value of another shape, too long): then the line `text(v)`.
+   */
+  encoded<T>(v: T, encode: (v: T, buf: Uint8Array, pos: number, lim: number) => number, text: (v: T) => string): void {
+    if (this.buf.length - this.pos < LineChunks.ROOM) void this.flush();
+    const lim = this.buf.length - 1; // room for the newline
+    const end = encode(v, this.buf, this.pos, lim);
+    if (end < 0) return this.line(text(v));
+    this.buf[end] = 10;
+    this.pos = end + 1;
   }
 
   /** Queue what is buffered; resolves when everything queued so far is written (or rejects). */

@@ -17,6 +17,7 @@ import type { Machine } from '../model/types.js';
 import { DOMID_INVALID, DOMID_IO, DOMID_SELF, DOMID_XEN } from '../model/types.js';
 import { MAX_FRAME } from '../model/extents.js';
 import { closest } from '../util/suggest.js';
+import { ScannedCall } from './scan.js';
 
 export interface ArgIssue {
   rule: 'schema/invalid' | 'ref/unknown';
@@ -103,28 +104,49 @@ export function fastFrame(v: unknown): number | undefined {
 export type OutputLookup = (kind: 'bfn' | 'mfn', index: number) => number | string;
 
 const NO_BASE: readonly PathSeg[] = Object.freeze([]);
+const NO_ARGS: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
 export class ArgReader {
   issues: ArgIssue[];
   /** Set by the runner: outputs of earlier calls. */
   earlier?: OutputLookup;
+  /** The call's arguments: a mapping, or a trace line read by the fast reader. */
+  private raw: Record<string, unknown> = NO_ARGS;
+  private sc: ScannedCall | undefined;
 
   constructor(
     readonly m: Machine,
-    public raw: Record<string, unknown>,
+    raw: Record<string, unknown> | ScannedCall,
     public op: string,
     readonly base: readonly PathSeg[] = NO_BASE,
     issues?: ArgIssue[],
   ) {
     this.issues = issues ?? [];
+    this.setArgs(raw);
+  }
+
+  private setArgs(raw: Record<string, unknown> | ScannedCall): void {
+    if (raw instanceof ScannedCall) {
+      this.sc = raw;
+      this.raw = NO_ARGS;
+    } else {
+      this.sc = undefined;
+      this.raw = raw;
+    }
   }
 
   /** Read the arguments of another call of op `op` (the runner keeps one reader for a whole run). */
-  reset(raw: Record<string, unknown>, op: string): this {
-    this.raw = raw;
+  reset(raw: Record<string, unknown> | ScannedCall, op: string): this {
+    this.setArgs(raw);
     this.op = op;
     if (this.issues.length !== 0) this.issues = [];
     return this;
+  }
+
+  /** The value of argument `key` as given (undefined when absent). */
+  get(key: string): unknown {
+    const sc = this.sc;
+    return sc !== undefined ? sc.get(key) : this.raw[key];
   }
 
   path(key: PathSeg, ...more: PathSeg[]): PathSeg[] {
@@ -138,7 +160,10 @@ export class ArgReader {
   }
 
   has(key: string): boolean {
-    return this.raw[key] !== undefined && this.raw[key] !== null;
+    const sc = this.sc;
+    if (sc !== undefined) return sc.has(key);
+    const v = this.raw[key];
+    return v !== undefined && v !== null;
   }
 
   missing(key: string, what: string): void {
@@ -147,7 +172,11 @@ export class ArgReader {
 
   /** A required (or defaulted) frame number. */
   frame(key: string, def?: number): number {
-    const v = this.raw[key];
+    if (this.sc !== undefined) {
+      const f = this.sc.frame(key);
+      if (f >= 0) return f;
+    }
+    const v = this.get(key);
     if (v === undefined || v === null) {
       if (def !== undefined) return def;
       this.missing(key, 'a frame number');
@@ -186,7 +215,7 @@ export class ArgReader {
 
   /** An optional frame number (undefined when absent). */
   optFrame(key: string): number | undefined {
-    const v = this.raw[key];
+    const v = this.get(key);
     return v === undefined || v === null ? undefined : this.frameValue(v, [key]);
   }
 
@@ -201,7 +230,7 @@ export class ArgReader {
 
   /** A list of frames: a list of frames / ranges, a range ("0x100-0x1ff", {start, end|pages}), or one frame. */
   frames(key: string): FrameList {
-    const v = this.raw[key];
+    const v = this.get(key);
     const out: FrameList = { ranges: [], count: 0 };
     if (v === undefined || v === null) {
       this.missing(key, 'a list of frames or a range');
@@ -272,7 +301,7 @@ export class ArgReader {
 
   /** An integer in [min, max] (the field's C type), or `def` when absent (required when def is undefined). */
   int(key: string, min: number, max: number, def?: number): number {
-    const v = this.raw[key];
+    const v = this.get(key);
     if (v === undefined || v === null) {
       if (def !== undefined) return def;
       this.missing(key, 'an integer');
@@ -296,7 +325,7 @@ export class ArgReader {
   }
 
   bool(key: string, def: boolean): boolean {
-    const v = this.raw[key];
+    const v = this.get(key);
     if (v === undefined || v === null) return def;
     if (typeof v === 'boolean') return v;
     this.bad([key], `\`${key}\` of ${this.op} must be true or false, not ${describe(v)}`);
@@ -305,7 +334,7 @@ export class ArgReader {
 
   /** One of `values` (or def when absent; required when def is undefined). */
   choice<T extends string>(key: string, values: readonly T[], def?: T): T {
-    const v = this.raw[key];
+    const v = this.get(key);
     if (v === undefined || v === null) {
       if (def !== undefined) return def;
       this.missing(key, `one of ${values.join(', ')}`);
@@ -322,7 +351,7 @@ export class ArgReader {
    * DOMID_INVALID (the op answers as Xen does for an unknown id).
    */
   domid(key: string, def?: number): number {
-    const v = this.raw[key];
+    const v = this.get(key);
     if (v === undefined || v === null) {
       if (def !== undefined) return def;
       this.missing(key, 'a domain name or domid');
@@ -357,7 +386,7 @@ export class ArgReader {
    * ENODEV is Xen's answer); a name no Device has → ref/unknown and undefined.
    */
   device(key: string): string | undefined {
-    const v = this.raw[key];
+    const v = this.get(key);
     if (v === undefined || v === null) {
       this.missing(key, 'a Device name or BDF');
       return undefined;
@@ -379,7 +408,7 @@ export class ArgReader {
    * `names` maps each name to its bit value.
    */
   flags(key: string, names: Readonly<Record<string, number>>, bits: number): number {
-    const v = this.raw[key];
+    const v = this.get(key);
     if (v === undefined || v === null) return 0;
     const max = 2 ** bits - 1;
     if (typeof v === 'number') {
@@ -404,11 +433,18 @@ export class ArgReader {
 
   /** Report keys the op does not take (strict, like the config schemas). */
   finish(allowed: ReadonlySet<string>, common: ReadonlySet<string> = COMMON_KEYS): void {
-    for (const k in this.raw) {
-      if (common.has(k) || allowed.has(k)) continue;
-      const hint = closest(k, [...allowed]);
-      this.bad([k], `unknown argument \`${k}\` for ${this.op}${hint ? ` — did you mean \`${hint}\`?` : allowed.size ? `; it takes ${[...allowed].join(', ')}` : '; it takes no arguments'}`, 'schema/invalid', 'key');
+    const sc = this.sc;
+    if (sc !== undefined) {
+      for (let i = 0; i < sc.n; i++) this.known(sc.keys[i]!, allowed, common);
+    } else {
+      for (const k in this.raw) this.known(k, allowed, common);
     }
+  }
+
+  private known(k: string, allowed: ReadonlySet<string>, common: ReadonlySet<string>): void {
+    if (common.has(k) || allowed.has(k)) return;
+    const hint = closest(k, [...allowed]);
+    this.bad([k], `unknown argument \`${k}\` for ${this.op}${hint ? ` — did you mean \`${hint}\`?` : allowed.size ? `; it takes ${[...allowed].join(', ')}` : '; it takes no arguments'}`, 'schema/invalid', 'key');
   }
 }
 

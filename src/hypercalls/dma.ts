@@ -130,7 +130,7 @@ export const DMA_OPS = [
       const a: DmaArgs = { device: r.device('device'), bfn: r.bfn(), access: r.choice('access', ['read', 'write'] as const, 'write') };
       if (r.has('bfn_of')) a.bfnKey = 'bfn_of';
       else if (r.has('mfn_of')) a.bfnKey = 'mfn_of';
-      const t = r.raw.target;
+      const t = r.get('target');
       if (t !== undefined && t !== null) {
         if (typeof t !== 'object' || Array.isArray(t)) r.bad(['target'], '`target` must be a mapping {domain, gfn}');
         else {

@@ -63,3 +63,134 @@ export function callReportJson(c: CallReport): string {
   if (out === undefined) return JSON.stringify(c);
   return `{"index":${num(c.index)},"op":${str(c.op)},"caller":${str(c.caller)},"rc":${num(c.rc)},"errno":${str(c.errno)},"status":${num(c.status)},"out":${out},"findings":[]}`;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The same line written as bytes straight into an output buffer (no string built per call).
+
+/** UTF-8 bytes of `JSON.stringify(s)`, for strings that repeat (op, caller, errno, output keys). */
+const quotedBytes = new Map<string, Uint8Array>();
+
+function qbytes(s: string): Uint8Array {
+  let b = quotedBytes.get(s);
+  if (b === undefined) {
+    b = Buffer.from(JSON.stringify(s), 'utf8');
+    if (quotedBytes.size < MAX_QUOTED) quotedBytes.set(s, b);
+  }
+  return b;
+}
+
+const ascii = (s: string): Uint8Array => Buffer.from(s, 'latin1');
+const K_INDEX = ascii('{"index":');
+const K_OUT = ascii(',"out":{');
+const K_TAIL = ascii('},"findings":[]}');
+
+/** `,"op":OP,"caller":CALLER,"rc":` for the last caller seen with each op. */
+const heads = new Map<string, { caller: string; bytes: Uint8Array }>();
+/** `,"errno":ERRNO,"status":` per errno. */
+const errnoParts = new Map<string, Uint8Array>();
+
+function head(op: string, caller: string): Uint8Array {
+  let h = heads.get(op);
+  if (h === undefined || h.caller !== caller) {
+    h = { caller, bytes: Buffer.from(`,"op":${JSON.stringify(op)},"caller":${JSON.stringify(caller)},"rc":`, 'utf8') };
+    if (heads.size < MAX_QUOTED) heads.set(op, h);
+  }
+  return h.bytes;
+}
+
+function errnoPart(errno: string): Uint8Array {
+  let b = errnoParts.get(errno);
+  if (b === undefined) {
+    b = Buffer.from(`,"errno":${JSON.stringify(errno)},"status":`, 'utf8');
+    if (errnoParts.size < MAX_QUOTED) errnoParts.set(errno, b);
+  }
+  return b;
+}
+
+/** Digits buffer for integers (written backwards). */
+const digits = new Uint8Array(24);
+
+/**
+ * Write `callReportJson(c)` as UTF-8 into `buf` from `pos` and return where it ends; -1 when the
+ * report is not of the common shape or does not fit before `lim` (nothing is then
+ * committed: the caller writes `callReportJson(c)` instead).
+ */
+export function encodeCallReport(c: CallReport, buf: Uint8Array, pos: number, lim: number = buf.length): number {
+  if (c.statuses !== undefined || c.errnos !== undefined || c.findings.length !== 0) return -1;
+  let p = put(buf, pos, lim, K_INDEX);
+  p = int(buf, p, lim, c.index);
+  p = put(buf, p, lim, head(c.op, c.caller));
+  p = int(buf, p, lim, c.rc);
+  p = put(buf, p, lim, errnoPart(c.errno));
+  p = int(buf, p, lim, c.status);
+  p = put(buf, p, lim, K_OUT);
+  const out = c.out;
+  let first = true;
+  for (const k in out) {
+    if (p < 0) return -1;
+    if (!Object.prototype.hasOwnProperty.call(out, k)) continue;
+    const v = out[k];
+    if (v === undefined) continue; // stringify drops undefined properties
+    if (!first) {
+      if (p >= lim) return -1;
+      buf[p++] = 44; // ,
+    }
+    first = false;
+    p = put(buf, p, lim, qbytes(k));
+    if (p < 0 || p >= lim) return -1;
+    buf[p++] = 58; // :
+    if (typeof v === 'string') p = plain(buf, p, lim, v);
+    else if (typeof v === 'number') p = int(buf, p, lim, v);
+    else if (v === true) p = put(buf, p, lim, TRUE);
+    else if (v === false) p = put(buf, p, lim, FALSE);
+    else if (v === null) p = put(buf, p, lim, NULL);
+    else return -1;
+  }
+  return put(buf, p, lim, K_TAIL);
+}
+
+const TRUE = ascii('true');
+const FALSE = ascii('false');
+const NULL = ascii('null');
+
+function put(buf: Uint8Array, p: number, lim: number, bytes: Uint8Array): number {
+  if (p < 0) return -1;
+  const n = bytes.length;
+  if (p + n > lim) return -1;
+  if (n > 24) buf.set(bytes, p);
+  else for (let i = 0; i < n; i++) buf[p + i] = bytes[i]!;
+  return p + n;
+}
+
+/** An integer as JSON writes it (-0 as 0); -1 for anything else (a fraction, NaN, beyond 2^53). */
+function int(buf: Uint8Array, p: number, lim: number, n: number): number {
+  if (p < 0 || !Number.isSafeInteger(n)) return -1;
+  if (n < 0) {
+    if (p >= lim) return -1;
+    buf[p++] = 45; // -
+    n = -n;
+  }
+  let d = 0;
+  do {
+    digits[d++] = 48 + (n % 10);
+    n = Math.floor(n / 10);
+  } while (n > 0);
+  if (p + d > lim) return -1;
+  while (d > 0) buf[p++] = digits[--d]!;
+  return p;
+}
+
+/** A string of printable ASCII without `"` or `\` (what needs no escaping), quoted; else -1. */
+function plain(buf: Uint8Array, p: number, lim: number, s: string): number {
+  if (p < 0) return -1;
+  const n = s.length;
+  if (p + n + 2 > lim) return -1;
+  buf[p++] = 34;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return -1;
+    buf[p++] = c;
+  }
+  buf[p++] = 34;
+  return p;
+}

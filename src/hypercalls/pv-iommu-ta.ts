@@ -405,12 +405,12 @@ export const TA_OPS = [
     keys: REMOTE_KEYS,
     parse(r) {
       const domid = r.domid('domid');
-      const raw = r.raw.subop;
+      const raw = r.get('subop');
       let subop = -1;
       if (typeof raw === 'string' && Object.prototype.hasOwnProperty.call(TA_SUBOPS, raw)) subop = TA_SUBOPS[raw]!;
       else if (typeof raw === 'number' && Number.isInteger(raw) && raw >= 0 && raw <= 0xffff) subop = raw;
       else r.bad(raw === undefined ? [] : ['subop'], `iommu.remote_cmd needs \`subop\`, one of ${Object.keys(TA_SUBOPS).join(', ')}`);
-      const inner = r.raw.args;
+      const inner = r.get('args');
       const innerObj = inner !== undefined && inner !== null && typeof inner === 'object' && !Array.isArray(inner) ? (inner as Record<string, unknown>) : {};
       if (inner !== undefined && inner !== innerObj) r.bad(['args'], '`args` of iommu.remote_cmd must be a mapping of the subop’s arguments');
       const runner = RUNNERS.get(subop);

@@ -359,7 +359,7 @@ export const xsBatchOp = defineOp<XsBatchArgs>({
   summary: 'xs PV-IOMMU hypercall with an array of subops (per-element statuses)',
   keys: new Set(['ops', 'count']),
   parse(r) {
-    const raw = r.raw.ops;
+    const raw = r.get('ops');
     const ops: XsOp[] = [];
     if (!Array.isArray(raw)) {
       r.bad(raw === undefined ? [] : ['ops'], 'iommu.op needs `ops`, a list of {subop, …} elements');

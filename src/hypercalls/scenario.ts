@@ -20,6 +20,7 @@ import { pageAt } from '../model/pages.js';
 import { hex, parseFrame, toBigInt } from '../config/units.js';
 import { closest } from '../util/suggest.js';
 import { ArgReader, asObject, fastFrame, type OutputLookup } from './args.js';
+import { ScannedCall } from './scan.js';
 import { errnoName, gntstName, parseStatus, fail } from './errno.js';
 import { domainName, ownerName, stateOf } from './mm.js';
 import type { Abi, CallReport, CallResult, EmulateReport, EmulateSummary, OpContext, OpSpec, Out, OutValue, RawCall, ReportExtra } from './types.js';
@@ -222,21 +223,25 @@ export class Session {
     const add = this.addFn;
     this.curOp = '';
     this.curCaller = '';
-    const call = asObject(raw.call);
-    if (!call) {
+    // A trace line read by the fast reader, or a mapping (a Scenario's call, a JSON.parse'd line).
+    const sc = raw.call instanceof ScannedCall ? raw.call : undefined;
+    const call = sc === undefined ? asObject(raw.call) : undefined;
+    if (sc === undefined && call === undefined) {
       add('schema/invalid', `call #${index} must be a mapping with \`op\` and the op's arguments`);
       return fail('EINVAL');
     }
-    const opName = call.op;
+    const args = sc ?? call!;
+    const opName = sc !== undefined ? sc.get('op') : call!.op;
     const spec = typeof opName === 'string' ? OPS.get(opName) : undefined;
     // The caller (default: the hardware domain).
     let caller: DomainModel | undefined;
-    if (call.caller !== undefined && call.caller !== null) {
-      caller = this.resolveCaller(call.caller);
-      this.curCaller = caller?.name ?? String(call.caller);
+    const callerArg = sc !== undefined ? sc.get('caller') : call!.caller;
+    if (callerArg !== undefined && callerArg !== null) {
+      caller = this.resolveCaller(callerArg);
+      this.curCaller = caller?.name ?? String(callerArg);
       if (!caller) {
-        const hint = typeof call.caller === 'string' ? closest(call.caller, [...m.domains.values()].map((d) => d.name)) : undefined;
-        add('ref/unknown', `call #${index} has caller ${JSON.stringify(call.caller)}, which is not a domain on host ${m.host.name}${hint ? ` — did you mean \`${hint}\`?` : ''}`, ['caller']);
+        const hint = typeof callerArg === 'string' ? closest(callerArg, [...m.domains.values()].map((d) => d.name)) : undefined;
+        add('ref/unknown', `call #${index} has caller ${JSON.stringify(callerArg)}, which is not a domain on host ${m.host.name}${hint ? ` — did you mean \`${hint}\`?` : ''}`, ['caller']);
       }
     } else {
       caller = m.hwdom !== undefined ? m.domains.get(m.hwdom) : undefined;
@@ -254,11 +259,11 @@ export class Session {
     }
     this.curOp = spec.name;
     // Arguments.
-    const reader = (this.reader ??= new ArgReader(m, call, spec.name)).reset(call, spec.name);
+    const reader = (this.reader ??= new ArgReader(m, args, spec.name)).reset(args, spec.name);
     reader.earlier = this.earlier;
-    const args = spec.parse(reader);
+    const parsed = spec.parse(reader);
     reader.finish(spec.keys);
-    const expect = call.expect;
+    const expect = sc !== undefined ? sc.get('expect') : call!.expect;
     if (expect !== undefined && !asObject(expect)) reader.bad(['expect'], '`expect` must be a mapping of results (rc, status, statuses, errno, or named outputs)');
     let invalid = false;
     const issues = reader.issues;
@@ -274,7 +279,7 @@ export class Session {
     else {
       const ctx = this.ctx;
       ctx.caller = caller;
-      result = spec.run(ctx, args);
+      result = spec.run(ctx, parsed);
     }
     const exp = asObject(expect);
     if (exp) this.checkExpect(spec.name, index, exp, result, add);

@@ -11,6 +11,7 @@ import type { Location } from '../policy/types.js';
 import type { Machine } from '../model/types.js';
 import type { CallReport, RawCall } from './types.js';
 import { Session, type RunOptions, type RunResult } from './scenario.js';
+import { ScannedCall, scanCall } from './scan.js';
 
 export interface TraceLine extends RawCall {
   /** 1-based line number in the file. */
@@ -71,7 +72,16 @@ class LineSplitter {
   /** Inside a line longer than MAX_TRACE_LINE_BYTES: its bytes are dropped until its newline. */
   private skipping = false;
   private lineNo = 0;
-  constructor(private readonly display: string) {}
+  /** The call of the current line when the fast reader took it (one object for every line). */
+  private readonly scanned = new ScannedCall();
+  /**
+   * `shared`: a line the fast reader takes is handed on as the one ScannedCall of this splitter,
+   * valid until the next line; otherwise as the object JSON.parse would give.
+   */
+  constructor(
+    private readonly display: string,
+    private readonly shared: boolean,
+  ) {}
 
   push(chunk: Buffer, each: (t: TraceLine) => void): void {
     let start = 0;
@@ -125,6 +135,12 @@ class LineSplitter {
     let s = start;
     while (s < end && (buf[s] === 32 || buf[s] === 9)) s++;
     if (s === end) return; // blank line
+    // The plain lines traces are made of: read straight from the bytes (all ASCII: a column is a byte).
+    const sc = this.scanned;
+    if (scanCall(buf, s, end, sc)) {
+      each(new TraceCall(this.shared ? sc : sc.toObject(), lineNo, this.display, end - start));
+      return;
+    }
     const text = buf.toString('utf8', start, end);
     let call: unknown;
     try {
@@ -150,6 +166,9 @@ class LineSplitter {
 /**
  * The streaming core: read `file` chunk by chunk and hand every non-blank line to `each`
  * synchronously. Only one chunk (1 MiB) and one partial line are held at a time.
+ *
+ * A line's `call` is the parsed object, or — for the plain lines the fast reader takes — a
+ * {@link ScannedCall} that is reused for the next line: use it within `each` (the runner does).
  */
 export async function forEachTraceLine(
   file: string,
@@ -158,7 +177,7 @@ export async function forEachTraceLine(
   /** Called after each chunk of the file; the next chunk is read once what it returns settles. */
   between?: () => Promise<void> | undefined,
 ): Promise<void> {
-  const split = new LineSplitter(display);
+  const split = new LineSplitter(display, true);
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
     split.push(chunk, each);
     const wait = between?.();
@@ -172,7 +191,7 @@ export async function forEachTraceLine(
  * show (default: `file`). The file is read a chunk at a time, as the consumer pulls.
  */
 export async function* readTrace(file: string, display: string = file): AsyncGenerator<TraceLine> {
-  const split = new LineSplitter(display);
+  const split = new LineSplitter(display, false);
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
     const batch: TraceLine[] = [];
     split.push(chunk, (t) => batch.push(t));

@@ -1,0 +1,322 @@
+/**
+ * The fast reader of trace lines: a JSON object of the plain kind traces are made of, read
+ * straight from the line's bytes into a {@link ScannedCall} (its keys and values, no object
+ * built for the call itself).
+ *
+ * It reads a subset of JSON: ASCII strings without escapes, integers of at most 15 digits,
+ * `true` / `false` / `null`, arrays and objects nested at most {@link MAX_SCAN_DEPTH} deep, and
+ * whitespace between tokens. A line outside that subset, or one `JSON.parse` would reject or read
+ * differently (a duplicate key, a `__proto__` key), is declined: the caller then reads it with
+ * `JSON.parse` as before. What it accepts it reads to exactly the values `JSON.parse` gives
+ * (test/hypercalls/scan.test.ts compares the two on generated and fuzzed lines).
+ */
+import { MAX_FRAME } from '../model/extents.js';
+
+/** Deepest nesting the fast reader takes (a call nests three or four levels). */
+export const MAX_SCAN_DEPTH = 16;
+
+/** Longest integer (in digits) read exactly: 15 digits are below 2^53. */
+const MAX_DIGITS = 15;
+
+/**
+ * A call object read by {@link scanCall}: its keys in order and their values, as `JSON.parse`
+ * would give them. Arrays and objects inside it are plain JS values.
+ */
+export class ScannedCall {
+  /** Number of keys. */
+  n = 0;
+  readonly keys: string[] = [];
+  /**
+   * The values; a top-level string that starts with a digit (a frame number, almost always) is
+   * made only when asked for: PENDING, its bytes at [starts[i], ends[i]) of `buf`.
+   */
+  readonly values: unknown[] = [];
+  readonly starts: number[] = [];
+  readonly ends: number[] = [];
+  buf: Buffer = EMPTY;
+
+  private find(key: string): number {
+    const keys = this.keys;
+    for (let i = 0; i < this.n; i++) if (keys[i] === key) return i;
+    return -1;
+  }
+
+  /** The value of `key` (undefined when absent), as `JSON.parse(line)[key]` would be. */
+  get(key: string): unknown {
+    const i = this.find(key);
+    return i < 0 ? undefined : this.at(i);
+  }
+
+  /** Whether `key` is present and not null (without making its string). */
+  has(key: string): boolean {
+    const i = this.find(key);
+    if (i < 0) return false;
+    const v = this.values[i];
+    return v !== undefined && v !== null;
+  }
+
+  /**
+   * The frame number `fastFrame(this.get(key))` gives, read from the bytes; -1 when that is
+   * undefined or the value is not such a string (ask `get` then).
+   */
+  frame(key: string): number {
+    const i = this.find(key);
+    if (i < 0 || this.values[i] !== PENDING) return -1;
+    return frameOfBytes(this.buf, this.starts[i]!, this.ends[i]!);
+  }
+
+  private at(i: number): unknown {
+    let v = this.values[i];
+    if (v === PENDING) {
+      v = latin1(this.buf, this.starts[i]!, this.ends[i]!);
+      this.values[i] = v;
+    }
+    return v;
+  }
+
+  /** The call as the plain object `JSON.parse` gives. */
+  toObject(): Record<string, unknown> {
+    const o: Record<string, unknown> = {};
+    for (let i = 0; i < this.n; i++) o[this.keys[i]!] = this.at(i);
+    return o;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+/** A string value not made yet. */
+const PENDING = Symbol('pending');
+
+
+/** `fastFrame` of the string of bytes [s, e) (printable ASCII), or -1 where it gives undefined. */
+function frameOfBytes(b: Buffer, s: number, e: number): number {
+  const n = e - s;
+  if (n === 0 || n > 15) return -1;
+  let x = 0;
+  if (n > 2 && b[s] === 48 && (b[s + 1]! | 0x20) === 120) {
+    for (let i = s + 2; i < e; i++) {
+      const c = b[i]!;
+      const d = c >= 48 && c <= 57 ? c - 48 : (c | 0x20) >= 97 && (c | 0x20) <= 102 ? (c | 0x20) - 87 : -1;
+      if (d < 0) return -1;
+      x = x * 16 + d;
+    }
+  } else {
+    for (let i = s; i < e; i++) {
+      const d = b[i]! - 48;
+      if (d < 0 || d > 9) return -1;
+      x = x * 10 + d;
+    }
+  }
+  return x <= MAX_FRAME ? x : -1;
+}
+
+// Short strings that repeat from line to line (keys, op and domain names, flag names) are shared:
+// a small table indexed by a hash of their bytes (checked byte by byte on a hit).
+const CACHE_SIZE = 2048;
+const MAX_CACHED = 24;
+const cache: (string | undefined)[] = new Array<string | undefined>(CACHE_SIZE).fill(undefined);
+
+/** Node's Buffer has `latin1Slice` (what `toString('latin1', s, e)` calls after its checks); @types/node leaves it out. */
+type Latin1 = Buffer & { latin1Slice(start: number, end: number): string };
+const latin1: (b: Buffer, s: number, e: number) => string =
+  typeof (Buffer.prototype as Latin1).latin1Slice === 'function' ? (b, s, e) => (b as Latin1).latin1Slice(s, e) : (b, s, e) => b.toString('latin1', s, e);
+
+/** The string of bytes [s, e) of `b` (printable ASCII: checked by the caller). */
+function text(b: Buffer, s: number, e: number): string {
+  const n = e - s;
+  // Frame numbers (`0x…`, digits) hardly repeat: not worth a slot.
+  const c0 = b[s]!;
+  if (n > MAX_CACHED || n === 0 || (c0 >= 48 && c0 <= 57)) return latin1(b, s, e);
+  let h = n;
+  for (let i = s; i < e; i++) h = (Math.imul(h, 31) + b[i]!) | 0;
+  const slot = h & (CACHE_SIZE - 1);
+  const hit = cache[slot];
+  if (hit !== undefined && hit.length === n) {
+    let same = true;
+    for (let i = 0; i < n; i++) {
+      if (hit.charCodeAt(i) !== b[s + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return hit;
+  }
+  const v = latin1(b, s, e);
+  cache[slot] = v;
+  return v;
+}
+
+// The scanner's cursor (module state: the scanner is synchronous and not re-entrant).
+let pos = 0;
+let lim = 0;
+
+function skipWs(b: Buffer): number {
+  let p = pos;
+  const l = lim;
+  let c = p < l ? b[p]! : -1;
+  while (c === 32 || c === 9 || c === 13 || c === 10) c = ++p < l ? b[p]! : -1;
+  pos = p;
+  return c;
+}
+
+/** Declined: a value the subset does not read (never a valid JS value of ours). */
+const NO = Symbol('declined');
+
+/** End of the string whose `"` is at pos (the index of its closing `"`), or -1 outside the subset. */
+function strEnd(b: Buffer): number {
+  let p = pos + 1;
+  const l = lim;
+  for (;;) {
+    if (p >= l) return -1;
+    const c = b[p]!;
+    if (c === 34) return p;
+    // Escapes, control characters (invalid JSON) and non-ASCII bytes: JSON.parse's business.
+    if (c === 92 || c < 32 || c > 126) return -1;
+    p++;
+  }
+}
+
+/** A string starting at the `"` at pos; NO outside the subset. */
+function str(b: Buffer): string | typeof NO {
+  const e = strEnd(b);
+  if (e < 0) return NO;
+  const v = text(b, pos + 1, e);
+  pos = e + 1;
+  return v;
+}
+
+function value(b: Buffer, depth: number): unknown {
+  const c = skipWs(b);
+  if (c === 34) return str(b);
+  if ((c >= 48 && c <= 57) || c === 45) {
+    const neg = c === 45;
+    if (neg) pos++;
+    const s = pos;
+    let v = 0;
+    let d = pos < lim ? b[pos]! : -1;
+    while (d >= 48 && d <= 57) {
+      v = v * 10 + (d - 48);
+      d = ++pos < lim ? b[pos]! : -1;
+    }
+    const n = pos - s;
+    // No digits, a leading zero, too long for an exact double, or a fraction / exponent.
+    if (n === 0 || n > MAX_DIGITS || (n > 1 && b[s] === 48) || d === 46 || d === 101 || d === 69) return NO;
+    return neg ? -v : v;
+  }
+  if (c === 123) return depth >= MAX_SCAN_DEPTH ? NO : object(b, depth + 1);
+  if (c === 91) {
+    if (depth >= MAX_SCAN_DEPTH) return NO;
+    pos++;
+    const a: unknown[] = [];
+    if (skipWs(b) === 93) {
+      pos++;
+      return a;
+    }
+    for (;;) {
+      const v = value(b, depth + 1);
+      if (v === NO) return NO;
+      a.push(v);
+      const t = skipWs(b);
+      pos++;
+      if (t === 44) continue;
+      if (t === 93) return a;
+      return NO;
+    }
+  }
+  if (c === 116 && word(b, 0x74727565, 4)) return true; // true
+  if (c === 102 && word(b, 0x616c7365, 5)) return false; // false
+  if (c === 110 && word(b, 0x6e756c6c, 4)) return null; // null
+  return NO;
+}
+
+/** Whether the last four bytes of the `len`-byte word at pos are `tail` (big-endian); moves past it. */
+function word(b: Buffer, tail: number, len: number): boolean {
+  const end = pos + len;
+  if (end > lim) return false;
+  const t = ((b[end - 4]! << 24) | (b[end - 3]! << 16) | (b[end - 2]! << 8) | b[end - 1]!) >>> 0;
+  if (t !== tail) return false;
+  pos = end;
+  return true;
+}
+
+/** A nested object at the `{` at pos. */
+function object(b: Buffer, depth: number): Record<string, unknown> | typeof NO {
+  pos++;
+  const o: Record<string, unknown> = {};
+  let c = skipWs(b);
+  if (c === 125) {
+    pos++;
+    return o;
+  }
+  for (;;) {
+    if (c !== 34) return NO;
+    const k = str(b);
+    if (k === NO || k === '__proto__' || Object.prototype.hasOwnProperty.call(o, k)) return NO;
+    if (skipWs(b) !== 58) return NO;
+    pos++;
+    const v = value(b, depth);
+    if (v === NO) return NO;
+    o[k] = v;
+    const t = skipWs(b);
+    pos++;
+    if (t === 125) return o;
+    if (t !== 44) return NO;
+    c = skipWs(b);
+  }
+}
+
+/**
+ * Read bytes [start, end) of `b` — one line — as a call object into `into`. False when the line
+ * is outside the subset (or not a JSON object): read it with `JSON.parse` instead. `into` is
+ * overwritten either way.
+ */
+export function scanCall(b: Buffer, start: number, end: number, into: ScannedCall): boolean {
+  pos = start;
+  lim = end;
+  into.n = 0;
+  if (skipWs(b) !== 123) return false;
+  pos++;
+  into.buf = b;
+  const keys = into.keys;
+  const values = into.values;
+  const starts = into.starts;
+  const ends = into.ends;
+  let n = 0;
+  let c = skipWs(b);
+  if (c !== 125) {
+    for (;;) {
+      if (c !== 34) return false;
+      const k = str(b);
+      if (k === NO || k === '__proto__') return false;
+      for (let i = 0; i < n; i++) if (keys[i] === k) return false;
+      if (skipWs(b) !== 58) return false;
+      pos++;
+      let v: unknown;
+      if (skipWs(b) === 34) {
+        const e = strEnd(b);
+        if (e < 0) return false;
+        const c0 = b[pos + 1]!;
+        if (c0 >= 48 && c0 <= 57) {
+          // A frame number, most likely: made into a string only if asked for.
+          v = PENDING;
+          starts[n] = pos + 1;
+          ends[n] = e;
+        } else v = text(b, pos + 1, e);
+        pos = e + 1;
+      } else {
+        v = value(b, 1);
+        if (v === NO) return false;
+      }
+      keys[n] = k;
+      values[n] = v;
+      n++;
+      const t = skipWs(b);
+      pos++;
+      if (t === 125) break;
+      if (t !== 44) return false;
+      c = skipWs(b);
+    }
+  } else pos++;
+  if (skipWs(b) !== -1) return false; // something after the object
+  into.n = n;
+  return true;
+}
