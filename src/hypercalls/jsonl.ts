@@ -157,8 +157,7 @@ function put(buf: Uint8Array, p: number, lim: number, bytes: Uint8Array): number
   if (p < 0) return -1;
   const n = bytes.length;
   if (p + n > lim) return -1;
-  if (n > 24) buf.set(bytes, p);
-  else for (let i = 0; i < n; i++) buf[p + i] = bytes[i]!;
+  buf.set(bytes, p);
   return p + n;
 }
 

@@ -112,7 +112,7 @@ function frameOfBytes(b: Buffer, s: number, e: number): number {
 // Short strings that repeat from line to line (keys, op and domain names, flag names) are shared:
 // a small table indexed by a hash of their bytes (checked byte by byte on a hit).
 const CACHE_SIZE = 2048;
-const MAX_CACHED = 24;
+const MAX_CACHED = 48;
 const cache: (string | undefined)[] = new Array<string | undefined>(CACHE_SIZE).fill(undefined);
 
 /** Node's Buffer has `latin1Slice` (what `toString('latin1', s, e)` calls after its checks); @types/node leaves it out. */
@@ -126,9 +126,9 @@ function text(b: Buffer, s: number, e: number): string {
   // Frame numbers (`0x…`, digits) hardly repeat: not worth a slot.
   const c0 = b[s]!;
   if (n > MAX_CACHED || n === 0 || (c0 >= 48 && c0 <= 57)) return latin1(b, s, e);
-  let h = n;
-  for (let i = s; i < e; i++) h = (Math.imul(h, 31) + b[i]!) | 0;
-  const slot = h & (CACHE_SIZE - 1);
+  // A cheap hash (length and four bytes): a collision only costs a new string.
+  const h = Math.imul(n, 0x9e3779b1) ^ Math.imul(b[s + 1]! | (b[s + (n >> 1)]! << 8) | (b[e - 1]! << 16) | (c0 << 24), 0x85ebca6b);
+  const slot = (h ^ (h >>> 15)) & (CACHE_SIZE - 1);
   const hit = cache[slot];
   if (hit !== undefined && hit.length === n) {
     let same = true;

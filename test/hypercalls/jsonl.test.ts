@@ -1,14 +1,78 @@
-/** callReportJson: the JSON line of a call is exactly JSON.stringify of its report. */
+/**
+ * callReportJson: the JSON line of a call is exactly JSON.stringify of its report.
+ * encodeCallReport: the same line written as UTF-8 bytes into a buffer (or -1), never outside [pos, lim).
+ */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { loadRepo } from '../../src/check.js';
 import { runScenario } from '../../src/hypercalls/index.js';
-import { callReportJson } from '../../src/hypercalls/jsonl.js';
+import { callReportJson, encodeCallReport } from '../../src/hypercalls/jsonl.js';
 import type { CallReport, Out } from '../../src/hypercalls/types.js';
 import type { Finding } from '../../src/policy/types.js';
 
 function report(over: Partial<CallReport> = {}): CallReport {
   return { index: 3, op: 'iommu.map_page', caller: 'dom0', rc: 0, errno: 'OK', status: 0, out: {}, findings: [], ...over };
+}
+
+/** Every call report of the shipped examples and scenario fixtures. */
+async function shippedCalls(): Promise<CallReport[]> {
+  const calls: CallReport[] = [];
+  for (const dir of ['examples/lab', 'examples/mediated-gpu', 'fixtures/scenarios']) {
+    const { config } = await loadRepo([dir], { cwd: process.cwd() });
+    for (const hc of config.hosts) {
+      if (hc.inputErrors) continue;
+      for (const sc of hc.scenarios) calls.push(...runScenario(hc, sc).calls);
+    }
+  }
+  return calls;
+}
+
+const finding: Finding = { rule: 'dma/fault', severity: 'error', message: 'm', file: 'a', line: 1, column: 1, endLine: 1, endColumn: 2 };
+
+/** A string JSON writes as is: printable ASCII without `"` or `\`. */
+const isPlain = (s: string): boolean => /^[\x20-\x7e]*$/.test(s) && !s.includes('"') && !s.includes('\\');
+
+/**
+ * The shape encodeCallReport must write (not return -1 for, given room): no batches, no findings,
+ * safe-integer numbers, outputs flat plain strings / safe integers / booleans / null (or undefined).
+ */
+function isCommon(c: CallReport): boolean {
+  if (c.statuses !== undefined || c.errnos !== undefined || c.findings.length !== 0) return false;
+  if (![c.index, c.rc, c.status].every(Number.isSafeInteger)) return false;
+  return Object.values(c.out).every(
+    (v) =>
+      v === undefined ||
+      v === null ||
+      typeof v === 'boolean' ||
+      (typeof v === 'number' && Number.isSafeInteger(v)) ||
+      (typeof v === 'string' && isPlain(v)),
+  );
+}
+
+const SENTINEL = 0xa5;
+
+/**
+ * encodeCallReport(c) into a sentinel-filled buffer at `pos` before `lim`: checks the contract
+ * (-1, or exactly the UTF-8 of JSON.stringify(c) in [pos, end), end <= lim, nothing else touched)
+ * and returns end.
+ */
+function encodeChecked(c: CallReport, pos = 0, lim?: number, size?: number): number {
+  const want = Buffer.from(JSON.stringify(c), 'utf8');
+  const buf = new Uint8Array(size ?? pos + want.length + 16).fill(SENTINEL);
+  const end = lim === undefined ? encodeCallReport(c, buf, pos) : encodeCallReport(c, buf, pos, lim);
+  const limit = lim ?? buf.length;
+  if (end === -1) {
+    // nothing committed; scratch bytes only inside [pos, lim)
+    for (let i = 0; i < pos; i++) if (buf[i] !== SENTINEL) expect.fail(`byte ${i} before pos ${pos} written`);
+    for (let i = limit; i < buf.length; i++) if (buf[i] !== SENTINEL) expect.fail(`byte ${i} at/after lim ${limit} written`);
+    return end;
+  }
+  expect(end).toBeGreaterThanOrEqual(pos);
+  expect(end).toBeLessThanOrEqual(limit);
+  expect(Buffer.from(buf.subarray(pos, end)).toString('utf8')).toBe(want.toString('utf8'));
+  expect(Buffer.compare(Buffer.from(buf.subarray(pos, end)), want)).toBe(0);
+  for (let i = 0; i < buf.length; i++) if ((i < pos || i >= end) && buf[i] !== SENTINEL) expect.fail(`byte ${i} outside [${pos}, ${end}) written`);
+  return end;
 }
 
 describe('callReportJson', () => {
@@ -61,5 +125,216 @@ describe('callReportJson', () => {
       ),
       { numRuns: 500, seed: 7 },
     );
+  });
+});
+
+describe('encodeCallReport', () => {
+  it('writes the bytes of JSON.stringify for every call of the shipped examples (and all common ones)', async () => {
+    let written = 0;
+    let common = 0;
+    let fallback = 0;
+    const calls = await shippedCalls();
+    for (const [i, c] of calls.entries()) {
+      const pos = i % 13;
+      const end = encodeChecked(c, pos);
+      if (end >= 0) {
+        written++;
+        expect(end - pos).toBe(Buffer.byteLength(JSON.stringify(c)));
+      } else fallback++;
+      if (isCommon(c)) {
+        common++;
+        expect(end, JSON.stringify(c)).toBeGreaterThanOrEqual(0);
+      }
+      // an exact fit also works
+      if (end >= 0) expect(encodeChecked(c, pos, end, end + 8)).toBe(end);
+      // and one byte less never does
+      if (end > pos) expect(encodeChecked(c, pos, end - 1, end + 8)).toBe(-1);
+      if (c.findings.length !== 0 || c.statuses !== undefined) expect(end).toBe(-1);
+    }
+    expect(calls.length).toBeGreaterThan(20);
+    expect(common).toBeGreaterThan(10);
+    expect(written).toBeGreaterThanOrEqual(common);
+    expect(written + fallback).toBe(calls.length);
+  });
+
+  it('writes the exact bytes or -1 for the escaping and fallback cases', () => {
+    const cases: CallReport[] = [
+      report(),
+      report({ caller: 'vm "1"\\\n', op: 'x\u2028y', errno: 'é' }),
+      report({ out: { bfn: '0x100', owner: 'dom\u0001', note: 'tab\there', u: '\ud800', ok: true, no: false, z: null, n: -0, big: 1e21 } }),
+      report({ out: { gone: undefined as unknown as string, mfn: '0x1' } }),
+      report({ rc: Number.NaN, status: Infinity }),
+      report({ statuses: [0, -1], errnos: ['OK', 'EPERM'] }),
+      report({ findings: [finding] }),
+      report({ out: { ops: [{ bfn: '0x1' }] } }),
+      report({ out: { mfns: ['0x1', '0x2'] } }),
+      report({ out: { '2': 'numeric key first', a: 'x', '1': 'y' } }),
+    ];
+    const ends = cases.map((c) => encodeChecked(c, 5));
+    expect(ends.map((e) => e >= 0)).toEqual([true, true, false, true, false, false, false, false, false, true]);
+  });
+
+  it('writes common reports, and refuses exactly what JSON.stringify would write differently', () => {
+    const yes: CallReport[] = [
+      report({ index: 0, rc: -22, errno: 'EINVAL', status: -22 }),
+      report({ index: -0, rc: -0, status: -0, out: { n: -0, m: -1, z: 0 } }),
+      report({ index: Number.MAX_SAFE_INTEGER, rc: Number.MIN_SAFE_INTEGER, out: { max: Number.MAX_SAFE_INTEGER, min: Number.MIN_SAFE_INTEGER } }),
+      report({ out: { gone: undefined as unknown as string, mfn: '0x1', last: undefined as unknown as string } }),
+      report({ out: { only: undefined as unknown as string } }),
+      report({ out: { '2': 'numeric key first', a: 'x', '1': 'y', '10': true, '-1': false, '01': null } }),
+      report({ out: { ' !#$%&\'()*+,-./09:;<=>?@AZ[]^_`az{|}~': ' !#$%&\'()*+,-./09:;<=>?@AZ[]^_`az{|}~', '': '' } }),
+      // op, caller, errno and output keys may hold anything: they are quoted as JSON quotes them
+      report({ op: 'x\u2028y"\\', caller: 'vm-é-\u{1f600}\u0000', errno: '\ud800', out: { 'k\n"é': 'v', '\udfff': 1 } }),
+      report({ out: { s: 'x'.repeat(10_000) } }),
+    ];
+    for (const c of yes) expect(encodeChecked(c, 3), JSON.stringify(c)).toBeGreaterThan(3);
+    // -0 as JSON writes it
+    const z = Buffer.alloc(200);
+    const end = encodeCallReport(report({ index: -0, rc: -0, status: -0, out: { n: -0 } }), z, 0);
+    expect(z.subarray(0, end).toString()).toBe('{"index":0,"op":"iommu.map_page","caller":"dom0","rc":0,"errno":"OK","status":0,"out":{"n":0},"findings":[]}');
+
+    const no: CallReport[] = [
+      report({ out: { big: 1e21 } }),
+      report({ out: { unsafe: 2 ** 53 } }),
+      report({ out: { neg: -(2 ** 53) } }),
+      report({ out: { half: 0.5 } }),
+      report({ out: { tiny: 5e-324 } }),
+      report({ out: { nan: Number.NaN } }),
+      report({ out: { inf: Infinity } }),
+      report({ out: { ninf: -Infinity } }),
+      report({ index: 1.5 }),
+      report({ rc: Number.NaN }),
+      report({ status: -Infinity }),
+      report({ index: 1e21 }),
+      report({ out: { q: 'a"b' } }),
+      report({ out: { b: 'a\\b' } }),
+      report({ out: { nl: 'a\nb' } }),
+      report({ out: { del: '\u007f' } }),
+      report({ out: { e: 'é' } }),
+      report({ out: { emoji: '\u{1f600}' } }),
+      report({ out: { lone: '\ud800' } }),
+      report({ out: { nested: { a: 1 } } }),
+      report({ out: { list: [] } }),
+      report({ out: { ok: '0x1', late: [1] } }),
+      report({ statuses: [0] }),
+      report({ errnos: ['OK'] }),
+      report({ findings: [finding] }),
+    ];
+    for (const c of no) expect(encodeChecked(c, 7), JSON.stringify(c)).toBe(-1);
+  });
+
+  it('never writes at or past lim: -1 for every lim short of the line, the line from an exact fit on', () => {
+    const cases = [
+      report(),
+      report({ index: 123456, rc: -7, status: -7, errno: 'E2BIG', out: { bfn: '0x100', n: -42, ok: true, no: false, z: null } }),
+      report({ op: 'grant.é', caller: 'vm-\u{1f600}', out: { '2': 'b', a: 'a', 'ü': -0 } }),
+      report({ out: { gone: undefined as unknown as string, x: 'y' } }),
+    ];
+    for (const c of cases) {
+      const len = Buffer.byteLength(JSON.stringify(c));
+      for (const pos of [0, 1, 9]) {
+        for (let lim = 0; lim <= pos + len + 2; lim++) {
+          const end = encodeChecked(c, pos, lim, pos + len + 8);
+          if (lim < pos + len) expect(end).toBe(-1);
+          else expect(end).toBe(pos + len);
+        }
+      }
+    }
+  });
+
+  it('quotes repeated ops, callers, errnos and keys right as their caches fill and churn', () => {
+    // more distinct strings than any cache keeps, the same op with alternating callers
+    for (let i = 0; i < 6000; i++) {
+      const c = report({
+        index: i,
+        op: `op.${i % 3 === 0 ? i : i % 5}`,
+        caller: i % 2 === 0 ? 'dom0' : `vm-${i % 7}-é`,
+        errno: `E${i}`,
+        out: { [`key${i}`]: i, [`k${i % 4}`]: `0x${i.toString(16)}`, ['k'.repeat(1 + (i % 12))]: true },
+      });
+      expect(encodeChecked(c, i % 5)).toBeGreaterThan(0);
+    }
+  });
+
+  it('writes exactly JSON.stringify at any pos, never outside [pos, lim), and -1 only when it must (property)', () => {
+    const plainChar = fc.integer({ min: 0x20, max: 0x7e }).filter((c) => c !== 0x22 && c !== 0x5c).map((c) => String.fromCharCode(c));
+    const plainString = fc.string({ unit: plainChar, maxLength: 40 });
+    const commonValue = fc.oneof(
+      plainString,
+      plainString.map((s) => `0x${s.length.toString(16)}${s}`),
+      fc.maxSafeInteger(),
+      fc.integer(),
+      fc.constantFrom(0, -0, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER),
+      fc.boolean(),
+      fc.constant(null),
+      fc.constant(undefined),
+    );
+    const anyValue = fc.oneof(
+      fc.string({ unit: 'binary' }),
+      fc.double(),
+      fc.integer(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.constantFrom(1e21, 2 ** 53, -(2 ** 53), 0.1, Number.NaN, Infinity, -Infinity, -0),
+      fc.constantFrom<unknown>([], ['0x1'], { a: 1 }, undefined),
+    );
+    const key = fc.oneof(fc.string({ unit: 'binary' }), fc.constantFrom('0', '1', '10', '4294967294', '4294967295', '-1', '01', '__proto__', 'bfn', 'mfn'));
+    const num = fc.oneof({ weight: 6, arbitrary: fc.integer() }, { weight: 1, arbitrary: fc.maxSafeInteger() }, { weight: 1, arbitrary: fc.double() });
+    const reportArb = fc.record({
+      index: fc.oneof({ weight: 6, arbitrary: fc.nat() }, { weight: 1, arbitrary: num }),
+      op: fc.oneof(fc.string({ unit: 'binary' }), fc.constantFrom('iommu.map_page', 'iommu.op', 'grant.map')),
+      caller: fc.oneof(fc.string({ unit: 'binary' }), fc.constantFrom('dom0', 'vm-1')),
+      rc: num,
+      errno: fc.oneof(fc.string({ unit: 'binary' }), fc.constantFrom('OK', 'EPERM')),
+      status: num,
+      out: fc.oneof({ weight: 4, arbitrary: fc.dictionary(key, commonValue) }, { weight: 1, arbitrary: fc.dictionary(key, anyValue) }),
+      extra: fc.oneof(
+        { weight: 8, arbitrary: fc.constant<Partial<CallReport>>({}) },
+        { weight: 1, arbitrary: fc.constant<Partial<CallReport>>({ statuses: [0, -1], errnos: ['OK', 'EPERM'] }) },
+        { weight: 1, arbitrary: fc.constant<Partial<CallReport>>({ findings: [finding] }) },
+      ),
+    });
+    let successes = 0;
+    let mustSucceed = 0;
+    let tooShort = 0;
+    const runs = 3000;
+    fc.assert(
+      fc.property(
+        reportArb,
+        fc.nat({ max: 64 }),
+        fc.oneof(fc.constant('roomy' as const), fc.constant('exact' as const), fc.constant('short' as const), fc.constant('buffer' as const)),
+        fc.nat({ max: 1000 }),
+        (r, pos, limKind, slack) => {
+          const { extra, out, ...rest } = r;
+          const c: CallReport = { ...rest, out: out as Out, findings: [], ...extra };
+          const len = Buffer.byteLength(JSON.stringify(c));
+          const size = pos + len + 64;
+          const lim =
+            limKind === 'roomy' ? Math.min(size, pos + len + (slack % 64)) :
+            limKind === 'exact' ? pos + len :
+            limKind === 'short' ? Math.max(0, pos + len - 1 - (slack % (len + pos))) :
+            undefined;
+          const end = encodeChecked(c, pos, lim, size);
+          const room = (lim ?? size) - pos >= len;
+          if (!room) {
+            tooShort++;
+            expect(end).toBe(-1);
+          }
+          if (end >= 0) {
+            successes++;
+            expect(end).toBe(pos + len);
+          }
+          if (room && isCommon(c)) {
+            mustSucceed++;
+            expect(end, JSON.stringify(c)).toBe(pos + len);
+          }
+        },
+      ),
+      { numRuns: runs, seed: 11 },
+    );
+    // the success path, the must-succeed path and the too-short path are all exercised often
+    expect(successes).toBeGreaterThan(runs / 4);
+    expect(mustSucceed).toBeGreaterThan(runs / 4);
+    expect(tooShort).toBeGreaterThan(runs / 10);
   });
 });
