@@ -81,30 +81,30 @@ function qbytes(s: string): Uint8Array {
 
 const ascii = (s: string): Uint8Array => Buffer.from(s, 'latin1');
 const K_INDEX = ascii('{"index":');
-const K_OUT = ascii(',"out":{');
 const K_TAIL = ascii('},"findings":[]}');
 
-/** `,"op":OP,"caller":CALLER,"rc":` for the last caller seen with each op. */
-const heads = new Map<string, { caller: string; bytes: Uint8Array }>();
-/** `,"errno":ERRNO,"status":` per errno. */
-const errnoParts = new Map<string, Uint8Array>();
-
-function head(op: string, caller: string): Uint8Array {
-  let h = heads.get(op);
-  if (h === undefined || h.caller !== caller) {
-    h = { caller, bytes: Buffer.from(`,"op":${JSON.stringify(op)},"caller":${JSON.stringify(caller)},"rc":`, 'utf8') };
-    if (heads.size < MAX_QUOTED) heads.set(op, h);
-  }
-  return h.bytes;
+/**
+ * `,"op":OP,"caller":CALLER,"rc":RC,"errno":ERRNO,"status":STATUS,"out":{` — the same for most
+ * calls of an op — for the last such combination seen with each op.
+ */
+interface Head {
+  caller: string;
+  rc: number;
+  errno: string;
+  status: number;
+  bytes: Uint8Array;
 }
+const heads = new Map<string, Head>();
 
-function errnoPart(errno: string): Uint8Array {
-  let b = errnoParts.get(errno);
-  if (b === undefined) {
-    b = Buffer.from(`,"errno":${JSON.stringify(errno)},"status":`, 'utf8');
-    if (errnoParts.size < MAX_QUOTED) errnoParts.set(errno, b);
-  }
-  return b;
+/** The head of `c`, or undefined when rc or status is not an integer JSON writes as digits. */
+function head(c: CallReport): Uint8Array | undefined {
+  const h = heads.get(c.op);
+  if (h !== undefined && h.caller === c.caller && h.rc === c.rc && h.errno === c.errno && h.status === c.status) return h.bytes;
+  if (!Number.isSafeInteger(c.rc) || !Number.isSafeInteger(c.status)) return undefined;
+  // (-0 as JSON writes it: String(-0) is "0".)
+  const bytes = Buffer.from(`,"op":${JSON.stringify(c.op)},"caller":${JSON.stringify(c.caller)},"rc":${String(c.rc)},"errno":${JSON.stringify(c.errno)},"status":${String(c.status)},"out":{`, 'utf8');
+  if (heads.size < MAX_QUOTED) heads.set(c.op, { caller: c.caller, rc: c.rc, errno: c.errno, status: c.status, bytes });
+  return bytes;
 }
 
 /** Digits buffer for integers (written backwards). */
@@ -117,13 +117,11 @@ const digits = new Uint8Array(24);
  */
 export function encodeCallReport(c: CallReport, buf: Uint8Array, pos: number, lim: number = buf.length): number {
   if (c.statuses !== undefined || c.errnos !== undefined || c.findings.length !== 0) return -1;
+  const h = head(c);
+  if (h === undefined) return -1;
   let p = put(buf, pos, lim, K_INDEX);
   p = int(buf, p, lim, c.index);
-  p = put(buf, p, lim, head(c.op, c.caller));
-  p = int(buf, p, lim, c.rc);
-  p = put(buf, p, lim, errnoPart(c.errno));
-  p = int(buf, p, lim, c.status);
-  p = put(buf, p, lim, K_OUT);
+  p = put(buf, p, lim, h);
   const out = c.out;
   let first = true;
   for (const k in out) {
