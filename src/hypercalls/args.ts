@@ -435,7 +435,8 @@ export class ArgReader {
   finish(allowed: ReadonlySet<string>, common: ReadonlySet<string> = COMMON_KEYS): void {
     const sc = this.sc;
     if (sc !== undefined) {
-      for (let i = 0; i < sc.n; i++) this.known(sc.keys[i]!, allowed, common);
+      if (!sc.hasIndexKey()) for (let i = 0; i < sc.n; i++) this.known(sc.keys[i]!, allowed, common);
+      else for (const k of sc.keyOrder()) this.known(k, allowed, common);
     } else {
       for (const k in this.raw) this.known(k, allowed, common);
     }

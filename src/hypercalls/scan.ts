@@ -65,6 +65,23 @@ export class ScannedCall {
     return frameOfBytes(this.buf, this.starts[i]!, this.ends[i]!);
   }
 
+  /**
+   * The keys in the order of `Object.keys(JSON.parse(line))`: array-index keys ("0", "7", …)
+   * first, ascending, then the others as written.
+   */
+  keyOrder(): readonly string[] {
+    const keys = this.keys.slice(0, this.n);
+    if (!this.hasIndexKey()) return keys;
+    const idx = keys.filter(isArrayIndex).sort((a, b) => Number(a) - Number(b));
+    return [...idx, ...keys.filter((k) => !isArrayIndex(k))];
+  }
+
+  /** Whether a key is an array index (then `keyOrder` differs from the line's order). */
+  hasIndexKey(): boolean {
+    for (let i = 0; i < this.n; i++) if (isArrayIndex(this.keys[i]!)) return true;
+    return false;
+  }
+
   private at(i: number): unknown {
     let v = this.values[i];
     if (v === PENDING) {
@@ -80,6 +97,19 @@ export class ScannedCall {
     for (let i = 0; i < this.n; i++) o[this.keys[i]!] = this.at(i);
     return o;
   }
+}
+
+/** An array index as property order sees it: "0", or digits without a leading zero below 2^32 - 1. */
+function isArrayIndex(k: string): boolean {
+  const n = k.length;
+  if (n === 0 || n > 10) return false;
+  const c0 = k.charCodeAt(0);
+  if (c0 < 48 || c0 > 57 || (c0 === 48 && n > 1)) return false;
+  for (let i = 1; i < n; i++) {
+    const c = k.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return Number(k) < 4294967295;
 }
 
 const EMPTY = Buffer.alloc(0);
