@@ -123,7 +123,8 @@ export const GNTST_NAMES: readonly string[] = Object.keys(GNTST);
 // Results (SPEC §4): constructors that keep rc / status / errno consistent.
 
 
-const NO_OUT: Out = Object.freeze({}) as Out;
+/** The empty output (shared, frozen). */
+export const NO_OUT: Out = Object.freeze({}) as Out;
 
 /**
  * A hypercall's return: `rc` is returned as is (a count for reservation ops, else 0 or −errno);

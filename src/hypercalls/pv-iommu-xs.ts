@@ -18,7 +18,7 @@
 import { ArgReader, asObject } from './args.js';
 import type { CallResult, OpContext, Out, OutValue } from './types.js';
 import { defineOp } from './types.js';
-import { err, errnoName } from './errno.js';
+import { err, errnoName, NO_OUT } from './errno.js';
 import { domainByAnyId, effectiveDfn, isHardwareDomain, queryGfn, refOne, stateOf, unrefOne, xsmDmPriv } from './mm.js';
 import { hex } from '../config/units.js';
 import type { DomainModel, Machine } from '../model/types.js';
@@ -400,7 +400,7 @@ function singleOp(name: keyof typeof XS_SUBOPS, summary: string) {
       // do_iommu_op with count 1 (same checks as iommuOp, without the batch bookkeeping).
       if (ctx.abi !== 'xs' || !isHardwareDomain(ctx.machine, ctx.caller)) return { rc: -38, status: -38, errno: 'ENOSYS', out: {} };
       const r = iommuOpElement(ctx, op);
-      return { rc: 0, status: r.status, errno: r.status === 0 ? 'OK' : errnoName(r.status), out: r.out ?? {} };
+      return { rc: 0, status: r.status, errno: r.status === 0 ? 'OK' : errnoName(r.status), out: r.out ?? NO_OUT };
     },
   });
 }

@@ -191,23 +191,9 @@ function skipWs(b: Buffer): number {
 /** Declined: a value the subset does not read (never a valid JS value of ours). */
 const NO = Symbol('declined');
 
-/** End of the string whose `"` is at pos (the index of its closing `"`), or -1 outside the subset. */
-function strEnd(b: Buffer): number {
-  let p = pos + 1;
-  const l = lim;
-  for (;;) {
-    if (p >= l) return -1;
-    const c = b[p]!;
-    if (c === 34) return p;
-    // Escapes, control characters (invalid JSON) and non-ASCII bytes: JSON.parse's business.
-    if (c === 92 || c < 32 || c > 126) return -1;
-    p++;
-  }
-}
-
 /** A string starting at the `"` at pos; NO outside the subset. */
 function str(b: Buffer): string | typeof NO {
-  const e = strEnd(b);
+  const e = strClose(b, pos, lim);
   if (e < 0) return NO;
   const v = text(b, pos + 1, e);
   pos = e + 1;
@@ -300,53 +286,82 @@ function object(b: Buffer, depth: number): Record<string, unknown> | typeof NO {
  * overwritten either way.
  */
 export function scanCall(b: Buffer, start: number, end: number, into: ScannedCall): boolean {
-  pos = start;
-  lim = end;
+  const l = end;
   into.n = 0;
-  if (skipWs(b) !== 123) return false;
-  pos++;
-  into.buf = b;
+  // (The top level is read with a local cursor, values other than strings by `value`.)
+  let p = ws(b, start, l);
+  if (p >= l || b[p] !== 123) return false;
+  p = ws(b, p + 1, l);
   const keys = into.keys;
   const values = into.values;
   const starts = into.starts;
   const ends = into.ends;
   let n = 0;
-  let c = skipWs(b);
-  if (c !== 125) {
+  if (p < l && b[p] === 125) p++;
+  else {
     for (;;) {
-      if (c !== 34) return false;
-      const k = str(b);
-      if (k === NO || k === '__proto__') return false;
+      if (p >= l || b[p] !== 34) return false;
+      const ke = strClose(b, p, l);
+      if (ke < 0) return false;
+      const k = text(b, p + 1, ke);
+      if (k === '__proto__') return false;
       for (let i = 0; i < n; i++) if (keys[i] === k) return false;
-      if (skipWs(b) !== 58) return false;
-      pos++;
+      p = ws(b, ke + 1, l);
+      if (p >= l || b[p] !== 58) return false;
+      p = ws(b, p + 1, l);
+      if (p >= l) return false;
       let v: unknown;
-      if (skipWs(b) === 34) {
-        const e = strEnd(b);
-        if (e < 0) return false;
-        const c0 = b[pos + 1]!;
+      if (b[p] === 34) {
+        const ve = strClose(b, p, l);
+        if (ve < 0) return false;
+        const c0 = b[p + 1]!;
         if (c0 >= 48 && c0 <= 57) {
           // A frame number, most likely: made into a string only if asked for.
           v = PENDING;
-          starts[n] = pos + 1;
-          ends[n] = e;
-        } else v = text(b, pos + 1, e);
-        pos = e + 1;
+          starts[n] = p + 1;
+          ends[n] = ve;
+        } else v = text(b, p + 1, ve);
+        p = ve + 1;
       } else {
+        pos = p;
+        lim = l;
         v = value(b, 1);
         if (v === NO) return false;
+        p = pos;
       }
       keys[n] = k;
       values[n] = v;
       n++;
-      const t = skipWs(b);
-      pos++;
+      p = ws(b, p, l);
+      if (p >= l) return false;
+      const t = b[p++];
       if (t === 125) break;
       if (t !== 44) return false;
-      c = skipWs(b);
+      p = ws(b, p, l);
     }
-  } else pos++;
-  if (skipWs(b) !== -1) return false; // something after the object
+  }
+  if (ws(b, p, l) !== l) return false; // something after the object
+  into.buf = b;
   into.n = n;
   return true;
+}
+
+/** The first byte at or after p that is not JSON whitespace (l when none). */
+function ws(b: Buffer, p: number, l: number): number {
+  while (p < l) {
+    const c = b[p]!;
+    if (c !== 32 && c !== 9 && c !== 13 && c !== 10) break;
+    p++;
+  }
+  return p;
+}
+
+/** The closing `"` of the string opened at p, or -1 outside the subset (escapes, control, non-ASCII). */
+function strClose(b: Buffer, p: number, l: number): number {
+  for (p++; p < l; p++) {
+    const c = b[p]!;
+    if (c === 34) return p;
+    if (c === 92 || c < 32 || c > 126) return -1;
+  }
+  return -1;
 }

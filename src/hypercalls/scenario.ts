@@ -21,7 +21,7 @@ import { hex, parseFrame, toBigInt } from '../config/units.js';
 import { closest } from '../util/suggest.js';
 import { ArgReader, asObject, fastFrame, type OutputLookup } from './args.js';
 import { ScannedCall } from './scan.js';
-import { errnoName, gntstName, parseStatus, fail } from './errno.js';
+import { errnoName, gntstName, parseStatus, fail, NO_OUT } from './errno.js';
 import { domainName, ownerName, stateOf } from './mm.js';
 import type { Abi, CallReport, CallResult, EmulateReport, EmulateSummary, OpContext, OpSpec, Out, OutValue, RawCall, ReportExtra } from './types.js';
 import { MEMORY_OPS } from './memory.js';
@@ -308,9 +308,15 @@ export class Session {
       this.bfns = grow(this.bfns);
       this.mfns = grow(this.mfns);
     }
-    this.bfns[index] = frameOut(firstOut(r.out, 'bfn'));
-    const mfn = firstOut(r.out, 'mfn');
-    this.mfns[index] = frameOut(mfn !== undefined ? mfn : firstOut(r.out, 'mfns'));
+    const out = r.out;
+    if (out === NO_OUT) {
+      this.bfns[index] = NaN;
+      this.mfns[index] = NaN;
+    } else {
+      this.bfns[index] = frameOut(firstOut(out, 'bfn'));
+      const mfn = firstOut(out, 'mfn');
+      this.mfns[index] = frameOut(mfn !== undefined ? mfn : firstOut(out, 'mfns'));
+    }
     this.ops[index] = op;
     this.errnos[index] = r.errno;
   }

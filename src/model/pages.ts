@@ -131,7 +131,14 @@ export function allocFrames(m: Machine, domid: DomId, count: number): { start: n
   // allocated prefix of RAM is O(extents) per call, which made every populate_physmap of a long
   // trace slower than the one before.
   const from = freeFloor(m);
-  if (from <= MAX_FRAME) {
+  if (count === 1) {
+    // One frame (populate_physmap of a trace, call after call): no range walk.
+    const f = from <= MAX_FRAME ? firstFreeFrame(m, from) : undefined;
+    if (f !== undefined) {
+      got.push({ start: f, end: f });
+      need = 0;
+    }
+  } else if (from <= MAX_FRAME) {
     for (const f of freeRanges(m, from)) {
       const take = Math.min(need, f.end - f.start + 1);
       got.push({ start: f.start, end: f.start + take - 1 });
@@ -146,6 +153,34 @@ export function allocFrames(m: Machine, domid: DomId, count: number): { start: n
   // them when the host ran out).
   setFreeFloor(m, need === 0 ? got[got.length - 1]!.end + 1 : MAX_FRAME + 1);
   return got;
+}
+
+/** The lowest free frame at or above `from` (the first frame `freeRanges(m, from)` gives), if any. */
+function firstFreeFrame(m: Machine, from: number): number | undefined {
+  let x = from;
+  while (x <= MAX_FRAME) {
+    const r = m.ram.get(x);
+    if (r === undefined) {
+      // Not RAM: go on at the next RAM extent above x.
+      let next: number | undefined;
+      for (const e of m.ram.overlapping(x, MAX_FRAME)) {
+        next = e.start;
+        break;
+      }
+      if (next === undefined) return undefined;
+      x = next;
+      continue;
+    }
+    const g = m.pages.firstGap(x, r.end);
+    if (g === undefined) {
+      x = r.end + 1;
+      continue;
+    }
+    const q = m.rmrr.get(g);
+    if (q === undefined) return g;
+    x = q.end + 1;
+  }
+  return undefined;
 }
 
 /**

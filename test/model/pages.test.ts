@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import {
   allocFrames,
   freeFrameCount,
@@ -80,6 +81,74 @@ describe('allocFrames', () => {
       [0, 0xf, 0, true, 0],
       [0x20, 0x3f, 0, true, 0],
     ]);
+  });
+});
+
+describe('allocFrames of one frame (its own fast path)', () => {
+  /** RAM in three pieces with a reserved hole and an RMRR; dom0 0x0-0x7. */
+  const holey = () =>
+    machine({
+      host: {
+        memory_map: [
+          { mfns: '0x0-0xf', type: 'ram' },
+          { mfns: '0x10-0x1f', type: 'reserved' },
+          { mfns: '0x20-0x3f', type: 'ram' },
+          { mfns: '0x40-0x47', type: 'reserved' },
+          { mfns: '0x48-0x5f', type: 'ram' },
+        ],
+      },
+      devices: [{ name: 'd', bdf: '00:02.0', rmrr: ['0x28-0x2b', '0x48-0x49'] }],
+      domains: [dom0({ memory: '32KiB' })],
+    });
+
+  it('takes the first frame freeRanges gives, skipping holes, RMRRs and taken frames', () => {
+    const m = holey();
+    const firsts: number[] = [];
+    for (;;) {
+      const want = [...freeRanges(m)][0]?.start;
+      const got = allocFrames(m, 0, 1);
+      if (want === undefined) {
+        expect(got).toEqual([]);
+        break;
+      }
+      expect(got).toEqual([{ start: want, end: want }]);
+      firsts.push(want);
+    }
+    expect(firsts.slice(0, 9)).toEqual([0x8, 0x9, 0xa, 0xb, 0xc, 0xd, 0xe, 0xf, 0x20]);
+    expect(firsts).not.toContain(0x28); // RMRR
+    expect(firsts).not.toContain(0x48); // RMRR at the start of a RAM piece
+    expect(firsts.at(-1)).toBe(0x5f);
+    expect(freeFrameCount(m)).toBe(0);
+  });
+
+  it('agrees with the first free frame after any sequence of allocations and frees (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.record({ kind: fc.constant('alloc' as const), count: fc.integer({ min: 1, max: 12 }) }),
+            fc.record({ kind: fc.constant('free' as const), mfn: fc.integer({ min: 0, max: 0x5f }), count: fc.integer({ min: 1, max: 6 }) }),
+            fc.record({ kind: fc.constant('ref' as const), mfn: fc.integer({ min: 0, max: 0x5f }) }),
+          ),
+          { maxLength: 40 },
+        ),
+        (steps) => {
+          const m = holey();
+          for (const st of steps) {
+            if (st.kind === 'alloc') {
+              const want = [...freeRanges(m)][0]?.start;
+              if (st.count === 1) expect(allocFrames(m, 0, 1)).toEqual(want === undefined ? [] : [{ start: want, end: want }]);
+              else allocFrames(m, 0, st.count);
+            } else if (st.kind === 'free') {
+              for (let f = st.mfn; f < st.mfn + st.count && f <= 0x5f; f++) if (ownerOf(m, f) === 0) releaseAllocation(m, f);
+            } else {
+              getRef(m, st.mfn);
+            }
+          }
+        },
+      ),
+      { numRuns: 300, seed: 5 },
+    );
   });
 });
 
