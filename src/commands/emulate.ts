@@ -59,8 +59,8 @@ export function registerEmulate(program: Command, env: CommandEnv): void {
     .command('emulate')
     .summary('run a Scenario (or a JSONL trace of calls) against a host\'s model')
     .description(
-      "Run one Scenario, or a JSON Lines trace of calls (one call object per line, streamed), against a\n" +
-        "fresh model of its host, and print each call's result: rc, status/errno, outputs (bfn, mfn,\n" +
+      'Run one Scenario, or a JSON Lines trace of calls (one call object per line, streamed), against ' +
+        "a fresh model of its host, and print each call's result: rc, status/errno, outputs (bfn, mfn, " +
         'ctx_no, mapped, …) and the findings it raised (dma/isolation, mapping/dangling, …). ' +
         'Exit 1 when a call raised an error finding or an expectation failed.',
     )

@@ -23,7 +23,7 @@ export function registerInspect(program: Command, env: CommandEnv): void {
     .command('inspect')
     .summary('print the built tables (p2m, IOMMU contexts, page ownership) as extents')
     .description(
-      "Build one host's model and print its tables as extents: each domain's p2m (gfn → mfn, type),\n" +
+      "Build one host's model and print its tables as extents: each domain's p2m (gfn → mfn, type), " +
         'every IOMMU context (dfn → mfn, permissions, whether entries hold page references), and the ' +
         'ownership and reference counts of machine frames — so you can see why a rule fired.',
     )
@@ -49,7 +49,7 @@ export function registerTranslate(program: Command, env: CommandEnv): void {
     .command('translate')
     .summary('where does this gfn live, and which BFNs reach it')
     .description(
-      "Look up a domain's gfn (a PV domain's pfn) in the built model: the mfn behind it, its p2m type,\n" +
+      "Look up a domain's gfn (a PV domain's pfn) in the built model: the mfn behind it, its p2m type, " +
         "the frame's owner and reference count, and every (IOMMU context, BFN) whose DMA reaches it.",
     )
     .argument('[paths...]', 'files, directories, or - for stdin (default: .)')

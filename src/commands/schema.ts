@@ -9,9 +9,10 @@ export function registerSchema(program: Command, env: CommandEnv): void {
     .command('schema')
     .summary('print the JSON Schema of the config documents (for editors)')
     .description(
-      'Print the JSON Schema of pviommu config documents. Save it and point yaml-language-server at it:\n' +
+      'Print the JSON Schema of pviommu config documents. Save it, and point yaml-language-server at it ' +
+        'with a comment on the first line of each config file:\n' +
         '  pviommu schema > pviommu.schema.json\n' +
-        '  # yaml-language-server: $schema=./pviommu.schema.json   (first line of a config file)',
+        '  # yaml-language-server: $schema=./pviommu.schema.json',
     )
     .addOption(new Option('-k, --kind <kind>', 'one document kind only').choices(KINDS))
     .option('-o, --output <file>', 'write to FILE instead of stdout')
