@@ -1,9 +1,10 @@
 /**
  * One call report as a JSON line (`emulate --format jsonl`), byte for byte what
- * `JSON.stringify(report)` gives, built directly for the shape almost every call of a trace has:
- * no batch statuses, no findings, outputs that are flat strings / numbers / booleans / null.
- * Any other report goes through `JSON.stringify` itself. (A million-call trace spends a large
- * part of its time serialising results; generic stringify walks and checks every property.)
+ * `JSON.stringify(report)` gives:
+ * - `encodeCallReport` writes it as UTF-8 straight into an output buffer (the hot path of a
+ *   trace: no string per call; the op/caller/rc/errno/status part of a line is cached per op);
+ * - `callReportJson` builds the string (scenarios, and the lines the byte writer leaves: values
+ *   with `toJSON`, class instances, nesting beyond its limit, a line longer than its room).
  */
 import type { CallReport, Out } from './types.js';
 
@@ -79,13 +80,9 @@ function qbytes(s: string): Uint8Array {
   return b;
 }
 
-const ascii = (s: string): Uint8Array => Buffer.from(s, 'latin1');
-const K_INDEX = ascii('{"index":');
-const K_TAIL = ascii('},"findings":[]}');
-
 /**
- * `,"op":OP,"caller":CALLER,"rc":RC,"errno":ERRNO,"status":STATUS,"out":{` — the same for most
- * calls of an op — for the last such combination seen with each op.
+ * `,"op":OP,"caller":CALLER,"rc":RC,"errno":ERRNO,"status":STATUS` — the same for most calls of
+ * an op — for the last such combination seen with each op.
  */
 interface Head {
   caller: string;
@@ -102,54 +99,96 @@ function head(c: CallReport): Uint8Array | undefined {
   if (h !== undefined && h.caller === c.caller && h.rc === c.rc && h.errno === c.errno && h.status === c.status) return h.bytes;
   if (!Number.isSafeInteger(c.rc) || !Number.isSafeInteger(c.status)) return undefined;
   // (-0 as JSON writes it: String(-0) is "0".)
-  const bytes = Buffer.from(`,"op":${JSON.stringify(c.op)},"caller":${JSON.stringify(c.caller)},"rc":${String(c.rc)},"errno":${JSON.stringify(c.errno)},"status":${String(c.status)},"out":{`, 'utf8');
+  const bytes = Buffer.from(`,"op":${JSON.stringify(c.op)},"caller":${JSON.stringify(c.caller)},"rc":${String(c.rc)},"errno":${JSON.stringify(c.errno)},"status":${String(c.status)}`, 'utf8');
   if (heads.size < MAX_QUOTED) heads.set(c.op, { caller: c.caller, rc: c.rc, errno: c.errno, status: c.status, bytes });
   return bytes;
 }
+
+const ascii = (s: string): Uint8Array => Buffer.from(s, 'latin1');
+const K_INDEX = ascii('{"index":');
+const K_OUT = ascii(',"out":');
+const NO_FINDINGS_END = ascii(',"findings":[]}');
+const TRUE = ascii('true');
+const FALSE = ascii('false');
+const NULL = ascii('null');
 
 /** Digits buffer for integers (written backwards). */
 const digits = new Uint8Array(24);
 
 /**
- * Write `callReportJson(c)` as UTF-8 into `buf` from `pos` and return where it ends; -1 when the
- * report is not of the common shape or does not fit before `lim` (nothing is then
- * committed: the caller writes `callReportJson(c)` instead).
+ * Write `JSON.stringify(c)` as UTF-8 into `buf` from `pos` and return where it ends; -1 when it
+ * does not fit before `lim` or holds a value this writer leaves to `JSON.stringify` (anything but
+ * plain objects, arrays, strings, finite numbers, booleans and null; nesting deeper than
+ * {@link MAX_DEPTH}). Nothing before `pos` or from `lim` on is written; on -1 the caller writes
+ * `callReportJson(c)` instead.
  */
 export function encodeCallReport(c: CallReport, buf: Uint8Array, pos: number, lim: number = buf.length): number {
-  if (c.statuses !== undefined || c.errnos !== undefined || c.findings.length !== 0) return -1;
+  // A batch's statuses, or findings: the whole object, key by key.
+  if (c.statuses !== undefined || c.errnos !== undefined || c.findings.length !== 0) return value(buf, pos, lim, c, 0);
+  // The shape of almost every call: {index, op, caller, rc, errno, status, out, findings: []}.
   const h = head(c);
-  if (h === undefined) return -1;
+  if (h === undefined) return value(buf, pos, lim, c, 0);
   let p = put(buf, pos, lim, K_INDEX);
-  p = int(buf, p, lim, c.index);
+  p = wnum(buf, p, lim, c.index);
   p = put(buf, p, lim, h);
-  const out = c.out;
+  p = value(buf, put(buf, p, lim, K_OUT), lim, c.out, 1);
+  return put(buf, p, lim, NO_FINDINGS_END);
+}
+
+/** Nesting the writer follows (a report nests four levels: findings → related → …). */
+const MAX_DEPTH = 16;
+
+/** A JSON value as `JSON.stringify` writes it (see encodeCallReport), or -1. */
+function value(buf: Uint8Array, p: number, lim: number, v: unknown, depth: number): number {
+  if (p < 0) return -1;
+  if (typeof v === 'string') return jstr(buf, p, lim, v);
+  if (typeof v === 'number') return wnum(buf, p, lim, v);
+  if (v === true) return put(buf, p, lim, TRUE);
+  if (v === false) return put(buf, p, lim, FALSE);
+  if (v === null) return put(buf, p, lim, NULL);
+  if (typeof v !== 'object' || depth > MAX_DEPTH) return -1;
+  if (Array.isArray(v)) {
+    if (p >= lim) return -1;
+    buf[p++] = 91; // [
+    for (let i = 0; i < v.length; i++) {
+      if (i > 0) {
+        if (p >= lim) return -1;
+        buf[p++] = 44; // ,
+      }
+      const x: unknown = v[i];
+      // (undefined, functions and symbols are null in an array)
+      p = x === undefined || typeof x === 'function' || typeof x === 'symbol' ? put(buf, p, lim, NULL) : value(buf, p, lim, x, depth + 1);
+      if (p < 0) return -1;
+    }
+    if (p >= lim) return -1;
+    buf[p++] = 93; // ]
+    return p;
+  }
+  const proto: unknown = Object.getPrototypeOf(v);
+  if ((proto !== Object.prototype && proto !== null) || typeof (v as { toJSON?: unknown }).toJSON === 'function') return -1;
+  if (p >= lim) return -1;
+  buf[p++] = 123; // {
   let first = true;
-  for (const k in out) {
-    if (p < 0) return -1;
-    if (!Object.prototype.hasOwnProperty.call(out, k)) continue;
-    const v = out[k];
-    if (v === undefined) continue; // stringify drops undefined properties
+  for (const k in v) {
+    if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+    const x: unknown = (v as Record<string, unknown>)[k];
+    // (undefined, functions and symbols are left out of an object)
+    if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
     if (!first) {
       if (p >= lim) return -1;
       buf[p++] = 44; // ,
     }
     first = false;
-    p = put(buf, p, lim, qbytes(k));
+    p = k.length <= 64 ? put(buf, p, lim, qbytes(k)) : jstr(buf, p, lim, k);
     if (p < 0 || p >= lim) return -1;
     buf[p++] = 58; // :
-    if (typeof v === 'string') p = plain(buf, p, lim, v);
-    else if (typeof v === 'number') p = int(buf, p, lim, v);
-    else if (v === true) p = put(buf, p, lim, TRUE);
-    else if (v === false) p = put(buf, p, lim, FALSE);
-    else if (v === null) p = put(buf, p, lim, NULL);
-    else return -1;
+    p = value(buf, p, lim, x, depth + 1);
+    if (p < 0) return -1;
   }
-  return put(buf, p, lim, K_TAIL);
+  if (p >= lim) return -1;
+  buf[p++] = 125; // }
+  return p;
 }
-
-const TRUE = ascii('true');
-const FALSE = ascii('false');
-const NULL = ascii('null');
 
 function put(buf: Uint8Array, p: number, lim: number, bytes: Uint8Array): number {
   if (p < 0) return -1;
@@ -159,9 +198,16 @@ function put(buf: Uint8Array, p: number, lim: number, bytes: Uint8Array): number
   return p + n;
 }
 
-/** An integer as JSON writes it (-0 as 0); -1 for anything else (a fraction, NaN, beyond 2^53). */
-function int(buf: Uint8Array, p: number, lim: number, n: number): number {
-  if (p < 0 || !Number.isSafeInteger(n)) return -1;
+/** A number as JSON writes it: integers digit by digit (-0 as 0), other finite numbers as String(n), NaN and ±Infinity as null. */
+function wnum(buf: Uint8Array, p: number, lim: number, n: number): number {
+  if (p < 0) return -1;
+  if (!Number.isSafeInteger(n)) {
+    if (!Number.isFinite(n)) return put(buf, p, lim, NULL);
+    const t = String(n); // ASCII: digits, '-', '.', 'e', '+'
+    if (p + t.length > lim) return -1;
+    for (let i = 0; i < t.length; i++) buf[p++] = t.charCodeAt(i);
+    return p;
+  }
   if (n < 0) {
     if (p >= lim) return -1;
     buf[p++] = 45; // -
@@ -177,17 +223,83 @@ function int(buf: Uint8Array, p: number, lim: number, n: number): number {
   return p;
 }
 
-/** A string of printable ASCII without `"` or `\` (what needs no escaping), quoted; else -1. */
-function plain(buf: Uint8Array, p: number, lim: number, s: string): number {
+const HEXDIGITS = ascii('0123456789abcdef');
+/** The short escapes JSON.stringify uses (others below 0x20 are \u00XX). */
+const SHORT_ESCAPE: Record<number, number> = { 8: 98, 9: 116, 10: 110, 12: 102, 13: 114 };
+
+/** A string quoted and escaped as `JSON.stringify` does, in UTF-8 (a lone surrogate as \uXXXX). */
+function jstr(buf: Uint8Array, p: number, lim: number, s: string): number {
   if (p < 0) return -1;
   const n = s.length;
+  // Plain printable ASCII (frame numbers, names) fits in n + 2 bytes: checked once up front.
   if (p + n + 2 > lim) return -1;
   buf[p++] = 34;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return -1;
-    buf[p++] = c;
+    if (c >= 0x20 && c < 0x7f && c !== 0x22 && c !== 0x5c) {
+      if (p >= lim) return -1;
+      buf[p++] = c;
+      continue;
+    }
+    if (c < 0x80) {
+      // `"`, `\`, DEL or a control character.
+      if (c === 0x7f) {
+        if (p >= lim) return -1;
+        buf[p++] = c;
+        continue;
+      }
+      const short = c === 0x22 ? 0x22 : c === 0x5c ? 0x5c : SHORT_ESCAPE[c];
+      if (short !== undefined) {
+        if (p + 2 > lim) return -1;
+        buf[p++] = 0x5c;
+        buf[p++] = short;
+      } else {
+        p = uEscape(buf, p, lim, c);
+        if (p < 0) return -1;
+      }
+      continue;
+    }
+    if (c < 0x800) {
+      if (p + 2 > lim) return -1;
+      buf[p++] = 0xc0 | (c >> 6);
+      buf[p++] = 0x80 | (c & 0x3f);
+      continue;
+    }
+    if (c >= 0xd800 && c <= 0xdfff) {
+      const d = i + 1 < n ? s.charCodeAt(i + 1) : 0;
+      if (c <= 0xdbff && d >= 0xdc00 && d <= 0xdfff) {
+        // A surrogate pair: one code point of four bytes.
+        const cp = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+        if (p + 4 > lim) return -1;
+        buf[p++] = 0xf0 | (cp >> 18);
+        buf[p++] = 0x80 | ((cp >> 12) & 0x3f);
+        buf[p++] = 0x80 | ((cp >> 6) & 0x3f);
+        buf[p++] = 0x80 | (cp & 0x3f);
+        i++;
+      } else {
+        p = uEscape(buf, p, lim, c); // a lone surrogate (well-formed JSON.stringify)
+        if (p < 0) return -1;
+      }
+      continue;
+    }
+    if (p + 3 > lim) return -1;
+    buf[p++] = 0xe0 | (c >> 12);
+    buf[p++] = 0x80 | ((c >> 6) & 0x3f);
+    buf[p++] = 0x80 | (c & 0x3f);
   }
+  if (p >= lim) return -1;
   buf[p++] = 34;
+  return p;
+}
+
+/** `\uXXXX` (lowercase hex, as JSON.stringify writes it). */
+function uEscape(buf: Uint8Array, p: number, lim: number, c: number): number {
+  if (p + 6 > lim) return -1;
+  buf[p++] = 0x5c;
+  buf[p++] = 0x75;
+  buf[p++] = HEXDIGITS[(c >> 12) & 15]!;
+  buf[p++] = HEXDIGITS[(c >> 8) & 15]!;
+  buf[p++] = HEXDIGITS[(c >> 4) & 15]!;
+  buf[p++] = HEXDIGITS[c & 15]!;
   return p;
 }
