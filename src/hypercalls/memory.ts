@@ -278,8 +278,12 @@ export function translate(ctx: OpContext, a: TranslateArgs): CallResult {
   for (const x of out) {
     const owner = pageAt(m, x.mfn)?.owner;
     owners.add(ownerName(m, owner));
-    const rec = { kind: 'translate' as const, mfn: x.mfn, owner, domid: d.domid, gfn: x.gfn };
-    st.raw.push(ctx.origin ? { ...rec, at: ctx.origin.locate(), index: ctx.origin.index } : rec);
+    const o = ctx.origin;
+    st.raw.push(
+      o !== undefined
+        ? { kind: 'translate', mfn: x.mfn, owner, domid: d.domid, gfn: x.gfn, at: o.locate(), index: o.index }
+        : { kind: 'translate', mfn: x.mfn, owner, domid: d.domid, gfn: x.gfn },
+    );
   }
   ctx.report(
     'hypercall/raw-mfn-exposed',

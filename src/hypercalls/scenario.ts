@@ -22,7 +22,7 @@ import { closest } from '../util/suggest.js';
 import { ArgReader, asObject, fastFrame, type OutputLookup } from './args.js';
 import { ScannedCall } from './scan.js';
 import { errnoName, gntstName, parseStatus, fail, NO_OUT } from './errno.js';
-import { domainName, ownerName, stateOf } from './mm.js';
+import { domainName, ownerName, stateOf, type RawFrame } from './mm.js';
 import type { Abi, CallReport, CallResult, EmulateReport, EmulateSummary, OpContext, OpSpec, Out, OutValue, RawCall, ReportExtra } from './types.js';
 import { MEMORY_OPS } from './memory.js';
 import { GRANT_OPS } from './grant.js';
@@ -406,16 +406,25 @@ export class Session {
     const m = this.machine;
     const st = stateOf(m);
     const byCall = new Map<string, { at?: Location; index?: number; lines: string[] }>();
-    const seen = new Set<string>();
-    for (const x of st.raw) {
+    // A frame handed out twice by one call is reported once. Records come in call order, so only
+    // the records of the same call are compared (a set is made for a call with more than one).
+    const raw = st.raw;
+    let seen: Set<string> | undefined;
+    const keyOf = (x: RawFrame) => `${x.mfn}:${x.bfn ?? ''}`;
+    for (let r = 0; r < raw.length; r++) {
+      const x = raw[r]!;
+      if (r === 0 || raw[r - 1]!.index !== x.index) seen = undefined; // a new call
       if (x.kind === 'no_ref_cnt') {
         // Only while the mapping is still there.
         const e = x.ctx?.table.lookup(x.bfn!);
         if (!e || e.base !== x.mfn || !e.noRef) continue;
       }
-      const key = `${x.index ?? -1}:${x.mfn}:${x.bfn ?? ''}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
+      if (seen !== undefined || (r + 1 < raw.length && raw[r + 1]!.index === x.index)) {
+        seen ??= new Set<string>();
+        const key = keyOf(x);
+        if (seen.has(key)) continue;
+        seen.add(key);
+      }
       const p = pageAt(m, x.mfn);
       const now = p?.owner;
       let state: string | undefined;

@@ -222,4 +222,27 @@ describe('memory.translate', () => {
     expect(d.message).not.toContain('0x1201');
     expect(d.line).toBe(rep.findings[0]!.line - 2); // at call #0 (the raw-mfn warning is at its gfns)
   });
+  it('a frame handed out twice by one call is listed once; each call that handed it out gets its finding', () => {
+    const rep = scenario(
+      labScenario(`  - op: memory.translate
+    domid: vm1
+    gfns: [0x100, 0x101, 0x100]
+  - op: memory.translate
+    domid: vm1
+    gfns: [0x102]
+  - op: memory.translate
+    domid: vm1
+    gfns: [0x100, 0x100]
+  - op: memory.decrease_reservation
+    caller: vm1
+    gfns: [0x100, 0x102]
+`),
+    );
+    const dangling = rep.findings.filter((f) => f.rule === 'mapping/dangling');
+    expect(dangling.map((f) => f.message.split(' handed out')[0])).toEqual(['call #0', 'call #1', 'call #2']);
+    for (const f of dangling) expect(f.message.split('MFN 0x12').length - 1).toBe(1); // one frame each
+    expect(dangling[0]!.message).toContain('MFN 0x1200');
+    expect(dangling[1]!.message).toContain('MFN 0x1202');
+    expect(dangling[2]!.message).toContain('MFN 0x1200');
+  });
 });
