@@ -197,6 +197,9 @@ describe('encodeCallReport', () => {
       report({ index: 1e21 }),
       report({ out: { q: 'a"b', b: 'a\\b', nl: 'a\nb', ctl: '\u0000\u0001\u001f\b\f\r\t', del: '\u007f', e: 'é', emoji: '\u{1f600}', lone: '\ud800', low: '\udc00x', pair: '\ud83d\ude00', bmp: '\u2028\uffff' } }),
       report({ out: { nested: { a: 1, b: [{ c: [] }] }, list: [], arr: [1, 'x', null, true] } }),
+      // long strings (over 32 characters take the native encoder unless they hold something to escape)
+      report({ out: { a: 'é → ü '.repeat(20), b: '\u{1f600}x'.repeat(30), c: 'plain '.repeat(40) + '"', d: 'x'.repeat(40) + '\ud800', e: 'x'.repeat(40) + '\u0007', f: '\u007f'.repeat(40) } }),
+      report({ findings: [{ ...finding, message: 'a long message without anything to escape — but with UTF-8: é, →, \u{1f600}'.repeat(3) }] }),
       report({ out: { ok: '0x1', late: [1] } }),
       report({ out: { holes: [undefined, () => 1, Symbol('s')] as unknown as string } }),
       report({ out: { gone: (() => 1) as unknown as string, sym: Symbol('s') as unknown as string, x: 1 } }),
