@@ -62,7 +62,7 @@ function text(s: string | Uint8Array): string {
  */
 export class LineChunks {
   private static readonly SIZE = 1 << 16;
-  /** Space an encoded line may take (a longer one falls back to its text). */
+  /** Room kept free before an encoded line (one longer than what is left of the buffer falls back to its text). */
   private static readonly ROOM = 4096;
   private buf = Buffer.allocUnsafe(LineChunks.SIZE);
   private pos = 0;

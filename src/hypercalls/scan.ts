@@ -116,7 +116,6 @@ const EMPTY = Buffer.alloc(0);
 /** A string value not made yet. */
 const PENDING = Symbol('pending');
 
-
 /** `fastFrame` of the string of bytes [s, e) (printable ASCII), or -1 where it gives undefined. */
 function frameOfBytes(b: Buffer, s: number, e: number): number {
   const n = e - s;
@@ -288,6 +287,10 @@ function object(b: Buffer, depth: number): Record<string, unknown> | typeof NO {
 export function scanCall(b: Buffer, start: number, end: number, into: ScannedCall): boolean {
   const l = end;
   into.n = 0;
+  if (into.keys.length > 1024) {
+    // After a line of many keys: do not hold its values for the rest of the run.
+    into.keys.length = into.values.length = into.starts.length = into.ends.length = 0;
+  }
   // (The top level is read with a local cursor, values other than strings by `value`.)
   let p = ws(b, start, l);
   if (p >= l || b[p] !== 123) return false;

@@ -490,6 +490,19 @@ describe('scanCall: hand-written lines', () => {
     expectLine(short, true, '', '', sc);
   });
 
+  it('does not hold the values of a line of many keys past the next line', () => {
+    const sc = new ScannedCall();
+    const many = `{${Array.from({ length: 3000 }, (_, i) => `"k${i}":"0x${i.toString(16)}"`).join(',')}}`;
+    expectLine(many, true, '', '', sc);
+    expect(sc.n).toBe(3000);
+    expect(sc.get('k2999')).toBe('0xbb7');
+    expectLine('{"op":"x","bfn":"0x3"}', true, '', '', sc);
+    expect(sc.keys.length).toBe(2);
+    expect(sc.values.length).toBe(2);
+    expect(sc.get('k2999')).toBeUndefined();
+    expectLine(many, true, '', '', sc);
+  });
+
   it('reads pending frame strings from the buffer of the latest line', () => {
     const sc = new ScannedCall();
     const a = Buffer.from('{"bfn":"0x111","gfn":"0x222"}');
