@@ -3,66 +3,20 @@
  * `JSON.stringify(report)` gives:
  * - `encodeCallReport` writes it as UTF-8 straight into an output buffer (the hot path of a
  *   trace: no string per call; the op/caller/rc/errno/status part of a line is cached per op);
- * - `callReportJson` builds the string (scenarios, and the lines the byte writer leaves: values
+ * - `callReportJson` is `JSON.stringify` (scenarios, and the lines the byte writer leaves: values
  *   with `toJSON`, class instances, nesting beyond its limit, a line longer than its room).
  */
-import type { CallReport, Out } from './types.js';
+import type { CallReport } from './types.js';
 
-/** Strings already quoted: op names, errno names, callers, output keys repeat call after call. */
-const quoted = new Map<string, string>();
+/** Most strings each cache below keeps (op names, callers, errnos and output keys repeat). */
 const MAX_QUOTED = 4096;
 
-/** `JSON.stringify(s)` for a string, with the quoting of short repeated strings remembered. */
-function str(s: string): string {
-  if (s.length > 64) return JSON.stringify(s);
-  let q = quoted.get(s);
-  if (q === undefined) {
-    q = JSON.stringify(s);
-    if (quoted.size < MAX_QUOTED) quoted.set(s, q);
-  }
-  return q;
-}
-
-/** Output values (`0x…` frames, owner names) vary: quote them, without a cache. */
-function plainStr(s: string): string {
-  // Printable ASCII without `"` or `\` needs no escaping.
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return JSON.stringify(s);
-  }
-  return `"${s}"`;
-}
-
-function num(n: number): string {
-  return Number.isFinite(n) ? String(n) : 'null';
-}
-
-/** The `out` object, or undefined when it holds anything but flat scalars. */
-function outJson(out: Out): string | undefined {
-  let s = '{';
-  let first = true;
-  for (const k in out) {
-    if (!Object.prototype.hasOwnProperty.call(out, k)) continue;
-    const v = out[k];
-    let j: string;
-    if (typeof v === 'string') j = plainStr(v);
-    else if (typeof v === 'number') j = num(v);
-    else if (typeof v === 'boolean') j = v ? 'true' : 'false';
-    else if (v === null) j = 'null';
-    else if (v === undefined) continue; // stringify drops undefined properties
-    else return undefined;
-    s += (first ? '' : ',') + str(k) + ':' + j;
-    first = false;
-  }
-  return s + '}';
-}
-
-/** `JSON.stringify(c)`, faster for the common shape. */
+/**
+ * `JSON.stringify(c)`: the line of a Scenario's call, and of the few lines of a trace the byte
+ * writer leaves (every other line of a trace never becomes a string).
+ */
 export function callReportJson(c: CallReport): string {
-  if (c.statuses !== undefined || c.errnos !== undefined || c.findings.length !== 0) return JSON.stringify(c);
-  const out = outJson(c.out);
-  if (out === undefined) return JSON.stringify(c);
-  return `{"index":${num(c.index)},"op":${str(c.op)},"caller":${str(c.caller)},"rc":${num(c.rc)},"errno":${str(c.errno)},"status":${num(c.status)},"out":${out},"findings":[]}`;
+  return JSON.stringify(c);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -178,13 +178,10 @@ function text(b: Buffer, s: number, e: number): string {
 let pos = 0;
 let lim = 0;
 
+/** Move pos past whitespace; the byte there, or -1 at the end of the line. */
 function skipWs(b: Buffer): number {
-  let p = pos;
-  const l = lim;
-  let c = p < l ? b[p]! : -1;
-  while (c === 32 || c === 9 || c === 13 || c === 10) c = ++p < l ? b[p]! : -1;
-  pos = p;
-  return c;
+  pos = ws(b, pos, lim);
+  return pos < lim ? b[pos]! : -1;
 }
 
 /** Declined: a value the subset does not read (never a valid JS value of ours). */

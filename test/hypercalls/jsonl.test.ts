@@ -44,6 +44,22 @@ function isEncodable(v: unknown, depth = 0): boolean {
   return Object.values(v).every((x) => isEncodable(x, depth + 1));
 }
 
+/** Escapes, -0, 1e21, NaN, undefined outputs, batches, findings, nested outputs, integer-like keys. */
+function edgeCases(): CallReport[] {
+  return [
+    report(),
+    report({ caller: 'vm "1"\\\n', op: 'x\u2028y', errno: 'é' }),
+    report({ out: { bfn: '0x100', owner: 'dom\u0001', note: 'tab\there', u: '\ud800', ok: true, no: false, z: null, n: -0, big: 1e21 } }),
+    report({ out: { gone: undefined as unknown as string, mfn: '0x1' } }),
+    report({ rc: Number.NaN, status: Infinity }),
+    report({ statuses: [0, -1], errnos: ['OK', 'EPERM'] }),
+    report({ findings: [finding] }),
+    report({ out: { ops: [{ bfn: '0x1' }] } }),
+    report({ out: { mfns: ['0x1', '0x2'] } }),
+    report({ out: { '2': 'numeric key first', a: 'x', '1': 'y' } }),
+  ];
+}
+
 const SENTINEL = 0xa5;
 
 /**
@@ -89,20 +105,7 @@ describe('callReportJson', () => {
   });
 
   it('escapes what JSON escapes, and falls back for batches, findings and nested outputs', () => {
-    const f: Finding = { rule: 'dma/fault', severity: 'error', message: 'm', file: 'a', line: 1, column: 1, endLine: 1, endColumn: 2 };
-    const cases: CallReport[] = [
-      report(),
-      report({ caller: 'vm "1"\\\n', op: 'x\u2028y', errno: 'é' }),
-      report({ out: { bfn: '0x100', owner: 'dom\u0001', note: 'tab\there', u: '\ud800', ok: true, no: false, z: null, n: -0, big: 1e21 } }),
-      report({ out: { gone: undefined as unknown as string, mfn: '0x1' } }),
-      report({ rc: Number.NaN, status: Infinity }),
-      report({ statuses: [0, -1], errnos: ['OK', 'EPERM'] }),
-      report({ findings: [f] }),
-      report({ out: { ops: [{ bfn: '0x1' }] } }),
-      report({ out: { mfns: ['0x1', '0x2'] } }),
-      report({ out: { '2': 'numeric key first', a: 'x', '1': 'y' } }),
-    ];
-    for (const c of cases) expect(callReportJson(c)).toBe(JSON.stringify(c));
+    for (const c of edgeCases()) expect(callReportJson(c)).toBe(JSON.stringify(c));
   });
 
   it('matches JSON.stringify on arbitrary flat outputs and strings (property)', () => {
@@ -154,19 +157,7 @@ describe('encodeCallReport', () => {
   });
 
   it('writes the exact bytes for the escaping cases, batches, findings and nested outputs', () => {
-    const cases: CallReport[] = [
-      report(),
-      report({ caller: 'vm "1"\\\n', op: 'x\u2028y', errno: 'é' }),
-      report({ out: { bfn: '0x100', owner: 'dom\u0001', note: 'tab\there', u: '\ud800', ok: true, no: false, z: null, n: -0, big: 1e21 } }),
-      report({ out: { gone: undefined as unknown as string, mfn: '0x1' } }),
-      report({ rc: Number.NaN, status: Infinity }),
-      report({ statuses: [0, -1], errnos: ['OK', 'EPERM'] }),
-      report({ findings: [finding] }),
-      report({ out: { ops: [{ bfn: '0x1' }] } }),
-      report({ out: { mfns: ['0x1', '0x2'] } }),
-      report({ out: { '2': 'numeric key first', a: 'x', '1': 'y' } }),
-    ];
-    const ends = cases.map((c) => encodeChecked(c, 5));
+    const ends = edgeCases().map((c) => encodeChecked(c, 5));
     expect(ends.every((e) => e > 5)).toBe(true);
   });
 
