@@ -17,7 +17,6 @@ import {
   isMappableRam,
   isSpecialType,
   p2mClear,
-  pfnsOfMfn,
   queryGfn,
   stateOf,
   xsmTarget,
@@ -27,7 +26,7 @@ import { hex } from '../config/units.js';
 import type { DomainModel, Machine } from '../model/types.js';
 import { DOMID_SELF, DOMID_XEN } from '../model/types.js';
 import { allocFrames, isFrame, pageAt, putRef, releaseAllocation, segments } from '../model/pages.js';
-import { isRamType, isTranslated, p2mLookup, p2mRemove, p2mSet } from '../model/p2m.js';
+import { isRamType, isTranslated, p2mLookup, p2mRemove, p2mSet, pfnsOfMfn } from '../model/p2m.js';
 
 /** `XENMEM_get_mfn_from_pfn`'s limit ("sanity check for security"). */
 export const TRANSLATE_MAX = 2048;

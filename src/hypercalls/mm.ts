@@ -199,16 +199,6 @@ export function getPageFromGfn(m: Machine, d: DomainModel, gfn: number): Resolve
   return getRef(m, r.mfn) ? r : undefined;
 }
 
-/** The pfns of a PV domain's P2M that map `mfn` (the M2P's answer; usually one). */
-export function pfnsOfMfn(d: DomainModel, mfn: number): number[] {
-  const out: number[] = [];
-  for (const e of d.p2m.entries()) {
-    const base = e.value.base;
-    if (mfn >= base && mfn - base <= e.end - e.start) out.push(e.start + (mfn - base));
-  }
-  return out;
-}
-
 /**
  * Remove [gfn, gfn+count) from d's p2m, dropping the references its special entries hold: a
  * `map_foreign` entry holds one on the foreign page. (Grant entries are dropped by grant.unmap; RAM

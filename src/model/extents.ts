@@ -214,6 +214,14 @@ export class ExtentMap<T> {
     return this._frames;
   }
 
+  /**
+   * A number that changes with every modification (`set`, `delete`, `clear`): an index kept
+   * beside the map can tell whether it is still in step with it.
+   */
+  get revision(): number {
+    return this.version;
+  }
+
   /** The stored extent containing `frame` (a fresh object; value is the one at extent start). */
   get(frame: number): Extent<T> | undefined {
     checkFrame('get', frame);

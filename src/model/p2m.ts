@@ -11,7 +11,7 @@ import type { P2mType } from '../config/schema.js';
 import { isFrame, segments } from './pages.js';
 import { makeEntry, setEntries } from './iommu.js';
 import type { DomainModel, IommuContext, Machine, P2mEntry } from './types.js';
-import { linear, type PayloadOps } from './extents.js';
+import { ExtentMap, linear, type PayloadOps } from './extents.js';
 
 /**
  * Payload ops of a p2m: linear (gfn g of an extent maps to base + (g − start)); neighbours join
@@ -70,6 +70,71 @@ export function p2mLookup(d: DomainModel, gfn: number): { mfn: number; type: P2m
   return e ? { mfn: e.value.base + (gfn - e.start), type: e.value.type } : undefined;
 }
 
+// ---------------------------------------------------------------------------------------------
+// The M2P of PV domains (Xen's `machine_to_phys_mapping`): mfn → pfn, what `guest_remove_page`
+// needs to find the P2M slots of a frame a PV guest gives back. Built on first use from the p2m and
+// then kept in step by p2mSet / p2mRemove, so a decrease_reservation is O(log n) rather than a
+// walk of every p2m extent (which made a long PV balloon trace quadratic).
+
+interface M2p {
+  /** mfn → pfn (linear: the pfn of mfn m in an extent starting at s is base + (m − s)). */
+  map: ExtentMap<{ base: number }>;
+  /** The p2m's revision this index describes; any other write to the p2m makes it stale. */
+  revision: number;
+  /**
+   * Some mfn sits at two pfns (an explicit config p2m can do that): one pfn per mfn cannot say
+   * so, and `pfnsOfMfn` walks the p2m instead for this domain from then on.
+   */
+  aliased: boolean;
+}
+
+const M2PS = new WeakMap<DomainModel, M2p>();
+const M2P_OPS: PayloadOps<{ base: number }> = linear<{ base: number }>(() => true);
+
+/** The domain's M2P if it exists and is in step with the p2m (before a change is made to both). */
+function liveM2p(d: DomainModel): M2p | undefined {
+  const x = M2PS.get(d);
+  if (x === undefined) return undefined;
+  if (x.revision === d.p2m.revision) return x;
+  M2PS.delete(d); // someone wrote the p2m directly: rebuilt on next use
+  return undefined;
+}
+
+/** Record [mfn, mfn + count) → pfn in an in-step M2P (the p2m just gained that extent). */
+function m2pAdd(x: M2p, pfn: number, mfn: number, count: number): void {
+  if (!x.aliased) {
+    if (x.map.anyIn(mfn, mfn + count - 1)) x.aliased = true;
+    else x.map.set(mfn, mfn + count - 1, { base: pfn });
+  }
+}
+
+/**
+ * The pfns of a PV domain's P2M that map `mfn` (the M2P's answer; more than one only when the
+ * config's p2m maps one frame twice), ascending.
+ */
+export function pfnsOfMfn(d: DomainModel, mfn: number): number[] {
+  let x = liveM2p(d);
+  if (x === undefined) {
+    x = { map: new ExtentMap<{ base: number }>(M2P_OPS), revision: d.p2m.revision, aliased: false };
+    for (const e of d.p2m.entries()) {
+      m2pAdd(x, e.start, e.value.base, e.end - e.start + 1);
+      if (x.aliased) break;
+    }
+    M2PS.set(d, x);
+  }
+  if (x.aliased) {
+    const out: number[] = [];
+    for (const e of d.p2m.entries()) {
+      const base = e.value.base;
+      if (mfn >= base && mfn - base <= e.end - e.start) out.push(e.start + (mfn - base));
+    }
+    return out;
+  }
+  if (!isFrame(mfn)) return [];
+  const v = x.map.lookup(mfn);
+  return v === undefined ? [] : [v.base];
+}
+
 /** The contexts whose `follows` entries mirror this domain's p2m or ownership. */
 export function followingContexts(d: DomainModel): IommuContext[] {
   const out: IommuContext[] = [];
@@ -113,7 +178,12 @@ export function p2mSet(m: Machine, d: DomainModel, gfn: number, count: number, m
   const r = range(gfn, count);
   if (!r || !isFrame(mfn) || !isFrame(mfn + count - 1)) return;
   p2mRemove(m, d, gfn, count);
+  const m2p = liveM2p(d);
   d.p2m.set(r.start, r.end, { base: mfn, type });
+  if (m2p !== undefined) {
+    m2pAdd(m2p, gfn, mfn, count);
+    m2p.revision = d.p2m.revision;
+  }
   const perms = iommuPermsForType(type);
   if (!perms) return;
   for (const ctx of followingContexts(d)) {
@@ -146,7 +216,13 @@ export function p2mRemove(_m: Machine, d: DomainModel, gfn: number, count: numbe
     old = [...d.p2m.overlapping(r.start, r.end)];
     if (old.length === 0) return;
   }
+  const m2p = liveM2p(d);
   d.p2m.delete(r.start, r.end);
+  if (m2p !== undefined) {
+    // Each frame that left had one pfn (not aliased), and it was this one.
+    if (!m2p.aliased) for (const e of old) m2p.map.delete(e.value.base, e.value.base + (e.end - e.start));
+    m2p.revision = d.p2m.revision;
+  }
   const ctxs = followingContexts(d);
   for (const ctx of ctxs) {
     if (isTranslated(d)) {

@@ -112,6 +112,26 @@ describe('memory.decrease_reservation', () => {
     expect(pageAt(e.m, 0x200)).toBeUndefined();
     expect(p2mLookup(e.dom('dom0'), 0x100)).toBeUndefined(); // pfn 0x100 → mfn 0x200
   });
+
+  it('PV: finds the pfn of each gmfn without walking the p2m call after call', () => {
+    // Giving back every other frame splits dom0's P2M into more and more extents; a walk of all of
+    // them per frame made a long PV balloon trace quadratic. The M2P is built once.
+    const e = env(lab());
+    const p2m = e.dom('dom0').p2m;
+    let walks = 0;
+    const entries = p2m.entries.bind(p2m);
+    p2m.entries = () => {
+      walks++;
+      return entries();
+    };
+    for (let i = 0; i < 64; i++) {
+      expect(decreaseReservation(e.ctx(), { gfns: gf(0x200 + 2 * i) }).rc).toBe(1);
+      expect(p2mLookup(e.dom('dom0'), 0x100 + 2 * i)).toBeUndefined();
+      expect(p2mLookup(e.dom('dom0'), 0x101 + 2 * i)).toEqual({ mfn: 0x201 + 2 * i, type: 'ram_rw' });
+    }
+    expect(p2m.size).toBeGreaterThan(64);
+    expect(walks).toBe(1);
+  });
 });
 
 describe('memory.add_to_physmap', () => {

@@ -67,6 +67,27 @@ describe('payload ops', () => {
 });
 
 describe('ExtentMap basics', () => {
+  it('revision changes with every modification, and only then', () => {
+    const m = new ExtentMap<number>(constant);
+    const seen = new Set<number>([m.revision]);
+    const changed = (f: () => void) => {
+      f();
+      expect(seen.has(m.revision)).toBe(false);
+      seen.add(m.revision);
+    };
+    changed(() => m.set(0, 9, 1));
+    changed(() => m.set(3, 3, 2));
+    changed(() => m.delete(5, 6));
+    const r = m.revision;
+    m.lookup(3);
+    m.get(0);
+    [...m.entries()];
+    m.clone();
+    m.covered(0, 9);
+    expect(m.revision).toBe(r);
+    changed(() => m.clear());
+  });
+
   it('empty map', () => {
     const m = new ExtentMap<number>(constant);
     expect(m.size).toBe(0);

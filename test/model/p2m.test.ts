@@ -1,7 +1,9 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { P2M_TYPES } from '../../src/config/schema.js';
 import { iommuLookup, iommuMap } from '../../src/model/iommu.js';
-import { iommuPermsForType, isRamType, p2mLookup, p2mRemove, p2mSet } from '../../src/model/p2m.js';
+import { iommuPermsForType, isRamType, p2mLookup, p2mRemove, p2mSet, pfnsOfMfn } from '../../src/model/p2m.js';
+import type { Machine } from '../../src/model/types.js';
 import { allocFrames } from '../../src/model/pages.js';
 import { dom0, guest, machine, p2mOf, tableOf } from './helpers.js';
 
@@ -116,5 +118,77 @@ describe('PV domain following its ownership', () => {
     expect(tableOf(ctx)[0]).toEqual([0, 0xf, 0, 'rw', 'config']);
     p2mRemove(m, d0, 0, 4);
     expect(iommuLookup(m, ctx, 2)).toMatchObject({ mfn: 2, entry: { origin: 'config' } });
+  });
+});
+
+describe('pfnsOfMfn: the M2P of PV domains', () => {
+  // A PV guest of 1 MiB: pfns 0-0xff → mfns 0x400-0x4ff (after dom0's 0x0-0x3ff).
+  const setup = () => machine({ host: { ram: '16MiB' }, domains: [dom0(), guest('pv', 1, { type: 'pv', memory: '1MiB' })] });
+
+  /** What the M2P must answer: every pfn whose p2m extent maps mfn, by walking the p2m. */
+  const scan = (m: Machine, domid: number, mfn: number): number[] => {
+    const out: number[] = [];
+    for (const e of m.domains.get(domid)!.p2m.entries()) {
+      if (mfn >= e.value.base && mfn - e.value.base <= e.end - e.start) out.push(e.start + (mfn - e.value.base));
+    }
+    return out;
+  };
+
+  it('answers from the p2m, and follows p2mSet / p2mRemove', () => {
+    const m = setup();
+    const pv = m.domains.get(1)!;
+    expect(pfnsOfMfn(pv, 0x410)).toEqual([0x10]);
+    expect(pfnsOfMfn(pv, 0x500)).toEqual([]);
+    expect(pfnsOfMfn(pv, -1)).toEqual([]);
+    p2mRemove(m, pv, 0x10, 2);
+    expect(pfnsOfMfn(pv, 0x410)).toEqual([]);
+    expect(pfnsOfMfn(pv, 0x412)).toEqual([0x12]);
+    p2mSet(m, pv, 0x10, 1, 0x410, 'ram_rw');
+    p2mSet(m, pv, 0x200, 2, 0x411, 'ram_rw'); // the frame 0x411 comes back at another pfn
+    expect(pfnsOfMfn(pv, 0x410)).toEqual([0x10]);
+    expect(pfnsOfMfn(pv, 0x411)).toEqual([0x200]);
+    expect(pfnsOfMfn(pv, 0x412)).toEqual([0x12, 0x201]); // now mapped twice: both pfns
+    p2mRemove(m, pv, 0x12, 1);
+    expect(pfnsOfMfn(pv, 0x412)).toEqual([0x201]);
+  });
+
+  it('a p2m written behind its back (not through p2mSet / p2mRemove) is read afresh', () => {
+    const m = setup();
+    const pv = m.domains.get(1)!;
+    expect(pfnsOfMfn(pv, 0x420)).toEqual([0x20]);
+    pv.p2m.set(0x20, 0x20, { base: 0x900, type: 'ram_rw' });
+    expect(pfnsOfMfn(pv, 0x420)).toEqual([]);
+    expect(pfnsOfMfn(pv, 0x900)).toEqual([0x20]);
+  });
+
+  it('equals a walk of the p2m after any sequence of changes', () => {
+    type Step =
+      | { kind: 'set'; pfn: number; count: number; mfn: number }
+      | { kind: 'remove'; pfn: number; count: number }
+      | { kind: 'direct'; pfn: number; mfn: number }
+      | { kind: 'query'; mfn: number };
+    const pfn = fc.integer({ min: 0, max: 0x140 });
+    const mfn = fc.integer({ min: 0x3f0, max: 0x520 });
+    const count = fc.integer({ min: 1, max: 8 });
+    const step: fc.Arbitrary<Step> = fc.oneof(
+      fc.record({ kind: fc.constant('set' as const), pfn, count, mfn }),
+      fc.record({ kind: fc.constant('remove' as const), pfn, count }),
+      fc.record({ kind: fc.constant('direct' as const), pfn, mfn }),
+      fc.record({ kind: fc.constant('query' as const), mfn }),
+    );
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 60 }), fc.array(mfn, { minLength: 1, maxLength: 20 }), (steps, probes) => {
+        const m = setup();
+        const pv = m.domains.get(1)!;
+        for (const s of steps) {
+          if (s.kind === 'set') p2mSet(m, pv, s.pfn, s.count, s.mfn, 'ram_rw');
+          else if (s.kind === 'remove') p2mRemove(m, pv, s.pfn, s.count);
+          else if (s.kind === 'direct') pv.p2m.set(s.pfn, s.pfn, { base: s.mfn, type: 'ram_rw' });
+          else expect(pfnsOfMfn(pv, s.mfn)).toEqual(scan(m, 1, s.mfn));
+        }
+        for (const x of probes) expect(pfnsOfMfn(pv, x)).toEqual(scan(m, 1, x));
+      }),
+      { numRuns: 300 },
+    );
   });
 });
