@@ -20,7 +20,7 @@ import {
   queryGfn,
   stateOf,
   xsmTarget,
-  ownerName,
+  recordTranslated,
 } from './mm.js';
 import { hex } from '../config/units.js';
 import type { DomainModel, Machine } from '../model/types.js';
@@ -273,17 +273,9 @@ export function translate(ctx: OpContext, a: TranslateArgs): CallResult {
     }
   }
   const st = stateOf(m);
-  const owners = new Set<string>();
-  for (const x of out) {
-    const owner = pageAt(m, x.mfn)?.owner;
-    owners.add(ownerName(m, owner));
-    const o = ctx.origin;
-    st.raw.push(
-      o !== undefined
-        ? { kind: 'translate', mfn: x.mfn, owner, domid: d.domid, gfn: x.gfn, at: o.locate(), index: o.index }
-        : { kind: 'translate', mfn: x.mfn, owner, domid: d.domid, gfn: x.gfn },
-    );
-  }
+  const o = ctx.origin;
+  const at = o?.locate();
+  for (const x of out) recordTranslated(st, d.domid, x.gfn, x.mfn, pageAt(m, x.mfn)?.owner, at, o?.index);
   ctx.report(
     'hypercall/raw-mfn-exposed',
     `memory.translate handed ${ctx.caller.name} ${out.length} raw MFN${out.length === 1 ? '' : 's'} of ${d.name} without a page reference: if ${d.name} balloons a page out, the frame can be reused by another domain while a device still uses it; use a mapping that holds a reference (PV-IOMMU lookup_foreign_page / map_foreign_page, grant maps)`,

@@ -30,19 +30,52 @@ export interface GrantMapping {
   iommu?: IommuContext;
 }
 
-/** A frame handed out without a reference (memory.translate, xs map_page with no_ref_cnt). */
+/**
+ * Frames handed out without a reference (memory.translate, xs map_page with no_ref_cnt), as runs:
+ * [mfn, mfn + count), translated from [gfn, gfn + count) of `domid` (translate), or mapped at `bfn`
+ * of `ctx` (no_ref_cnt: one frame). One record per run a call handed out, never one per frame.
+ */
 export interface RawFrame {
   kind: 'translate' | 'no_ref_cnt';
+  /** The first frame. */
   mfn: number;
-  /** Owner of the page when it was handed out (undefined: it was not a domain's page). */
+  /** Frames in the run (1 for no_ref_cnt). */
+  count: number;
+  /** Owner of the run's pages when they were handed out (undefined: not a domain's page). */
   owner: DomId | undefined;
-  /** For translate: the domain and gfn translated. For no_ref_cnt: the context and bfn mapped. */
+  /** For translate: the domain and first gfn translated. For no_ref_cnt: the context and bfn mapped. */
   domid?: DomId;
   gfn?: number;
   ctx?: IommuContext;
   bfn?: number;
   at?: Location;
   index?: number;
+}
+
+/**
+ * Remember that a call translated `gfn` of `domid` to `mfn` (owned by `owner` then): extends the
+ * run the same call recorded last when this frame continues it, else starts a new one.
+ */
+export function recordTranslated(st: EmuState, domid: DomId, gfn: number, mfn: number, owner: DomId | undefined, at: Location | undefined, index: number | undefined): void {
+  const raw = st.raw;
+  const last = raw.length > 0 ? raw[raw.length - 1]! : undefined;
+  if (
+    last !== undefined &&
+    last.kind === 'translate' &&
+    last.index === index &&
+    last.at === at &&
+    last.domid === domid &&
+    last.owner === owner &&
+    last.gfn! + last.count === gfn &&
+    last.mfn + last.count === mfn
+  ) {
+    last.count++;
+    return;
+  }
+  const r: RawFrame = { kind: 'translate', mfn, count: 1, owner, domid, gfn };
+  if (at !== undefined) r.at = at;
+  if (index !== undefined) r.index = index;
+  raw.push(r);
 }
 
 export interface DestroyedDomain {

@@ -194,7 +194,7 @@ function mapPage(ctx: OpContext, bfn: number, gfn: number, flags: number): ElemR
   ctxt.table.set(dfn, dfn, noRef ? makeEntry(mfn, r, w, 'map_page', { noRef: true }) : makeEntry(mfn, r, w, 'map_page', { ref: true }));
   if (noRef) {
     const p = pageAt(m, mfn);
-    const raw = { kind: 'no_ref_cnt' as const, mfn, owner: p?.owner, ctx: ctxt, bfn: dfn };
+    const raw = { kind: 'no_ref_cnt' as const, mfn, count: 1, owner: p?.owner, ctx: ctxt, bfn: dfn };
     stateOf(m).raw.push(ctx.origin ? { ...raw, at: ctx.origin.locate(), index: ctx.origin.index } : raw);
   }
   return OK;

@@ -13,10 +13,11 @@ import type { NodePart, PathSeg } from '../config/source.js';
 import type { HostConfig, ScenarioCfg } from '../config/validate.js';
 import { getRule } from '../policy/registry.js';
 import { buildMachine } from '../model/build.js';
-import type { DomainModel, Machine } from '../model/types.js';
+import type { DomId, DomainModel, Machine, PageInfo } from '../model/types.js';
 import { DOMID_XEN } from '../model/types.js';
 import { contextsReaching } from '../model/iommu.js';
-import { pageAt } from '../model/pages.js';
+import { pageAt, segments } from '../model/pages.js';
+import { ExtentMap, constant } from '../model/extents.js';
 import { hex, parseFrame, toBigInt } from '../config/units.js';
 import { closest } from '../util/suggest.js';
 import { ArgReader, asObject, fastFrame, type OutputLookup } from './args.js';
@@ -406,40 +407,75 @@ export class Session {
     const m = this.machine;
     const st = stateOf(m);
     const byCall = new Map<string, { at?: Location; index?: number; lines: string[] }>();
-    // A frame handed out twice by one call is reported once. Records come in call order, so only
-    // the records of the same call are compared (a set is made for a call with more than one).
-    const raw = st.raw;
-    let seen: Set<string> | undefined;
-    const keyOf = (x: RawFrame) => `${x.mfn}:${x.bfn ?? ''}`;
-    for (let r = 0; r < raw.length; r++) {
-      const x = raw[r]!;
-      if (r === 0 || raw[r - 1]!.index !== x.index) seen = undefined; // a new call
-      if (x.kind === 'no_ref_cnt') {
-        // Only while the mapping is still there.
-        const e = x.ctx?.table.lookup(x.bfn!);
-        if (!e || e.base !== x.mfn || !e.noRef) continue;
-      }
-      if (seen !== undefined || (r + 1 < raw.length && raw[r + 1]!.index === x.index)) {
-        seen ??= new Set<string>();
-        const key = keyOf(x);
-        if (seen.has(key)) continue;
-        seen.add(key);
-      }
-      const p = pageAt(m, x.mfn);
-      const now = p?.owner;
-      let state: string | undefined;
-      if (x.owner !== undefined && x.owner !== DOMID_XEN && !p) state = 'is now free';
-      else if (now !== undefined && now !== x.owner) state = `now belongs to ${ownerName(m, now)}`;
-      if (!state) continue;
-      const was = x.owner === undefined ? 'nobody' : ownerName(m, x.owner);
-      const what =
-        x.kind === 'translate'
-          ? `MFN ${hex(x.mfn)} (${domainName(m, x.domid!)}'s gfn ${hex(x.gfn!)} when translated) ${state}`
-          : `BFN ${hex(x.bfn!)} of ${x.ctx!.id} → MFN ${hex(x.mfn)} (${was}'s when mapped) ${state}`;
+    const line = (x: RawFrame, what: string) => {
       const k = String(x.index ?? -1);
       let g = byCall.get(k);
       if (!g) byCall.set(k, (g = { at: x.at, index: x.index, lines: [] }));
       g.lines.push(what);
+    };
+    // What became of the pages: 'is now free' / 'now belongs to …' (undefined: still as handed out).
+    const fate = (then: DomId | undefined, p: PageInfo | undefined, many: boolean): string | undefined => {
+      if (then !== undefined && then !== DOMID_XEN && !p) return many ? 'are now free' : 'is now free';
+      const now = p?.owner;
+      if (now !== undefined && now !== then) return `now belong${many ? '' : 's'} to ${ownerName(m, now)}`;
+      return undefined;
+    };
+    // A frame handed out twice by one call is reported once. Records come in call order, so only
+    // the records of the same call are compared: the frames (translate) and BFN → MFN mappings
+    // (no_ref_cnt) already reported for the current call.
+    const raw = st.raw;
+    let seenFrames: ExtentMap<true> | undefined;
+    let seenMaps: Set<string> | undefined;
+    for (let r = 0; r < raw.length; r++) {
+      const x = raw[r]!;
+      if (r === 0 || raw[r - 1]!.index !== x.index) {
+        seenFrames = undefined; // a new call
+        seenMaps = undefined;
+      }
+      const alone = (seenFrames === undefined && seenMaps === undefined) && !(r + 1 < raw.length && raw[r + 1]!.index === x.index);
+      if (x.kind === 'no_ref_cnt') {
+        // Only while the mapping is still there.
+        const e = x.ctx?.table.lookup(x.bfn!);
+        if (!e || e.base !== x.mfn || !e.noRef) continue;
+        if (!alone) {
+          const key = `${x.mfn}:${x.bfn}`;
+          if ((seenMaps ??= new Set<string>()).has(key)) continue;
+          seenMaps.add(key);
+        }
+        const p = pageAt(m, x.mfn);
+        const state = fate(x.owner, p, false);
+        if (!state) continue;
+        const was = x.owner === undefined ? 'nobody' : ownerName(m, x.owner);
+        line(x, `BFN ${hex(x.bfn!)} of ${x.ctx!.id} → MFN ${hex(x.mfn)} (${was}'s when mapped) ${state}`);
+        continue;
+      }
+      // translate: the run, cut where the pages' fate changes.
+      const last = x.mfn + x.count - 1;
+      const pieces: { start: number; end: number; state: string }[] = [];
+      for (const sg of segments(m.pages, x.mfn, last)) {
+        const many = sg.end > sg.start;
+        const state = fate(x.owner, sg.value, many);
+        if (!state) continue;
+        if (alone) {
+          pieces.push({ start: sg.start, end: sg.end, state });
+          continue;
+        }
+        seenFrames ??= new ExtentMap<true>(constant);
+        for (const g of [...seenFrames.gaps(sg.start, sg.end)]) {
+          pieces.push({ start: g.start, end: g.end, state: fate(x.owner, sg.value, g.end > g.start)! });
+        }
+        seenFrames.set(sg.start, sg.end, true);
+      }
+      const dom = domainName(m, x.domid!);
+      for (const pc of pieces) {
+        const gfn = x.gfn! + (pc.start - x.mfn);
+        line(
+          x,
+          pc.end === pc.start
+            ? `MFN ${hex(pc.start)} (${dom}'s gfn ${hex(gfn)} when translated) ${pc.state}`
+            : `MFNs ${hex(pc.start)}-${hex(pc.end)} (${dom}'s gfns ${hex(gfn)}-${hex(gfn + (pc.end - pc.start))} when translated) ${pc.state}`,
+        );
+      }
     }
     const out: Finding[] = [];
     for (const g of byCall.values()) {

@@ -7,6 +7,7 @@ import { iommuOpElement, XS_SUBOPS } from '../../src/hypercalls/pv-iommu-xs.js';
 import { DOMID_SELF } from '../../src/model/types.js';
 import { pageAt } from '../../src/model/pages.js';
 import { p2mLookup } from '../../src/model/p2m.js';
+import { stateOf } from '../../src/hypercalls/mm.js';
 
 const gf = (...f: (number | { start: number; end: number })[]) => frameList(f);
 const DM = `apiVersion: pviommu/v1
@@ -264,5 +265,40 @@ describe('memory.translate', () => {
     expect(dangling[0]!.message).toContain('MFN 0x1200');
     expect(dangling[1]!.message).toContain('MFN 0x1202');
     expect(dangling[2]!.message).toContain('MFN 0x1200');
+  });
+
+  it('remembers runs of frames, not one record per frame', () => {
+    const e = env(lab());
+    expect(translate(e.ctx(), { domid: 1, gfns: gf({ start: 0, end: 2047 }) }).errno).toBe('OK');
+    expect(translate(e.ctx(), { domid: 1, gfns: gf(0x10, 0x11, 0x13, 0x12) }).errno).toBe('OK');
+    expect(stateOf(e.m).raw.map((r) => [r.gfn, r.mfn, r.count])).toEqual([
+      [0, 0x1100, 2048],
+      [0x10, 0x1110, 2],
+      [0x13, 0x1113, 1],
+      [0x12, 0x1112, 1],
+    ]);
+  });
+
+  it('a run is reported in pieces by what became of its pages; frames repeated in one call once', () => {
+    const rep = scenario(
+      labScenario(`  - op: memory.translate
+    domid: vm1
+    gfns: ["0x100-0x107", "0x104-0x109"]
+  - op: memory.decrease_reservation
+    caller: vm1
+    gfns: ["0x100-0x105"]
+  - op: memory.populate_physmap
+    caller: vm3
+    gfns: ["0x9000-0x9001"]
+`),
+    );
+    const dangling = rep.findings.filter((f) => f.rule === 'mapping/dangling');
+    expect(dangling.length).toBe(1);
+    const msg = dangling[0]!.message;
+    // 0x1200-0x1201 went to vm3 (lowest free first), 0x1202-0x1205 are free, 0x1206-0x1209 still vm1's.
+    expect(msg).toContain("MFNs 0x1200-0x1201 (vm1's gfns 0x100-0x101 when translated) now belong to vm3");
+    expect(msg).toContain("MFNs 0x1202-0x1205 (vm1's gfns 0x102-0x105 when translated) are now free");
+    expect(msg).not.toContain('0x1206');
+    expect(msg.match(/MFNs? 0x/g)).toHaveLength(2); // 0x1204-0x1205, translated twice: listed once
   });
 });
