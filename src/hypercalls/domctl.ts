@@ -13,8 +13,8 @@ import { releaseGrant } from './grant.js';
 import type { DeviceModel, DomainModel, IommuContext, Machine } from '../model/types.js';
 import { DOMID_IO } from '../model/types.js';
 import { deviceOf, iommuUnmap, makeEntry, quarantineContext, setEntries } from '../model/iommu.js';
-import { isTranslated, p2mLookup, p2mRemove, p2mSet } from '../model/p2m.js';
-import { releaseAllocation, unpinPage } from '../model/pages.js';
+import { isTranslated, p2mRemove, p2mSet } from '../model/p2m.js';
+import { releaseAllocation, segments, unpinPage } from '../model/pages.js';
 
 /** A domctl target: a live domain, or DOMID_IO (the quarantine pseudo-domain). */
 type Target = DomainModel | 'dom_io';
@@ -92,12 +92,13 @@ function attachTo(dev: DeviceModel, c: IommuContext): void {
  * again with `p2m_access_x` when the assignment fails after them).
  */
 function identityMapRmrrs(m: Machine, d: DomainModel, dev: DeviceModel, relaxed: boolean): string | (() => void) {
+  // (The p2m is walked by extents: an RMRR of a GiB is a handful of pieces, not 262,144 frames.)
   for (const r of dev.cfg.rmrr) {
     if (isTranslated(d)) {
-      for (let g = r.start; g <= r.end; g++) {
-        const e = p2mLookup(d, g);
+      for (const p of segments(d.p2m, r.start, r.end)) {
+        const e = p.value;
         if (!e || e.type === 'mmio_dm') continue;
-        if (e.type === 'mmio_direct' && e.mfn === g) continue;
+        if (e.type === 'mmio_direct' && e.base === p.start) continue; // already 1:1
         if (!relaxed) return 'EBUSY';
       }
     }
@@ -105,12 +106,12 @@ function identityMapRmrrs(m: Machine, d: DomainModel, dev: DeviceModel, relaxed:
   const undo: (() => void)[] = [];
   for (const r of dev.cfg.rmrr) {
     if (isTranslated(d)) {
-      for (let g = r.start; g <= r.end; g++) {
-        const e = p2mLookup(d, g);
-        if (!e || e.type === 'mmio_dm') {
-          p2mSet(m, d, g, 1, g, 'mmio_direct');
-          undo.push(e ? () => p2mSet(m, d, g, 1, e.mfn, e.type) : () => p2mRemove(m, d, g, 1));
-        }
+      for (const p of segments(d.p2m, r.start, r.end)) {
+        const e = p.value;
+        if (e && e.type !== 'mmio_dm') continue;
+        const n = p.end - p.start + 1;
+        p2mSet(m, d, p.start, n, p.start, 'mmio_direct');
+        undo.push(e ? () => p2mSet(m, d, p.start, n, e.base, e.type) : () => p2mRemove(m, d, p.start, n));
       }
     } else if (d.iommu && d.iommu.mode === 'table') {
       const c = d.iommu;
@@ -133,9 +134,8 @@ function unmapRmrrs(m: Machine, d: DomainModel, dev: DeviceModel): void {
     );
     if (shared || isHardwareDomain(m, d)) continue;
     if (isTranslated(d)) {
-      for (let g = r.start; g <= r.end; g++) {
-        const e = p2mLookup(d, g);
-        if (e && e.type === 'mmio_direct' && e.mfn === g) p2mRemove(m, d, g, 1);
+      for (const p of segments(d.p2m, r.start, r.end)) {
+        if (p.value && p.value.type === 'mmio_direct' && p.value.base === p.start) p2mRemove(m, d, p.start, p.end - p.start + 1);
       }
     } else if (d.iommu) {
       for (const e of [...d.iommu.table.overlapping(r.start, r.end)]) {

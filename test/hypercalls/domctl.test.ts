@@ -64,6 +64,40 @@ describe('domctl.assign_device', () => {
     expect(p2mLookup(e.dom('vm2'), 0x3f30)).toEqual({ mfn: 0x1950, type: 'ram_rw' });
   });
 
+  it('RMRR pieces: empty and mmio_dm become 1:1, an existing 1:1 stays; a failure after them restores each piece', () => {
+    // 0x3f40-0x3f47: 0x3f40-41 empty, 0x3f42-43 mmio_dm, 0x3f44-45 already 1:1, 0x3f46-47 empty.
+    const rmrr = 'rmrr: ["0x3f40-0x3f47"]';
+    const e = env(lab({ extra: [dev('hb', '00:00.0', `host_bridge: true\n${rmrr}`), dev('nic3', '05:00.0', rmrr)] }));
+    const vm2 = e.dom('vm2');
+    vm2.p2m.set(0x3f42, 0x3f43, { base: 0x3000, type: 'mmio_dm' });
+    vm2.p2m.set(0x3f44, 0x3f45, { base: 0x3f44, type: 'mmio_direct' });
+    const before = vm2.p2m.toArray();
+    // The host bridge: mapped, then EPERM and undone piece by piece.
+    expect(assignDevice(e.ctx(), { domid: 2, device: '0000:00:00.0', rdm_relaxed: true }).errno).toBe('EPERM');
+    expect(vm2.p2m.toArray()).toEqual(before);
+    expect(assignDevice(e.ctx(), { domid: 2, device: '0000:05:00.0', rdm_relaxed: true }).errno).toBe('OK');
+    expect(vm2.p2m.toArray().filter((x) => x.start >= 0x3f40 && x.end <= 0x3f47)).toEqual([{ start: 0x3f40, end: 0x3f47, value: { base: 0x3f40, type: 'mmio_direct' } }]);
+    // Deassign removes the 1:1 entries (all of them: it cannot tell which were there before).
+    expect(deassignDevice(e.ctx(), { domid: 2, device: '0000:05:00.0' }).errno).toBe('OK');
+    expect(vm2.p2m.anyIn(0x3f40, 0x3f47)).toBe(false);
+  });
+
+  it('an RMRR of a GiB is mapped by extents, not frame by frame', () => {
+    const e = env(lab({ extra: [dev('gpu2', '05:00.0', 'rmrr: ["0x100000-0x13ffff"]')] }));
+    const p2m = e.dom('vm2').p2m;
+    let sets = 0;
+    const set = p2m.set.bind(p2m);
+    p2m.set = (s: number, end: number, v) => {
+      sets++;
+      set(s, end, v);
+    };
+    expect(assignDevice(e.ctx(), { domid: 2, device: '0000:05:00.0' }).errno).toBe('OK');
+    expect(p2mLookup(e.dom('vm2'), 0x13ffff)).toEqual({ mfn: 0x13ffff, type: 'mmio_direct' });
+    expect(sets).toBe(1);
+    expect(deassignDevice(e.ctx(), { domid: 2, device: '0000:05:00.0' }).errno).toBe('OK');
+    expect(p2m.anyIn(0x100000, 0x13ffff)).toBe(false);
+  });
+
   it('EPERM for a host bridge to a non-hardware domain', () => {
     const e = env(lab({ extra: [dev('hb', '00:00.0', 'host_bridge: true')] }));
     expect(assignDevice(e.ctx(), { domid: 2, device: '0000:00:00.0' }).errno).toBe('EPERM');
