@@ -23,7 +23,8 @@ import {
   recordTranslated,
 } from './mm.js';
 import { hex } from '../config/units.js';
-import type { DomainModel, Machine } from '../model/types.js';
+import type { P2mType } from '../config/schema.js';
+import type { DomId, DomainModel, Machine } from '../model/types.js';
 import { DOMID_SELF, DOMID_XEN } from '../model/types.js';
 import { allocFrames, isFrame, pageAt, putRef, releaseAllocation, segments } from '../model/pages.js';
 import { isRamType, isTranslated, p2mLookup, p2mRemove, p2mSet, pfnsOfMfn } from '../model/p2m.js';
@@ -101,6 +102,14 @@ export function decreaseReservation(ctx: OpContext, a: ReservationArgs): CallRes
   if (!d) return done(0);
   let n = 0;
   for (const r of a.gfns.ranges) {
+    if (isTranslated(d)) {
+      // By p2m extents (the same as frame by frame: a frame's removal touches only its own entry
+      // and page), so a range costs its extents, not its frames.
+      const k = removeRun(m, d, r.start, r.end);
+      n += k;
+      if (k < r.end - r.start + 1) return done(n);
+      continue;
+    }
     for (let g = r.start; g <= r.end; g++) {
       if (!removeOne(m, d, g)) return done(n);
       n++;
@@ -109,30 +118,61 @@ export function decreaseReservation(ctx: OpContext, a: ReservationArgs): CallRes
   return done(n);
 }
 
+/**
+ * `guest_remove_page` for each gfn of [start, end] of a translated domain, in order, stopping at
+ * the first that cannot be removed; returns how many were. A p2m extent (and, within it, a run
+ * of pages) at a time: the same as frame by frame, as a frame's removal touches only its own p2m
+ * entry and page.
+ */
+function removeRun(m: Machine, d: DomainModel, start: number, end: number): number {
+  if (!isFrame(start) || !isFrame(end)) return 0;
+  if (start === end) {
+    // One gfn (call after call in a trace): one look-up, no range walk.
+    const e = p2mLookup(d, start);
+    return e === undefined ? 0 : removeExtent(m, d, start, 1, e.mfn, e.type);
+  }
+  let n = 0;
+  for (const s of segments(d.p2m, start, end)) {
+    const len = s.end - s.start + 1;
+    const k = s.value === undefined ? 0 : removeExtent(m, d, s.start, len, s.value.base, s.value.type);
+    n += k;
+    if (k < len) break;
+  }
+  return n;
+}
+
+/** Remove [gfn, gfn + len) → [mfn, mfn + len) of type `type` up to the first frame that cannot go; how many went. */
+function removeExtent(m: Machine, d: DomainModel, gfn: number, len: number, mfn: number, type: P2mType): number {
+  if (type === 'mmio_dm' || type === 'mmio_direct') return 0; // -EINVAL / -EPERM
+  if (type === 'populate_on_demand' || type === 'ram_paged') {
+    p2mRemove(m, d, gfn, len); // PoD: p2m_pod_decrease_reservation; paged out: no page to release
+    return len;
+  }
+  if (!isRamType(type)) return 0; // grant / foreign: not d's page, "Bad page free": -ENXIO
+  const ok = ownedPrefix(m, d.domid, mfn, len);
+  if (ok > 0) {
+    p2mRemove(m, d, gfn, ok);
+    releaseAllocation(m, mfn, ok); // test_and_clear(_PGC_allocated) + put_page; pages already given up keep their state
+  }
+  return ok;
+}
+
+/** How many frames from `mfn` (at most `len`) are pages `domid` owns, before the first that is not. */
+function ownedPrefix(m: Machine, domid: DomId, mfn: number, len: number): number {
+  if (len === 1) return pageAt(m, mfn)?.owner === domid ? 1 : 0;
+  for (const p of segments(m.pages, mfn, mfn + len - 1)) {
+    if (!p.value || p.value.owner !== domid) return p.start - mfn;
+  }
+  return len;
+}
+
 /** guest_remove_page(d, gmfn): true when removed. */
 function removeOne(m: Machine, d: DomainModel, gmfn: number): boolean {
-  if (!isTranslated(d)) {
-    const p = pageAt(m, gmfn);
-    if (!p || p.owner !== d.domid || !p.allocated) return false; // get_page(page, d) fails: -ENXIO
-    for (const pfn of pfnsOfMfn(d, gmfn)) p2mRemove(m, d, pfn, 1);
-    releaseAllocation(m, gmfn, 1);
-    return true;
-  }
-  const e = p2mLookup(d, gmfn);
-  if (!e || e.type === 'mmio_dm') return false; // invalid → -EINVAL
-  if (e.type === 'populate_on_demand') {
-    p2mRemove(m, d, gmfn, 1); // p2m_pod_decrease_reservation
-    return true;
-  }
-  if (e.type === 'mmio_direct') return false; // -EPERM
-  if (e.type === 'ram_paged') {
-    p2mRemove(m, d, gmfn, 1); // paged out: no page to release
-    return true;
-  }
-  const p = pageAt(m, e.mfn);
-  if (!p || p.owner !== d.domid || !isRamType(e.type)) return false; // "Bad page free": -ENXIO
-  p2mRemove(m, d, gmfn, 1);
-  if (p.allocated) releaseAllocation(m, e.mfn, 1); // test_and_clear(_PGC_allocated) + put_page
+  if (isTranslated(d)) return removeRun(m, d, gmfn, gmfn) === 1;
+  const p = pageAt(m, gmfn);
+  if (!p || p.owner !== d.domid || !p.allocated) return false; // get_page(page, d) fails: -ENXIO
+  for (const pfn of pfnsOfMfn(d, gmfn)) p2mRemove(m, d, pfn, 1);
+  releaseAllocation(m, gmfn, 1);
   return true;
 }
 

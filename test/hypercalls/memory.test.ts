@@ -114,6 +114,35 @@ describe('memory.decrease_reservation', () => {
     expect(p2mLookup(e.dom('dom0'), 0x100)).toBeUndefined(); // pfn 0x100 → mfn 0x200
   });
 
+  it('a range stops inside a p2m extent, at the first page the domain does not own', () => {
+    const e = env(lab());
+    const vm2 = e.dom('vm2');
+    // gfns 0x9000-0x9007 → mfns 0x20fc-0x2103: vm2's last four frames, then vm3's.
+    vm2.p2m.set(0x9000, 0x9007, { base: 0x20fc, type: 'ram_rw' });
+    expect(pageAt(e.m, 0x2100)?.owner).toBe(3);
+    expect(decreaseReservation(e.ctx('vm2'), { gfns: gf({ start: 0x9000, end: 0x9007 }) })).toMatchObject({ rc: 4, out: { done: 4 } });
+    expect(p2mLookup(vm2, 0x9003)).toBeUndefined();
+    expect(p2mLookup(vm2, 0x9004)).toEqual({ mfn: 0x2100, type: 'ram_rw' });
+    expect(pageAt(e.m, 0x20fc)).toBeUndefined();
+    expect(pageAt(e.m, 0x2100)).toMatchObject({ owner: 3, allocated: true });
+    expect(vm2.totPages).toBe(0x800 - 4);
+  });
+
+  it('a range is removed by extents, not frame by frame', () => {
+    const e = env(lab());
+    const vm2 = e.dom('vm2');
+    let deletes = 0;
+    const del = vm2.p2m.delete.bind(vm2.p2m);
+    vm2.p2m.delete = (s: number, end: number) => {
+      deletes++;
+      del(s, end);
+    };
+    expect(decreaseReservation(e.ctx('vm2'), { gfns: gf({ start: 0, end: 0x7ff }) })).toMatchObject({ rc: 0x800 });
+    expect(vm2.p2m.size).toBe(0);
+    expect(vm2.totPages).toBe(0);
+    expect(deletes).toBeLessThan(4);
+  });
+
   it('PV: finds the pfn of each gmfn without walking the p2m call after call', () => {
     // Giving back every other frame splits dom0's P2M into more and more extents; a walk of all of
     // them per frame made a long PV balloon trace quadratic. The M2P is built once.

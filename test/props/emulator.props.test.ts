@@ -483,6 +483,7 @@ class Naive {
 type DiffOp =
   | { k: 'populate'; d: number; gfns: number[] }
   | { k: 'decrease'; d: number; gfns: number[] }
+  | { k: 'decreaseRange'; d: number; start: number; len: number }
   | { k: 'map'; bfn: number; mfn: number }
   | { k: 'unmap'; bfn: number }
   | { k: 'lookup'; d: number; gfn: number }
@@ -507,6 +508,7 @@ const dgfn = fc.integer({ min: 0, max: 0x30 });
 const diffOpArb: fc.Arbitrary<DiffOp> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ k: fc.constant('populate' as const), d: fc.integer({ min: 1, max: 3 }), gfns: fc.array(fc.oneof(dgfn, fc.integer({ min: 0x100, max: 0x110 })), { minLength: 1, maxLength: 5 }) }) },
   { weight: 3, arbitrary: fc.record({ k: fc.constant('decrease' as const), d: fc.integer({ min: 1, max: 3 }), gfns: fc.array(dgfn, { minLength: 1, maxLength: 5 }) }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('decreaseRange' as const), d: fc.integer({ min: 1, max: 3 }), start: dgfn, len: fc.integer({ min: 1, max: 24 }) }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('map' as const), bfn: fc.integer({ min: 0x80000, max: 0x80007 }), mfn: fc.integer({ min: 0x18, max: 0x60 }) }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('unmap' as const), bfn: fc.integer({ min: 0x80000, max: 0x80007 }) }) },
   { weight: 3, arbitrary: fc.record({ k: fc.constant('lookup' as const), d: fc.integer({ min: 1, max: 3 }), gfn: dgfn }) },
@@ -520,6 +522,8 @@ function toCall(op: DiffOp): Call {
       return { op: 'memory.populate_physmap', caller: op.d, gfns: op.gfns.map(hex) };
     case 'decrease':
       return { op: 'memory.decrease_reservation', caller: op.d, gfns: op.gfns.map(hex) };
+    case 'decreaseRange':
+      return { op: 'memory.decrease_reservation', caller: op.d, gfns: [`${hex(op.start)}-${hex(op.start + op.len - 1)}`] };
     case 'map':
       return { op: 'iommu.map_page', bfn: hex(op.bfn), gfn: hex(op.mfn), flags: ['read', 'write'] };
     case 'unmap':
@@ -538,6 +542,8 @@ function applyNaive(n: Naive, op: DiffOp, guests: number): void {
       return n.populate(op.d, op.gfns);
     case 'decrease':
       return n.decrease(op.d, op.gfns);
+    case 'decreaseRange':
+      return n.decrease(op.d, Array.from({ length: op.len }, (_, i) => op.start + i));
     case 'map':
       return n.mapPage(op.bfn, op.mfn);
     case 'unmap':
