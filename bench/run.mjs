@@ -13,7 +13,8 @@
  * deleted at the end unless --keep:
  *   - a fleet config repo of 400 hosts × 25 domains (bench/gen/fleet.mjs);
  *   - two smaller fleets of equal shape, one with 16 GiB hosts, one with 1 TiB hosts;
- *   - a 1,000,000-call JSON Lines trace for one host of a one-host repo (bench/gen/trace.mjs).
+ *   - a 1,000,000-call JSON Lines trace for one host of a one-host repo (bench/gen/trace.mjs);
+ *   - allocation-churn traces of 200,000 and 400,000 calls for the same host (bench/gen/churn.mjs).
  * `--fleet` and `--trace` measure a repo / trace of yours instead (never modified or deleted).
  *
  * The CLI always runs as a child process (`node bin/pviommu.js …`): wall time from spawn to exit,
@@ -29,6 +30,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateFleet } from './gen/fleet.mjs';
 import { generateTrace } from './gen/trace.mjs';
+import { generateChurn } from './gen/churn.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = path.join(ROOT, 'bin', 'pviommu.js');
@@ -101,8 +103,8 @@ const TRACE_HOST = opts['--host'];
 if (TRACE && !TRACE_REPO) usageError('--trace needs --repo DIR, the config repo it runs against');
 if (!TRACE && (TRACE_REPO || TRACE_HOST)) usageError('--repo and --host go with --trace');
 const SIZES = QUICK
-  ? { hosts: 40, perHost: 25, memHosts: 20, calls: 100_000, lintRuns: 1, emuRuns: 1, modelRuns: 5 }
-  : { hosts: 400, perHost: 25, memHosts: 100, calls: 1_000_000, lintRuns: 3, emuRuns: 3, modelRuns: 25 };
+  ? { hosts: 40, perHost: 25, memHosts: 20, calls: 100_000, churnCalls: 50_000, lintRuns: 1, emuRuns: 1, modelRuns: 5 }
+  : { hosts: 400, perHost: 25, memHosts: 100, calls: 1_000_000, churnCalls: 200_000, lintRuns: 3, emuRuns: 3, modelRuns: 25 };
 
 const log = (s) => process.stderr.write(`bench: ${s}\n`);
 
@@ -378,6 +380,33 @@ try {
     row('JSONL parse floor (JSON.parse of the same lines, in-process)', range(jfT, fmtS), `emulate / floor = ${jratio.toFixed(2)}×`, '≤ 3×', jratio <= 3);
     if (last?.summary) notes.push(`the trace ran ${last.summary.calls.toLocaleString('en-US')} calls: ${last.summary.errors} errors, ${last.summary.warnings} warnings, ${last.summary.failed_expectations} failed expectations.`);
     else notes.push('could not read the summary line of the emulate output.');
+
+    // Allocation churn (bench/gen/churn.mjs): the cost of a call must not grow with the run. A trace
+    // twice as long must take at most ~twice as long (start-up makes the ratio lower, not higher).
+    if (!TRACE) {
+      const n = SIZES.churnCalls;
+      const times = {};
+      for (const calls of [n, 2 * n]) {
+        const file = path.join(tmp, `churn-${calls}.jsonl`);
+        generateChurn(file, { calls, seed: 1 });
+        const ms = [];
+        for (let i = 0; i < SIZES.emuRuns; i++) {
+          const r = run(process.execPath, [BIN, 'emulate', repo, '--trace', file, '--host', host, '--format', 'jsonl'], { stdoutFile: out });
+          if (r.status !== 0 && r.status !== 1) throw new Error(`emulate (churn) failed (exit ${r.status}): ${r.stderr.trim().slice(0, 300)}`);
+          ms.push(r.ms);
+        }
+        times[calls] = stats(ms);
+        log(`churn ${calls.toLocaleString('en-US')} calls: ${fmtS(times[calls].median)}`);
+      }
+      const growth = times[2 * n].median / times[n].median;
+      row(
+        `emulate --trace, allocation churn (bench/gen/churn.mjs): ${n.toLocaleString('en-US')} → ${(2 * n).toLocaleString('en-US')} calls`,
+        `${range(times[n], fmtS)} → ${range(times[2 * n], fmtS)}`,
+        `twice the calls = ${growth.toFixed(2)}× the time`,
+        'linear (≤ 2.5×)',
+        growth <= 2.5,
+      );
+    }
   }
 } finally {
   if (!KEEP) rmSync(tmp, { recursive: true, force: true });

@@ -32,7 +32,7 @@ export function buildMachine(hc: HostConfig): Machine {
     ram: new ExtentMap<true>(constant),
     e820: new ExtentMap<string>(constant),
     rmrr: new ExtentMap<string[]>(constant),
-    pages: new ExtentMap<PageInfo>(PAGE_OPS),
+    pages: new ExtentMap<PageInfo>(PAGE_OPS, { trackCoverage: true }),
     maxRamMfn: -1,
     domains: new Map(),
     devices: new Map(),

@@ -78,6 +78,9 @@ export function constantWith<T>(eq: (a: T, b: T) => boolean): PayloadOps<T> {
  */
 export const constant: PayloadOps<any> = constantWith<any>(shallowEqual);
 
+/** Payload ops of a coverage index: every covered frame is `true`, so neighbours always merge. */
+const COVERAGE_OPS: PayloadOps<true> = { shift: (v) => v, joinable: () => true };
+
 /**
  * Linear payload (e.g. gfn→mfn): `base` is the value at the extent's first frame, frame start+d maps
  * to base+d. shift moves base by delta (a shallow copy with a new base; other fields shared).
@@ -185,6 +188,12 @@ export class ExtentMap<T> {
   private readonly tS: number[] = [0, 0, 0];
   private readonly tE: number[] = [0, 0, 0];
   private readonly tV: T[] = [undefined, undefined, undefined] as T[];
+  /**
+   * With `trackCoverage`: the frames covered, as maximal runs whatever the values (neighbours of
+   * different values are one run here). `firstGap`, `covered` and `gaps` read it instead of
+   * walking every extent of a covered stretch.
+   */
+  private cov: ExtentMap<true> | undefined;
   /** Scratch: what `scanRun` found. */
   private runK = 0;
   private runRemoved = 0;
@@ -195,13 +204,18 @@ export class ExtentMap<T> {
   /**
    * @param options.maxNodeSize leaf capacity: most extents per leaf (4..65536, default 128; other
    *   values give the default); small values only serve to exercise many-leaf structure in tests.
+   * @param options.trackCoverage also keep the covered frames as maximal runs, so that finding
+   *   the first uncovered frame (`firstGap`, `covered`, `gaps`) costs O(log n) even where many
+   *   extents of different values lie back to back (the page map: the free frame after a run of
+   *   pages of many owners). Costs an update of that index when coverage changes.
    */
-  constructor(ops: PayloadOps<T>, options?: { maxNodeSize?: number }) {
+  constructor(ops: PayloadOps<T>, options?: { maxNodeSize?: number; trackCoverage?: boolean }) {
     this.ops = ops;
     const n = options?.maxNodeSize;
     this.cap =
       n !== undefined && n >= MIN_LEAF_CAPACITY ? Math.min(Math.floor(n), MAX_LEAF_CAPACITY) : DEFAULT_LEAF_CAPACITY;
     this.minFill = this.cap >> 2;
+    if (options?.trackCoverage) this.cov = new ExtentMap<true>(COVERAGE_OPS);
   }
 
   /** Number of extents. */
@@ -332,6 +346,7 @@ export class ExtentMap<T> {
     }
     this._frames += end - start + 1 - removed;
     this.replace(li, i, k, n);
+    if (this.cov !== undefined && removed !== end - start + 1) this.cov.set(start, end, true);
   }
 
   /** Remove coverage of [start, end] (inclusive), splitting straddling extents. O(log n + k). */
@@ -379,6 +394,7 @@ export class ExtentMap<T> {
     }
     this._frames -= removed;
     this.replace(li, i, k, n);
+    if (this.cov !== undefined && removed > 0) this.cov.delete(start, end);
   }
 
   /** Remove everything. */
@@ -389,6 +405,7 @@ export class ExtentMap<T> {
     this.mins = [];
     this._size = 0;
     this._frames = 0;
+    this.cov?.clear();
   }
 
   /**
@@ -427,12 +444,13 @@ export class ExtentMap<T> {
   /** Uncovered sub-ranges of [start, end], ascending. Must not be modified while iterating. */
   gaps(start: number, end: number): Generator<{ start: number; end: number }, void, undefined> {
     checkRange('gaps', start, end);
-    return this.gapsGen(start, end);
+    return this.cov !== undefined ? this.coverageGaps(this.cov, start, end) : this.gapsGen(start, end);
   }
 
   /** Lowest uncovered frame f with from ≤ f ≤ limit, or undefined if [from, limit] is fully covered. */
   firstGap(from: number, limit: number): number | undefined {
     checkRange('firstGap', from, limit);
+    if (this.cov !== undefined) return this.cov.firstGap(from, limit);
     if (!this.locate(from)) return from;
     const leaves = this.leaves;
     let li = this.pl;
@@ -501,6 +519,7 @@ export class ExtentMap<T> {
     c._size = this._size;
     c._frames = this._frames;
     c._uncoveredFrom = this._uncoveredFrom;
+    if (this.cov !== undefined) c.cov = this.cov.clone();
     return c;
   }
 
@@ -551,6 +570,20 @@ export class ExtentMap<T> {
     }
     if (total !== this._frames) {
       throw new Error(`ExtentMap invariant: frames is ${this._frames}, extents cover ${total}`);
+    }
+    if (this.cov !== undefined) {
+      // The coverage index holds exactly the covered frames, as maximal runs.
+      this.cov.checkInvariants();
+      const runs: { start: number; end: number }[] = [];
+      for (const { start: k, end } of this.entriesGen()) {
+        const last = runs[runs.length - 1];
+        if (last !== undefined && last.end + 1 === k) last.end = end;
+        else runs.push({ start: k, end });
+      }
+      const idx = this.cov.toArray().map(({ start: k, end }) => ({ start: k, end }));
+      if (JSON.stringify(idx) !== JSON.stringify(runs)) {
+        throw new Error(`ExtentMap invariant: coverage index ${JSON.stringify(idx.slice(0, 4))}… is not the covered runs ${JSON.stringify(runs.slice(0, 4))}…`);
+      }
     }
   }
 
@@ -827,6 +860,15 @@ export class ExtentMap<T> {
       cursor = e.end + 1;
     }
     if (cursor <= end) yield { start: cursor, end };
+  }
+
+  /** `gaps` read from the coverage index (live against this map's changes, like the others). */
+  private *coverageGaps(cov: ExtentMap<true>, start: number, end: number): Generator<{ start: number; end: number }, void, undefined> {
+    const version = this.version;
+    for (const g of cov.gapsGen(start, end)) {
+      yield g;
+      this.checkVersion(version);
+    }
   }
 
   private checkVersion(version: number): void {

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   constant,
@@ -772,5 +773,64 @@ describe('leaf structure (small capacities)', () => {
         }
       }
     }
+  });
+});
+
+describe('coverage index (trackCoverage)', () => {
+  type Op = { kind: 'set'; start: number; len: number; v: number } | { kind: 'delete'; start: number; len: number } | { kind: 'clear' };
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    { weight: 6, arbitrary: fc.record({ kind: fc.constant('set' as const), start: fc.integer({ min: 0, max: 300 }), len: fc.integer({ min: 1, max: 20 }), v: fc.integer({ min: 0, max: 3 }) }) },
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant('delete' as const), start: fc.integer({ min: 0, max: 300 }), len: fc.integer({ min: 1, max: 30 }) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('clear' as const) }) },
+  );
+
+  it('answers firstGap / covered / gaps as a walk of the extents does, after any changes', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 80 }), fc.array(fc.tuple(fc.integer({ min: 0, max: 330 }), fc.integer({ min: 0, max: 40 })), { minLength: 1, maxLength: 10 }), (ops, probes) => {
+        // Values alternate, so covered stretches are many extents back to back.
+        const tracked = new ExtentMap<number>(constant, { maxNodeSize: 4, trackCoverage: true });
+        const plain = new ExtentMap<number>(constant, { maxNodeSize: 4 });
+        for (const o of ops) {
+          for (const m of [tracked, plain]) {
+            if (o.kind === 'set') m.set(o.start, o.start + o.len - 1, o.v);
+            else if (o.kind === 'delete') m.delete(o.start, o.start + o.len - 1);
+            else m.clear();
+          }
+          tracked.checkInvariants(); // includes: the index is exactly the covered runs
+        }
+        expect(tracked.toArray()).toEqual(plain.toArray());
+        for (const [from, len] of probes) {
+          const to = from + len;
+          expect(tracked.firstGap(from, to)).toBe(plain.firstGap(from, to));
+          expect(tracked.covered(from, to)).toBe(plain.covered(from, to));
+          expect([...tracked.gaps(from, to)]).toEqual([...plain.gaps(from, to)]);
+        }
+        const copy = tracked.clone();
+        copy.delete(0, 400);
+        copy.checkInvariants();
+        tracked.checkInvariants(); // the clone's index is its own
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a covered stretch of many values is one run of the index', () => {
+    const m = new ExtentMap<number>(constant, { maxNodeSize: 4, trackCoverage: true });
+    for (let i = 0; i < 100; i++) m.set(i, i, i % 2);
+    expect(m.size).toBe(100);
+    expect(m.firstGap(0, 1000)).toBe(100);
+    m.delete(50, 50);
+    expect(m.firstGap(0, 1000)).toBe(50);
+    expect([...m.gaps(0, 120)]).toEqual([
+      { start: 50, end: 50 },
+      { start: 100, end: 120 },
+    ]);
+    m.set(50, 50, 7);
+    expect(m.firstGap(0, 1000)).toBe(100);
+    m.checkInvariants();
+    const g = m.gaps(0, 200);
+    g.next();
+    m.set(300, 300, 1);
+    expect(() => g.next()).toThrow(/modified during iteration/);
   });
 });
