@@ -4,8 +4,10 @@
  *
  * Inputs: mutated config files (the mutations of gen.ts, plus ones aimed at the fast path's
  * rules), random "line soup" (lines of keys, dashes, scalars, comments at random indentation),
- * and random documents written in the styles of the usual emitters (yaml.stringify, PyYAML-like
- * indentless sequences, flow collections, quotes, comments, CRLF).
+ * random documents written in the styles of the usual emitters (yaml.stringify, PyYAML-like
+ * indentless sequences, flow collections, quotes, folded long strings, block scalars, comments
+ * with tabs, CRLF), and Scenario-like documents whose `description` is written over several lines
+ * in every way PyYAML and hand-written templates do (plain, quoted, block scalars), mutated.
  *
  * Default: a seed-fixed sample (a few thousand inputs, a few seconds). PVIOMMU_FUZZ=long: many more.
  */
@@ -26,6 +28,7 @@ const FAST_TOKENS: readonly string[] = [
   '"', "'", "''", '\\', '\\x41', '\\u00e9', '\\t', '[', ']', '{', '}', ', ', ',', '[]', '{}', '[a, b]', '{a: 1}', '{ a: [1, 2] }',
   '~', 'null', 'true', 'yes', 'on', '0x1f', '0o17', '010', '1.5', '.inf', '-.nan', '1e3', '1_0', '12:30', '"k": ', "'k': ",
   'apiVersion: pviommu/v1\n', 'apiVersion: pviommu/v2\n', '__proto__: ', 'constructor: ', '\r\n', '\t', '\u00a0', '\ufeff',
+  '|', '>', '|-', '>+', '|2', ': |\n  ', ': >-\n    ', '\n   ', '\n\n  ', '\\\n  ', "'\n  ", '"\n  ', ' # \t', '#\t', '\n  \n',
 ];
 
 const fastMutationArb: fc.Arbitrary<Mutation> = fc.oneof(
@@ -45,6 +48,7 @@ const SCALARS = [
   'pviommu/v1', 'Host', 'x', 'a b', '0', '-1', '0x10', '0o7', '010', '1.5', '-0.0', '.inf', '.NaN', '1e3', 'null', '~', 'true', 'False', 'yes',
   '"s"', "'t'", '"a\\tb"', "'it''s'", '""', '[]', '{}', '[1, "2", [3]]', '{a: 1, b: [x]}', '{ "k": v }', 'a#b', 'a # c', 'http://x', 'a: b',
   '- x', '&a x', '*a', '!t x', '|', '>', '@x', '"unclosed', '[1, 2', '18446744073709551616', '9'.repeat(300),
+  '|-', '>+', '| # c', '>2', "'opens", '"opens', 'opens \\', 'two words', '0', 'yes',
 ];
 const line = fc.tuple(
   fc.constantFrom(0, 0, 0, 2, 2, 4, 1, 3, 6),
@@ -54,8 +58,10 @@ const line = fc.tuple(
     { weight: 2, arbitrary: fc.constantFrom(...SCALARS).map((v) => `- ${v}`) },
     { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...KEYS), fc.constantFrom(...SCALARS)).map(([k, v]) => `- ${k}: ${v}`) },
     { weight: 1, arbitrary: fc.constantFrom('-', '- ', '# c', '', '---', '--- # x', '...', 'plain', '  ') },
+    // lines that go on a multi-line or block scalar
+    { weight: 2, arbitrary: fc.constantFrom('more words', "closes'", 'closes"', "it''s", '\\ x', '# in a scalar', 'a\tb', '10', '---') },
   ),
-  fc.constantFrom('', '', '', ' ', ' # c', '  #c'),
+  fc.constantFrom('', '', '', ' ', ' # c', '  #c', ' # c\td'),
 ).map(([ind, body, tail]) => ' '.repeat(ind) + body + tail);
 const soup = fc
   .tuple(fc.array(line, { minLength: 1, maxLength: 14 }), fc.boolean(), fc.boolean())
@@ -76,6 +82,13 @@ const scalarArb: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom('vm01', 'pviommu/v1', '0x7b800-0x7ffff', '0000:00:02.0', '00:17.0', '512MiB', 'yes', 'no', 'on', '010', '1_000', '12:30', 'null', '~', 'true', '-', '.inf') },
   { weight: 1, arbitrary: fc.string({ unit: fc.constantFrom(...'ab z09:#-"\'[]{},.\\/é\n\t'.split('')), maxLength: 10 }) },
   { weight: 3, arbitrary: fc.string({ unit: fc.constantFrom(...'abz09-./_ '.split('')), minLength: 1, maxLength: 10 }) },
+  // prose, long enough to be folded, with line breaks
+  {
+    weight: 2,
+    arbitrary: fc
+      .array(fc.constantFrom('the', 'page', 'PV-IOMMU.', 'dom0', 'x:', '#1', "it's", '"q"', '-', 'yes', '010', '\\', 'é', '\n', '\n\n', ' '), { maxLength: 40 })
+      .map((w) => w.join(' ')),
+  },
   fc.integer({ min: -5000, max: 5000 }),
   fc.double({ noDefaultInfinity: true, noNaN: true }),
 );
@@ -98,6 +111,10 @@ const styleArb = fc.record({
   docs: fc.integer({ min: 1, max: 3 }),
   lead: fc.boolean(),
   comments: fc.constantFrom(0, 0, 1, 3),
+  tab: fc.boolean(),
+  // long strings folded over lines, in each style
+  lineWidth: fc.constantFrom(0, 0, 24, 40, 80),
+  strType: fc.constantFrom(...(['PLAIN', 'PLAIN', 'QUOTE_DOUBLE', 'QUOTE_SINGLE', 'BLOCK_LITERAL', 'BLOCK_FOLDED'] as const)),
   cr: fc.boolean(),
   seed: fc.nat(),
 });
@@ -115,14 +132,23 @@ const emitted = fc.tuple(fc.array(docArb, { minLength: 3, maxLength: 3 }), style
         },
       });
     }
-    let text = doc.toString({ indent: s.indent, indentSeq: s.indentSeq, singleQuote: s.quote, lineWidth: 0 });
+    let text = doc.toString({
+      indent: s.indent,
+      indentSeq: s.indentSeq,
+      singleQuote: s.quote,
+      lineWidth: s.lineWidth,
+      minContentWidth: 0,
+      defaultStringType: s.strType,
+    });
     if (s.comments > 0) {
+      const note = s.tab ? '# note\twith tab' : '# note';
       const lines = text.split('\n');
       for (let i = 0; i < s.comments; i++) {
         const at = rnd() % (lines.length + 1);
         const ind = rnd() % 6;
-        if (rnd() & 1) lines.splice(at, 0, ' '.repeat(ind) + '# note');
-        else if (at < lines.length && lines[at] !== '' && !/[|>]-?$/.test(lines[at]!)) lines[at] += ' # note';
+        // (a comment line inside a block or quoted scalar is content: the tab declines there)
+        if (rnd() & 1) lines.splice(at, 0, ' '.repeat(ind) + note);
+        else if (at < lines.length && lines[at] !== '' && !/[|>][-+]?$/.test(lines[at]!)) lines[at] += ' ' + note;
       }
       text = lines.join('\n');
     }
@@ -132,6 +158,65 @@ const emitted = fc.tuple(fc.array(docArb, { minLength: 3, maxLength: 3 }), style
   if (s.cr) text = text.replace(/\n/g, '\r\n');
   return text;
 });
+
+// ─── descriptions over several lines ─────────────────────────────────────────────────────────
+
+const WORDS = ['GVT-g', 'mediator', 'in', 'dom0', 'shadows', 'GTT', 'pages', 'via', 'the', 'PV-IOMMU.', 'a', 'of', 'it', "it's", '"q"', 'x:', 'y', '#', 'a#b', '-', '--', '0x10', '010', 'yes', '1', '\\', 'é', '{a}', '[b]', 'c,'];
+const paragraphArb = fc.array(fc.constantFrom(...WORDS), { minLength: 1, maxLength: 24 }).map((w) => w.join(' '));
+
+/** `words` broken into lines of at most `width` characters (at least one word each), as PyYAML folds. */
+function fold(words: string, width: number): string[] {
+  const lines: string[] = [];
+  for (const w of words.split(' ')) {
+    const last = lines.length - 1;
+    if (last >= 0 && lines[last]!.length + 1 + w.length <= width) lines[last] += ' ' + w;
+    else lines.push(w);
+  }
+  return lines;
+}
+
+/**
+ * A Scenario whose `description` (a few paragraphs) is written over lines: plain or quoted and
+ * folded, or a block scalar with each chomping indicator; at the top, in a nested mapping or in
+ * a sequence item; followed by more keys, comments (with tabs), blank lines, `---` or nothing.
+ */
+const described = fc
+  .record({
+    paras: fc.array(paragraphArb, { minLength: 1, maxLength: 3 }),
+    style: fc.constantFrom('plain', 'single', 'double', '|', '>'),
+    chomp: fc.constantFrom('', '', '-', '+'),
+    headerComment: fc.boolean(),
+    where: fc.constantFrom('top', 'nested', 'item'),
+    extra: fc.integer({ min: 1, max: 3 }), // indentation of the lines after the first, past the key's
+    width: fc.constantFrom(16, 40, 80),
+    trailingBreak: fc.boolean(),
+    blankAfter: fc.constantFrom(0, 0, 1, 2),
+    after: fc.constantFrom('key', 'key', 'comment', 'tabComment', 'doc', 'end'),
+    cr: fc.boolean(),
+  })
+  .map((r) => {
+    const [prefix, keyInd] = r.where === 'top' ? ['', 0] : r.where === 'nested' ? ['meta:\n  ', 2] : ['calls:\n- op: x\n  ', 2];
+    const pad = ' '.repeat(keyInd + r.extra);
+    let value: string;
+    if (r.style === '|' || r.style === '>') {
+      // a folded scalar's paragraphs are separated by a blank line, a literal's lines kept
+      const lines = r.style === '>' ? r.paras.flatMap((p, i) => [...(i > 0 ? [''] : []), ...fold(p, r.width)]) : r.paras;
+      value = r.style + r.chomp + (r.headerComment ? ' # c' : '') + '\n' + lines.map((l) => (l === '' ? '' : pad + l)).join('\n');
+    } else {
+      // flow scalars: a paragraph break is a blank line; a line break between words, a space
+      const q = r.style === 'single' ? "'" : r.style === 'double' ? '"' : '';
+      const esc = (p: string): string => (q === "'" ? p.replace(/'/g, "''") : q === '"' ? p.replace(/\\/g, '\\\\').replace(/"/g, '\\"') : p);
+      const lines = r.paras.flatMap((p, i) => [...(i > 0 ? [''] : []), ...fold(esc(p), r.width)]);
+      value = q + lines.map((l, i) => (i === 0 || l === '' ? l : pad + l)).join('\n') + (q !== '' && r.trailingBreak ? '\n\n' + pad : '') + q;
+    }
+    const tail =
+      r.after === 'key' ? `${' '.repeat(keyInd)}next: 1\n` : r.after === 'comment' ? `${pad}# c\n# d\n` : r.after === 'tabComment' ? '# c\td\n' : r.after === 'doc' ? '---\nx: 1\n' : '';
+    const doc = `apiVersion: pviommu/v1\nkind: Scenario\nname: s\n${prefix}description: ${value}\n${'\n'.repeat(r.blankAfter)}${tail}`;
+    return r.cr ? doc.replace(/\n/g, '\r\n') : doc;
+  });
+const describedMutated = fc
+  .tuple(described, fc.array(fastMutationArb, { maxLength: 2 }))
+  .map(([text, muts]) => muts.reduce(mutate, text));
 
 // ─── runs ────────────────────────────────────────────────────────────────────────────────────
 
@@ -171,6 +256,12 @@ describe('the fast path declines or agrees with the yaml pipeline', () => {
   it(`${LONG ? 'long run' : 'seed-fixed sample'}: documents as emitters write them`, { timeout: TIMEOUT }, () => {
     const seen = run(emitted, 800, 50_000);
     expect(seen.fast).toBeGreaterThan(100);
+  });
+
+  it(`${LONG ? 'long run' : 'seed-fixed sample'}: descriptions over several lines, mutated`, { timeout: TIMEOUT }, () => {
+    const seen = run(describedMutated, 1500, 100_000);
+    // most unmutated descriptions are in the subset (PyYAML's and hand-written forms)
+    expect(seen.fast).toBeGreaterThan(seen.declined);
   });
 
   it('the values of NASTY_VALUES and TOKENS at every position of a small file', () => {

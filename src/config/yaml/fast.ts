@@ -15,22 +15,34 @@
  * - block mappings whose keys are single-line plain or quoted scalars, block sequences (`- item`,
  *   `- key: v` compact mappings, `- - x`, a sequence at the indentation of its parent key);
  * - single-line plain, 'single-quoted' and "double-quoted" scalars (the escapes of YAML 1.2);
+ * - as a value in a block collection, the same scalars over several lines (folded as YAML 1.2
+ *   does: PyYAML writes long strings so), their lines after the first indented more than the
+ *   collection: plain ones whose lines start with no indicator and hold no `: ` or ` #`, and
+ *   quoted ones, double-quoted with escaped line breaks (`\` at the end of a line) too;
+ * - block scalars as values in a block collection: `|` and `>`, with a `-` or `+` chomping
+ *   indicator or none, and a comment after the header;
  * - flow sequences and mappings, nested (`[a, "b"]`, `{ start: 0x1, pages: 2 }`, `[]`, `{}`),
  *   without trailing commas, empty values, or `:` or `#` inside plain scalars; over several
  *   lines only where the lines break after `[`, `{` or `,` or before `,`, `]` or `}`, indented
  *   more than the block collection they are in;
- * - comment lines and ` # comments` after a value, blank lines, LF or CRLF line ends.
- * Declined, among others: tabs and other control characters anywhere, directives (`%`), `...`,
- * tags, anchors, aliases, block scalars, explicit keys (`?`), multi-line scalars, content on a
- * `---` line, an indented root, a scalar root, integer literals longer than MAX_INT_LITERAL, more
- * than MAX_VALUES values, nesting deeper than MAX_DEPTH, comments after a document's last value
- * when it is empty (`key:`), an `apiVersion` of another pviommu version (a finding), files that
- * may hold suppression comments (a `#` before `pviommu-` on a line), and pviommu/v1 documents
- * with a duplicate key or a key that is not a string (or is `__proto__`), each a finding. A plain
- * scalar that a YAML 1.1 reader reads differently is the one finding read here: its
- * `yaml/ambiguous-scalar` warning is returned with the document (`ambiguous`), as the slow path's
- * walk reports it. Other documents are not checked for any of this by the slow path either: they
- * are only counted as skipped, so they are accepted (their value is not used).
+ * - comment lines and ` # comments` after a value, blank lines, LF or CRLF line ends; tabs in
+ *   comments.
+ * Declined, among others: tabs outside comments, other control characters anywhere, directives
+ * (`%`), `...`, tags, anchors, aliases, explicit keys (`?`), multi-line keys, multi-line scalars
+ * in flow collections or with a comment line inside or after their first line, a blank line
+ * after an escaped line break, block scalars with an indentation indicator (`|2`), empty ones,
+ * ones with a blank line holding more blanks than their content's indentation, folded ones with
+ * more-indented lines, content on a `---` line, an indented root, a scalar root, integer
+ * literals longer than MAX_INT_LITERAL, more than MAX_VALUES values, nesting deeper than
+ * MAX_DEPTH, comments after a document's last value when it is empty (`key:`) or a keep block
+ * scalar that takes in blank lines, an `apiVersion` of another pviommu version (a finding),
+ * files that may hold suppression comments (a `#` before `pviommu-` on a line), and pviommu/v1
+ * documents with a duplicate key or a key that is not a string (or is `__proto__`), each a
+ * finding. A plain scalar that a YAML 1.1 reader reads differently is the one finding read
+ * here: its `yaml/ambiguous-scalar` warning is returned with the document (`ambiguous`), as the
+ * slow path's walk reports it (a multi-line one never is: it holds a space or a line break).
+ * Other documents are not checked for any of this by the slow path either: they are only
+ * counted as skipped, so they are accepted (their value is not used).
  *
  * Why declining is safe: `undefined` sends the whole file down the slow path, which is what ran
  * before this existed. What must hold is the other direction — whenever this returns a result,
@@ -81,6 +93,7 @@ export function lastDecline(): string {
 }
 
 const SP = 32;
+const TAB = 9;
 const CR = 13;
 const HASH = 35;
 const DASH = 45;
@@ -91,13 +104,19 @@ const DQ = 34;
 const BSL = 92;
 const PCT = 37;
 const COMMA = 44;
+const PLUS = 43;
+const GT = 62;
+const PIPE = 124;
 const LBRACK = 91;
 const RBRACK = 93;
 const LBRACE = 123;
 const RBRACE = 125;
 
-/** Characters declined anywhere in the text: tabs, other controls, BOMs, Unicode line breaks, lone CRs. */
-const FORBIDDEN = /[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]|\r(?!\n)/;
+/**
+ * Characters declined anywhere in the text: controls but the tab, BOMs, Unicode line breaks, lone
+ * CRs. (Tabs are declined everywhere but in comments: see `comment`.)
+ */
+const FORBIDDEN = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]|\r(?!\n)/;
 
 /** ASCII characters a plain scalar may not start with here (YAML indicators). */
 const BAD_START = new Uint8Array(128);
@@ -190,6 +209,13 @@ class FastParser {
   /** The last content line ended in an empty value (`key:`, `-`), and whether a comment followed it. */
   private emptyValue = false;
   private lineComment = false;
+  /**
+   * Set when the last value is a keep (`|+`, `>+`) block scalar with blank lines after its last
+   * line: they are part of it, and it ends here (after them), not where its last line does.
+   */
+  private keepEnd = 0;
+  /** The last value is a block scalar: comment lines after it do not extend it (endDoc). */
+  private blockValue = false;
   /** Comment lines since the last content line: their indentation and the offset after each. */
   private tcN = 0;
   private readonly tcInd: number[] = [];
@@ -210,9 +236,19 @@ class FastParser {
   private pos = 0;
   /** Set by keyAt: the key read (null: a key that is not a string, which the document does not keep). */
   private key: string | null = '';
+  /** Set by lineEnd: the offset after the line break of the line it looked at. */
+  private after = 0;
+  /**
+   * Offsets of the text's tabs, and how many of them (in text order) have been found inside a
+   * comment. A tab anywhere else (indentation, a scalar, before a comment) declines, at the latest
+   * when the text has been read.
+   */
+  private readonly tabs: number[] = [];
+  private tabsSeen = 0;
 
   constructor(private readonly t: string) {
     this.n = t.length;
+    for (let i = t.indexOf('\t'); i >= 0; i = t.indexOf('\t', i + 1)) this.tabs.push(i);
   }
 
   parse(): FastDoc[] {
@@ -240,7 +276,10 @@ class FastParser {
         value = this.flow(this.cs, 0);
         const e = this.pos;
         const i = this.skipSp(e);
-        if (i < this.le && (i === e || this.t.charCodeAt(i) !== HASH)) decline('text after a flow root');
+        if (i < this.le) {
+          if (i === e || this.t.charCodeAt(i) !== HASH) decline('text after a flow root');
+          this.comment(i, this.le);
+        }
         root = { line: rootLine, column: 1, endLine: this.lineNo, endColumn: e - this.ls + 1 };
         this.rootEnd = this.nextLs;
         this.advance();
@@ -266,7 +305,21 @@ class FastParser {
         ambiguous: api === 'v1' ? this.ambiguous : [],
       });
     }
+    if (this.tabsSeen < this.tabs.length) decline('tab outside a comment');
     return docs;
+  }
+
+  /**
+   * A comment from `h` (its `#`) to `le`, the end of its line: the tabs in it are harmless. The
+   * parser meets comments in text order, so a tab before this one that no comment took is not in
+   * a comment.
+   */
+  private comment(h: number, le: number): void {
+    const tabs = this.tabs;
+    while (this.tabsSeen < tabs.length && tabs[this.tabsSeen]! < le) {
+      if (tabs[this.tabsSeen]! < h) decline('tab outside a comment');
+      this.tabsSeen++;
+    }
   }
 
   /** Move to the next content line, `---` line, or the end, skipping blank and comment lines. */
@@ -302,6 +355,7 @@ class FastParser {
       }
       const c = t.charCodeAt(i);
       if (c === HASH) {
+        this.comment(i, le);
         this.tcInd[this.tcN] = i - p;
         this.tcNext[this.tcN] = next;
         this.tcN++;
@@ -325,7 +379,10 @@ class FastParser {
           if (c === DOT) decline('document end marker');
           let j = p + 3;
           while (j < le && t.charCodeAt(j) === SP) j++;
-          if (j < le && t.charCodeAt(j) !== HASH) decline('content on a --- line');
+          if (j < le) {
+            if (t.charCodeAt(j) !== HASH) decline('content on a --- line');
+            this.comment(j, le);
+          }
           this.kind = Kind.DocStart;
           this.endDoc(p);
           this.tcN = 0;
@@ -343,18 +400,24 @@ class FastParser {
    * The end of the document's root (yaml's `root.range[1]`), when the text after the document's
    * last content line up to `trailEnd` (a `---` line or the end) holds only blanks and comments.
    * Comments there may belong to the root in yaml's parser:
-   * - after a value (scalar or flow collection), a comment line indented more than the innermost
-   *   collection, with only blank lines before it, extends that value;
+   * - after a value (scalar but a block scalar, or flow collection), a comment line indented more
+   *   than the innermost collection, with only blank lines before it, extends that value;
    * - the other comment lines form a trailing item of the innermost collection that moves out to
    *   its parent when all of its comments are indented less than the collection, or when the
    *   collection is at column 0; if it stays in a collection other than the root, the root ends
    *   where the document's text does.
    * After an empty value (`key:`, `-`) comments are part of the empty node, with rules of their
-   * own: declined.
+   * own: declined. So are comments after a keep block scalar that takes in blank lines after its
+   * last line (it ends after them).
    */
   private endDoc(trailEnd: number): void {
     const open = this.open;
     if (open.length === 0) return; // not inside a document
+    if (this.keepEnd > 0) {
+      if (this.tcN > 0) decline('comment after a last keep block scalar');
+      this.rootEnd = this.keepEnd;
+      return;
+    }
     if (this.emptyValue) {
       if (this.lineComment || this.tcN > 0) decline('comment after a last empty value');
       this.rootEnd = this.lastLe;
@@ -363,7 +426,7 @@ class FastParser {
     let end = this.lastNext;
     let k = 0;
     const inner = open[open.length - 1]!;
-    while (k < this.tcN && this.tcInd[k]! > inner) end = this.tcNext[k++]!;
+    if (!this.blockValue) while (k < this.tcN && this.tcInd[k]! > inner) end = this.tcNext[k++]!;
     if (k < this.tcN) {
       let most = 0;
       for (let j = k; j < this.tcN; j++) most = Math.max(most, this.tcInd[j]!);
@@ -383,7 +446,7 @@ class FastParser {
     let e = end;
     while (e > this.lastLs) {
       const c = t.charCodeAt(e - 1);
-      if (c !== SP && c !== 10 && c !== CR) break;
+      if (c !== SP && c !== TAB && c !== 10 && c !== CR) break;
       e--;
     }
     let line = this.lastLine;
@@ -436,7 +499,10 @@ class FastParser {
       let value: unknown;
       if (q === this.le || this.t.charCodeAt(q) === HASH) {
         this.emptyValue = true;
+        this.keepEnd = 0;
+        this.blockValue = false;
         this.lineComment = q < this.le;
+        if (this.lineComment) this.comment(q, this.le);
         this.advance();
         if (this.kind === Kind.Content && this.ind > indent) value = this.blockNode(depth + 1);
         else if (this.kind === Kind.Content && this.ind === indent && this.isDash(this.cs)) {
@@ -445,7 +511,7 @@ class FastParser {
       } else {
         value = this.inline(q, depth + 1);
         this.advance();
-        if (this.kind === Kind.Content && this.ind > indent) decline('multi-line scalar');
+        if (this.kind === Kind.Content && this.ind > indent) decline('more-indented line after a value');
       }
       if (key !== null) obj[key] = value;
       if (this.kind !== Kind.Content || this.ind < indent) {
@@ -475,7 +541,10 @@ class FastParser {
       let item: unknown;
       if (q === this.le || t.charCodeAt(q) === HASH) {
         this.emptyValue = true;
+        this.keepEnd = 0;
+        this.blockValue = false;
         this.lineComment = q < this.le;
+        if (this.lineComment) this.comment(q, this.le);
         this.advance();
         item = this.kind === Kind.Content && this.ind > indent ? this.blockNode(depth + 1) : null;
       } else {
@@ -488,7 +557,7 @@ class FastParser {
         } else {
           item = this.inline(q, depth + 1);
           this.advance();
-          if (this.kind === Kind.Content && this.ind > indent) decline('multi-line scalar');
+          if (this.kind === Kind.Content && this.ind > indent) decline('more-indented line after a value');
         }
       }
       arr.push(item);
@@ -510,7 +579,8 @@ class FastParser {
     const le = this.le;
     const c = t.charCodeAt(p);
     if (c === DQ || c === SQ) {
-      const v = c === DQ ? this.doubleQuoted(p) : this.singleQuoted(p);
+      if (!this.closesOnLine(p)) return -1; // (a value over lines: `- "a…`)
+      const v = c === DQ ? this.doubleQuoted(p, false) : this.singleQuoted(p, false);
       const e = this.pos;
       if (e < le && t.charCodeAt(e) === COLON && (e + 1 === le || t.charCodeAt(e + 1) === SP)) {
         if (e - p > MAX_KEY) decline('long key');
@@ -535,6 +605,21 @@ class FastParser {
       }
     }
     return -1;
+  }
+
+  /** Whether the quoted scalar at `p` closes on the current line. */
+  private closesOnLine(p: number): boolean {
+    const t = this.t;
+    const quote = t.charCodeAt(p);
+    for (let i = p + 1; i < this.le; i++) {
+      const ch = t.charCodeAt(i);
+      if (ch === BSL && quote === DQ) i++;
+      else if (ch === quote) {
+        if (quote === DQ || t.charCodeAt(i + 1) !== SQ) return true;
+        i++;
+      }
+    }
+    return false;
   }
 
   /** A plain scalar used as a key: null (an issue) unless it is a string. */
@@ -569,41 +654,210 @@ class FastParser {
     return v;
   }
 
-  /** A value in block context at `q` that ends the current line (a comment may follow). */
+  /**
+   * A value in block context at `q` (a comment may follow it). It ends the current line, or is a
+   * scalar that goes on over more lines (then the current line is its last one): a plain or
+   * quoted scalar whose next lines are indented more than the block collection it is in, or a
+   * block scalar.
+   */
   private inline(q: number, depth: number): unknown {
     const t = this.t;
-    const le = this.le;
     const c = t.charCodeAt(q);
     this.emptyValue = false;
+    this.keepEnd = 0;
+    this.blockValue = false;
     let v: unknown;
     if (c === LBRACK || c === LBRACE) v = this.flow(q, depth);
     else if (c === DQ) {
       this.values++;
-      v = this.doubleQuoted(q);
+      v = this.doubleQuoted(q, true);
     } else if (c === SQ) {
       this.values++;
-      v = this.singleQuoted(q);
+      v = this.singleQuoted(q, true);
+    } else if (c === PIPE || c === GT) {
+      this.values++;
+      return this.blockScalar(q);
     } else {
+      const le = this.le;
       if (c === DASH ? q + 1 === le || t.charCodeAt(q + 1) === SP : badStart(c)) decline('plain scalar start');
       // a plain scalar: up to ` #` or the end of the line
-      let end = q + 1;
-      for (let i = q + 1; i < le; i++) {
-        const ch = t.charCodeAt(i);
-        if (ch === SP) {
-          if (t.charCodeAt(i + 1) === HASH) break;
-        } else {
-          // `a: b: c`, `a: b:` — a nested mapping on one line is an error
-          if (ch === COLON && (i + 1 === le || t.charCodeAt(i + 1) === SP)) decline('colon in a plain scalar');
-          end = i + 1;
-        }
+      const end = this.plainEnd(q + 1);
+      if (this.pos < le) {
+        this.comment(this.pos, le);
+        return this.plain(t.slice(q, end), q);
       }
-      return this.plain(t.slice(q, end), q);
+      if (!this.goesOn()) return this.plain(t.slice(q, end), q);
+      this.values++;
+      return this.plainLines(t.slice(q, end));
     }
-    // after a flow collection or a quoted scalar: blanks, then the end of the line or a comment
+    // after a flow collection or a quoted scalar (on the line where it ends): blanks, then the
+    // end of the line or a comment
     const e = this.pos;
     const i = this.skipSp(e);
-    if (i < le && (i === e || t.charCodeAt(i) !== HASH)) decline('text after a quoted scalar or flow collection');
+    if (i < this.le) {
+      if (i === e || t.charCodeAt(i) !== HASH) decline('text after a quoted scalar or flow collection');
+      this.comment(i, this.le);
+    }
     return v;
+  }
+
+  /**
+   * The end of the plain scalar text on the current line from `i` (its last non-blank character,
+   * plus one); sets `this.pos` to the `#` of a comment after it, or to the end of the line.
+   */
+  private plainEnd(i: number): number {
+    const t = this.t;
+    const le = this.le;
+    let end = i;
+    for (; i < le; i++) {
+      const ch = t.charCodeAt(i);
+      if (ch === SP) {
+        if (t.charCodeAt(i + 1) === HASH) {
+          this.pos = i + 1;
+          return end;
+        }
+      } else {
+        // `a: b: c`, `a: b:` — a nested mapping on one line is an error
+        if (ch === COLON && (i + 1 === le || t.charCodeAt(i + 1) === SP)) decline('colon in a plain scalar');
+        end = i + 1;
+      }
+    }
+    this.pos = le;
+    return end;
+  }
+
+  /**
+   * Whether the plain scalar that ends the current line goes on: the next line that is not blank
+   * is indented more than the innermost block collection and is not a comment line (yaml's
+   * lexer: a comment ends a plain scalar; a line indented less ends it; blank lines are inside).
+   */
+  private goesOn(): boolean {
+    const t = this.t;
+    const min = this.open[this.open.length - 1]!;
+    // (asked after most values: only the blanks at the start of the next lines are looked at)
+    for (let p = this.nextLs; p < this.n; ) {
+      let j = p;
+      while (t.charCodeAt(j) === SP) j++;
+      const c = t.charCodeAt(j);
+      if (c === 10 || c === CR) {
+        p = j + (c === CR ? 2 : 1); // a blank line (a CR is always followed by a LF here)
+        continue;
+      }
+      return j < this.n && j - p > min && c !== HASH;
+    }
+    return false;
+  }
+
+  /**
+   * A plain scalar whose first line is `first` (from its start to its last non-blank character)
+   * and that goes on (goesOn) over the next lines, folded as yaml does (YAML 1.2 line folding): a
+   * line break between two lines becomes a space, each blank line between them a line break,
+   * and every line loses its leading and trailing blanks. The value holds a space or a line
+   * break, which none of the core schema's patterns (nor YAML 1.1's) take: a string, never
+   * ambiguous. The current line becomes its last line.
+   */
+  private plainLines(first: string): string {
+    const t = this.t;
+    const min = this.open[this.open.length - 1]!;
+    let out = first;
+    let breaks = 0;
+    let lineNo = this.lineNo;
+    for (let p = this.nextLs; p < this.n; ) {
+      const le = this.lineEnd(p);
+      const next = this.after;
+      let j = p;
+      while (j < le && t.charCodeAt(j) === SP) j++;
+      lineNo++;
+      if (j === le) {
+        breaks++;
+        p = next;
+        continue;
+      }
+      if (j - p <= min || t.charCodeAt(j) === HASH) break;
+      this.enter(p, le, next, j, lineNo);
+      // indicators, `key: v`, comments: what yaml makes of these is not worth knowing here
+      if (badStart(t.charCodeAt(j))) decline('plain scalar line start');
+      const end = this.plainEnd(j + 1);
+      if (this.pos < le) decline('comment in a plain scalar');
+      out += (breaks === 0 ? ' ' : '\n'.repeat(breaks)) + t.slice(j, end);
+      breaks = 0;
+      p = next;
+    }
+    return out;
+  }
+
+  /**
+   * A block scalar (`|` literal or `>` folded, with an optional `-` strip or `+` keep chomping
+   * indicator) whose header is at `q`, read as yaml does: its content lines are those indented at
+   * least as much as its first line that is not blank (which must be indented more than the
+   * block collection), and the blank lines among and after them. The current line becomes its
+   * last line that is not blank. Declined: an explicit indentation indicator, an empty block
+   * scalar, blank lines with more blanks than the content's indentation, more-indented lines in a
+   * folded scalar (the folding rules around them).
+   */
+  private blockScalar(q: number): string {
+    const t = this.t;
+    const folded = t.charCodeAt(q) === GT;
+    this.blockValue = true;
+    let i = q + 1;
+    const chomp = t.charCodeAt(i);
+    if (chomp === DASH || chomp === PLUS) i++;
+    const h = this.skipSp(i);
+    if (h < this.le) {
+      if (h === i || t.charCodeAt(h) !== HASH) decline('block scalar header');
+      this.comment(h, this.le);
+    }
+    const min = this.open[this.open.length - 1]!;
+    let indent = -1;
+    let lead = 0; // the most blanks of a blank line before the first content line
+    let out = '';
+    let breaks = 0;
+    let lineNo = this.lineNo;
+    let p = this.nextLs;
+    while (p < this.n) {
+      const le = this.lineEnd(p);
+      const next = this.after;
+      let j = p;
+      while (j < le && t.charCodeAt(j) === SP) j++;
+      if (j === le) {
+        // more blanks than the content's indentation: a content line of blanks, or an error
+        if (indent < 0) lead = Math.max(lead, j - p);
+        else if (j - p > indent) decline('more-indented blank line in a block scalar');
+        breaks++;
+        lineNo++;
+        p = next;
+        continue;
+      }
+      if (indent < 0) {
+        if (j - p <= min) decline('empty block scalar');
+        if (lead > j - p) decline('more-indented blank line in a block scalar');
+        indent = j - p;
+        out = '\n'.repeat(breaks) + t.slice(j, le);
+      } else {
+        if (j - p < indent) break;
+        if (folded && j - p > indent) decline('more-indented line in a folded block scalar');
+        // folded: lines fold into spaces, each blank line is a line break; literal: all kept
+        const sep = folded ? (breaks === 0 ? ' ' : '\n'.repeat(breaks)) : '\n'.repeat(breaks + 1);
+        out += sep + t.slice(p + indent, le);
+      }
+      lineNo++;
+      this.enter(p, le, next, j, lineNo);
+      breaks = 0;
+      p = next;
+    }
+    if (indent < 0) decline('empty block scalar');
+    if (chomp === DASH) return out;
+    if (chomp !== PLUS) return out + '\n';
+    // keep: a line break for each line end after the last content line (at least one); the
+    // scalar takes in the blank lines up to `p`
+    let ends = 0;
+    for (let k = this.le; k < p; k++) if (t.charCodeAt(k) === 10) ends++;
+    if (p > this.nextLs) {
+      // (blanks on a last line without a line break: yaml's document ends before them)
+      if (t.charCodeAt(p - 1) !== 10) decline('keep block scalar before a last line of blanks');
+      this.keepEnd = p;
+    }
+    return out + '\n'.repeat(Math.max(1, ends));
   }
 
   /**
@@ -664,13 +918,9 @@ class FastParser {
     i = this.skipSp(i);
     if (i < this.le) return i;
     const t = this.t;
-    const n = this.n;
     const p = this.nextLs;
-    if (p >= n) decline('unclosed flow collection');
-    const nl = t.indexOf('\n', p);
-    const next = nl < 0 ? n : nl + 1;
-    let le = nl < 0 ? n : nl;
-    if (le > p && t.charCodeAt(le - 1) === CR) le--;
+    if (p >= this.n) decline('unclosed flow collection');
+    const le = this.lineEnd(p);
     let j = p;
     while (j < le && t.charCodeAt(j) === SP) j++;
     const open = this.open;
@@ -682,13 +932,65 @@ class FastParser {
     if (j === le || j - p <= min || c === HASH || (j === p && (c === DASH || c === DOT || c === PCT))) {
       decline('flow collection line');
     }
+    this.enter(p, le, this.after, j, this.lineNo + 1);
+    return j;
+  }
+
+  /** The end of the line at `p` (before its line break: LF or CR LF); sets `this.after`. */
+  private lineEnd(p: number): number {
+    const t = this.t;
+    const nl = t.indexOf('\n', p);
+    this.after = nl < 0 ? this.n : nl + 1;
+    const le = nl < 0 ? this.n : nl;
+    return le > p && t.charCodeAt(le - 1) === CR ? le - 1 : le;
+  }
+
+  /** Make the line at `p` (ending at `le`, the next at `next`, content at `cs`) the current one. */
+  private enter(p: number, le: number, next: number, cs: number, lineNo: number): void {
     this.ls = p;
     this.le = le;
     this.nextLs = next;
-    this.ind = j - p;
-    this.cs = j;
-    this.lineNo++;
-    return j;
+    this.ind = cs - p;
+    this.cs = cs;
+    this.lineNo = lineNo;
+  }
+
+  /**
+   * Move into a quoted scalar's next line that is not blank, past the end of the current one;
+   * returns how many blank lines were skipped. yaml's lexer ends the scalar (an error) at a line
+   * indented no more than the block collection, and at the end of the text.
+   */
+  private quotedLine(): number {
+    const t = this.t;
+    const min = this.open[this.open.length - 1]!;
+    let breaks = 0;
+    let lineNo = this.lineNo;
+    for (let p = this.nextLs; p < this.n; p = this.after) {
+      const le = this.lineEnd(p);
+      let j = p;
+      while (j < le && t.charCodeAt(j) === SP) j++;
+      lineNo++;
+      if (j < le) {
+        if (j - p <= min) decline('quoted scalar line not indented');
+        this.enter(p, le, this.after, j, lineNo);
+        return breaks;
+      }
+      breaks++;
+    }
+    decline('unclosed quoted scalar');
+  }
+
+  /**
+   * A quoted scalar's text from `from` to the end of its line `le` (trailing blanks dropped) and
+   * the fold into its next line that is not blank, which becomes the current one: a space, or a
+   * line break for each blank line between.
+   */
+  private foldQuoted(from: number, le: number): string {
+    const t = this.t;
+    let e = le;
+    while (e > from && t.charCodeAt(e - 1) === SP) e--;
+    const breaks = this.quotedLine();
+    return t.slice(from, e) + (breaks === 0 ? ' ' : '\n'.repeat(breaks));
   }
 
   /** A value inside a flow collection at `i`; sets `this.pos` after it. */
@@ -700,11 +1002,11 @@ class FastParser {
     if (c === LBRACK || c === LBRACE) return this.flow(i, depth + 1);
     if (c === DQ) {
       this.values++;
-      return this.doubleQuoted(i);
+      return this.doubleQuoted(i, false);
     }
     if (c === SQ) {
       this.values++;
-      return this.singleQuoted(i);
+      return this.singleQuoted(i, false);
     }
     if (c === DASH) {
       if (i + 1 >= le) decline('flow dash');
@@ -732,7 +1034,7 @@ class FastParser {
     if (i >= le) decline('multi-line flow');
     const c = t.charCodeAt(i);
     if (c === DQ || c === SQ) {
-      const v = c === DQ ? this.doubleQuoted(i) : this.singleQuoted(i);
+      const v = c === DQ ? this.doubleQuoted(i, false) : this.singleQuoted(i, false);
       const e = this.pos;
       if (e + 1 >= le || t.charCodeAt(e) !== COLON || t.charCodeAt(e + 1) !== SP) decline('flow key syntax');
       if (e - i > MAX_KEY) decline('long key');
@@ -754,15 +1056,26 @@ class FastParser {
     decline('multi-line flow');
   }
 
-  /** A double-quoted scalar at `p` that closes on this line; sets `this.pos` after it. */
-  private doubleQuoted(p: number): string {
+  /**
+   * A double-quoted scalar at `p`; sets `this.pos` after it. It closes on this line, or with
+   * `multiLine` (a value in block context) on a later one, which becomes the current line: a line
+   * break folds as in a plain scalar (quotedLine; the blanks around it go), an escaped one (`\` at
+   * the end of a line) joins the lines without a space.
+   */
+  private doubleQuoted(p: number, multiLine: boolean): string {
     const t = this.t;
-    const le = this.le;
+    let le = this.le;
     let i = p + 1;
     let start = i;
     let out = '';
     for (;;) {
-      if (i >= le) decline('multi-line quoted scalar');
+      if (i >= le) {
+        if (!multiLine) decline('multi-line quoted scalar');
+        out += this.foldQuoted(start, le);
+        le = this.le;
+        i = start = this.cs;
+        continue;
+      }
       const ch = t.charCodeAt(i);
       if (ch === DQ) break;
       if (ch !== BSL) {
@@ -770,7 +1083,15 @@ class FastParser {
         continue;
       }
       out += t.slice(start, i);
-      if (i + 1 >= le) decline('multi-line quoted scalar');
+      if (i + 1 >= le) {
+        if (!multiLine) decline('multi-line quoted scalar');
+        // yaml skips the blanks after an escaped line break, but not blank lines (it then folds
+        // their line breaks, where YAML 1.2 keeps them): declined
+        if (this.quotedLine() > 0) decline('blank line after an escaped line break');
+        le = this.le;
+        i = start = this.cs;
+        continue;
+      }
       const e = t[i + 1]!;
       const code = ESCAPES[e];
       if (code !== undefined && hasOwn.call(ESCAPES, e)) {
@@ -793,15 +1114,27 @@ class FastParser {
     return out + t.slice(start, i);
   }
 
-  /** A single-quoted scalar at `p` that closes on this line; sets `this.pos` after it. */
-  private singleQuoted(p: number): string {
+  /**
+   * A single-quoted scalar at `p`; sets `this.pos` after it. It closes on this line, or with
+   * `multiLine` on a later one, folded as a double-quoted scalar without escapes.
+   */
+  private singleQuoted(p: number, multiLine: boolean): string {
     const t = this.t;
-    const le = this.le;
+    let le = this.le;
     let i = p + 1;
     let out = '';
+    let j = p;
     for (;;) {
-      const j = t.indexOf("'", i);
-      if (j < 0 || j >= le) decline('multi-line quoted scalar');
+      // (a quote some lines on is looked for once, not again on each line before it)
+      if (j < i) j = t.indexOf("'", i);
+      if (j < 0) decline('unclosed quoted scalar');
+      if (j >= le) {
+        if (!multiLine) decline('multi-line quoted scalar');
+        out += this.foldQuoted(i, le);
+        le = this.le;
+        i = this.cs;
+        continue;
+      }
       if (j + 1 < le && t.charCodeAt(j + 1) === SQ) {
         out += t.slice(i, j + 1);
         i = j + 2;
@@ -837,7 +1170,7 @@ export function parseFast(text: string): FastDoc[] | undefined {
     return undefined;
   }
   if (FORBIDDEN.test(text)) {
-    declined = 'tab or other control character';
+    declined = 'control character';
     return undefined;
   }
   try {
