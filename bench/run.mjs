@@ -2,7 +2,7 @@
 /**
  * `npm run bench`: pviommu against the parse floor and a peer, in one run (docs/performance.md).
  *
- *   npm run bench                    # build, then everything (about 3–5 minutes on 2 cores)
+ *   npm run bench                    # build, then everything (about 6 minutes on 2 cores)
  *   node bench/run.mjs --quick       # smaller inputs, fewer runs (a smoke test of the bench)
  *   node bench/run.mjs --runs 7 --keep --json out.json
  *   node bench/run.mjs --fleet ~/my-fleet --trace t.jsonl --repo ~/one-host --host h1
