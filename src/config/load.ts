@@ -185,7 +185,8 @@ function loadTextVia(file: string, text: string, opts: LoadOptions, tryFast: boo
   // findings as the pipeline below for the files it takes — those whose only possible findings
   // are yaml/ambiguous-scalar warnings — and declines everything else (yaml/fast.ts).
   if (tryFast) {
-    const fast = parseFast(text);
+    // (the alias limit too: a document over it is a finding, which only the pipeline gives)
+    const fast = parseFast(text, maxAliases);
     if (fast !== undefined) {
       loaded.documents = fast.length;
       let fileText: YamlFileText | undefined;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateFleet } from '../../bench/gen/fleet.mjs';
-import { loadText } from '../../src/config/load.js';
+import { loadText, loadTextSlow } from '../../src/config/load.js';
 import { parseFast } from '../../src/config/yaml/fast.js';
 import { checkFast, crlf, type Outcome } from './fast-yaml.helpers.js';
 
@@ -195,7 +195,58 @@ const CASES: [string, string, Outcome | 'either'][] = [
   ['short \\x escape', H + 'a: "\\x4"\n', 'declined'],
   ['escape beyond Unicode', H + 'a: "\\UFFFFFFFF"\n', 'declined'],
   ['surrogate escape', H + 'a: "\\ud800"\n', 'either'],
-  ['anchor and alias', H + 'a: &x 1\nb: *x\n', 'declined'],
+  // anchors and aliases (PyYAML writes `&id001` on an object's first use, `*id001` on the others)
+  ['anchor and alias', H + 'a: &x 1\nb: *x\n', 'fast'],
+  ['anchors on scalars', H + 'a: &x1 "q"\nb: &y_2 \'s\'\nc: &Z-3 0x10 # c\nd: [*x1]\n', 'declined'],
+  ['anchored scalars and aliases with comments', H + 'a: &x1 "q" # c\nb: &y_2 \'s\'\nc: &Z-3 0x10 # c\nd: *x1 # c\ne: *Z-3\nf:\n- *y_2\n', 'fast'],
+  ['anchored ambiguous scalar: one warning', H + 'a: &x yes\nb: *x\nc:\n  - *x\n', 'fast'],
+  ['PyYAML flow anchor', 'apiVersion: pviommu/v1\nkind: Scenario\nname: s\ncalls:\n- op: map\n  flags: &id001 [read, write]\n- op: unmap\n  flags: *id001\n', 'fast'],
+  ['PyYAML block mapping anchor', 'apiVersion: pviommu/v1\nkind: Scenario\nname: s\ncalls:\n- op: map\n  expect: &e\n    rc: 0\n    pages: [1, 2]\n- op: unmap\n  expect: *e\n', 'fast'],
+  ['PyYAML indentless sequence anchor', 'apiVersion: pviommu/v1\nkind: Scenario\nname: s\ncalls:\n- op: map\n  gfns: &id002\n  - 0x10\n  - 0x11\n  x: 1\n- op: unmap\n  gfns: *id002\n', 'fast'],
+  ['anchor with a comment before a block collection', H + 'a: &x # c\n  # d\n  k: v\n  l:\n  - 1\nb: *x # e\n', 'fast'],
+  ['anchored sequence items', H + 'a:\n- &a 1\n- *a\n- &b\n  k: v\n- &c\n  - x\n- *b\n- [*c]\n', 'declined'],
+  ['anchored sequence items, aliases', H + 'a:\n- &a 1\n- *a\n- &b\n  k: v\n- &c # c\n  - x\n- *b\n- *c\nb: *c\n', 'fast'],
+  ['anchored compact sequence', H + 'a:\n- - &a 1\n  - *a\n', 'fast'],
+  ['anchored flow mapping', H + 'a: &m {start: 0x1, pages: 2}\nb: *m\n', 'fast'],
+  ['anchor redefined', H + 'a: &x 1\nb: *x\nc: &x 2\nd: *x\ne:\n  - &x [3]\n  - *x\n', 'fast'],
+  ['anchor redefined inside the anchored collection', H + 'a: &x\n  b: &x 1\n  c:\n  - &x 2\n  d: 3\nb: *x\n', 'fast'],
+  ['anchor redefined inside an anchored item', H + 'a:\n- &x\n  - &x {k: v}\n- *x\n', 'fast'],
+  ['anchors are per document', H + 'a: &x 1\n---\n' + H + 'b: *x\n', 'declined'],
+  ['anchor in another document', 'a: &x 1\nb: *x\n---\n' + H + 'b: &x 2\nc: *x\n', 'fast'],
+  ['unknown alias', H + 'a: *x\n', 'declined'],
+  ['alias before its anchor', H + 'a: *x\nb: &x 1\n', 'declined'],
+  ['alias in an anchored collection', H + 'a: &x 1\nb: &y\n  c: *x\nd: *y\n', 'declined'],
+  ['alias inside its own anchor', H + 'a: &x\n  b: *x\n', 'declined'],
+  ['alias in an anchored sequence', H + 'a: &x 1\nb: &y\n- *x\n', 'declined'],
+  ['50 aliases', H + 'a: &x [1]\n' + Array.from({ length: 50 }, (_, i) => `b${i}: *x\n`).join(''), 'fast'],
+  ['51 aliases', H + 'a: &x [1]\n' + Array.from({ length: 51 }, (_, i) => `b${i}: *x\n`).join(''), 'declined'],
+  ['aliases in flow', H + 'a: &x 1\nb: [*x]\n', 'declined'],
+  ['anchor in flow', H + 'a: [&x 1]\nb: *x\n', 'declined'],
+  ['anchor on a key in a sequence', H + 'a:\n- &a key: v\n', 'declined'],
+  ['anchor on a quoted key in a sequence', H + 'a:\n- &a "key": v\n', 'declined'],
+  ['anchor on a key', H + '&a b: 1\n', 'declined'],
+  ['anchor on a nested key', H + 'x:\n  &a b: 1\n', 'declined'],
+  ['alias as a key', H + 'a: &a b\n*a : 1\n', 'declined'],
+  ['alias then a colon', H + 'a: &a b\nc: *a: 1\n', 'declined'],
+  ['anchor then a block scalar', H + 'a: &x |\n  text\nb: *x\n', 'declined'],
+  ['anchor then a multi-line scalar', H + 'a: &x two\n  lines\nb: *x\n', 'declined'],
+  ['anchor then a multi-line quoted scalar', H + 'a: &x "two\n  lines"\n', 'declined'],
+  ['anchor and tag', H + 'a: &x !!str 1\n', 'declined'],
+  ['anchor with an odd name', H + 'a: &x.y 1\nb: *x.y\n', 'declined'],
+  ['anchor without a blank', H + 'a: &x"1"\n', 'declined'],
+  ['anchored null', H + 'a: &x\nb: *x\n', 'declined'],
+  ['anchored null, last', H + 'a: &x\n', 'declined'],
+  ['anchored null item', H + 'a:\n- &x\n- *x\n', 'declined'],
+  ['two anchors', H + 'a: &x &y 1\n', 'declined'],
+  ['anchored alias', H + 'a: &x 1\nb: &y *x\n', 'declined'],
+  ['alias then more-indented lines', H + 'a: &x 1\nb: *x\n  c: 1\n', 'declined'],
+  ['alias then text', H + 'a: &x 1\nb: *x y\n', 'declined'],
+  ['merge key is a plain key', H + 'a: &x\n  k: 1\nb:\n  <<: *x\n  l: 2\n', 'fast'],
+  ['alias as the apiVersion', 'v: &v pviommu/v1\napiVersion: *v\nkind: Domain\n', 'declined'],
+  ['anchored apiVersion', 'apiVersion: &v pviommu/v1\nkind: Domain\nname: *v\n', 'fast'],
+  ['root anchor', '&r\na: 1\n', 'declined'],
+  ['alias last, trailing comments', H + 'a: &x\n  k: 1\nb: *x\n  # c\n# d\n', 'fast'],
+  ['anchored collection last, trailing comments', H + 'a: 1\nb: &x\n  k: 1\n  # c\n    # d\n', 'fast'],
   ['tag', H + 'a: !!str 1\n', 'declined'],
   ['explicit key', H + '? a\n: 1\n', 'declined'],
   ['tab indentation', H + 'iommu:\n\tenabled: true\n', 'declined'],
@@ -390,6 +441,38 @@ const CASES: [string, string, Outcome | 'either'][] = [
   ['CRLF', crlf(H + 'iommu:\n  a: 1\nx:\n- "y"\n# c\nz:\n'), 'fast'],
   ['CRLF with trailing comment', crlf(H + 'iommu:\n  a: 1\n  # c\n'), 'fast'],
 ];
+
+describe('anchors and aliases', () => {
+  it('an alias of a collection is the anchored object itself, in both paths', () => {
+    const text = 'apiVersion: pviommu/v1\nkind: Scenario\nname: s\ncalls:\n- flags: &id001 [read]\n  expect: &e\n    rc: 0\n- flags: *id001\n  expect: *e\n';
+    expect(checkFast('t.yaml', text)).toBe('fast');
+    for (const r of [loadText('t.yaml', text), loadTextSlow('t.yaml', text)]) {
+      const calls = (r.docs[0]!.value as { calls: Record<string, unknown>[] }).calls;
+      expect(calls[1]!.flags).toBe(calls[0]!.flags);
+      expect(calls[1]!.expect).toBe(calls[0]!.expect);
+    }
+  });
+
+  it('fewer alias uses than the caller allows', () => {
+    const text = H + 'a: &x 1\nb: *x\nc: *x\n';
+    expect(parseFast(text, 2)).toBeDefined();
+    expect(parseFast(text, 1)).toBeUndefined();
+    expect(parseFast(text, 0)).toBeUndefined();
+    expect(parseFast(text, -1)).toBeDefined();
+  });
+
+  it("loadText passes the project's alias limit (limits.max_aliases) to the fast path", () => {
+    const text = 'apiVersion: pviommu/v1\nkind: Scenario\nname: s\ncalls:\n- flags: &f [read]\n- flags: *f\n- flags: *f\n- flags: *f\n';
+    for (const maxAliases of [1, 2, 3, 1000]) {
+      const fast = loadText('t.yaml', text, { maxAliases });
+      const slow = loadTextSlow('t.yaml', text, { maxAliases });
+      expect(fast.findings.map((f) => f.rule)).toEqual(slow.findings.map((f) => f.rule));
+      expect(fast.docs.length).toBe(slow.docs.length);
+    }
+    expect(loadText('t.yaml', text, { maxAliases: 2 }).findings.length).toBeGreaterThan(0); // over the limit: a finding
+    expect(loadText('t.yaml', text, { maxAliases: 3 }).findings).toEqual([]);
+  });
+});
 
 describe('hand-written edge cases', () => {
   for (const [what, text, want] of CASES) {

@@ -29,6 +29,7 @@ const FAST_TOKENS: readonly string[] = [
   '~', 'null', 'true', 'yes', 'on', '0x1f', '0o17', '010', '1.5', '.inf', '-.nan', '1e3', '1_0', '12:30', '"k": ', "'k': ",
   'apiVersion: pviommu/v1\n', 'apiVersion: pviommu/v2\n', '__proto__: ', 'constructor: ', '\r\n', '\t', '\u00a0', '\ufeff',
   '|', '>', '|-', '>+', '|2', ': |\n  ', ': >-\n    ', '\n   ', '\n\n  ', '\\\n  ', "'\n  ", '"\n  ', ' # \t', '#\t', '\n  \n',
+  '&id001 ', '*id001', '&a', '*a', '&a ', ' *a', ': &a\n  ', ': *a\n', '- &a ', '- *a',
 ];
 
 const fastMutationArb: fc.Arbitrary<Mutation> = fc.oneof(
@@ -49,6 +50,7 @@ const SCALARS = [
   '"s"', "'t'", '"a\\tb"', "'it''s'", '""', '[]', '{}', '[1, "2", [3]]', '{a: 1, b: [x]}', '{ "k": v }', 'a#b', 'a # c', 'http://x', 'a: b',
   '- x', '&a x', '*a', '!t x', '|', '>', '@x', '"unclosed', '[1, 2', '18446744073709551616', '9'.repeat(300),
   '|-', '>+', '| # c', '>2', "'opens", '"opens', 'opens \\', 'two words', '0', 'yes',
+  '&a', '&a [1]', '&a yes', '*a # c', '&id001 "q"', '*id001', '*b', '&b', '&b {x: 1}',
 ];
 const line = fc.tuple(
   fc.constantFrom(0, 0, 0, 2, 2, 4, 1, 3, 6),
@@ -118,11 +120,14 @@ const styleArb = fc.record({
   cr: fc.boolean(),
   seed: fc.nat(),
 });
-const emitted = fc.tuple(fc.array(docArb, { minLength: 3, maxLength: 3 }), styleArb).map(([docs, s]) => {
+type Style = typeof styleArb extends fc.Arbitrary<infer S> ? S : never;
+
+/** Documents in `style`; an object a document holds twice is written as `&id001` … `*id001` (as PyYAML does). */
+function emit(docs: unknown[], s: Style): string {
   let r = s.seed;
   const rnd = (): number => (r = (r * 1103515245 + 12345) >>> 0) >>> 8;
   const parts = docs.slice(0, s.docs).map((d) => {
-    const doc = new Document(d);
+    const doc = new Document(d, { anchorPrefix: 'id00' });
     if (s.flowLevel > 0) {
       // small collections of scalars inline, as hand-written files and some emitters do
       visit(doc, {
@@ -157,7 +162,36 @@ const emitted = fc.tuple(fc.array(docArb, { minLength: 3, maxLength: 3 }), style
   let text = (s.lead ? '---\n' : '') + parts.join('---\n');
   if (s.cr) text = text.replace(/\n/g, '\r\n');
   return text;
-});
+}
+const emitted = fc.tuple(fc.array(docArb, { minLength: 3, maxLength: 3 }), styleArb).map(([docs, s]) => emit(docs, s));
+
+/**
+ * Scenario-like documents whose calls share objects (flag lists, expected results), written with
+ * PyYAML-style anchors and aliases: the first use of a shared object anchored, the others aliases.
+ */
+const sharedObjArb = fc.oneof(
+  fc.array(scalarArb, { minLength: 1, maxLength: 3 }),
+  fc.dictionary(keyArb, fc.oneof(scalarArb, fc.array(scalarArb, { maxLength: 2 })), { minKeys: 1, maxKeys: 3 }),
+  fc.constant(['read', 'write']),
+  fc.constant({ rc: 0n }),
+);
+const sharing = fc
+  .tuple(
+    fc.array(sharedObjArb, { minLength: 1, maxLength: 3 }),
+    fc.array(fc.tuple(fc.constantFrom('flags', 'expect', 'gfns'), fc.nat()), { minLength: 2, maxLength: 8 }),
+    fc.array(scalarArb, { maxLength: 2 }),
+    styleArb,
+  )
+  .map(([shared, uses, extra, s]) => {
+    const calls = uses.map(([k, i], n) => ({
+      op: `op${n}`,
+      [k]: shared[i % shared.length],
+      ...(n === 0 ? { list: [shared[0], ...extra, shared[0]] } : {}),
+    }));
+    const doc = { apiVersion: 'pviommu/v1', kind: 'Scenario', name: 's', calls, last: shared[shared.length - 1] };
+    return emit([doc, doc, doc], s);
+  });
+const sharingMutated = fc.tuple(sharing, fc.array(fastMutationArb, { maxLength: 2 })).map(([text, muts]) => muts.reduce(mutate, text));
 
 // ─── descriptions over several lines ─────────────────────────────────────────────────────────
 
@@ -256,6 +290,12 @@ describe('the fast path declines or agrees with the yaml pipeline', () => {
   it(`${LONG ? 'long run' : 'seed-fixed sample'}: documents as emitters write them`, { timeout: TIMEOUT }, () => {
     const seen = run(emitted, 800, 50_000);
     expect(seen.fast).toBeGreaterThan(100);
+  });
+
+  it(`${LONG ? 'long run' : 'seed-fixed sample'}: shared objects through PyYAML-style anchors`, { timeout: TIMEOUT }, () => {
+    const seen = run(sharing, 600, 40_000);
+    expect(seen.fast).toBeGreaterThan(100);
+    run(sharingMutated, 600, 40_000);
   });
 
   it(`${LONG ? 'long run' : 'seed-fixed sample'}: descriptions over several lines, mutated`, { timeout: TIMEOUT }, () => {

@@ -25,10 +25,26 @@
  *   without trailing commas, empty values, or `:` or `#` inside plain scalars; over several
  *   lines only where the lines break after `[`, `{` or `,` or before `,`, `]` or `}`, indented
  *   more than the block collection they are in;
+ * - anchors and aliases as values in a block collection, as PyYAML writes them (`&id001` on the
+ *   first use of a shared object, `*id001` on the others) and configs do: `key: &a value` and
+ *   `- &a value` (a single-line plain or quoted scalar or flow collection), `key: &a` or `- &a`
+ *   followed by a block collection on the next lines (more indented, or a sequence at the key's
+ *   indentation), `key: *a` and `- *a`, a comment after each; names of [A-Za-z0-9_-]. An alias
+ *   gives its anchor's value — a collection's very object, as yaml's toJS does — anchors are per
+ *   document and a later one replaces an earlier one. The anchored scalar's ambiguity warning is
+ *   reported once, where it is written (yaml's walk does not follow aliases); `<<` is a plain key
+ *   (COMPOSE_OPTIONS: `merge: false`). An alias counts as a value, and as the values of its node
+ *   towards MAX_VALUES (yaml's loader refuses documents that aliases expand too far);
  * - comment lines and ` # comments` after a value, blank lines, LF or CRLF line ends; tabs in
  *   comments.
  * Declined, among others: tabs outside comments, other control characters anywhere, directives
- * (`%`), `...`, tags, anchors, aliases, explicit keys (`?`), multi-line keys, multi-line scalars
+ * (`%`), `...`, tags, anchors and aliases in flow collections, on or as keys (`&a key: v`,
+ * `- &a key: v`), on the root, before a block or multi-line scalar, an alias or another anchor or
+ * on nothing (an anchored null), other anchor names, an alias to an anchor not defined before it,
+ * an alias inside an anchored collection (cyclic, or nested expansion that yaml's alias limit
+ * counts otherwise), an anchor used by more aliases than MAX_ALIAS_USES or the caller's limit
+ * (`parseFast`), an alias as the root's `apiVersion` (yaml's loader reads no pviommu document
+ * there), explicit keys (`?`), multi-line keys, multi-line scalars
  * in flow collections or with a comment line inside or after their first line, a blank line
  * after an escaped line break, block scalars with an indentation indicator (`|2`), empty ones,
  * ones with a blank line holding more blanks than their content's indentation, folded ones with
@@ -111,6 +127,30 @@ const LBRACK = 91;
 const RBRACK = 93;
 const LBRACE = 123;
 const RBRACE = 125;
+const AMP = 38;
+const STAR = 42;
+const BANG = 33;
+
+/**
+ * Most aliases of one anchor taken by default. yaml's toJS refuses a document where an anchor
+ * is used more than `maxAliasCount` allows (load.ts: `limits.max_aliases`, 1000 by default, at
+ * least 1); more uses than the caller's limit, or than this, decline.
+ */
+export const MAX_ALIAS_USES = 50;
+
+/** An anchor name read here (yaml takes more: any characters but blanks and flow indicators). */
+function isAnchorChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === DASH;
+}
+
+/** An anchor of the current document: its node's JS value, its uses, and how many values it holds. */
+interface Anchor {
+  value: unknown;
+  uses: number;
+  size: number;
+  /** Its place among the document's anchors, in document order (FastParser.anchorsSeen). */
+  seq: number;
+}
 
 /**
  * Characters declined anywhere in the text: controls but the tab, BOMs, Unicode line breaks, lone
@@ -245,8 +285,19 @@ class FastParser {
    */
   private readonly tabs: number[] = [];
   private tabsSeen = 0;
+  /** The current document's anchors by name (a later one replaces an earlier one). */
+  private anchors: Map<string, Anchor> | null = null;
+  /** Anchored collections being read: an alias inside one declines (nested or cyclic aliases). */
+  private anchoring = 0;
+  /** Anchors met in the document so far. */
+  private anchorsSeen = 0;
+  /** Values the aliases of the text stand for (each use counts its node's values). */
+  private expanded = 0;
 
-  constructor(private readonly t: string) {
+  constructor(
+    private readonly t: string,
+    private readonly maxAliasUses: number,
+  ) {
     this.n = t.length;
     for (let i = t.indexOf('\t'); i >= 0; i = t.indexOf('\t', i + 1)) this.tabs.push(i);
   }
@@ -267,6 +318,8 @@ class FastParser {
       const rootLine = this.lineNo;
       this.issue = false;
       this.ambiguous = [];
+      this.anchors = null;
+      this.anchorsSeen = 0;
       let value: unknown;
       let root: FastDoc['root'];
       const c = this.t.charCodeAt(this.cs);
@@ -495,23 +548,35 @@ class FastParser {
         this.issue = true;
         key = null;
       }
-      const q = this.skipSp(after);
+      let q = this.skipSp(after);
       let value: unknown;
-      if (q === this.le || this.t.charCodeAt(q) === HASH) {
-        this.emptyValue = true;
-        this.keepEnd = 0;
-        this.blockValue = false;
-        this.lineComment = q < this.le;
-        if (this.lineComment) this.comment(q, this.le);
-        this.advance();
-        if (this.kind === Kind.Content && this.ind > indent) value = this.blockNode(depth + 1);
-        else if (this.kind === Kind.Content && this.ind === indent && this.isDash(this.cs)) {
-          value = this.blockSeq(indent, this.cs, depth + 1);
-        } else value = null;
-      } else {
-        value = this.inline(q, depth + 1);
+      const c = this.t.charCodeAt(q);
+      if (c === STAR && q < this.le) {
+        value = this.alias(q);
+        // (the value of `apiVersion` tells a pviommu document: yaml's loader reads no alias there)
+        if (depth === 0 && key === 'apiVersion') decline('alias as the apiVersion');
         this.advance();
         if (this.kind === Kind.Content && this.ind > indent) decline('more-indented line after a value');
+      } else {
+        const anchor = c === AMP && q < this.le ? this.anchorName(q) : null;
+        const v0 = this.values;
+        const seq = this.anchorsSeen++;
+        if (anchor !== null) q = this.pos;
+        if (q === this.le || this.t.charCodeAt(q) === HASH) {
+          this.emptyLine(q);
+          if (anchor !== null) this.anchoring++;
+          if (this.kind === Kind.Content && this.ind > indent) value = this.blockNode(depth + 1);
+          else if (this.kind === Kind.Content && this.ind === indent && this.isDash(this.cs)) {
+            value = this.blockSeq(indent, this.cs, depth + 1);
+          } else if (anchor !== null) decline('anchored empty value');
+          else value = null;
+          if (anchor !== null) this.anchoring--;
+        } else {
+          value = anchor !== null ? this.anchoredInline(q, depth + 1) : this.inline(q, depth + 1);
+          this.advance();
+          if (this.kind === Kind.Content && this.ind > indent) decline('more-indented line after a value');
+        }
+        if (anchor !== null) this.setAnchor(anchor, value, this.values - v0, seq);
       }
       if (key !== null) obj[key] = value;
       if (this.kind !== Kind.Content || this.ind < indent) {
@@ -537,16 +602,30 @@ class FastParser {
     const arr: unknown[] = [];
     for (;;) {
       this.values++;
-      const q = this.skipSp(p + 1);
+      let q = this.skipSp(p + 1);
       let item: unknown;
-      if (q === this.le || t.charCodeAt(q) === HASH) {
-        this.emptyValue = true;
-        this.keepEnd = 0;
-        this.blockValue = false;
-        this.lineComment = q < this.le;
-        if (this.lineComment) this.comment(q, this.le);
+      const c0 = q < this.le ? t.charCodeAt(q) : -1;
+      const anchor = c0 === AMP ? this.anchorName(q) : null;
+      const v0 = this.values;
+      const seq = this.anchorsSeen++;
+      if (anchor !== null) q = this.pos;
+      if (c0 === STAR) {
+        item = this.alias(q);
         this.advance();
-        item = this.kind === Kind.Content && this.ind > indent ? this.blockNode(depth + 1) : null;
+        if (this.kind === Kind.Content && this.ind > indent) decline('more-indented line after a value');
+      } else if (q === this.le || t.charCodeAt(q) === HASH) {
+        this.emptyLine(q);
+        if (anchor !== null) {
+          if (this.kind !== Kind.Content || this.ind <= indent) decline('anchored empty value');
+          this.anchoring++;
+          item = this.blockNode(depth + 1);
+          this.anchoring--;
+        } else item = this.kind === Kind.Content && this.ind > indent ? this.blockNode(depth + 1) : null;
+      } else if (anchor !== null) {
+        // (`- &a key: v` anchors the key, not a mapping: anchoredInline declines it)
+        item = this.anchoredInline(q, depth + 1);
+        this.advance();
+        if (this.kind === Kind.Content && this.ind > indent) decline('more-indented line after a value');
       } else {
         const c = t.charCodeAt(q);
         const after = c === LBRACK || c === LBRACE || (c === DASH && this.isDash(q)) ? -1 : this.keyAt(q);
@@ -560,6 +639,7 @@ class FastParser {
           if (this.kind === Kind.Content && this.ind > indent) decline('more-indented line after a value');
         }
       }
+      if (anchor !== null) this.setAnchor(anchor, item, this.values - v0, seq);
       arr.push(item);
       if (this.kind !== Kind.Content || this.ind < indent || (this.ind === indent && !this.isDash(this.cs))) {
         this.open.pop();
@@ -699,6 +779,89 @@ class FastParser {
       this.comment(i, this.le);
     }
     return v;
+  }
+
+  /**
+   * A key or `-` with nothing after it on its line but blanks or a comment from `q`: the value is
+   * on the next lines, or empty. Moves to the next line.
+   */
+  private emptyLine(q: number): void {
+    this.emptyValue = true;
+    this.keepEnd = 0;
+    this.blockValue = false;
+    this.lineComment = q < this.le;
+    if (this.lineComment) this.comment(q, this.le);
+    this.advance();
+  }
+
+  /**
+   * The name of the anchor `&name` at `q` on the current line; sets `this.pos` to what follows it
+   * (after the blanks: the end of the line, a comment, or its node). Declines names outside
+   * [A-Za-z0-9_-]+ and an anchor not followed by a blank or the end of the line.
+   */
+  private anchorName(q: number): string {
+    const t = this.t;
+    const le = this.le;
+    let e = q + 1;
+    while (e < le && isAnchorChar(t.charCodeAt(e))) e++;
+    if (e === q + 1 || (e < le && t.charCodeAt(e) !== SP)) decline('anchor name');
+    this.pos = this.skipSp(e);
+    return t.slice(q + 1, e);
+  }
+
+  /**
+   * An anchored value on the current line at `q`: a single-line scalar or flow collection (not a
+   * key: `&a key: v` anchors the key, which plainEnd and inline decline).
+   */
+  private anchoredInline(q: number, depth: number): unknown {
+    const c = this.t.charCodeAt(q);
+    if (c === AMP || c === STAR || c === BANG || c === PIPE || c === GT) decline('anchor before this node');
+    const line = this.lineNo;
+    const v = this.inline(q, depth);
+    if (this.lineNo !== line) decline('anchored multi-line value');
+    return v;
+  }
+
+  /**
+   * Note the anchor `name` (the `seq`th of the document) of a node just read: its value, and the
+   * values it holds. An anchor of the same name inside the node comes later in document order:
+   * the aliases after the node refer to that one (yaml's rule: the last anchor before the alias).
+   */
+  private setAnchor(name: string, value: unknown, size: number, seq: number): void {
+    const anchors = (this.anchors ??= new Map());
+    const inner = anchors.get(name);
+    if (inner === undefined || inner.seq < seq) anchors.set(name, { value, uses: 0, size, seq });
+  }
+
+  /**
+   * The alias `*name` at `q`, the value on the rest of the current line (a comment may follow):
+   * its anchor's value — for a collection the same object, as yaml's toJS gives. Declined: an
+   * unknown anchor, an alias inside an anchored collection (to it: a cycle; to another: nested
+   * expansion, which yaml's alias limit counts differently), more than `maxAliasUses` uses of an
+   * anchor, and aliases that stand for too many values.
+   */
+  private alias(q: number): unknown {
+    const t = this.t;
+    const le = this.le;
+    let e = q + 1;
+    while (e < le && isAnchorChar(t.charCodeAt(e))) e++;
+    if (e === q + 1) decline('alias name');
+    const i = this.skipSp(e);
+    if (i < le) {
+      if (i === e || t.charCodeAt(i) !== HASH) decline('text after an alias');
+      this.comment(i, le);
+    }
+    const a = this.anchors?.get(t.slice(q + 1, e));
+    if (a === undefined) decline('unknown alias');
+    if (this.anchoring > 0) decline('alias inside an anchored collection');
+    if (++a.uses > this.maxAliasUses) decline('too many aliases');
+    this.expanded += a.size;
+    this.values++;
+    if (this.values + this.expanded > MAX_VALUES) decline('aliases expand to too many values');
+    this.emptyValue = false;
+    this.keepEnd = 0;
+    this.blockValue = false;
+    return a.value;
   }
 
   /**
@@ -1162,9 +1325,11 @@ function mayHoldDirective(text: string): boolean {
 
 /**
  * The documents of `text` (BOM already removed), or undefined when the text is outside the subset
- * read here or would give any finding: then the caller parses it with yaml.
+ * read here or would give any finding: then the caller parses it with yaml. `maxAliasUses`: the
+ * caller's alias limit (load.ts's `maxAliases`, `limits.max_aliases`; negative: none): more uses
+ * of one anchor decline (at most MAX_ALIAS_USES are taken anyway).
  */
-export function parseFast(text: string): FastDoc[] | undefined {
+export function parseFast(text: string, maxAliasUses = MAX_ALIAS_USES): FastDoc[] | undefined {
   if (mayHoldDirective(text)) {
     declined = 'may hold suppression comments';
     return undefined;
@@ -1174,7 +1339,8 @@ export function parseFast(text: string): FastDoc[] | undefined {
     return undefined;
   }
   try {
-    return new FastParser(text).parse();
+    // (a negative limit is none)
+    return new FastParser(text, maxAliasUses < 0 ? MAX_ALIAS_USES : Math.min(maxAliasUses, MAX_ALIAS_USES)).parse();
   } catch (e) {
     if (e === DECLINE) return undefined;
     if (e instanceof RangeError) {
