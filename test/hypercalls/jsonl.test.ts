@@ -127,6 +127,19 @@ describe('callReportJson', () => {
 });
 
 describe('encodeCallReport', () => {
+  it('heads of changing callers and results, written into one reused Buffer, stay right', () => {
+    // The head of a line (op, caller, rc, errno, status) is cached per op from the bytes just
+    // written: the cache must hold a copy, not a view of an output buffer that is written over.
+    const buf = Buffer.alloc(256);
+    const callers = ['dom0', 'vm-1', 'ci-28', '28', 'dom0'];
+    for (let i = 0; i < 60; i++) {
+      const c = report({ index: i, caller: callers[i % callers.length]!, rc: i % 3 === 0 ? -1 : 0, errno: i % 3 === 0 ? 'EPERM' : 'OK', status: i % 3 === 0 ? -1 : 0 });
+      const end = encodeCallReport(c, buf, 0);
+      expect(buf.toString('utf8', 0, end)).toBe(JSON.stringify(c));
+      buf.fill(0x7e); // the next line starts on garbage
+    }
+  });
+
   it('writes the bytes of JSON.stringify for every call of the shipped examples, findings included', async () => {
     let written = 0;
     let common = 0;
