@@ -9,7 +9,7 @@
  *
  *   node bench/gen/churn.mjs OUT.jsonl [--calls 200000] [--seed 1]
  */
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { generatorCli, jsonlWriter } from './jsonl.mjs';
 import { seeded } from './rng.mjs';
 
 const hex = (n) => `0x${n.toString(16)}`;
@@ -21,36 +21,15 @@ export function generateChurn(file, options = {}) {
   const LOW = 0x100; // vm01's low RAM: gfns below 0xc0000 are RAM for any fleet.mjs guest of ≥ 3 GiB
   const SPAN = 0xbf000;
   let pop = 0x4000000; // vm03's fresh gfns: above its RAM (as trace.mjs)
-  const fd = openSync(file, 'w');
-  let buf = '';
-  let bytes = 0;
+  const w = jsonlWriter(file);
   for (let i = 0; i < calls; i++) {
-    const call =
-      i % 2 === 0
-        ? { op: 'memory.decrease_reservation', caller: 'vm01', gfns: [hex(LOW + rnd.int(SPAN))] }
-        : { op: 'memory.populate_physmap', caller: 'vm03', gfns: [hex(pop), hex(pop + 1)] };
-    if (i % 2 === 1) pop += 2;
-    buf += JSON.stringify(call) + '\n';
-    if (buf.length > 1 << 20) {
-      bytes += writeSync(fd, buf);
-      buf = '';
+    if (i % 2 === 0) w.line({ op: 'memory.decrease_reservation', caller: 'vm01', gfns: [hex(LOW + rnd.int(SPAN))] });
+    else {
+      w.line({ op: 'memory.populate_physmap', caller: 'vm03', gfns: [hex(pop), hex(pop + 1)] });
+      pop += 2;
     }
   }
-  if (buf) bytes += writeSync(fd, buf);
-  closeSync(fd);
-  return { calls, bytes };
+  return { calls, bytes: w.close() };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const [out, ...rest] = process.argv.slice(2);
-  if (!out || out.startsWith('-')) {
-    process.stderr.write('usage: node bench/gen/churn.mjs OUT.jsonl [--calls N] [--seed N]\n');
-    process.exit(2);
-  }
-  const opt = (name, d) => {
-    const i = rest.indexOf(name);
-    return i >= 0 ? Number(rest[i + 1]) : d;
-  };
-  const r = generateChurn(out, { calls: opt('--calls', 200_000), seed: opt('--seed', 1) });
-  process.stderr.write(`${r.calls} calls, ${r.bytes} bytes\n`);
-}
+if (import.meta.url === `file://${process.argv[1]}`) generatorCli('churn.mjs', generateChurn, process.argv.slice(2));

@@ -19,7 +19,7 @@
  * 0x1000..0x6ffff, which dom0 gets first on such a host. BFNs of map_page come from a pool
  * at 0x5000000, above host RAM and below the foreign window.
  */
-import { openSync, writeSync, closeSync } from 'node:fs';
+import { generatorCli, jsonlWriter } from './jsonl.mjs';
 import { seeded } from './rng.mjs';
 
 const hex = (n) => `0x${n.toString(16)}`;
@@ -44,17 +44,10 @@ export function generateTrace(file, options = {}) {
   const POP_SPAN = 4096;
   const mix = {};
 
-  const fd = openSync(file, 'w');
-  let buf = '';
-  let bytes = 0;
+  const w = jsonlWriter(file);
   const emit = (op, obj) => {
     mix[op] = (mix[op] ?? 0) + 1;
-    const line = JSON.stringify(obj) + '\n';
-    buf += line;
-    if (buf.length > 1 << 20) {
-      bytes += writeSync(fd, buf);
-      buf = '';
-    }
+    w.line(obj);
   };
   const addSlot = (s, frame) => {
     mapped[s] = frame;
@@ -144,24 +137,7 @@ export function generateTrace(file, options = {}) {
       }
     }
   }
-  bytes += writeSync(fd, buf);
-  closeSync(fd);
-  return { calls: o.calls, bytes, mix };
+  return { calls: o.calls, bytes: w.close(), mix };
 }
 
-function cli(argv) {
-  const out = argv[0];
-  if (!out || out.startsWith('-')) {
-    console.error('usage: node bench/gen/trace.mjs OUT.jsonl [--calls N] [--seed N]');
-    process.exit(2);
-  }
-  const o = {};
-  for (let i = 1; i < argv.length; i++) {
-    if (argv[i] === '--calls') o.calls = Number(argv[++i]);
-    else if (argv[i] === '--seed') o.seed = Number(argv[++i]);
-    else throw new Error(`unknown option ${argv[i]}`);
-  }
-  console.log(JSON.stringify({ file: out, ...generateTrace(out, o) }));
-}
-
-if (import.meta.url === `file://${process.argv[1]}`) cli(process.argv.slice(2));
+if (import.meta.url === `file://${process.argv[1]}`) generatorCli('trace.mjs', generateTrace, process.argv.slice(2));

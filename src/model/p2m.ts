@@ -74,7 +74,8 @@ export function p2mLookup(d: DomainModel, gfn: number): { mfn: number; type: P2m
 // The M2P of PV domains (Xen's `machine_to_phys_mapping`): mfn → pfn, what `guest_remove_page`
 // needs to find the P2M slots of a frame a PV guest gives back. Built on first use from the p2m and
 // then kept in step by p2mSet / p2mRemove, so a decrease_reservation is O(log n) rather than a
-// walk of every p2m extent (which made a long PV balloon trace quadratic).
+// walk of every p2m extent (which made a long PV balloon trace quadratic). Translated domains'
+// p2m changes do not look for one (an index built for them anyway goes stale and is rebuilt).
 
 interface M2p {
   /** mfn → pfn (linear: the pfn of mfn m in an extent starting at s is base + (m − s)). */
@@ -178,7 +179,7 @@ export function p2mSet(m: Machine, d: DomainModel, gfn: number, count: number, m
   const r = range(gfn, count);
   if (!r || !isFrame(mfn) || !isFrame(mfn + count - 1)) return;
   p2mRemove(m, d, gfn, count);
-  const m2p = liveM2p(d);
+  const m2p = isTranslated(d) ? undefined : liveM2p(d); // (only PV domains have one)
   d.p2m.set(r.start, r.end, { base: mfn, type });
   if (m2p !== undefined) {
     m2pAdd(m2p, gfn, mfn, count);
@@ -216,7 +217,7 @@ export function p2mRemove(_m: Machine, d: DomainModel, gfn: number, count: numbe
     old = [...d.p2m.overlapping(r.start, r.end)];
     if (old.length === 0) return;
   }
-  const m2p = liveM2p(d);
+  const m2p = isTranslated(d) ? undefined : liveM2p(d);
   d.p2m.delete(r.start, r.end);
   if (m2p !== undefined) {
     // Each frame that left had one pfn (not aliased), and it was this one.
