@@ -381,6 +381,29 @@ try {
     if (last?.summary) notes.push(`the trace ran ${last.summary.calls.toLocaleString('en-US')} calls: ${last.summary.errors} errors, ${last.summary.warnings} warnings, ${last.summary.failed_expectations} failed expectations.`);
     else notes.push('could not read the summary line of the emulate output.');
 
+    // The same trace in the other output formats: text (the default) and the JSON report (streamed
+    // call by call), each to a file, against the floor measured above.
+    for (const format of ['text', 'json']) {
+      const args = [BIN, 'emulate', repo, '--trace', trace, '--format', format, ...(host ? ['--host', host] : [])];
+      const runs = [];
+      for (let i = 0; i < SIZES.emuRuns; i++) {
+        const r = run(process.execPath, args, { stdoutFile: path.join(tmp, `emulate.${format}`) });
+        if (r.status !== 0 && r.status !== 1) throw new Error(`emulate --format ${format} failed (exit ${r.status}): ${r.stderr.trim().slice(0, 300)}`);
+        runs.push(r);
+        log(`emulate --format ${format} ${fmtS(r.ms)} ${fmtMiB(r.rssKiB)}`);
+      }
+      const t = stats(runs.map((r) => r.ms));
+      const rss = stats(runs.map((r) => r.rssKiB ?? 0));
+      const ratio = t.median / jfT.median;
+      row(
+        `the same trace, --format ${format}${format === 'text' ? ' (the default)' : ' (one report, streamed)'} to a file`,
+        `${range(t, fmtS)}; ${Math.round(calls / (t.median / 1000)).toLocaleString('en-US')} calls/s; peak RSS ${fmtMiB(rss.median)}`,
+        `emulate / floor = ${ratio.toFixed(2)}×`,
+        '≤ 3×',
+        ratio <= 3,
+      );
+    }
+
     // Allocation churn (bench/gen/churn.mjs): the cost of a call must not grow with the run. A trace
     // twice as long must take at most ~twice as long (start-up makes the ratio lower, not higher).
     if (!TRACE) {

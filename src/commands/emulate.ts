@@ -8,8 +8,8 @@ import { Command, Option } from 'commander';
 import type { CommandEnv } from '../cli.js';
 import { loadRepo } from '../check.js';
 import { buildMachine } from '../model/build.js';
-import { runScenario, emulateTrace, withAbi, formatCallText, formatEmulateText, type CallReport, type EmulateReport, type Abi } from '../hypercalls/index.js';
-import { callReportJson, encodeCallReport } from '../hypercalls/jsonl.js';
+import { runScenario, emulateTrace, withAbi, encodeCallText, formatCallText, formatEmulateText, type CallReport, type EmulateReport, type Abi } from '../hypercalls/index.js';
+import { callReportJson, encodeCallReport, encodePrettyCallReport, indentText, prettyCallReport } from '../hypercalls/jsonl.js';
 import { openOutputAtomic } from '../report/write.js';
 import { sortFindings } from '../report/index.js';
 import { UsageError, ToolError } from '../errors.js';
@@ -132,6 +132,35 @@ async function emulateScenarioCommand(env: CommandEnv, paths: string[], o: Emula
   return exitFor(report.summary);
 }
 
+/**
+ * A streamed JSON report (a trace's), in the layout of `JSON.stringify(report, null, 2)`: the head
+ * up to the opening of `calls`, each call as an element (a separator, then the call indented to
+ * its depth), and the tail from the end of `calls` on.
+ */
+function jsonHead(head: Pick<EmulateReport, 'version' | 'scenario' | 'host' | 'abi'>): string {
+  // `{\n  "version": 1, … "abi": "xs"\n}` without its closing line, then the key of the calls.
+  return JSON.stringify(head, null, 2).slice(0, -2) + ',\n  "calls": [';
+}
+
+function callElement(separator: string): { encode: (c: CallReport, buf: Uint8Array, pos: number, lim: number) => number; text: (c: CallReport) => string } {
+  const sep = Buffer.from(separator, 'latin1');
+  return {
+    encode: (c, buf, pos, lim) => {
+      if (pos + sep.length > lim) return -1;
+      buf.set(sep, pos);
+      return encodePrettyCallReport(c, buf, pos + sep.length, lim, 4);
+    },
+    text: (c) => separator + prettyCallReport(c, 4),
+  };
+}
+const FIRST_CALL = callElement('\n    ');
+const NEXT_CALL = callElement(',\n    ');
+
+function jsonTail(calls: number, findings: Finding[], summary: EmulateReport['summary']): string {
+  const close = calls > 0 ? '\n  ]' : ']';
+  return `${close},\n  "findings": ${indentText(JSON.stringify(findings, null, 2), 2)},\n  "summary": ${indentText(JSON.stringify(summary, null, 2), 2)}\n}\n`;
+}
+
 /** Findings raised at the end of the run (not by a call). */
 function endFindings(report: EmulateReport): Finding[] {
   const inCalls = new Set(report.calls.flatMap((c) => c.findings));
@@ -158,21 +187,22 @@ async function emulateTraceCommand(env: CommandEnv, paths: string[], o: EmulateO
   const display = relative(io.cwd, traceAbs).split(sep).join('/');
   const progress = o.quiet ? undefined : progressReporter(io, false);
   const out = await sink(env, o.output, [...paths, o.trace!, ...loaded.files]);
-  const calls: CallReport[] = [];
+  const host = loaded.hc.host.name;
   let n = 0;
   // Lines are batched so that a million-call trace is not a million writes.
   const lines = new LineChunks(async (chunk) => out.write(chunk));
+  // The JSON report is streamed too: its head, each call as it runs, then the findings and the
+  // summary — the text `JSON.stringify(report, null, 2)` gives, without holding the calls.
+  if (o.format === 'json') lines.line(jsonHead({ version: 1, scenario: display, host, abi }), false);
   try {
     const result = await emulateTrace(
       machine,
       traceAbs,
       (c) => {
         n++;
-        if (o.format === 'json') calls.push(c);
-        else {
-          if (o.format === 'jsonl') lines.encoded(c, encodeCallReport, callReportJson);
-          else lines.line(formatCallText(c));
-        }
+        if (o.format === 'jsonl') lines.encoded(c, encodeCallReport, callReportJson);
+        else if (o.format === 'json') lines.encoded(c, n === 1 ? FIRST_CALL.encode : NEXT_CALL.encode, n === 1 ? FIRST_CALL.text : NEXT_CALL.text, false);
+        else lines.encoded(c, encodeCallText, formatCallText);
         if ((n & 0xffff) === 0) progress?.update('calls emulated', n, 0);
       },
       { abi, display, scenario: display, keepCallFindings: o.format === 'json', between: () => lines.backlog() },
@@ -180,9 +210,8 @@ async function emulateTraceCommand(env: CommandEnv, paths: string[], o: EmulateO
     progress?.done();
     await lines.flush();
     const findings = sortFindings(result.findings);
-    const report: EmulateReport = { version: 1, scenario: display, host: loaded.hc.host.name, abi, calls, findings, summary: result.summary };
-    if (o.format === 'json') await out.write(JSON.stringify(report, null, 2) + '\n');
-    else if (o.format === 'jsonl') await out.write(summaryLine(report));
+    if (o.format === 'json') await out.write(jsonTail(n, findings, result.summary));
+    else if (o.format === 'jsonl') await out.write(summaryLine({ scenario: display, host, abi, findings, summary: result.summary }));
     else {
       const s = result.summary;
       const tail = findings.length ? findings.map((f) => printable(`    ${f.file}:${f.line}:${f.column}  ${f.severity}  ${f.message}  ${f.rule}`).replace(/\n/g, '\\n')).join('\n') + '\n' : '';

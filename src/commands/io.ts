@@ -72,8 +72,8 @@ export class LineChunks {
 
   constructor(private readonly write: (chunk: Uint8Array) => Promise<void>) {}
 
-  /** Add `line` and a newline. */
-  line(line: string): void {
+  /** Add `line` and a newline (or, with `newline` false, only `line`). */
+  line(line: string, newline = true): void {
     // A UTF-16 code unit takes at most 3 bytes of UTF-8.
     const need = line.length * 3 + 1;
     if (this.pos + need > this.buf.length) {
@@ -81,20 +81,21 @@ export class LineChunks {
       if (need > this.buf.length) this.buf = Buffer.allocUnsafe(need);
     }
     this.pos += this.buf.write(line, this.pos, 'utf8');
-    this.buf[this.pos++] = 10;
+    if (newline) this.buf[this.pos++] = 10;
   }
 
   /**
    * Add a line that `encode` writes as UTF-8 straight into the buffer, before `lim`, returning its
    * end — or -1 when it cannot (a value of another shape, too long): then the line `text(v)`.
+   * With `newline` false, no newline follows (a piece of a larger document).
    */
-  encoded<T>(v: T, encode: (v: T, buf: Uint8Array, pos: number, lim: number) => number, text: (v: T) => string): void {
+  encoded<T>(v: T, encode: (v: T, buf: Uint8Array, pos: number, lim: number) => number, text: (v: T) => string, newline = true): void {
     if (this.buf.length - this.pos < LineChunks.ROOM) void this.flush();
     const lim = this.buf.length - 1; // room for the newline
     const end = encode(v, this.buf, this.pos, lim);
-    if (end < 0) return this.line(text(v));
-    this.buf[end] = 10;
-    this.pos = end + 1;
+    if (end < 0) return this.line(text(v), newline);
+    this.pos = end;
+    if (newline) this.buf[this.pos++] = 10;
   }
 
   /** Queue what is buffered; resolves when everything queued so far is written (or rejects). */

@@ -43,13 +43,6 @@
  *   could not be made (schema/invalid at file:line, −EINVAL).
  * - The report's top-level `findings` lists every finding of the run (those of the calls too).
  */
-import type { CallReport, EmulateReport, Out, OutValue } from './types.js';
-import { printable } from '../report/text.js';
-
-/** Text from the input (op names, callers, messages quoting them) for a terminal: no control characters, no line breaks. */
-function safe(s: string): string {
-  return printable(s).replace(/\r\n|\r|\n/g, '\\n');
-}
 
 export type { Abi, CallReport, CallResult, EmulateReport, EmulateSummary, OpContext, OpFn, OpSpec, Out, RawCall } from './types.js';
 export { runScenario, runCalls, withAbi, Session, OPS, sameValue, type RunOptions, type RunResult } from './scenario.js';
@@ -61,41 +54,4 @@ export * as domctl from './domctl.js';
 export * as xs from './pv-iommu-xs.js';
 export * as ta from './pv-iommu-ta.js';
 export * as dma from './dma.js';
-
-/** `key=value` of the outputs worth a glance (frames, counts, owner), compact. */
-function outputs(out: Out): string {
-  const parts: string[] = [];
-  const fmt = (v: OutValue): string => {
-    if (Array.isArray(v)) return v.length > 4 ? `[${v.slice(0, 4).map(fmt).join(',')},…+${v.length - 4}]` : `[${v.map(fmt).join(',')}]`;
-    if (v !== null && typeof v === 'object') return `{${Object.entries(v).map(([k, x]) => `${k}=${fmt(x)}`).join(' ')}}`;
-    return String(v);
-  };
-  for (const [k, v] of Object.entries(out)) parts.push(`${k}=${fmt(v)}`);
-  return parts.join(' ');
-}
-
-/** One call as a terminal line: `#3  iommu.map_page  dom0  → EPERM  bfn=…  [rule …]`. */
-export function formatCallText(c: CallReport): string {
-  const result = c.statuses ? `${c.errno} [${(c.errnos ?? []).join(', ')}]` : c.rc > 0 ? `${c.rc} (${c.errno})` : c.errno;
-  const head = `#${c.index}  ${safe(c.op) || '(invalid)'}${c.caller ? `  ${safe(c.caller)}` : ''}  → ${result}`;
-  const out = safe(outputs(c.out));
-  const lines = [out ? `${head}  ${out}` : head];
-  for (const f of c.findings) lines.push(`    ${f.severity}  ${safe(f.message)}  ${f.rule}`);
-  return lines.join('\n');
-}
-
-/** A whole run for people: one line per call (index, op, caller, result, key outputs), findings under each, then the end-of-run findings and a summary. */
-export function formatEmulateText(report: EmulateReport): string {
-  const lines: string[] = [safe(`scenario ${report.scenario} on host ${report.host} (abi ${report.abi})`)];
-  for (const c of report.calls) lines.push(formatCallText(c));
-  const inCalls = new Set(report.calls.flatMap((c) => c.findings));
-  const end = report.findings.filter((f) => !inCalls.has(f));
-  if (end.length) {
-    lines.push('end of scenario:');
-    for (const f of end) lines.push(`    ${safe(f.file)}:${f.line}:${f.column}  ${f.severity}  ${safe(f.message)}  ${f.rule}`);
-  }
-  const s = report.summary;
-  const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
-  lines.push(`${plural(s.calls, 'call')}, ${plural(s.errors, 'error')}, ${plural(s.warnings, 'warning')}, ${plural(s.failed_expectations, 'failed expectation')}`);
-  return lines.join('\n') + '\n';
-}
+export { formatCallText, formatEmulateText, encodeCallText } from './text.js';

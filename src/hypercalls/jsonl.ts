@@ -144,7 +144,8 @@ function value(buf: Uint8Array, p: number, lim: number, v: unknown, depth: numbe
   return p;
 }
 
-function put(buf: Uint8Array, p: number, lim: number, bytes: Uint8Array): number {
+/** Copy `bytes` to buf at p (before lim); the end, or -1 (also when p is -1). */
+export function put(buf: Uint8Array, p: number, lim: number, bytes: Uint8Array): number {
   if (p < 0) return -1;
   const n = bytes.length;
   if (p + n > lim) return -1;
@@ -153,7 +154,7 @@ function put(buf: Uint8Array, p: number, lim: number, bytes: Uint8Array): number
 }
 
 /** A number as JSON writes it: integers digit by digit (-0 as 0), other finite numbers as String(n), NaN and ±Infinity as null. */
-function wnum(buf: Uint8Array, p: number, lim: number, n: number): number {
+export function wnum(buf: Uint8Array, p: number, lim: number, n: number): number {
   if (p < 0) return -1;
   if (!Number.isSafeInteger(n)) {
     if (!Number.isFinite(n)) return put(buf, p, lim, NULL);
@@ -256,4 +257,117 @@ function uEscape(buf: Uint8Array, p: number, lim: number, c: number): number {
   buf[p++] = HEXDIGITS[(c >> 4) & 15]!;
   buf[p++] = HEXDIGITS[c & 15]!;
   return p;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The same report pretty-printed, as an element of the `calls` array of `emulate --format json`
+// (`JSON.stringify(report, null, 2)`), so that a trace's JSON report is streamed call by call.
+
+/** Scratch for a call's compact line before it is indented. */
+let compact = new Uint8Array(1 << 16);
+
+/**
+ * `JSON.stringify(c, null, 2)` with every line after the first indented by `base` more spaces —
+ * the text of `c` as an element nested in a pretty-printed document — written as UTF-8 into `buf`
+ * from `pos`, before `lim`; returns its end, or -1 when it does not fit (the caller then writes
+ * {@link prettyCallReport}).
+ */
+export function encodePrettyCallReport(c: CallReport, buf: Uint8Array, pos: number, lim: number, base: number): number {
+  let end = encodeCallReport(c, compact, 0, compact.length);
+  if (end < 0) {
+    const text = Buffer.from(callReportJson(c), 'utf8');
+    if (text.length > compact.length) compact = new Uint8Array(text.length);
+    compact.set(text, 0);
+    end = text.length;
+  }
+  return indentJson(compact, 0, end, base, buf, pos, lim);
+}
+
+/** The string {@link encodePrettyCallReport} writes. */
+export function prettyCallReport(c: CallReport, base: number): string {
+  return indentText(JSON.stringify(c, null, 2), base);
+}
+
+/** Every line of `text` after the first indented by `base` more spaces (JSON text: no line break inside a string). */
+export function indentText(text: string, base: number): string {
+  return base === 0 ? text : text.replace(/\n/g, '\n' + ' '.repeat(base));
+}
+
+/**
+ * Write compact JSON — `JSON.stringify(v)`, the bytes src[from, to) — as `JSON.stringify(v, null, 2)`
+ * writes the same value, each line after the first indented by `base` more spaces, into `buf`
+ * from `pos`, before `lim`. Returns the end, or -1 when it does not fit. The layout is
+ * JSON.stringify's: a non-empty object or array opens a line per member (two more spaces per
+ * level), closes on a line of its own; `{}` and `[]` stay as they are; a key is followed by `": "`.
+ */
+export function indentJson(src: Uint8Array, from: number, to: number, base: number, buf: Uint8Array, pos: number, lim: number): number {
+  let p = pos;
+  let depth = base;
+  let i = from;
+  while (i < to) {
+    const c = src[i++]!;
+    if (c === 34) {
+      // A string, copied through its closing quote (an escaped character is copied with its backslash).
+      if (p >= lim) return -1;
+      buf[p++] = c;
+      for (;;) {
+        if (i >= to || p >= lim) return -1;
+        const d = src[i++]!;
+        buf[p++] = d;
+        if (d === 34) break;
+        if (d === 92) {
+          if (i >= to || p >= lim) return -1;
+          buf[p++] = src[i++]!;
+        }
+      }
+      continue;
+    }
+    if (c === 123 || c === 91) {
+      // `{` or `[`: empty as is, else open a level.
+      if (i < to && src[i] === c + 2) {
+        if (p + 2 > lim) return -1;
+        buf[p++] = c;
+        buf[p++] = c + 2;
+        i++;
+        continue;
+      }
+      if (p >= lim) return -1;
+      buf[p++] = c;
+      depth += 2;
+      p = newline(buf, p, lim, depth);
+      if (p < 0) return -1;
+      continue;
+    }
+    if (c === 125 || c === 93) {
+      depth -= 2;
+      p = newline(buf, p, lim, depth);
+      if (p < 0 || p >= lim) return -1;
+      buf[p++] = c;
+      continue;
+    }
+    if (c === 44) {
+      if (p >= lim) return -1;
+      buf[p++] = c;
+      p = newline(buf, p, lim, depth);
+      if (p < 0) return -1;
+      continue;
+    }
+    if (c === 58) {
+      if (p + 2 > lim) return -1;
+      buf[p++] = c;
+      buf[p++] = 32;
+      continue;
+    }
+    if (p >= lim) return -1;
+    buf[p++] = c;
+  }
+  return p;
+}
+
+/** A line break and `indent` spaces. */
+function newline(buf: Uint8Array, p: number, lim: number, indent: number): number {
+  if (p + 1 + indent > lim) return -1;
+  buf[p++] = 10;
+  buf.fill(32, p, p + indent);
+  return p + indent;
 }

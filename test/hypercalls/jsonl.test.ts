@@ -1,12 +1,16 @@
 /**
  * callReportJson: the JSON line of a call is exactly JSON.stringify of its report.
  * encodeCallReport: the same line written as UTF-8 bytes into a buffer (or -1), never outside [pos, lim).
+ * encodePrettyCallReport / indentJson: a call as an element of a streamed `--format json` report,
+ * exactly JSON.stringify(c, null, 2) indented to its depth.
+ * encodeCallText: the text line of a call, exactly formatCallText's.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { loadRepo } from '../../src/check.js';
 import { runScenario } from '../../src/hypercalls/index.js';
-import { callReportJson, encodeCallReport } from '../../src/hypercalls/jsonl.js';
+import { callReportJson, encodeCallReport, encodePrettyCallReport, indentJson, indentText, prettyCallReport } from '../../src/hypercalls/jsonl.js';
+import { encodeCallText, formatCallText } from '../../src/hypercalls/text.js';
 import type { CallReport, Out } from '../../src/hypercalls/types.js';
 import type { Finding } from '../../src/policy/types.js';
 
@@ -60,6 +64,57 @@ function edgeCases(): CallReport[] {
   ];
 }
 
+/**
+ * Call reports of every kind the encoders meet: plain outputs mostly, any JSON-able value, odd
+ * numbers, keys and strings (any UTF-16), batches and findings now and then. `extra` and `out`
+ * are assembled by {@link fromArb}.
+ */
+function reportArbitrary() {
+  const plainChar = fc.integer({ min: 0x20, max: 0x7e }).filter((c) => c !== 0x22 && c !== 0x5c).map((c) => String.fromCharCode(c));
+  const plainString = fc.string({ unit: plainChar, maxLength: 40 });
+  const commonValue = fc.oneof(
+    plainString,
+    plainString.map((s) => `0x${s.length.toString(16)}${s}`),
+    fc.maxSafeInteger(),
+    fc.integer(),
+    fc.constantFrom(0, -0, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER),
+    fc.boolean(),
+    fc.constant(null),
+    fc.constant(undefined),
+  );
+  const anyValue = fc.oneof(
+    fc.string({ unit: 'binary' }),
+    fc.double(),
+    fc.integer(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.constantFrom(1e21, 2 ** 53, -(2 ** 53), 0.1, Number.NaN, Infinity, -Infinity, -0),
+    fc.constantFrom<unknown>([], ['0x1'], { a: 1 }, undefined),
+  );
+  const key = fc.oneof(fc.string({ unit: 'binary' }), fc.constantFrom('0', '1', '10', '4294967294', '4294967295', '-1', '01', '__proto__', 'bfn', 'mfn'));
+  const num = fc.oneof({ weight: 6, arbitrary: fc.integer() }, { weight: 1, arbitrary: fc.maxSafeInteger() }, { weight: 1, arbitrary: fc.double() });
+  const reportArb = fc.record({
+    index: fc.oneof({ weight: 6, arbitrary: fc.nat() }, { weight: 1, arbitrary: num }),
+    op: fc.oneof(fc.string({ unit: 'binary' }), fc.constantFrom('iommu.map_page', 'iommu.op', 'grant.map')),
+    caller: fc.oneof(fc.string({ unit: 'binary' }), fc.constantFrom('dom0', 'vm-1')),
+    rc: num,
+    errno: fc.oneof(fc.string({ unit: 'binary' }), fc.constantFrom('OK', 'EPERM')),
+    status: num,
+    out: fc.oneof({ weight: 4, arbitrary: fc.dictionary(key, commonValue) }, { weight: 1, arbitrary: fc.dictionary(key, anyValue) }),
+    extra: fc.oneof(
+      { weight: 8, arbitrary: fc.constant<Partial<CallReport>>({}) },
+      { weight: 1, arbitrary: fc.constant<Partial<CallReport>>({ statuses: [0, -1], errnos: ['OK', 'EPERM'] }) },
+      { weight: 1, arbitrary: fc.constant<Partial<CallReport>>({ findings: [finding] }) },
+    ),
+  });
+  return reportArb;
+}
+
+function fromArb(r: { extra: Partial<CallReport>; out: unknown } & Omit<CallReport, 'out' | 'findings'>): CallReport {
+  const { extra, out, ...rest } = r;
+  return { ...rest, out: out as Out, findings: [], ...extra };
+}
+
 const SENTINEL = 0xa5;
 
 /**
@@ -68,9 +123,17 @@ const SENTINEL = 0xa5;
  * and returns end.
  */
 function encodeChecked(c: CallReport, pos = 0, lim?: number, size?: number): number {
-  const want = Buffer.from(JSON.stringify(c), 'utf8');
+  return writeChecked((buf, p, l) => (lim === undefined ? encodeCallReport(c, buf, p) : encodeCallReport(c, buf, p, l)), JSON.stringify(c), pos, lim, size);
+}
+
+/**
+ * `write(buf, pos, lim)` into a sentinel-filled buffer: checks that it returns -1, or exactly the
+ * UTF-8 of `text` in [pos, end) with end <= lim, and that nothing else is touched; returns end.
+ */
+function writeChecked(write: (buf: Uint8Array, pos: number, lim: number) => number, text: string, pos = 0, lim?: number, size?: number): number {
+  const want = Buffer.from(text, 'utf8');
   const buf = new Uint8Array(size ?? pos + want.length + 16).fill(SENTINEL);
-  const end = lim === undefined ? encodeCallReport(c, buf, pos) : encodeCallReport(c, buf, pos, lim);
+  const end = write(buf, pos, lim ?? buf.length);
   const limit = lim ?? buf.length;
   if (end === -1) {
     // nothing committed; scratch bytes only inside [pos, lim)
@@ -267,43 +330,7 @@ describe('encodeCallReport', () => {
   });
 
   it('writes exactly JSON.stringify at any pos, never outside [pos, lim), and -1 only when it must (property)', () => {
-    const plainChar = fc.integer({ min: 0x20, max: 0x7e }).filter((c) => c !== 0x22 && c !== 0x5c).map((c) => String.fromCharCode(c));
-    const plainString = fc.string({ unit: plainChar, maxLength: 40 });
-    const commonValue = fc.oneof(
-      plainString,
-      plainString.map((s) => `0x${s.length.toString(16)}${s}`),
-      fc.maxSafeInteger(),
-      fc.integer(),
-      fc.constantFrom(0, -0, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER),
-      fc.boolean(),
-      fc.constant(null),
-      fc.constant(undefined),
-    );
-    const anyValue = fc.oneof(
-      fc.string({ unit: 'binary' }),
-      fc.double(),
-      fc.integer(),
-      fc.boolean(),
-      fc.constant(null),
-      fc.constantFrom(1e21, 2 ** 53, -(2 ** 53), 0.1, Number.NaN, Infinity, -Infinity, -0),
-      fc.constantFrom<unknown>([], ['0x1'], { a: 1 }, undefined),
-    );
-    const key = fc.oneof(fc.string({ unit: 'binary' }), fc.constantFrom('0', '1', '10', '4294967294', '4294967295', '-1', '01', '__proto__', 'bfn', 'mfn'));
-    const num = fc.oneof({ weight: 6, arbitrary: fc.integer() }, { weight: 1, arbitrary: fc.maxSafeInteger() }, { weight: 1, arbitrary: fc.double() });
-    const reportArb = fc.record({
-      index: fc.oneof({ weight: 6, arbitrary: fc.nat() }, { weight: 1, arbitrary: num }),
-      op: fc.oneof(fc.string({ unit: 'binary' }), fc.constantFrom('iommu.map_page', 'iommu.op', 'grant.map')),
-      caller: fc.oneof(fc.string({ unit: 'binary' }), fc.constantFrom('dom0', 'vm-1')),
-      rc: num,
-      errno: fc.oneof(fc.string({ unit: 'binary' }), fc.constantFrom('OK', 'EPERM')),
-      status: num,
-      out: fc.oneof({ weight: 4, arbitrary: fc.dictionary(key, commonValue) }, { weight: 1, arbitrary: fc.dictionary(key, anyValue) }),
-      extra: fc.oneof(
-        { weight: 8, arbitrary: fc.constant<Partial<CallReport>>({}) },
-        { weight: 1, arbitrary: fc.constant<Partial<CallReport>>({ statuses: [0, -1], errnos: ['OK', 'EPERM'] }) },
-        { weight: 1, arbitrary: fc.constant<Partial<CallReport>>({ findings: [finding] }) },
-      ),
-    });
+    const reportArb = reportArbitrary();
     let successes = 0;
     let mustSucceed = 0;
     let tooShort = 0;
@@ -315,8 +342,7 @@ describe('encodeCallReport', () => {
         fc.oneof(fc.constant('roomy' as const), fc.constant('exact' as const), fc.constant('short' as const), fc.constant('buffer' as const)),
         fc.nat({ max: 1000 }),
         (r, pos, limKind, slack) => {
-          const { extra, out, ...rest } = r;
-          const c: CallReport = { ...rest, out: out as Out, findings: [], ...extra };
+          const c = fromArb(r);
           const len = Buffer.byteLength(JSON.stringify(c));
           const size = pos + len + 64;
           const lim =
@@ -346,5 +372,106 @@ describe('encodeCallReport', () => {
     expect(successes).toBeGreaterThan(runs / 4);
     expect(mustSucceed).toBeGreaterThan(runs / 4);
     expect(tooShort).toBeGreaterThan(runs / 10);
+  });
+});
+
+describe('indentJson and encodePrettyCallReport', () => {
+  it('indent compact JSON exactly as JSON.stringify(v, null, 2) lays it out, at any depth (property)', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.nat({ max: 8 }), fc.nat({ max: 16 }), (v, base, pos) => {
+        const compact = Buffer.from(JSON.stringify(v), 'utf8');
+        const want = indentText(JSON.stringify(v, null, 2), base);
+        const len = Buffer.byteLength(want);
+        expect(writeChecked((buf, p, l) => indentJson(compact, 0, compact.length, base, buf, p, l), want, pos)).toBe(pos + len);
+        // one byte short: -1, and nothing outside [pos, lim)
+        expect(writeChecked((buf, p, l) => indentJson(compact, 0, compact.length, base, buf, p, l), want, pos, pos + len - 1, pos + len + 8)).toBe(-1);
+      }),
+      { numRuns: 2000, seed: 5 },
+    );
+  });
+
+  it('empty objects and arrays stay on one line; strings keep their escapes, quotes, brackets and commas', () => {
+    const v = { a: [], b: {}, c: [[], {}, [1]], 's': 'x",:{}[]\\"\n\u2028é' };
+    const compact = Buffer.from(JSON.stringify(v));
+    const buf = new Uint8Array(400);
+    const end = indentJson(compact, 0, compact.length, 4, buf, 0, buf.length);
+    expect(Buffer.from(buf.subarray(0, end)).toString('utf8')).toBe(JSON.stringify(v, null, 2).replace(/\n/g, '\n    '));
+  });
+
+  it('a call pretty-printed as an element equals JSON.stringify(c, null, 2) indented, for the shipped calls and edge cases', async () => {
+    const calls = [...(await shippedCalls()), ...edgeCases(), report({ out: { when: new Date(0) as unknown as string, m: new Map() as unknown as string } })];
+    for (const c of calls) {
+      for (const base of [0, 4]) {
+        const want = prettyCallReport(c, base);
+        expect(want).toBe(indentText(JSON.stringify(c, null, 2), base));
+        expect(writeChecked((buf, p, l) => encodePrettyCallReport(c, buf, p, l, base), want, 3)).toBe(3 + Buffer.byteLength(want));
+      }
+    }
+  });
+
+  it('writes exactly the pretty text, or -1 when it does not fit, never outside [pos, lim) (property)', () => {
+    fc.assert(
+      fc.property(reportArbitrary(), fc.nat({ max: 32 }), fc.nat({ max: 400 }), (r, pos, cut) => {
+        const c = fromArb(r);
+        const want = prettyCallReport(c, 4);
+        const len = Buffer.byteLength(want);
+        expect(writeChecked((buf, p, l) => encodePrettyCallReport(c, buf, p, l, 4), want, pos)).toBe(pos + len);
+        const lim = Math.max(pos, pos + len - 1 - (cut % Math.max(1, len)));
+        expect(writeChecked((buf, p, l) => encodePrettyCallReport(c, buf, p, l, 4), want, pos, lim, pos + len + 8)).toBe(-1);
+      }),
+      { numRuns: 1500, seed: 17 },
+    );
+  });
+});
+
+describe('encodeCallText', () => {
+  /** Whether encodeCallText must write `c` (given room): no findings or statuses, outputs plain ASCII strings, safe integers, booleans, null. */
+  function plainText(c: CallReport): boolean {
+    if (c.findings.length || c.statuses !== undefined) return false;
+    const ascii = (s: string) => /^[\x20-\x7e]*$/.test(s);
+    return Object.entries(c.out).every(
+      ([k, v]) => ascii(k) && ((typeof v === 'string' && ascii(v)) || (typeof v === 'number' && Number.isSafeInteger(v) && !Object.is(v, -0)) || typeof v === 'boolean' || v === null),
+    );
+  }
+
+  it("writes formatCallText's line for the shipped calls and edge cases, or leaves it (-1) only where it must", async () => {
+    let written = 0;
+    for (const c of [...(await shippedCalls()), ...edgeCases()]) {
+      const want = formatCallText(c);
+      const end = writeChecked((buf, p, l) => encodeCallText(c, buf, p, l), want, 2);
+      if (end >= 0) {
+        written++;
+        expect(end).toBe(2 + Buffer.byteLength(want));
+      } else expect(plainText(c), want).toBe(false);
+    }
+    expect(written).toBeGreaterThan(20);
+  });
+
+  it('heads of changing ops, callers and results stay right, line after line', () => {
+    for (let i = 0; i < 3000; i++) {
+      const c = report({ index: i, op: `op.${i % 5}`, caller: i % 3 ? 'dom0' : `vm-${i % 7}`, rc: i % 4 === 0 ? i : 0, errno: i % 2 ? 'OK' : 'EPERM', out: i % 2 ? { bfn: `0x${i.toString(16)}` } : {} });
+      expect(writeChecked((buf, p, l) => encodeCallText(c, buf, p, l), formatCallText(c), i % 3)).toBeGreaterThan(0);
+    }
+  });
+
+  it('writes exactly the text line, or -1 when it must or does not fit, never outside [pos, lim) (property)', () => {
+    let plain = 0;
+    fc.assert(
+      fc.property(reportArbitrary(), fc.nat({ max: 32 }), fc.nat({ max: 400 }), (r, pos, cut) => {
+        const c = fromArb(r);
+        const want = formatCallText(c);
+        const len = Buffer.byteLength(want);
+        const end = writeChecked((buf, p, l) => encodeCallText(c, buf, p, l), want, pos);
+        if (plainText(c)) {
+          plain++;
+          expect(end, want).toBe(pos + len);
+        }
+        if (end >= 0) expect(end).toBe(pos + len);
+        const lim = Math.max(pos, pos + len - 1 - (cut % Math.max(1, len)));
+        expect(writeChecked((buf, p, l) => encodeCallText(c, buf, p, l), want, pos, lim, pos + len + 8)).toBe(-1);
+      }),
+      { numRuns: 3000, seed: 23 },
+    );
+    expect(plain).toBeGreaterThan(300);
   });
 });

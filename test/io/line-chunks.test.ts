@@ -208,4 +208,34 @@ describe('LineChunks', () => {
       expect(chunks.some((ch) => utf8(ch).includes(line))).toBe(true);
     }
   });
+
+  it('without the newline, pieces of one document follow each other as given, encoded or not, across chunks', async () => {
+    const chunks: Uint8Array[] = [];
+    const lc = new LineChunks(async (c) => void chunks.push(c));
+    const want: string[] = [];
+    lc.line('[', false);
+    want.push('[');
+    for (let i = 0; i < 3000; i++) {
+      const c = mixedReport(i);
+      const sep = i === 0 ? '' : ',';
+      lc.encoded(
+        c,
+        (v, buf, pos, lim) => {
+          if (pos + sep.length > lim) return -1;
+          buf.write(sep, pos, 'latin1');
+          return encodeCallReport(v, buf, pos + sep.length, lim);
+        },
+        (v) => sep + callReportJson(v),
+        false,
+      );
+      want.push(sep + JSON.stringify(c));
+    }
+    lc.line(']');
+    want.push(']\n');
+    await lc.flush();
+    expect(chunks.length).toBeGreaterThan(5);
+    const got = Buffer.concat(chunks).toString('utf8');
+    expect(got).toBe(want.join(''));
+    expect((JSON.parse(got) as unknown[]).length).toBe(3000);
+  });
 });

@@ -1,0 +1,81 @@
+/**
+ * `emulate --trace` in its three formats: the streamed JSON report is byte for byte the layout of
+ * `JSON.stringify(report, null, 2)` and holds the same calls as the JSON Lines output; the text
+ * lines written as bytes are formatCallText's.
+ */
+import { describe, expect, it } from 'vitest';
+import { run, repo } from './helpers.js';
+import { lab } from '../hypercalls/helpers.js';
+import { formatCallText } from '../../src/hypercalls/text.js';
+import type { CallReport } from '../../src/hypercalls/types.js';
+
+/** Calls of every kind of report: outputs, an expectation, findings, a bad line, a batch, a list output, an end-of-run finding. */
+const TRACE = [
+  '{"op":"iommu.lookup_foreign_page","domid":"vm1","gfn":"0x100","expect":{"bfn":"0x3e01200"}}',
+  'not json',
+  '{"op":"device.dma","device":"gpu","bfn_of":0,"access":"write","target":{"domain":"vm1","gfn":256}}',
+  '',
+  '{"op":"iommu.unmap_foreign_page","bfn_of":0,"expect":{"status":"ENOENT"}}',
+  '{"op":"iommu.op","ops":[{"subop":"query_caps"},{"subop":"unmap_page","bfn":"0x7"}]}',
+  '{"op":"memory.translate","domid":1,"gfns":["0x100","0x101"]}',
+  '{"op":"memory.decrease_reservation","caller":"vm1","gfns":[256]}',
+  '{"op":"x\\u001b]0;t\\u0007","caller":"dom0"}',
+  '{"op":"iommu.query_caps"}',
+  ...Array.from({ length: 300 }, (_, i) => `{"op":"iommu.lookup_foreign_page","domid":"vm1","gfn":"0x${(0x100 + (i % 40)).toString(16)}"}`),
+].join('\n');
+
+async function emulate(trace: string, format: 'json' | 'jsonl' | 'text') {
+  const dir = repo({ 'lab.yaml': lab(), 't.jsonl': trace });
+  return run(['emulate', '.', '--trace', 't.jsonl', '--host', 'h', '--format', format, '--quiet'], { cwd: dir });
+}
+
+function jsonLines(stdout: string): { calls: CallReport[]; last: { summary: unknown; findings: unknown[] } } {
+  const lines = stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  return { calls: lines.slice(0, -1) as unknown as CallReport[], last: lines[lines.length - 1] as { summary: unknown; findings: unknown[] } };
+}
+
+describe('emulate --trace output formats', () => {
+  it('--format json is streamed in exactly the layout of JSON.stringify(report, null, 2), with the calls of --format jsonl', async () => {
+    const [json, jsonl] = [await emulate(TRACE, 'json'), await emulate(TRACE, 'jsonl')];
+    expect(json.code).toBe(1);
+    expect(jsonl.code).toBe(1);
+    const report = JSON.parse(json.stdout) as Record<string, unknown> & { calls: CallReport[]; findings: { rule: string }[] };
+    expect(json.stdout).toBe(JSON.stringify(report, null, 2) + '\n');
+    expect(Object.keys(report)).toEqual(['version', 'scenario', 'host', 'abi', 'calls', 'findings', 'summary']);
+    expect(report).toMatchObject({ version: 1, scenario: 't.jsonl', host: 'h', abi: 'xs' });
+    const { calls, last } = jsonLines(jsonl.stdout);
+    expect(calls).toHaveLength(309);
+    expect(report.calls).toEqual(calls);
+    expect(report.summary).toEqual(last.summary);
+    // the top-level findings: every call's, then those of the end of the run (as JSON Lines' last line has them)
+    const fromCalls = calls.flatMap((c) => c.findings);
+    expect(fromCalls.length).toBeGreaterThan(2);
+    expect(report.findings).toHaveLength(fromCalls.length + last.findings.length);
+    expect(report.findings).toEqual(expect.arrayContaining([...fromCalls, ...last.findings]));
+    expect(report.findings.map((f) => f.rule)).toEqual(expect.arrayContaining(['schema/invalid', 'scenario/expectation-failed', 'hypercall/raw-mfn-exposed', 'mapping/dangling']));
+  });
+
+  it('--format json of a trace without calls: an empty calls array, in the same layout', async () => {
+    const r = await emulate('\n  \n', 'json');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as { calls: unknown[] };
+    expect(report.calls).toEqual([]);
+    expect(r.stdout).toBe(JSON.stringify(report, null, 2) + '\n');
+    expect(r.stdout).toContain('"calls": [],\n');
+  });
+
+  it('--format text writes each call as formatCallText does, then the end-of-run findings and the summary', async () => {
+    const [text, jsonl] = [await emulate(TRACE, 'text'), await emulate(TRACE, 'jsonl')];
+    const { calls, last } = jsonLines(jsonl.stdout);
+    const want = calls.map((c) => formatCallText(c)).join('\n') + '\n';
+    expect(text.stdout.startsWith(want)).toBe(true);
+    const tail = text.stdout.slice(want.length).trimEnd().split('\n');
+    const s = last.summary as { calls: number; errors: number; warnings: number; failed_expectations: number };
+    expect(s).toEqual({ calls: 309, errors: 4, warnings: 1, failed_expectations: 1 });
+    expect(calls[4]!.statuses).toHaveLength(2); // a batch: its line is formatCallText's own
+    expect(tail[tail.length - 1]).toBe('309 calls, 4 errors, 1 warning, 1 failed expectation');
+    expect(tail.slice(0, -1)).toEqual([expect.stringMatching(/^ {4}t\.jsonl:7:1 {2}error {2}call #5 handed out a frame .* mapping\/dangling$/)]);
+    // the control characters of the op name are shown escaped, never written
+    expect(text.stdout).toContain('\n#7  x\\x1b]0;t\\x07  dom0  → ENOSYS\n');
+  });
+});
