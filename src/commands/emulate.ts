@@ -66,7 +66,7 @@ export function registerEmulate(program: Command, env: CommandEnv): void {
     )
     .argument('[paths...]', 'the config repo: files, directories, or - for stdin (default: .)')
     .option('-s, --scenario <name>', 'the Scenario to run')
-    .option('-t, --trace <file.jsonl>', 'run the calls of a JSON Lines trace instead (needs --host)')
+    .option('-t, --trace <file.jsonl>', 'run the calls of a JSON Lines trace instead (needs --host); - reads it from stdin as it comes')
     .option('--host <name>', 'the host (for --trace; to disambiguate a scenario name)')
     .addOption(new Option('--abi <abi>', 'override the PV-IOMMU ABI (none, xs, ta)').choices(['none', 'xs', 'ta']))
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json', 'jsonl']).default('text'))
@@ -77,13 +77,17 @@ export function registerEmulate(program: Command, env: CommandEnv): void {
       '\nExamples:\n' +
         '  pviommu emulate examples/lab --scenario xengt-pv-iommu\n' +
         '  pviommu emulate examples/lab --scenario xengt-pv-iommu --format json | jq .calls[0]\n' +
-        '  pviommu emulate examples/lab --trace calls.jsonl --host lab-1 --format jsonl',
+        '  pviommu emulate examples/lab --trace calls.jsonl --host lab-1 --format jsonl\n' +
+        '  record-calls | pviommu emulate examples/lab --trace - --host lab-1   # each result as its line arrives',
     )
     .action(async (paths: string[], o: EmulateOpts) => {
       if ((o.scenario === undefined) === (o.trace === undefined)) {
         throw new UsageError('give exactly one of --scenario NAME or --trace FILE.jsonl');
       }
       const io = env.io;
+      if (o.trace === '-' && paths.includes('-')) {
+        throw new UsageError('`--trace -` reads the trace from stdin, so the config cannot come from stdin too; give the config as files');
+      }
       const stdinText = await stdinFor(paths, io);
       if (o.trace !== undefined) return env.exit(await emulateTraceCommand(env, paths, o, stdinText));
       return env.exit(await emulateScenarioCommand(env, paths, o, stdinText));
@@ -173,20 +177,25 @@ function exitFor(s: { errors: number; failed_expectations: number }): number {
 
 async function emulateTraceCommand(env: CommandEnv, paths: string[], o: EmulateOpts, stdinText?: string): Promise<number> {
   const io = env.io;
+  // `-`: stdin, read as it comes. A path may be a file or a FIFO (`<(…)`, /dev/stdin), not a directory.
+  const fromStdin = o.trace === '-';
   const traceAbs = resolve(io.cwd, o.trace!);
-  try {
-    if (!(await stat(traceAbs)).isFile()) throw new ToolError(`trace ${o.trace} is not a file`);
-  } catch (e) {
-    if (e instanceof ToolError) throw e;
-    throw new ToolError(`trace not found: ${o.trace}`);
+  if (!fromStdin) {
+    let isDir: boolean;
+    try {
+      isDir = (await stat(traceAbs)).isDirectory();
+    } catch {
+      throw new ToolError(`trace not found: ${o.trace}`);
+    }
+    if (isDir) throw new ToolError(`trace ${o.trace} is a directory; give a JSON Lines file`);
   }
   const loaded = await loadHost(paths, o.host, io, { stdinText });
   if (!loaded) return 1;
   const abi = o.abi ?? loaded.hc.host.pv_iommu.abi;
   const machine = buildMachine(withAbi(loaded.hc, abi));
-  const display = relative(io.cwd, traceAbs).split(sep).join('/');
+  const display = fromStdin ? '<stdin>' : relative(io.cwd, traceAbs).split(sep).join('/');
   const progress = o.quiet ? undefined : progressReporter(io, false);
-  const out = await sink(env, o.output, [...paths, o.trace!, ...loaded.files]);
+  const out = await sink(env, o.output, [...paths, ...(fromStdin ? [] : [o.trace!]), ...loaded.files]);
   const host = loaded.hc.host.name;
   let n = 0;
   // Lines are batched so that a million-call trace is not a million writes.
@@ -197,7 +206,7 @@ async function emulateTraceCommand(env: CommandEnv, paths: string[], o: EmulateO
   try {
     const result = await emulateTrace(
       machine,
-      traceAbs,
+      fromStdin ? io.stdinChunks() : traceAbs,
       (c) => {
         n++;
         if (o.format === 'jsonl') lines.encoded(c, encodeCallReport, callReportJson);
@@ -205,7 +214,18 @@ async function emulateTraceCommand(env: CommandEnv, paths: string[], o: EmulateO
         else lines.encoded(c, encodeCallText, formatCallText);
         if ((n & 0xffff) === 0) progress?.update('calls emulated', n, 0);
       },
-      { abi, display, scenario: display, keepCallFindings: o.format === 'json', between: () => lines.backlog() },
+      {
+        abi,
+        display,
+        scenario: display,
+        keepCallFindings: o.format === 'json',
+        // After each chunk of input: what it produced goes out (a trace arriving on a pipe shows
+        // each result as its line arrives), and reading waits while the output is backed up.
+        between: () => {
+          void lines.flush();
+          return lines.backlog();
+        },
+      },
     );
     progress?.done();
     await lines.flush();

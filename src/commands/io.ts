@@ -17,6 +17,8 @@ export interface Io {
   stderr: Out;
   /** Reads all of stdin (called only when a path is `-`). */
   readStdin(): Promise<string>;
+  /** Stdin as it comes, chunk by chunk (a trace read from a pipe: `emulate --trace -`). */
+  stdinChunks(): AsyncIterable<Uint8Array>;
   stdinIsTTY: boolean;
   env: NodeJS.ProcessEnv;
   cwd: string;
@@ -44,6 +46,7 @@ export function processIo(): Io {
         process.stdin.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
         process.stdin.on('error', reject);
       }),
+    stdinChunks: () => process.stdin as AsyncIterable<Uint8Array>,
     stdinIsTTY: Boolean(process.stdin.isTTY),
     env: process.env,
     cwd: process.cwd(),
@@ -129,6 +132,11 @@ export function memoryIo(opts: { stdin?: string; cwd?: string; env?: NodeJS.Proc
     stdout: { write: (s) => void out.push(text(s)), isTTY: opts.tty ?? false },
     stderr: { write: (s) => void err.push(text(s)), isTTY: opts.tty ?? false },
     readStdin: async () => opts.stdin ?? '',
+    stdinChunks: async function* () {
+      // in pieces, so that lines cross chunk boundaries as they do on a pipe
+      const b = Buffer.from(opts.stdin ?? '', 'utf8');
+      for (let i = 0; i < b.length; i += 4093) yield b.subarray(i, i + 4093);
+    },
     stdinIsTTY: false,
     env: opts.env ?? {},
     cwd: opts.cwd ?? process.cwd(),

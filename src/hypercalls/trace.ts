@@ -170,16 +170,26 @@ class LineSplitter {
  * A line's `call` is the parsed object, or — for the plain lines the fast reader takes — a
  * {@link ScannedCall} that is reused for the next line: use it within `each` (the runner does).
  */
+/**
+ * Where a trace comes from: a path (a file, or a FIFO such as `<(…)` or /dev/stdin), read in
+ * 1 MiB chunks, or chunks handed over as they arrive (stdin).
+ */
+export type TraceSource = string | AsyncIterable<Uint8Array>;
+
+function chunksOf(source: TraceSource): AsyncIterable<Uint8Array> {
+  return typeof source === 'string' ? (createReadStream(source, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) : source;
+}
+
 export async function forEachTraceLine(
-  file: string,
+  file: TraceSource,
   each: (t: TraceLine) => void,
-  display: string = file,
+  display: string = typeof file === 'string' ? file : '<stdin>',
   /** Called after each chunk of the file; the next chunk is read once what it returns settles. */
   between?: () => Promise<void> | undefined,
 ): Promise<void> {
   const split = new LineSplitter(display, true);
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-    split.push(chunk, each);
+  for await (const chunk of chunksOf(file)) {
+    split.push(asBuffer(chunk), each);
     const wait = between?.();
     if (wait !== undefined) await wait;
   }
@@ -190,11 +200,11 @@ export async function forEachTraceLine(
  * Read a trace as a stream of lines (blank lines skipped). `display` is the file name findings
  * show (default: `file`). The file is read a chunk at a time, as the consumer pulls.
  */
-export async function* readTrace(file: string, display: string = file): AsyncGenerator<TraceLine> {
+export async function* readTrace(file: TraceSource, display: string = typeof file === 'string' ? file : '<stdin>'): AsyncGenerator<TraceLine> {
   const split = new LineSplitter(display, false);
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+  for await (const chunk of chunksOf(file)) {
     const batch: TraceLine[] = [];
-    split.push(chunk, (t) => batch.push(t));
+    split.push(asBuffer(chunk), (t) => batch.push(t));
     yield* batch;
   }
   const batch: TraceLine[] = [];
@@ -208,7 +218,7 @@ export async function* readTrace(file: string, display: string = file): AsyncGen
  */
 export async function emulateTrace(
   machine: Machine,
-  file: string,
+  file: TraceSource,
   onCall: (result: CallReport) => void,
   opts: RunOptions & {
     display?: string;
@@ -217,7 +227,7 @@ export async function emulateTrace(
     between?: () => Promise<void> | undefined;
   } = {},
 ): Promise<RunResult> {
-  const display = opts.display ?? file;
+  const display = opts.display ?? (typeof file === 'string' ? file : '<stdin>');
   const session = new Session(machine, {
     abi: opts.abi ?? machine.pvIommu.abi,
     scenario: opts.scenario ?? display,
@@ -226,4 +236,9 @@ export async function emulateTrace(
   });
   await forEachTraceLine(file, (t) => onCall(t.error !== undefined ? session.invalid(t, t.error) : session.run(t)), display, opts.between);
   return session.finish();
+}
+
+/** A chunk as a Buffer (a stream's chunks are; other sources may hand plain Uint8Arrays). */
+function asBuffer(chunk: Uint8Array): Buffer {
+  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }

@@ -78,4 +78,33 @@ describe('emulate --trace output formats', () => {
     // the control characters of the op name are shown escaped, never written
     expect(text.stdout).toContain('\n#7  x\\x1b]0;t\\x07  dom0  → ENOSYS\n');
   });
+
+  it('--trace - reads the trace from stdin as it comes: the same run, the findings at <stdin>', async () => {
+    const dir = repo({ 'lab.yaml': lab(), 't.jsonl': TRACE });
+    const fromFile = await run(['emulate', '.', '--trace', 't.jsonl', '--host', 'h', '--format', 'jsonl', '--quiet'], { cwd: dir });
+    const fromStdin = await run(['emulate', '.', '--trace', '-', '--host', 'h', '--format', 'jsonl', '--quiet'], { cwd: dir, stdin: TRACE });
+    expect(fromStdin.code).toBe(fromFile.code);
+    expect(fromStdin.stderr).toBe('');
+    expect(fromStdin.stdout).toContain('"file":"<stdin>","line":2,');
+    expect(fromStdin.stdout).toBe(fromFile.stdout.replaceAll('"file":"t.jsonl"', '"file":"<stdin>"').replace('"scenario":"t.jsonl"', '"scenario":"<stdin>"'));
+  });
+
+  it('a trace path that is not a regular file (a device, a FIFO) is read; a directory or a missing path is exit 2, one line', async () => {
+    const dir = repo({ 'lab.yaml': lab(), 'sub/x.jsonl': '' });
+    const dev = await run(['emulate', '.', '--trace', '/dev/null', '--host', 'h', '--quiet'], { cwd: dir });
+    expect(dev.code).toBe(0);
+    expect(dev.stdout).toBe('0 calls, 0 errors, 0 warnings, 0 failed expectations\n');
+    const d = await run(['emulate', '.', '--trace', 'sub', '--host', 'h'], { cwd: dir });
+    expect(d.code).toBe(2);
+    expect(d.stderr).toBe('pviommu: error: trace sub is a directory; give a JSON Lines file\n');
+    const missing = await run(['emulate', '.', '--trace', 'nope.jsonl', '--host', 'h'], { cwd: dir });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe('pviommu: error: trace not found: nope.jsonl\n');
+  });
+
+  it('the trace and the config cannot both come from stdin (exit 2)', async () => {
+    const r = await run(['emulate', '-', '--trace', '-', '--host', 'h'], { stdin: lab() });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^pviommu: error: `--trace -` reads the trace from stdin, so the config cannot come from stdin too/);
+  });
 });
