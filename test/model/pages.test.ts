@@ -15,7 +15,7 @@ import {
   segments,
   unpinPage,
 } from '../../src/model/pages.js';
-import { ExtentMap, constant } from '../../src/model/extents.js';
+import { ExtentMap, constant, linear } from '../../src/model/extents.js';
 import { DOMID_XEN } from '../../src/model/types.js';
 import { dom0, guest, machine, pagesOf } from './helpers.js';
 
@@ -53,6 +53,37 @@ describe('queries', () => {
       { start: 13, end: 20, value: undefined },
     ]);
     expect(segments(map, 7, 7)).toEqual([{ start: 7, end: 7, value: 'a' }]);
+    expect(segments(map, 13, 20)).toEqual([{ start: 13, end: 20, value: undefined }]);
+    expect(() => segments(map, 9, 8)).toThrow(RangeError);
+    expect(() => segments(map, 6, 7.5)).toThrow(RangeError);
+  });
+
+  it('segments equals the partition read frame by frame, inside one extent, one gap or many (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ s: fc.nat({ max: 120 }), len: fc.nat({ max: 12 }), base: fc.nat({ max: 1000 }), del: fc.boolean() }), { maxLength: 25 }),
+        fc.nat({ max: 140 }),
+        fc.nat({ max: 30 }),
+        (edits, start, len) => {
+          const map = new ExtentMap<{ base: number }>(linear());
+          for (const e of edits) {
+            if (e.del) map.delete(e.s, e.s + e.len);
+            else map.set(e.s, e.s + e.len, { base: e.base });
+          }
+          const end = start + len;
+          // the reference, frame by frame: a run per stored extent met, and per stretch of no extent
+          const want: { start: number; end: number; base: number | undefined; key: number }[] = [];
+          for (let f = start; f <= end; f++) {
+            const key = map.get(f)?.start ?? -1;
+            const last = want[want.length - 1];
+            if (last !== undefined && last.key === key) last.end = f;
+            else want.push({ start: f, end: f, base: map.lookup(f)?.base, key });
+          }
+          expect(segments(map, start, end).map((r) => ({ start: r.start, end: r.end, base: r.value?.base }))).toEqual(want.map(({ key: _, ...r }) => r));
+        },
+      ),
+      { numRuns: 500, seed: 3 },
+    );
   });
 });
 
