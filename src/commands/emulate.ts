@@ -9,7 +9,7 @@ import type { CommandEnv } from '../cli.js';
 import { loadRepo } from '../check.js';
 import { buildMachine } from '../model/build.js';
 import { runScenario, emulateTrace, withAbi, encodeCallText, formatCallText, formatEmulateText, type CallReport, type EmulateReport, type Abi } from '../hypercalls/index.js';
-import { callReportJson, encodeCallReport, encodePrettyCallReport, indentText, prettyCallReport } from '../hypercalls/jsonl.js';
+import { callReportJson, encodeCallReport, encodePrettyCallReport, encodePrettyJson, indentText, prettyJson } from '../hypercalls/jsonl.js';
 import { openOutputAtomic } from '../report/write.js';
 import { sortFindings } from '../report/index.js';
 import { UsageError, ToolError } from '../errors.js';
@@ -146,23 +146,42 @@ function jsonHead(head: Pick<EmulateReport, 'version' | 'scenario' | 'host' | 'a
   return JSON.stringify(head, null, 2).slice(0, -2) + ',\n  "calls": [';
 }
 
-function callElement(separator: string): { encode: (c: CallReport, buf: Uint8Array, pos: number, lim: number) => number; text: (c: CallReport) => string } {
+/** An element of a streamed array at depth 2 (4 spaces): a separator, then the value pretty-printed. */
+interface Element<T> {
+  encode: (v: T, buf: Uint8Array, pos: number, lim: number) => number;
+  text: (v: T) => string;
+}
+
+function element<T>(separator: string, pretty: (v: T, buf: Uint8Array, pos: number, lim: number, base: number) => number): Element<T> {
   const sep = Buffer.from(separator, 'latin1');
   return {
-    encode: (c, buf, pos, lim) => {
+    encode: (v, buf, pos, lim) => {
       if (pos + sep.length > lim) return -1;
       buf.set(sep, pos);
-      return encodePrettyCallReport(c, buf, pos + sep.length, lim, 4);
+      return pretty(v, buf, pos + sep.length, lim, 4);
     },
-    text: (c) => separator + prettyCallReport(c, 4),
+    text: (v) => separator + prettyJson(v, 4),
   };
 }
-const FIRST_CALL = callElement('\n    ');
-const NEXT_CALL = callElement(',\n    ');
+const FIRST_CALL = element<CallReport>('\n    ', encodePrettyCallReport);
+const NEXT_CALL = element<CallReport>(',\n    ', encodePrettyCallReport);
+const FIRST_FINDING = element<Finding>('\n    ', encodePrettyJson);
+const NEXT_FINDING = element<Finding>(',\n    ', encodePrettyJson);
 
-function jsonTail(calls: number, findings: Finding[], summary: EmulateReport['summary']): string {
-  const close = calls > 0 ? '\n  ]' : ']';
-  return `${close},\n  "findings": ${indentText(JSON.stringify(findings, null, 2), 2)},\n  "summary": ${indentText(JSON.stringify(summary, null, 2), 2)}\n}\n`;
+/** The rest of a streamed JSON report: the end of `calls`, the findings one by one (with backpressure), the summary. */
+async function writeJsonTail(lines: LineChunks, calls: number, findings: Finding[], summary: EmulateReport['summary']): Promise<void> {
+  lines.line(`${calls > 0 ? '\n  ]' : ']'},\n  "findings": [`, false);
+  for (let i = 0; i < findings.length; i++) {
+    const el = i === 0 ? FIRST_FINDING : NEXT_FINDING;
+    lines.encoded(findings[i]!, el.encode, el.text, false);
+    if ((i & 1023) === 1023) {
+      void lines.flush();
+      const wait = lines.backlog();
+      if (wait !== undefined) await wait;
+    }
+  }
+  lines.line(`${findings.length > 0 ? '\n  ]' : ']'},\n  "summary": ${indentText(JSON.stringify(summary, null, 2), 2)}\n}`);
+  await lines.flush();
 }
 
 /** Findings raised at the end of the run (not by a call). */
@@ -230,7 +249,7 @@ async function emulateTraceCommand(env: CommandEnv, paths: string[], o: EmulateO
     progress?.done();
     await lines.flush();
     const findings = sortFindings(result.findings);
-    if (o.format === 'json') await out.write(jsonTail(n, findings, result.summary));
+    if (o.format === 'json') await writeJsonTail(lines, n, findings, result.summary);
     else if (o.format === 'jsonl') await out.write(summaryLine({ scenario: display, host, abi, findings, summary: result.summary }));
     else {
       const s = result.summary;

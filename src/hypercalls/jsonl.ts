@@ -270,12 +270,27 @@ let compact = new Uint8Array(1 << 16);
  * `JSON.stringify(c, null, 2)` with every line after the first indented by `base` more spaces —
  * the text of `c` as an element nested in a pretty-printed document — written as UTF-8 into `buf`
  * from `pos`, before `lim`; returns its end, or -1 when it does not fit (the caller then writes
- * {@link prettyCallReport}).
+ * {@link prettyJson}).
  */
 export function encodePrettyCallReport(c: CallReport, buf: Uint8Array, pos: number, lim: number, base: number): number {
-  let end = encodeCallReport(c, compact, 0, compact.length);
+  return encodePretty(c, buf, pos, lim, base, encodeCallReport);
+}
+
+/** The same for any JSON value (a finding of the report's top-level list). */
+export function encodePrettyJson(v: unknown, buf: Uint8Array, pos: number, lim: number, base: number): number {
+  return encodePretty(v, buf, pos, lim, base, encodeJson);
+}
+
+/** `JSON.stringify(v)` written as UTF-8 into `buf` (see {@link encodeCallReport}); -1 when it cannot. */
+export function encodeJson(v: unknown, buf: Uint8Array, pos: number, lim: number): number {
+  return value(buf, pos, lim, v, 0);
+}
+
+/** Compact by `encode` (or JSON.stringify where it cannot), then indented into place. */
+function encodePretty<T>(v: T, buf: Uint8Array, pos: number, lim: number, base: number, encode: (v: T, buf: Uint8Array, pos: number, lim: number) => number): number {
+  let end = encode(v, compact, 0, compact.length);
   if (end < 0) {
-    const text = Buffer.from(callReportJson(c), 'utf8');
+    const text = Buffer.from(JSON.stringify(v) ?? 'null', 'utf8');
     if (text.length > compact.length) compact = new Uint8Array(text.length);
     compact.set(text, 0);
     end = text.length;
@@ -283,9 +298,9 @@ export function encodePrettyCallReport(c: CallReport, buf: Uint8Array, pos: numb
   return indentJson(compact, 0, end, base, buf, pos, lim);
 }
 
-/** The string {@link encodePrettyCallReport} writes. */
-export function prettyCallReport(c: CallReport, base: number): string {
-  return indentText(JSON.stringify(c, null, 2), base);
+/** The string {@link encodePrettyCallReport} / {@link encodePrettyJson} write. */
+export function prettyJson(v: unknown, base: number): string {
+  return indentText(JSON.stringify(v, null, 2) ?? 'null', base);
 }
 
 /** Every line of `text` after the first indented by `base` more spaces (JSON text: no line break inside a string). */
@@ -368,6 +383,7 @@ export function indentJson(src: Uint8Array, from: number, to: number, base: numb
 function newline(buf: Uint8Array, p: number, lim: number, indent: number): number {
   if (p + 1 + indent > lim) return -1;
   buf[p++] = 10;
-  buf.fill(32, p, p + indent);
-  return p + indent;
+  // (a loop: the few spaces of a level cost less than a call of `fill`)
+  for (let i = 0; i < indent; i++) buf[p++] = 32;
+  return p;
 }

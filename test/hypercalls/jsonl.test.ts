@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { loadRepo } from '../../src/check.js';
 import { runScenario } from '../../src/hypercalls/index.js';
-import { callReportJson, encodeCallReport, encodePrettyCallReport, indentJson, indentText, prettyCallReport } from '../../src/hypercalls/jsonl.js';
+import { callReportJson, encodeCallReport, encodePrettyCallReport, encodePrettyJson, indentJson, indentText, prettyJson } from '../../src/hypercalls/jsonl.js';
 import { encodeCallText, formatCallText } from '../../src/hypercalls/text.js';
 import type { CallReport, Out } from '../../src/hypercalls/types.js';
 import type { Finding } from '../../src/policy/types.js';
@@ -402,18 +402,32 @@ describe('indentJson and encodePrettyCallReport', () => {
     const calls = [...(await shippedCalls()), ...edgeCases(), report({ out: { when: new Date(0) as unknown as string, m: new Map() as unknown as string } })];
     for (const c of calls) {
       for (const base of [0, 4]) {
-        const want = prettyCallReport(c, base);
+        const want = prettyJson(c, base);
         expect(want).toBe(indentText(JSON.stringify(c, null, 2), base));
         expect(writeChecked((buf, p, l) => encodePrettyCallReport(c, buf, p, l, base), want, 3)).toBe(3 + Buffer.byteLength(want));
       }
     }
   });
 
+  it('any JSON value (a finding of the top-level list) pretty-printed as an element: exactly prettyJson, never outside [pos, lim) (property)', () => {
+    const related = { file: 'a.yaml', line: 2, column: 3, message: 'also "here"\t' };
+    const findings = [finding, { ...finding, related: [related, related], subject: { kind: 'Domain', name: 'vm-é' } }, { ...finding, message: 'x'.repeat(5000) }];
+    for (const f of findings) expect(writeChecked((buf, p, l) => encodePrettyJson(f, buf, p, l, 4), prettyJson(f, 4), 1)).toBe(1 + Buffer.byteLength(prettyJson(f, 4)));
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.nat({ max: 6 }), fc.nat({ max: 16 }), (v, base, pos) => {
+        const want = prettyJson(v, base);
+        expect(want).toBe(indentText(JSON.stringify(v, null, 2), base));
+        expect(writeChecked((buf, p, l) => encodePrettyJson(v, buf, p, l, base), want, pos)).toBe(pos + Buffer.byteLength(want));
+      }),
+      { numRuns: 1000, seed: 29 },
+    );
+  });
+
   it('writes exactly the pretty text, or -1 when it does not fit, never outside [pos, lim) (property)', () => {
     fc.assert(
       fc.property(reportArbitrary(), fc.nat({ max: 32 }), fc.nat({ max: 400 }), (r, pos, cut) => {
         const c = fromArb(r);
-        const want = prettyCallReport(c, 4);
+        const want = prettyJson(c, 4);
         const len = Buffer.byteLength(want);
         expect(writeChecked((buf, p, l) => encodePrettyCallReport(c, buf, p, l, 4), want, pos)).toBe(pos + len);
         const lim = Math.max(pos, pos + len - 1 - (cut % Math.max(1, len)));

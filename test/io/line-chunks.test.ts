@@ -222,7 +222,7 @@ describe('LineChunks', () => {
         c,
         (v, buf, pos, lim) => {
           if (pos + sep.length > lim) return -1;
-          buf.write(sep, pos, 'latin1');
+          if (sep) buf[pos] = 44; // ,
           return encodeCallReport(v, buf, pos + sep.length, lim);
         },
         (v) => sep + callReportJson(v),
