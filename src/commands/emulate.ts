@@ -9,7 +9,7 @@ import type { CommandEnv } from '../cli.js';
 import { loadRepo } from '../check.js';
 import { buildMachine } from '../model/build.js';
 import { runScenario, emulateTrace, withAbi, encodeCallText, formatCallText, formatEmulateText, type CallReport, type EmulateReport, type Abi } from '../hypercalls/index.js';
-import { callReportJson, encodeCallReport, encodePrettyCallReport, encodePrettyJson, indentText, prettyJson } from '../hypercalls/jsonl.js';
+import { callReportJson, encodeCallReport, encodeJson, encodePrettyCallReport, encodePrettyJson, indentText, prettyJson } from '../hypercalls/jsonl.js';
 import { openOutputAtomic } from '../report/write.js';
 import { sortFindings } from '../report/index.js';
 import { UsageError, ToolError } from '../errors.js';
@@ -146,42 +146,76 @@ function jsonHead(head: Pick<EmulateReport, 'version' | 'scenario' | 'host' | 'a
   return JSON.stringify(head, null, 2).slice(0, -2) + ',\n  "calls": [';
 }
 
-/** An element of a streamed array at depth 2 (4 spaces): a separator, then the value pretty-printed. */
+/** An element of a streamed array: a separator, then the value. */
 interface Element<T> {
   encode: (v: T, buf: Uint8Array, pos: number, lim: number) => number;
   text: (v: T) => string;
 }
 
-function element<T>(separator: string, pretty: (v: T, buf: Uint8Array, pos: number, lim: number, base: number) => number): Element<T> {
+/** `separator` + `encode(v)` (or, where that cannot, `separator` + `text(v)`). */
+function element<T>(separator: string, encode: (v: T, buf: Uint8Array, pos: number, lim: number) => number, text: (v: T) => string): Element<T> {
   const sep = Buffer.from(separator, 'latin1');
   return {
     encode: (v, buf, pos, lim) => {
       if (pos + sep.length > lim) return -1;
       buf.set(sep, pos);
-      return pretty(v, buf, pos + sep.length, lim, 4);
+      return encode(v, buf, pos + sep.length, lim);
     },
-    text: (v) => separator + prettyJson(v, 4),
+    text: (v) => separator + text(v),
   };
 }
-const FIRST_CALL = element<CallReport>('\n    ', encodePrettyCallReport);
-const NEXT_CALL = element<CallReport>(',\n    ', encodePrettyCallReport);
-const FIRST_FINDING = element<Finding>('\n    ', encodePrettyJson);
-const NEXT_FINDING = element<Finding>(',\n    ', encodePrettyJson);
 
-/** The rest of a streamed JSON report: the end of `calls`, the findings one by one (with backpressure), the summary. */
-async function writeJsonTail(lines: LineChunks, calls: number, findings: Finding[], summary: EmulateReport['summary']): Promise<void> {
-  lines.line(`${calls > 0 ? '\n  ]' : ']'},\n  "findings": [`, false);
-  for (let i = 0; i < findings.length; i++) {
-    const el = i === 0 ? FIRST_FINDING : NEXT_FINDING;
-    lines.encoded(findings[i]!, el.encode, el.text, false);
+/** Elements of the arrays of a pretty-printed report, at depth 2 (4 spaces). */
+const pretty = (v: unknown) => prettyJson(v, 4);
+const FIRST_CALL = element<CallReport>('\n    ', (c, b, p, l) => encodePrettyCallReport(c, b, p, l, 4), pretty);
+const NEXT_CALL = element<CallReport>(',\n    ', (c, b, p, l) => encodePrettyCallReport(c, b, p, l, 4), pretty);
+const FIRST_FINDING = element<Finding>('\n    ', (f, b, p, l) => encodePrettyJson(f, b, p, l, 4), pretty);
+const NEXT_FINDING = element<Finding>(',\n    ', (f, b, p, l) => encodePrettyJson(f, b, p, l, 4), pretty);
+/** Elements of the compact `findings` of the JSON Lines summary line. */
+const FIRST_COMPACT = element<Finding>('', encodeJson, (f) => JSON.stringify(f));
+const NEXT_COMPACT = element<Finding>(',', encodeJson, (f) => JSON.stringify(f));
+
+/**
+ * Write `each` item into `lines`, handing full buffers on and waiting while the output is backed
+ * up: a list of any length (the findings of a long run) never becomes one string.
+ */
+async function streamList<T>(lines: LineChunks, items: readonly T[], each: (item: T, i: number) => void): Promise<void> {
+  for (let i = 0; i < items.length; i++) {
+    each(items[i]!, i);
     if ((i & 1023) === 1023) {
       void lines.flush();
       const wait = lines.backlog();
       if (wait !== undefined) await wait;
     }
   }
+}
+
+/** The rest of a streamed JSON report: the end of `calls`, the findings one by one, the summary. */
+async function writeJsonTail(lines: LineChunks, calls: number, findings: Finding[], summary: EmulateReport['summary']): Promise<void> {
+  lines.line(`${calls > 0 ? '\n  ]' : ']'},\n  "findings": [`, false);
+  await streamList(lines, findings, (f, i) => {
+    const el = i === 0 ? FIRST_FINDING : NEXT_FINDING;
+    lines.encoded(f, el.encode, el.text, false);
+  });
   lines.line(`${findings.length > 0 ? '\n  ]' : ']'},\n  "summary": ${indentText(JSON.stringify(summary, null, 2), 2)}\n}`);
-  await lines.flush();
+}
+
+/** The last line of `--format jsonl`: `summaryLine(report)`, its findings written one by one. */
+async function writeSummaryLine(lines: LineChunks, report: Pick<EmulateReport, 'scenario' | 'host' | 'abi' | 'summary' | 'findings'>): Promise<void> {
+  // `{"summary":…,"findings":[` — the line of no findings without its `]}`.
+  lines.line(summaryLine({ ...report, findings: [] }).slice(0, -3), false);
+  await streamList(lines, report.findings, (f, i) => {
+    const el = i === 0 ? FIRST_COMPACT : NEXT_COMPACT;
+    lines.encoded(f, el.encode, el.text, false);
+  });
+  lines.line(']}');
+}
+
+/** The end of the text of a trace: the end-of-run findings, then the summary line. */
+async function writeTextTail(lines: LineChunks, findings: Finding[], s: EmulateReport['summary']): Promise<void> {
+  await streamList(lines, findings, (f) => lines.line(printable(`    ${f.file}:${f.line}:${f.column}  ${f.severity}  ${f.message}  ${f.rule}`).replace(/\n/g, '\\n')));
+  const n = (k: number, w: string) => `${k} ${w}${k === 1 ? '' : 's'}`;
+  lines.line(`${n(s.calls, 'call')}, ${n(s.errors, 'error')}, ${n(s.warnings, 'warning')}, ${n(s.failed_expectations, 'failed expectation')}`);
 }
 
 /** Findings raised at the end of the run (not by a call). */
@@ -250,13 +284,9 @@ async function emulateTraceCommand(env: CommandEnv, paths: string[], o: EmulateO
     await lines.flush();
     const findings = sortFindings(result.findings);
     if (o.format === 'json') await writeJsonTail(lines, n, findings, result.summary);
-    else if (o.format === 'jsonl') await out.write(summaryLine({ scenario: display, host, abi, findings, summary: result.summary }));
-    else {
-      const s = result.summary;
-      const tail = findings.length ? findings.map((f) => printable(`    ${f.file}:${f.line}:${f.column}  ${f.severity}  ${f.message}  ${f.rule}`).replace(/\n/g, '\\n')).join('\n') + '\n' : '';
-      const n = (k: number, w: string) => `${k} ${w}${k === 1 ? '' : 's'}`;
-      await out.write(`${tail}${n(s.calls, 'call')}, ${n(s.errors, 'error')}, ${n(s.warnings, 'warning')}, ${n(s.failed_expectations, 'failed expectation')}\n`);
-    }
+    else if (o.format === 'jsonl') await writeSummaryLine(lines, { scenario: display, host, abi, findings, summary: result.summary });
+    else await writeTextTail(lines, findings, result.summary);
+    await lines.flush();
     await out.commit();
     return exitFor(result.summary);
   } catch (e) {

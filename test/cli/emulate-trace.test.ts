@@ -79,6 +79,27 @@ describe('emulate --trace output formats', () => {
     expect(text.stdout).toContain('\n#7  x\\x1b]0;t\\x07  dom0  → ENOSYS\n');
   });
 
+  it('a long list of end-of-run findings is written in every format as a whole list would be', async () => {
+    // 1,200 frames handed out raw, then given back: a stale translation each at the end (mapping/dangling)
+    const calls: string[] = [];
+    for (let i = 0; i < 1200; i++) {
+      const gfn = `0x${i.toString(16)}`;
+      calls.push(`{"op":"memory.translate","domid":1,"gfns":["${gfn}"]}`, `{"op":"memory.decrease_reservation","caller":"vm1","gfns":["${gfn}"]}`);
+    }
+    const trace = calls.join('\n') + '\n';
+    const [json, jsonl, text] = [await emulate(trace, 'json'), await emulate(trace, 'jsonl'), await emulate(trace, 'text')];
+    const { last } = jsonLines(jsonl.stdout);
+    expect(last.findings).toHaveLength(1200);
+    expect(jsonl.stdout.trimEnd().split('\n').pop()).toBe(JSON.stringify(last));
+    const report = JSON.parse(json.stdout) as { findings: { rule: string }[] };
+    expect(json.stdout).toBe(JSON.stringify(report, null, 2) + '\n');
+    expect(report.findings.filter((f) => f.rule === 'mapping/dangling')).toHaveLength(1200);
+    expect(report.findings).toHaveLength(2400); // and the calls' hypercall/raw-mfn-exposed
+    const tail = text.stdout.trimEnd().split('\n').slice(-1201);
+    expect(tail.slice(0, -1).every((l) => /^ {4}t\.jsonl:\d+:1 {2}\w+ {2}call #\d+ handed out .* {2}mapping\/dangling$/.test(l))).toBe(true);
+    expect(tail[1200]).toMatch(/^2400 calls, /);
+  });
+
   it('--trace - reads the trace from stdin as it comes: the same run, the findings at <stdin>', async () => {
     const dir = repo({ 'lab.yaml': lab(), 't.jsonl': TRACE });
     const fromFile = await run(['emulate', '.', '--trace', 't.jsonl', '--host', 'h', '--format', 'jsonl', '--quiet'], { cwd: dir });
