@@ -30,6 +30,9 @@ const FAST_TOKENS: readonly string[] = [
   'apiVersion: pviommu/v1\n', 'apiVersion: pviommu/v2\n', '__proto__: ', 'constructor: ', '\r\n', '\t', '\u00a0', '\ufeff',
   '|', '>', '|-', '>+', '|2', ': |\n  ', ': >-\n    ', '\n   ', '\n\n  ', '\\\n  ', "'\n  ", '"\n  ', ' # \t', '#\t', '\n  \n',
   '&id001 ', '*id001', '&a', '*a', '&a ', ' *a', ': &a\n  ', ': *a\n', '- &a ', '- *a',
+  '\n...\n', '... # e\n', '\n...', '%YAML 1.2\n---\n', '%YAML 1.1\n', '\n%YAML 1.2\n', '%TAG ! x\n', '...\n---\n',
+  '# pviommu-disable-next-line pci/seize -- r\n', ' # pviommu-disable-next-line a/b, c/d -- why', '#pviommu-disable-next-line a/b\n',
+  '\n  # pviommu-disable-next-line x/y -- z\n', '# pviommu-enable a/b -- r', 'pviommu-', ' #\tpviommu-disable-next-line a/b -- r',
 ];
 
 const fastMutationArb: fc.Arbitrary<Mutation> = fc.oneof(
@@ -118,6 +121,8 @@ const styleArb = fc.record({
   lineWidth: fc.constantFrom(0, 0, 24, 40, 80),
   strType: fc.constantFrom(...(['PLAIN', 'PLAIN', 'QUOTE_DOUBLE', 'QUOTE_SINGLE', 'BLOCK_LITERAL', 'BLOCK_FOLDED'] as const)),
   cr: fc.boolean(),
+  // document markers: `...` after each document (with or without the next `---`), `%YAML` before each `---`
+  ends: fc.constantFrom('none', 'none', 'end', 'bare', 'directive'),
   seed: fc.nat(),
 });
 type Style = typeof styleArb extends fc.Arbitrary<infer S> ? S : never;
@@ -159,7 +164,11 @@ function emit(docs: unknown[], s: Style): string {
     }
     return text;
   });
-  let text = (s.lead ? '---\n' : '') + parts.join('---\n');
+  let text =
+    s.ends === 'end' ? parts.map((p) => `---\n${p}...\n`).join('') :
+    s.ends === 'bare' ? parts.map((p) => `${p}... # end\n`).join('') :
+    s.ends === 'directive' ? parts.map((p) => `%YAML 1.2\n---\n${p}...\n`).join('') :
+    (s.lead ? '---\n' : '') + parts.join('---\n');
   if (s.cr) text = text.replace(/\n/g, '\r\n');
   return text;
 }

@@ -11,6 +11,10 @@
  *
  * Accepted (anything else declines):
  * - documents separated by `---` lines (a leading one too; only blanks or a comment after it);
+ * - a `...` line (blanks or a comment after it) ending a document's content; the next document
+ *   starts with `---` or with its first content line;
+ * - one `%YAML 1.1` or `%YAML 1.2` directive (a comment after it) before the `---` of a document
+ *   at the start of the text or after a `...` (the yaml pipeline reads either as 1.2, no finding);
  * - a root that is a block mapping or sequence at column 0, or a flow collection (JSON);
  * - block mappings whose keys are single-line plain or quoted scalars, block sequences (`- item`,
  *   `- key: v` compact mappings, `- - x`, a sequence at the indentation of its parent key);
@@ -36,9 +40,11 @@
  *   (COMPOSE_OPTIONS: `merge: false`). An alias counts as a value, and as the values of its node
  *   towards MAX_VALUES (yaml's loader refuses documents that aliases expand too far);
  * - comment lines and ` # comments` after a value, blank lines, LF or CRLF line ends; tabs in
- *   comments.
- * Declined, among others: tabs outside comments, other control characters anywhere, directives
- * (`%`), `...`, tags, anchors and aliases in flow collections, on or as keys (`&a key: v`,
+ *   comments. The comments that may be suppressions (`# pviommu-…`) are handed to the caller, who
+ *   reads them with the pipeline's `parseSuppressions` (their findings are the pipeline's too).
+ * Declined, among others: tabs outside comments, other control characters anywhere, other
+ * directives (`%TAG`, other versions, two of them, one without a `---` after it or inside a
+ * document), `...` with no document content before it or text after it, tags, anchors and aliases in flow collections, on or as keys (`&a key: v`,
  * `- &a key: v`), on the root, before a block or multi-line scalar, an alias or another anchor or
  * on nothing (an anchored null), other anchor names, an alias to an anchor not defined before it,
  * an alias inside an anchored collection (cyclic, or nested expansion that yaml's alias limit
@@ -52,7 +58,9 @@
  * literals longer than MAX_INT_LITERAL, more than MAX_VALUES values, nesting deeper than
  * MAX_DEPTH, comments after a document's last value when it is empty (`key:`) or a keep block
  * scalar that takes in blank lines, an `apiVersion` of another pviommu version (a finding),
- * files that may hold suppression comments (a `#` before `pviommu-` on a line), and pviommu/v1
+ * a `#` followed by blanks and `pviommu-` that is not the start of a comment read here (inside a
+ * scalar or a longer comment: no suppression either way), and, unless the caller collects them
+ * (`parseFast`'s `comments`), files that may hold suppression comments at all, and pviommu/v1
  * documents with a duplicate key or a key that is not a string (or is `__proto__`), each a
  * finding. A plain scalar that a YAML 1.1 reader reads differently is the one finding read
  * here: its `yaml/ambiguous-scalar` warning is returned with the document (`ambiguous`), as the
@@ -69,7 +77,7 @@
  */
 import { ambiguityMessage } from './ambiguous.js';
 import { MAX_INT_LITERAL, MAX_VALUES } from './parse.js';
-import { mayHaveDirectives } from './suppressions.js';
+import { mayHaveDirectives, type CommentToken } from './suppressions.js';
 
 /** One document, as the fast path read it. */
 export interface FastDoc {
@@ -94,6 +102,9 @@ export const MAX_DEPTH = 64;
 const MAX_KEY = 1000;
 
 const DECLINE: unique symbol = Symbol('decline');
+
+/** The one directive read here: `%YAML 1.1` or `%YAML 1.2`, then blanks or a comment (group 1). */
+const YAML_DIRECTIVE = /^%YAML +1\.[12](?: *$| +(#.*)$)/;
 
 /** Why the last text was declined (for tests and for looking into a repo that declines). */
 let declined = '';
@@ -228,6 +239,8 @@ const hasOwn = Object.prototype.hasOwnProperty;
 const enum Kind {
   Content,
   DocStart,
+  /** A `...` line after a document's content. */
+  DocEnd,
   End,
 }
 
@@ -278,6 +291,10 @@ class FastParser {
   private key: string | null = '';
   /** Set by lineEnd: the offset after the line break of the line it looked at. */
   private after = 0;
+  /** A document has begun (a `---` or content) and not been ended by `...`. */
+  private docOpen = false;
+  /** `%YAML` directives read since the last document (the next line must be a `---`). */
+  private directives = 0;
   /**
    * Offsets of the text's tabs, and how many of them (in text order) have been found inside a
    * comment. A tab anywhere else (indentation, a scalar, before a comment) declines, at the latest
@@ -294,10 +311,15 @@ class FastParser {
   /** Values the aliases of the text stand for (each use counts its node's values). */
   private expanded = 0;
 
+  /** With `collectComments`: the offset of every comment's `#`, in text order. */
+  readonly commentStarts: number[] | null;
+
   constructor(
     private readonly t: string,
     private readonly maxAliasUses: number,
+    collectComments = false,
   ) {
+    this.commentStarts = collectComments ? [] : null;
     this.n = t.length;
     for (let i = t.indexOf('\t'); i >= 0; i = t.indexOf('\t', i + 1)) this.tabs.push(i);
   }
@@ -307,8 +329,14 @@ class FastParser {
     this.advance();
     while (this.kind !== Kind.End) {
       const start = this.ls;
+      if (this.kind === Kind.DocEnd) {
+        // `...` ends the document: another may follow, with or without `---`
+        this.advance();
+        continue;
+      }
       if (this.kind === Kind.DocStart) {
         this.advance();
+        if ((this.kind as Kind) === Kind.DocEnd) decline('empty document ended by ...');
         if ((this.kind as Kind) !== Kind.Content) {
           docs.push({ value: null, api: 'none', docRange: [0, 0], root: { line: 0, column: 0, endLine: 0, endColumn: 0 }, ambiguous: [] });
           continue;
@@ -368,6 +396,7 @@ class FastParser {
    * a comment.
    */
   private comment(h: number, le: number): void {
+    if (this.commentStarts !== null) this.commentStarts.push(h);
     const tabs = this.tabs;
     while (this.tabsSeen < tabs.length && tabs[this.tabsSeen]! < le) {
       if (tabs[this.tabsSeen]! < h) decline('tab outside a comment');
@@ -390,6 +419,7 @@ class FastParser {
     let lineNo = this.lineNo;
     for (;;) {
       if (p >= n) {
+        if (this.directives > 0) decline('directive without ---');
         this.kind = Kind.End;
         this.lineNo = lineNo;
         this.endDoc(n);
@@ -429,21 +459,36 @@ class FastParser {
           t.charCodeAt(p + 2) === c &&
           (le === p + 3 || t.charCodeAt(p + 3) === SP)
         ) {
-          if (c === DOT) decline('document end marker');
+          // (`...` ends a document's content; with no document open it is left to the yaml pipeline)
+          if (c === DOT && (!this.docOpen || this.kind === Kind.DocStart)) decline('document end marker without a document');
           let j = p + 3;
           while (j < le && t.charCodeAt(j) === SP) j++;
           if (j < le) {
-            if (t.charCodeAt(j) !== HASH) decline('content on a --- line');
+            if (t.charCodeAt(j) !== HASH) decline(c === DOT ? 'content on a ... line' : 'content on a --- line');
             this.comment(j, le);
           }
-          this.kind = Kind.DocStart;
+          this.kind = c === DOT ? Kind.DocEnd : Kind.DocStart;
+          this.docOpen = c === DASH;
+          this.directives = 0;
           this.endDoc(p);
           this.tcN = 0;
           return;
         }
-        if (c === PCT) decline('directive');
+        if (c === PCT) {
+          // `%YAML 1.1` or `%YAML 1.2` (which the yaml pipeline reads as 1.2, without a finding), once,
+          // before the `---` of a document; any other directive, or one inside a document, declines.
+          if (this.docOpen || this.directives > 0) decline('directive');
+          const m = YAML_DIRECTIVE.exec(t.slice(p, le));
+          if (m === null) decline('directive');
+          if (m[1] !== undefined) this.comment(p + m.index + m[0].length - m[1].length, le);
+          this.directives++;
+          p = next;
+          continue;
+        }
       }
+      if (this.directives > 0) decline('directive without ---');
       this.kind = Kind.Content;
+      this.docOpen = true;
       this.tcN = 0;
       return;
     }
@@ -1324,13 +1369,37 @@ function mayHoldDirective(text: string): boolean {
 }
 
 /**
+ * The comments that may be suppressions (`#`, blanks, `pviommu-`: what parseSuppressions looks
+ * at; it ignores every other comment) pushed to `out` as the yaml pipeline gives them — the
+ * offset of the `#` and the text to the end of its line — in text order. False (decline) when such
+ * a `#` is not the start of a comment the parser read: inside a scalar, or in a comment
+ * that starts before it (neither is a suppression), or a comment this reader did not see.
+ */
+function directiveComments(text: string, starts: readonly number[], out: CommentToken[]): boolean {
+  let k = 0;
+  for (const m of text.matchAll(MAY_BE_DIRECTIVE)) {
+    const h = m.index;
+    while (k < starts.length && starts[k]! < h) k++;
+    if (starts[k] !== h) return false;
+    const nl = text.indexOf('\n', h);
+    out.push({ offset: h, source: text.slice(h, nl < 0 ? text.length : nl) });
+  }
+  return true;
+}
+/** Where a suppression comment may start (blanks as parseSuppressions' `\s`, on one line). */
+const MAY_BE_DIRECTIVE = /#[^\S\n]*pviommu-/g;
+
+/**
  * The documents of `text` (BOM already removed), or undefined when the text is outside the subset
  * read here or would give any finding: then the caller parses it with yaml. `maxAliasUses`: the
  * caller's alias limit (load.ts's `maxAliases`, `limits.max_aliases`; negative: none): more uses
- * of one anchor decline (at most MAX_ALIAS_USES are taken anyway).
+ * of one anchor decline (at most MAX_ALIAS_USES are taken anyway). A text that may hold
+ * suppression comments (`# pviommu-…`) is declined unless `comments` is given: the comments that
+ * may be suppressions are then pushed to it, for `parseSuppressions`.
  */
-export function parseFast(text: string, maxAliasUses = MAX_ALIAS_USES): FastDoc[] | undefined {
-  if (mayHoldDirective(text)) {
+export function parseFast(text: string, maxAliasUses = MAX_ALIAS_USES, comments?: CommentToken[]): FastDoc[] | undefined {
+  const directives = mayHoldDirective(text);
+  if (directives && comments === undefined) {
     declined = 'may hold suppression comments';
     return undefined;
   }
@@ -1340,7 +1409,13 @@ export function parseFast(text: string, maxAliasUses = MAX_ALIAS_USES): FastDoc[
   }
   try {
     // (a negative limit is none)
-    return new FastParser(text, maxAliasUses < 0 ? MAX_ALIAS_USES : Math.min(maxAliasUses, MAX_ALIAS_USES)).parse();
+    const parser = new FastParser(text, maxAliasUses < 0 ? MAX_ALIAS_USES : Math.min(maxAliasUses, MAX_ALIAS_USES), directives);
+    const docs = parser.parse();
+    if (directives && !directiveComments(text, parser.commentStarts!, comments!)) {
+      declined = 'a `# pviommu-` that is not a comment read here';
+      return undefined;
+    }
+    return docs;
   } catch (e) {
     if (e === DECLINE) return undefined;
     if (e instanceof RangeError) {
