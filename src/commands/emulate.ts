@@ -247,6 +247,9 @@ async function emulateTraceCommand(env: CommandEnv, paths: string[], o: EmulateO
   const abi = o.abi ?? loaded.hc.host.pv_iommu.abi;
   const machine = buildMachine(withAbi(loaded.hc, abi));
   const display = fromStdin ? '<stdin>' : relative(io.cwd, traceAbs).split(sep).join('/');
+  if (fromStdin && io.stdinIsTTY && !o.quiet) {
+    io.stderr.write('pviommu: reading calls from the terminal, one JSON object per line (end with Ctrl-D)\n');
+  }
   const progress = o.quiet ? undefined : progressReporter(io, false);
   const out = await sink(env, o.output, [...paths, ...(fromStdin ? [] : [o.trace!]), ...loaded.files]);
   const host = loaded.hc.host.name;

@@ -125,7 +125,7 @@ export class LineChunks {
 }
 
 /** An Io that records everything, for tests. */
-export function memoryIo(opts: { stdin?: string; cwd?: string; env?: NodeJS.ProcessEnv; tty?: boolean } = {}) {
+export function memoryIo(opts: { stdin?: string; stdinTTY?: boolean; cwd?: string; env?: NodeJS.ProcessEnv; tty?: boolean } = {}) {
   const out: string[] = [];
   const err: string[] = [];
   const io: Io = {
@@ -137,7 +137,7 @@ export function memoryIo(opts: { stdin?: string; cwd?: string; env?: NodeJS.Proc
       const b = Buffer.from(opts.stdin ?? '', 'utf8');
       for (let i = 0; i < b.length; i += 4093) yield b.subarray(i, i + 4093);
     },
-    stdinIsTTY: false,
+    stdinIsTTY: opts.stdinTTY ?? false,
     env: opts.env ?? {},
     cwd: opts.cwd ?? process.cwd(),
   };

@@ -164,13 +164,6 @@ class LineSplitter {
 }
 
 /**
- * The streaming core: read `file` chunk by chunk and hand every non-blank line to `each`
- * synchronously. Only one chunk (1 MiB) and one partial line are held at a time.
- *
- * A line's `call` is the parsed object, or — for the plain lines the fast reader takes — a
- * {@link ScannedCall} that is reused for the next line: use it within `each` (the runner does).
- */
-/**
  * Where a trace comes from: a path (a file, or a FIFO such as `<(…)` or /dev/stdin), read in
  * 1 MiB chunks, or chunks handed over as they arrive (stdin).
  */
@@ -180,6 +173,13 @@ function chunksOf(source: TraceSource): AsyncIterable<Uint8Array> {
   return typeof source === 'string' ? (createReadStream(source, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) : source;
 }
 
+/**
+ * The streaming core: read `file` chunk by chunk and hand every non-blank line to `each`
+ * synchronously. Only one chunk (1 MiB) and one partial line are held at a time.
+ *
+ * A line's `call` is the parsed object, or — for the plain lines the fast reader takes — a
+ * {@link ScannedCall} that is reused for the next line: use it within `each` (the runner does).
+ */
 export async function forEachTraceLine(
   file: TraceSource,
   each: (t: TraceLine) => void,

@@ -123,6 +123,19 @@ describe('emulate --trace output formats', () => {
     expect(missing.stderr).toBe('pviommu: error: trace not found: nope.jsonl\n');
   });
 
+  it('--trace - on a terminal says where the calls are read from (on stderr; not with --quiet)', async () => {
+    const dir = repo({ 'lab.yaml': lab() });
+    const call = '{"op":"iommu.query_caps"}\n';
+    const r = await run(['emulate', '.', '--trace', '-', '--host', 'h'], { cwd: dir, stdin: call, stdinTTY: true });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('pviommu: reading calls from the terminal, one JSON object per line (end with Ctrl-D)\n');
+    expect(r.stdout).toMatch(/^#0 {2}iommu\.query_caps {2}dom0 {2}→ OK/);
+    const q = await run(['emulate', '.', '--trace', '-', '--host', 'h', '--quiet'], { cwd: dir, stdin: call, stdinTTY: true });
+    expect(q.stderr).toBe('');
+    const piped = await run(['emulate', '.', '--trace', '-', '--host', 'h'], { cwd: dir, stdin: call });
+    expect(piped.stderr).toBe('');
+  });
+
   it('the trace and the config cannot both come from stdin (exit 2)', async () => {
     const r = await run(['emulate', '-', '--trace', '-', '--host', 'h'], { stdin: lab() });
     expect(r.code).toBe(2);

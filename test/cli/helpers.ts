@@ -7,8 +7,8 @@ import { memoryIo } from '../../src/commands/io.js';
 
 export const ROOT = join(__dirname, '..', '..');
 
-export async function run(args: string[], opts: { cwd?: string; stdin?: string; env?: NodeJS.ProcessEnv; tty?: boolean } = {}) {
-  const m = memoryIo({ cwd: opts.cwd ?? ROOT, stdin: opts.stdin, env: opts.env ?? {}, tty: opts.tty });
+export async function run(args: string[], opts: { cwd?: string; stdin?: string; stdinTTY?: boolean; env?: NodeJS.ProcessEnv; tty?: boolean } = {}) {
+  const m = memoryIo({ cwd: opts.cwd ?? ROOT, stdin: opts.stdin, stdinTTY: opts.stdinTTY, env: opts.env ?? {}, tty: opts.tty });
   const code = await main(['node', 'pviommu', ...args], m.io);
   return { code, stdout: m.stdout(), stderr: m.stderr() };
 }

@@ -207,6 +207,8 @@ const CASES: [string, string, Outcome | 'either'][] = [
   ['suppression comment after a key', H + 'pci: # pviommu-disable-next-line pci/seize -- why\n  - dev: a\n', 'either'],
   ['suppression comment after a block scalar header', H + 'd: | # pviommu-disable-next-line a/b -- r\n  text\nx: 1\n', 'fast'],
   ['suppression comment after ---', '--- # pviommu-disable-next-line a/b -- r\n' + H, 'fast'],
+  ['suppression comment after a directive', '%YAML 1.2 # pviommu-disable-next-line a/b -- r\n---\n' + H, 'either'],
+  ['suppression comment after ...', H + '... # pviommu-disable-next-line a/b -- r\n' + H, 'either'],
   ['suppression comment after a flow value over lines', H + 'a: [1,\n  2] # pviommu-disable-next-line a/b -- r\nb: 1\n', 'either'],
   ['suppression comment inside a block scalar is text', H + 'd: |\n  # pviommu-disable-next-line a/b -- r\nx: 1\n', 'declined'],
   ['suppression comment inside a quoted scalar is text', H + 'd: "a # pviommu-disable-next-line a/b -- r"\nx: 1\n', 'declined'],
