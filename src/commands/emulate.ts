@@ -8,7 +8,7 @@ import { Command, Option } from 'commander';
 import type { CommandEnv } from '../cli.js';
 import { loadRepo } from '../check.js';
 import { buildMachine } from '../model/build.js';
-import { runScenario, emulateTrace, withAbi, encodeCallText, formatCallText, formatEmulateText, type CallReport, type EmulateReport, type Abi } from '../hypercalls/index.js';
+import { runScenario, emulateTrace, withAbi, encodeCallText, formatCallText, formatEmulateText, formatEndFinding, formatSummaryText, type CallReport, type EmulateReport, type Abi } from '../hypercalls/index.js';
 import { callReportJson, encodeCallReport, encodeJson, encodePrettyCallReport, encodePrettyJson, indentText, prettyJson } from '../hypercalls/jsonl.js';
 import { openOutputAtomic } from '../report/write.js';
 import { sortFindings } from '../report/index.js';
@@ -213,9 +213,8 @@ async function writeSummaryLine(lines: LineChunks, report: Pick<EmulateReport, '
 
 /** The end of the text of a trace: the end-of-run findings, then the summary line. */
 async function writeTextTail(lines: LineChunks, findings: Finding[], s: EmulateReport['summary']): Promise<void> {
-  await streamList(lines, findings, (f) => lines.line(printable(`    ${f.file}:${f.line}:${f.column}  ${f.severity}  ${f.message}  ${f.rule}`).replace(/\n/g, '\\n')));
-  const n = (k: number, w: string) => `${k} ${w}${k === 1 ? '' : 's'}`;
-  lines.line(`${n(s.calls, 'call')}, ${n(s.errors, 'error')}, ${n(s.warnings, 'warning')}, ${n(s.failed_expectations, 'failed expectation')}`);
+  await streamList(lines, findings, (f) => lines.line(formatEndFinding(f)));
+  lines.line(formatSummaryText(s));
 }
 
 /** Findings raised at the end of the run (not by a call). */

@@ -17,8 +17,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import ignore from 'ignore';
-import { isMap, isScalar, LineCounter } from 'yaml';
-import type { Document, YAMLError } from 'yaml';
+import { isMap, isScalar } from 'yaml';
+import type { Document, LineCounter, YAMLError } from 'yaml';
 import { ToolError } from '../errors.js';
 import type { Finding, Location } from '../policy/types.js';
 import type { DocSource } from './source.js';
@@ -26,7 +26,7 @@ import { parseFast } from './yaml/fast.js';
 import { findPair, spanOf } from './yaml/nodes.js';
 import { parseYaml, MAX_NESTING, MAX_VALUES } from './yaml/parse.js';
 import { YamlDocSource, YamlFileText, type DocParts } from './yaml/source.js';
-import { mayHaveDirectives, parseSuppressions, type CommentToken } from './yaml/suppressions.js';
+import { lineIndex, mayHaveDirectives, parseSuppressions, type CommentToken } from './yaml/suppressions.js';
 import { syntaxMessage } from './yaml/syntax.js';
 import { checkDocument } from './yaml/walk.js';
 
@@ -206,11 +206,9 @@ function loadTextVia(file: string, text: string, opts: LoadOptions, tryFast: boo
         result.docs.push({ source: new YamlDocSource(file, index, fileText, d.docRange, rootLoc), value: d.value });
       });
       if (comments.length > 0) {
-        // suppression comments, placed as the pipeline places them (its LineCounter's lines)
-        const lc = new LineCounter();
-        lc.addNewLine(0);
-        for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lc.addNewLine(i + 1);
-        const s = parseSuppressions(file, text, comments, lc.linePos, lc.lineStarts);
+        // suppression comments, placed as the pipeline places them
+        const { linePos, lineStarts } = lineIndex(text);
+        const s = parseSuppressions(file, text, comments, linePos, lineStarts);
         result.suppressions = s.suppressions;
         findings.push(...s.findings);
       }

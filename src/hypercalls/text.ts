@@ -3,7 +3,8 @@
  * the outputs worth a glance — the findings under it, the end-of-run findings and a summary.
  * A trace's lines are written as bytes straight into the output buffer (`encodeCallText`).
  */
-import type { CallReport, EmulateReport, Out, OutValue } from './types.js';
+import type { CallReport, EmulateReport, EmulateSummary, Out, OutValue } from './types.js';
+import type { Finding } from '../policy/types.js';
 import { printable } from '../report/text.js';
 import { put, wnum } from './jsonl.js';
 
@@ -117,10 +118,19 @@ export function formatEmulateText(report: EmulateReport): string {
   const end = report.findings.filter((f) => !inCalls.has(f));
   if (end.length) {
     lines.push('end of scenario:');
-    for (const f of end) lines.push(`    ${safe(f.file)}:${f.line}:${f.column}  ${f.severity}  ${safe(f.message)}  ${f.rule}`);
+    for (const f of end) lines.push(formatEndFinding(f));
   }
-  const s = report.summary;
-  const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
-  lines.push(`${plural(s.calls, 'call')}, ${plural(s.errors, 'error')}, ${plural(s.warnings, 'warning')}, ${plural(s.failed_expectations, 'failed expectation')}`);
+  lines.push(formatSummaryText(report.summary));
   return lines.join('\n') + '\n';
+}
+
+/** A finding of the end of a run (not a call's), as a line of the text output: `    file:line:col  severity  message  rule`. */
+export function formatEndFinding(f: Finding): string {
+  return `    ${safe(f.file)}:${f.line}:${f.column}  ${f.severity}  ${safe(f.message)}  ${f.rule}`;
+}
+
+/** The last line of the text output: `12 calls, 1 error, 0 warnings, 0 failed expectations`. */
+export function formatSummaryText(s: EmulateSummary): string {
+  const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? '' : 's'}`;
+  return `${plural(s.calls, 'call')}, ${plural(s.errors, 'error')}, ${plural(s.warnings, 'warning')}, ${plural(s.failed_expectations, 'failed expectation')}`;
 }

@@ -6,7 +6,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { relative, resolve, sep } from 'node:path';
 import { discoverFiles, type RawDoc, type Suppression } from '../config/load.js';
-import { mayHaveDirectives, parseSuppressions } from '../config/yaml/suppressions.js';
+import { lineIndex, mayHaveDirectives, parseSuppressions } from '../config/yaml/suppressions.js';
 import { parseXl } from './parse.js';
 import type { Finding } from '../policy/types.js';
 import { ToolError } from '../errors.js';
@@ -118,18 +118,7 @@ export async function loadXlFiles(
 
 /** `# pviommu-disable-next-line RULE -- reason` comments of an xl.cfg file (same rules as YAML). */
 function xlSuppressions(file: string, text: string): { suppressions: Suppression[]; findings: Finding[] } {
-  const lineStarts = [0];
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) lineStarts.push(i + 1);
+  const { lineStarts, linePos } = lineIndex(text);
   const comments = parseXl(text).comments.map((c) => ({ offset: lineStarts[c.span.line - 1]! + c.span.column - 1, source: c.text }));
-  const linePos = (offset: number) => {
-    let lo = 0;
-    let hi = lineStarts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (lineStarts[mid]! <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return { line: lo + 1, col: offset - lineStarts[lo]! + 1 };
-  };
   return parseSuppressions(file, text, comments, linePos, lineStarts);
 }

@@ -102,6 +102,27 @@ export function parseSuppressions(
   return { suppressions, findings };
 }
 
+/**
+ * The lines of `text` for `parseSuppressions`, for readers without a line counter of their own
+ * (the fast YAML reader, the xl.cfg reader): counted as yaml's LineCounter counts them — a line
+ * starts at 0 and after every `\n` — with its `linePos`.
+ */
+export function lineIndex(text: string): { lineStarts: number[]; linePos: PositionFn } {
+  const lineStarts = [0];
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lineStarts.push(i + 1);
+  const linePos = (offset: number): { line: number; col: number } => {
+    let lo = 0;
+    let hi = lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (lineStarts[mid]! <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, col: offset - lineStarts[lo]! + 1 };
+  };
+  return { lineStarts, linePos };
+}
+
 /** The first line after `line` (1-based) that is neither blank nor only a comment. */
 function nextContentLine(text: string, lineStarts: readonly number[], line: number): number | null {
   for (let l = line + 1; l <= lineStarts.length; l++) {
