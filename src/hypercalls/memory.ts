@@ -27,7 +27,7 @@ import type { P2mType } from '../config/schema.js';
 import type { DomId, DomainModel, Machine } from '../model/types.js';
 import { DOMID_SELF, DOMID_XEN } from '../model/types.js';
 import { allocFrames, isFrame, pageAt, putRef, releaseAllocation, segments } from '../model/pages.js';
-import { isRamType, isTranslated, p2mLookup, p2mRemove, p2mSet, pfnsOfMfn } from '../model/p2m.js';
+import { isRamType, isTranslated, p2mLookup, p2mRemove, p2mSet, pfnRangesOfMfns } from '../model/p2m.js';
 
 /** `XENMEM_get_mfn_from_pfn`'s limit ("sanity check for security"). */
 export const TRANSLATE_MAX = 2048;
@@ -102,18 +102,11 @@ export function decreaseReservation(ctx: OpContext, a: ReservationArgs): CallRes
   if (!d) return done(0);
   let n = 0;
   for (const r of a.gfns.ranges) {
-    if (isTranslated(d)) {
-      // By p2m extents (the same as frame by frame: a frame's removal touches only its own entry
-      // and page), so a range costs its extents, not its frames.
-      const k = removeRun(m, d, r.start, r.end);
-      n += k;
-      if (k < r.end - r.start + 1) return done(n);
-      continue;
-    }
-    for (let g = r.start; g <= r.end; g++) {
-      if (!removeOne(m, d, g)) return done(n);
-      n++;
-    }
+    // By extents (the same as frame by frame: a frame's removal touches only its own p2m entries
+    // and page), so a range costs its extents, not its frames.
+    const k = isTranslated(d) ? removeRun(m, d, r.start, r.end) : removePvRun(m, d, r.start, r.end);
+    n += k;
+    if (k < r.end - r.start + 1) return done(n);
   }
   return done(n);
 }
@@ -149,7 +142,7 @@ function removeExtent(m: Machine, d: DomainModel, gfn: number, len: number, mfn:
     return len;
   }
   if (!isRamType(type)) return 0; // grant / foreign: not d's page, "Bad page free": -ENXIO
-  const ok = ownedPrefix(m, d.domid, mfn, len);
+  const ok = ownedPrefix(m, d.domid, mfn, len, false);
   if (ok > 0) {
     p2mRemove(m, d, gfn, ok);
     releaseAllocation(m, mfn, ok); // test_and_clear(_PGC_allocated) + put_page; pages already given up keep their state
@@ -157,23 +150,39 @@ function removeExtent(m: Machine, d: DomainModel, gfn: number, len: number, mfn:
   return ok;
 }
 
-/** How many frames from `mfn` (at most `len`) are pages `domid` owns, before the first that is not. */
-function ownedPrefix(m: Machine, domid: DomId, mfn: number, len: number): number {
-  if (len === 1) return pageAt(m, mfn)?.owner === domid ? 1 : 0;
+/**
+ * How many frames from `mfn` (at most `len`) are pages `domid` owns (`allocated`: and still holds
+ * the allocation reference of), before the first that is not.
+ */
+function ownedPrefix(m: Machine, domid: DomId, mfn: number, len: number, allocated: boolean): number {
+  if (len === 1) {
+    const p = pageAt(m, mfn);
+    return p !== undefined && p.owner === domid && (p.allocated || !allocated) ? 1 : 0;
+  }
   for (const p of segments(m.pages, mfn, mfn + len - 1)) {
-    if (!p.value || p.value.owner !== domid) return p.start - mfn;
+    if (!p.value || p.value.owner !== domid || (allocated && !p.value.allocated)) return p.start - mfn;
   }
   return len;
 }
 
+/**
+ * `guest_remove_page` for each gmfn of [start, end] of a PV domain, in order, stopping at the first
+ * that cannot be removed (not a page the domain owns with its allocation reference: get_page
+ * fails, -ENXIO); returns how many were. The gmfns are MFNs: their P2M slots are found through
+ * the M2P, a run of frames at a time.
+ */
+function removePvRun(m: Machine, d: DomainModel, start: number, end: number): number {
+  if (!isFrame(start) || !isFrame(end)) return 0;
+  const ok = ownedPrefix(m, d.domid, start, end - start + 1, true);
+  if (ok === 0) return 0;
+  for (const r of pfnRangesOfMfns(d, start, start + ok - 1)) p2mRemove(m, d, r.start, r.end - r.start + 1);
+  releaseAllocation(m, start, ok);
+  return ok;
+}
+
 /** guest_remove_page(d, gmfn): true when removed. */
 function removeOne(m: Machine, d: DomainModel, gmfn: number): boolean {
-  if (isTranslated(d)) return removeRun(m, d, gmfn, gmfn) === 1;
-  const p = pageAt(m, gmfn);
-  if (!p || p.owner !== d.domid || !p.allocated) return false; // get_page(page, d) fails: -ENXIO
-  for (const pfn of pfnsOfMfn(d, gmfn)) p2mRemove(m, d, pfn, 1);
-  releaseAllocation(m, gmfn, 1);
-  return true;
+  return (isTranslated(d) ? removeRun(m, d, gmfn, gmfn) : removePvRun(m, d, gmfn, gmfn)) === 1;
 }
 
 export interface AddToPhysmapArgs {

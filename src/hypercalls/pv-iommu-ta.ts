@@ -17,8 +17,9 @@ import { err, fail, ret } from './errno.js';
 import { domainById, effectiveDfn, isAnyRam, isHardwareDomain, stateOf } from './mm.js';
 import { hex } from '../config/units.js';
 import type { DomainModel, IommuContext, Machine } from '../model/types.js';
-import { iommuMap, iommuUnmap, makeEntry, newContext, setEntries, deviceOf } from '../model/iommu.js';
-import { isHostRam, pageAt } from '../model/pages.js';
+import type { ExtentMap } from '../model/extents.js';
+import { iommuMap, iommuUnmap, iommuWidthFrames, makeEntry, newContext, setEntries, deviceOf } from '../model/iommu.js';
+import { isHostRam, pageAt, segments } from '../model/pages.js';
 import { isTranslated, p2mLookup } from '../model/p2m.js';
 
 // enum pv_iommu_cmd (public/pv-iommu.h, TA-v5+).
@@ -235,6 +236,42 @@ function iomemPermitted(m: Machine, d: DomainModel, mfn: number): boolean {
   return d.cfg.iomem.some((r) => mfn >= r.mfns.start && mfn <= r.mfns.end);
 }
 
+/** How many frames from `start` (at most `max`) `map` does not cover. */
+function uncoveredRun<T>(map: ExtentMap<T>, start: number, max: number): number {
+  for (const g of map.gaps(start, start + max - 1)) return g.start === start ? g.end - start + 1 : 0;
+  return 0;
+}
+
+/**
+ * map_pages of the frame at (dfn, mfn) passed every check with a page reference to take (guest
+ * RAM, or a PV caller's own MFN): how many frames from it (at most `max`) would pass them the same
+ * way, one after the other — DFNs below the IOMMU's width (no wrap), outside the context's reserved
+ * regions and unmapped; gfns in one p2m extent (PV: MFNs of host RAM, not an RMRR); pages there,
+ * and the caller's unless it is the hardware domain. Mapping a frame changes none of this for the
+ * next (its own page and DFN only), so mapping the run at once is the frame-by-frame result.
+ */
+function mapRun(m: Machine, d: DomainModel, c: IommuContext, dfn: number, gfn: number, eff: number, mfn: number, max: number): number {
+  if (eff !== dfn || max === 1) return 1;
+  let n = Math.min(max, iommuWidthFrames(m) - dfn, uncoveredRun(c.reserved, dfn, max), uncoveredRun(c.table, dfn, max));
+  if (isTranslated(d)) {
+    // The rest of the p2m extent holding the gfn (one type, mfns in a line).
+    const e = d.p2m.get(gfn);
+    if (e === undefined) return 1;
+    n = Math.min(n, e.end - gfn + 1);
+  } else {
+    const r = m.ram.get(mfn);
+    if (r === undefined) return 1;
+    n = Math.min(n, r.end - mfn + 1, uncoveredRun(m.rmrr, mfn, n));
+  }
+  const hw = isHardwareDomain(m, d);
+  let run = 0;
+  for (const p of segments(m.pages, mfn, mfn + n - 1)) {
+    if (p.value === undefined || (p.value.owner !== d.domid && !hw)) break;
+    run += p.end - p.start + 1;
+  }
+  return Math.max(1, run);
+}
+
 function mapPages(ctx: OpContext, d: DomainModel, a: TaMapArgs): CallResult {
   const m = ctx.machine;
   // map_pages_op: ctx_no 0 or a context that does not exist → -EINVAL.
@@ -269,12 +306,16 @@ function mapPages(ctx: OpContext, d: DomainModel, a: TaMapArgs): CallResult {
       rc = err('EADDRINUSE');
       break;
     }
-    // 4. Map; a failure drops the reference and returns the error.
-    if (iommuMap(m, c, eff, f.mfn, 1, { r, w, origin: 'map_pages', ref: f.ref }) !== 1) {
+    // 4. Map; a failure drops the reference and returns the error. The frames after this one
+    //    that pass 1.–3. the same way (a run of the same extents) are mapped with it: what the
+    //    loop would do frame by frame, at the cost of the extents instead of the frames.
+    const n = f.ref ? mapRun(m, d, c, dfn, gfn, eff, f.mfn, a.nr_pages - i) : 1;
+    if (iommuMap(m, c, eff, f.mfn, n, { r, w, origin: 'map_pages', ref: f.ref }) !== n) {
       rc = err('EIO');
       break;
     }
-    mapped++;
+    mapped += n;
+    i += n - 1;
   }
   // Pages already mapped are not rolled back.
   return ret(rc, { mapped });
@@ -303,8 +344,17 @@ function unmapPages(ctx: OpContext, d: DomainModel, a: TaUnmapArgs): CallResult 
       rc = err('ENOENT');
       break;
     }
-    iommuUnmap(m, c, eff, 1); // drops the page reference the mapping holds
-    unmapped++;
+    // This frame and the ones after it that pass the same checks (outside the reserved regions,
+    // below the IOMMU's width, mapped) go at once; each entry's page reference is dropped.
+    let n = 1;
+    if (eff === dfn) {
+      n = Math.min(a.nr_pages - i, iommuWidthFrames(m) - dfn, uncoveredRun(c.reserved, dfn, a.nr_pages - i));
+      const gap = c.table.firstGap(eff, eff + n - 1);
+      if (gap !== undefined) n = gap - eff;
+    }
+    iommuUnmap(m, c, eff, n);
+    unmapped += n;
+    i += n - 1;
   }
   return ret(rc, { unmapped });
 }

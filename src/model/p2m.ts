@@ -84,7 +84,7 @@ interface M2p {
   revision: number;
   /**
    * Some mfn sits at two pfns (an explicit config p2m can do that): one pfn per mfn cannot say
-   * so, and `pfnsOfMfn` walks the p2m instead for this domain from then on.
+   * so, and `pfnRangesOfMfns` walks the p2m instead for this domain from then on.
    */
   aliased: boolean;
 }
@@ -110,10 +110,14 @@ function m2pAdd(x: M2p, pfn: number, mfn: number, count: number): void {
 }
 
 /**
- * The pfns of a PV domain's P2M that map `mfn` (the M2P's answer; more than one only when the
- * config's p2m maps one frame twice), ascending.
+ * The pfn ranges of a PV domain's P2M that map the mfns of [start, end] (each range maps a run of
+ * those mfns in order; more than one pfn per mfn only when the config's p2m maps a frame twice,
+ * and the ranges are then ascending), from the M2P: O(log n + k) in its extents, whatever the
+ * number of frames. A new array, so the caller may change the p2m while walking it.
  */
-export function pfnsOfMfn(d: DomainModel, mfn: number): number[] {
+export function pfnRangesOfMfns(d: DomainModel, start: number, end: number): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  if (!isFrame(start) || !isFrame(end) || start > end) return out;
   let x = liveM2p(d);
   if (x === undefined) {
     x = { map: new ExtentMap<{ base: number }>(M2P_OPS), revision: d.p2m.revision, aliased: false };
@@ -124,16 +128,17 @@ export function pfnsOfMfn(d: DomainModel, mfn: number): number[] {
     M2PS.set(d, x);
   }
   if (x.aliased) {
-    const out: number[] = [];
+    // Some mfn has two pfns: the P2M itself is the answer, every extent intersected with [start, end].
     for (const e of d.p2m.entries()) {
       const base = e.value.base;
-      if (mfn >= base && mfn - base <= e.end - e.start) out.push(e.start + (mfn - base));
+      const lo = Math.max(start, base);
+      const hi = Math.min(end, base + (e.end - e.start));
+      if (lo <= hi) out.push({ start: e.start + (lo - base), end: e.start + (hi - base) });
     }
     return out;
   }
-  if (!isFrame(mfn)) return [];
-  const v = x.map.lookup(mfn);
-  return v === undefined ? [] : [v.base];
+  for (const e of x.map.overlapping(start, end)) out.push({ start: e.value.base, end: e.value.base + (e.end - e.start) });
+  return out;
 }
 
 /** The contexts whose `follows` entries mirror this domain's p2m or ownership. */

@@ -4,12 +4,31 @@ import { env, lab, labScenario, scenario, rules } from './helpers.js';
 import { addToPhysmap, decreaseReservation, populatePhysmap, removeFromPhysmap, translate } from '../../src/hypercalls/memory.js';
 import { frameList } from '../../src/hypercalls/args.js';
 import { iommuOpElement, XS_SUBOPS } from '../../src/hypercalls/pv-iommu-xs.js';
-import { DOMID_SELF } from '../../src/model/types.js';
+import { DOMID_SELF, type DomainModel } from '../../src/model/types.js';
 import { pageAt } from '../../src/model/pages.js';
 import { p2mLookup } from '../../src/model/p2m.js';
 import { stateOf } from '../../src/hypercalls/mm.js';
 
 const gf = (...f: (number | { start: number; end: number })[]) => frameList(f);
+/** Count the calls to the domain's `p2m.delete` from now on. */
+function countDeletes(d: DomainModel): () => number {
+  let n = 0;
+  const del = d.p2m.delete.bind(d.p2m);
+  d.p2m.delete = (s: number, end: number) => {
+    n++;
+    del(s, end);
+  };
+  return () => n;
+}
+
+/** A PV guest with a device (its context mirrors its pages: DFN = MFN), mfns 0x2500-0x25ff. */
+const PV1 = `apiVersion: pviommu/v1
+kind: Domain
+name: pv1
+domid: 7
+type: pv
+memory: 1MiB
+pci: [{ dev: nic2 }]`;
 const DM = `apiVersion: pviommu/v1
 kind: Domain
 name: dm1
@@ -131,16 +150,11 @@ describe('memory.decrease_reservation', () => {
   it('a range is removed by extents, not frame by frame', () => {
     const e = env(lab());
     const vm2 = e.dom('vm2');
-    let deletes = 0;
-    const del = vm2.p2m.delete.bind(vm2.p2m);
-    vm2.p2m.delete = (s: number, end: number) => {
-      deletes++;
-      del(s, end);
-    };
+    const deletes = countDeletes(vm2);
     expect(decreaseReservation(e.ctx('vm2'), { gfns: gf({ start: 0, end: 0x7ff }) })).toMatchObject({ rc: 0x800 });
     expect(vm2.p2m.size).toBe(0);
     expect(vm2.totPages).toBe(0);
-    expect(deletes).toBeLessThan(4);
+    expect(deletes()).toBeLessThan(4);
   });
 
   it('PV: finds the pfn of each gmfn without walking the p2m call after call', () => {
@@ -161,6 +175,57 @@ describe('memory.decrease_reservation', () => {
     }
     expect(p2m.size).toBeGreaterThan(64);
     expect(walks).toBe(1);
+  });
+
+  it('PV: a range of gmfns is removed by extents, with the P2M slots and IOMMU identity entries of its frames', () => {
+    // pv1: a PV guest with a device; its context mirrors its pages (DFN = MFN 0x2500-0x25ff).
+    const e = env(lab({ extra: [PV1] }));
+    const pv1 = e.dom('pv1');
+    const deletes = countDeletes(pv1);
+    expect(pv1.iommu!.table.lookup(0x2580)?.base).toBe(0x2580);
+    expect(decreaseReservation(e.ctx('pv1'), { gfns: gf({ start: 0x2500, end: 0x25ff }) })).toMatchObject({ rc: 0x100, out: { done: 0x100 } });
+    expect(deletes()).toBeLessThan(4);
+    expect(pv1.p2m.size).toBe(0);
+    expect(pv1.totPages).toBe(0);
+    expect(pageAt(e.m, 0x2500)).toBeUndefined();
+    expect(pageAt(e.m, 0x25ff)).toBeUndefined();
+    expect(pv1.iommu!.table.lookup(0x2580)).toBeUndefined();
+  });
+
+  it('PV: a range stops at the first gmfn that is not a page the domain holds: another owner, free, or given up but still referenced', () => {
+    const e = env(lab());
+    const dom0 = e.dom('dom0');
+    // Past the end of dom0's frames: 0x1100 is vm1's.
+    expect(decreaseReservation(e.ctx(), { gfns: gf({ start: 0x10f0, end: 0x1110 }) }).rc).toBe(0x10);
+    expect(pageAt(e.m, 0x10ef)).toMatchObject({ owner: 0, allocated: true });
+    expect(pageAt(e.m, 0x1100)).toMatchObject({ owner: 1, allocated: true });
+    // A frame already given back (free now).
+    expect(decreaseReservation(e.ctx(), { gfns: gf(0x300) }).rc).toBe(1);
+    expect(decreaseReservation(e.ctx(), { gfns: gf({ start: 0x2f0, end: 0x310 }) }).rc).toBe(0x10);
+    expect(p2mLookup(dom0, 0x1ef)).toEqual({ mfn: 0x2ef, type: 'ram_rw' });
+    expect(p2mLookup(dom0, 0x1f0)).toBeUndefined();
+    expect(p2mLookup(dom0, 0x1ff)).toBeUndefined();
+    expect(p2mLookup(dom0, 0x201)).toEqual({ mfn: 0x301, type: 'ram_rw' });
+    // A frame given back while an IOMMU mapping holds a reference: still dom0's, no longer allocated.
+    expect(iommuOpElement(e.ctx(), { subop: XS_SUBOPS.map_page!, bfn: 0x90000, gfn: 0x400, flags: 3 }).status).toBe(0);
+    expect(decreaseReservation(e.ctx(), { gfns: gf(0x400) }).rc).toBe(1);
+    expect(pageAt(e.m, 0x400)).toMatchObject({ owner: 0, allocated: false, refs: 1 });
+    expect(decreaseReservation(e.ctx(), { gfns: gf({ start: 0x3f8, end: 0x408 }) }).rc).toBe(8);
+    expect(pageAt(e.m, 0x401)).toMatchObject({ owner: 0, allocated: true });
+    // A later range in the same call is not reached after a short one.
+    expect(decreaseReservation(e.ctx(), { gfns: gf({ start: 0x500, end: 0x501 }, 0x1100, 0x600) }).rc).toBe(2);
+    expect(pageAt(e.m, 0x600)).toMatchObject({ owner: 0, allocated: true });
+  });
+
+  it('PV: a range over frames the config maps at two pfns removes both slots', () => {
+    const e = env(lab({ dom0Extra: 'p2m:\n  - { gfns: "0x0-0xfff", mfns: "0x100-0x10ff", type: ram_rw }\n  - { gfns: "0x2000-0x200f", mfns: "0x180-0x18f", type: ram_rw }' }));
+    const dom0 = e.dom('dom0');
+    expect(p2mLookup(dom0, 0x2004)).toEqual({ mfn: 0x184, type: 'ram_rw' });
+    expect(decreaseReservation(e.ctx(), { gfns: gf({ start: 0x17c, end: 0x183 }) }).rc).toBe(8);
+    expect(p2mLookup(dom0, 0x7b)).toEqual({ mfn: 0x17b, type: 'ram_rw' });
+    for (const pfn of [0x7c, 0x80, 0x83, 0x2000, 0x2003]) expect(p2mLookup(dom0, pfn)).toBeUndefined();
+    expect(p2mLookup(dom0, 0x84)).toEqual({ mfn: 0x184, type: 'ram_rw' });
+    expect(p2mLookup(dom0, 0x2004)).toEqual({ mfn: 0x184, type: 'ram_rw' });
   });
 });
 

@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { P2M_TYPES } from '../../src/config/schema.js';
 import { iommuLookup, iommuMap } from '../../src/model/iommu.js';
-import { iommuPermsForType, isRamType, p2mLookup, p2mRemove, p2mSet, pfnsOfMfn } from '../../src/model/p2m.js';
-import type { Machine } from '../../src/model/types.js';
+import { iommuPermsForType, isRamType, p2mLookup, p2mRemove, p2mSet, pfnRangesOfMfns } from '../../src/model/p2m.js';
+import type { DomainModel, Machine } from '../../src/model/types.js';
 import { allocFrames } from '../../src/model/pages.js';
 import { dom0, guest, machine, p2mOf, tableOf } from './helpers.js';
 
@@ -121,7 +121,14 @@ describe('PV domain following its ownership', () => {
   });
 });
 
-describe('pfnsOfMfn: the M2P of PV domains', () => {
+describe('pfnRangesOfMfns: the M2P of PV domains', () => {
+  /** The pfns of one mfn. */
+  const pfnsOfMfn = (d: DomainModel, mfn: number) => pfnRangesOfMfns(d, mfn, mfn).map((r) => r.start);
+  /** (pfn, mfn) pairs of the pfns of [start, end], by pfn. */
+  const pairsOf = (d: DomainModel, start: number, end: number) =>
+    pfnRangesOfMfns(d, start, end)
+      .flatMap((r) => Array.from({ length: r.end - r.start + 1 }, (_, i) => [r.start + i, p2mLookup(d, r.start + i)!.mfn]))
+      .sort((a, b) => a[0]! - b[0]!);
   // A PV guest of 1 MiB: pfns 0-0xff → mfns 0x400-0x4ff (after dom0's 0x0-0x3ff).
   const setup = () => machine({ host: { ram: '16MiB' }, domains: [dom0(), guest('pv', 1, { type: 'pv', memory: '1MiB' })] });
 
@@ -166,7 +173,8 @@ describe('pfnsOfMfn: the M2P of PV domains', () => {
       | { kind: 'set'; pfn: number; count: number; mfn: number }
       | { kind: 'remove'; pfn: number; count: number }
       | { kind: 'direct'; pfn: number; mfn: number }
-      | { kind: 'query'; mfn: number };
+      | { kind: 'query'; mfn: number }
+      | { kind: 'range'; mfn: number; count: number };
     const pfn = fc.integer({ min: 0, max: 0x140 });
     const mfn = fc.integer({ min: 0x3f0, max: 0x520 });
     const count = fc.integer({ min: 1, max: 8 });
@@ -175,6 +183,7 @@ describe('pfnsOfMfn: the M2P of PV domains', () => {
       fc.record({ kind: fc.constant('remove' as const), pfn, count }),
       fc.record({ kind: fc.constant('direct' as const), pfn, mfn }),
       fc.record({ kind: fc.constant('query' as const), mfn }),
+      fc.record({ kind: fc.constant('range' as const), mfn, count: fc.integer({ min: 1, max: 40 }) }),
     );
     fc.assert(
       fc.property(fc.array(step, { maxLength: 60 }), fc.array(mfn, { minLength: 1, maxLength: 20 }), (steps, probes) => {
@@ -184,7 +193,13 @@ describe('pfnsOfMfn: the M2P of PV domains', () => {
           if (s.kind === 'set') p2mSet(m, pv, s.pfn, s.count, s.mfn, 'ram_rw');
           else if (s.kind === 'remove') p2mRemove(m, pv, s.pfn, s.count);
           else if (s.kind === 'direct') pv.p2m.set(s.pfn, s.pfn, { base: s.mfn, type: 'ram_rw' });
-          else expect(pfnsOfMfn(pv, s.mfn)).toEqual(scan(m, 1, s.mfn));
+          else if (s.kind === 'query') expect(pfnsOfMfn(pv, s.mfn)).toEqual(scan(m, 1, s.mfn));
+          else {
+            // A range: every (pfn, mfn) of its frames, each pfn once.
+            const want: number[][] = [];
+            for (let x = s.mfn; x < s.mfn + s.count; x++) for (const f of scan(m, 1, x)) want.push([f, x]);
+            expect(pairsOf(pv, s.mfn, s.mfn + s.count - 1)).toEqual(want.sort((a, b) => a[0]! - b[0]!));
+          }
         }
         for (const x of probes) expect(pfnsOfMfn(pv, x)).toEqual(scan(m, 1, x));
       }),

@@ -28,11 +28,17 @@ import { validateDocs, type HostConfig } from '../../src/config/validate.js';
 import { buildMachine } from '../../src/model/build.js';
 import { allContexts } from '../../src/model/iommu.js';
 import { inspect } from '../../src/model/inspect.js';
-import { isHostRam } from '../../src/model/pages.js';
+import { isHostRam, pageAt, releaseAllocation } from '../../src/model/pages.js';
 import { Session, stateOf, type CallReport, type RawCall } from '../../src/hypercalls/index.js';
 import type { DomainModel, Machine } from '../../src/model/types.js';
 import { DOMID_IO, DOMID_XEN } from '../../src/model/types.js';
 import type { Location } from '../../src/policy/types.js';
+import { addToPhysmap, decreaseReservation, populatePhysmap } from '../../src/hypercalls/memory.js';
+import { iommuOpElement, XS_SUBOPS } from '../../src/hypercalls/pv-iommu-xs.js';
+import { IOMMU_MAP_readable, IOMMU_MAP_writeable, taAllocContext, taInit, taMapPages, taReattachDevice, taUnmapPages } from '../../src/hypercalls/pv-iommu-ta.js';
+import { frameList } from '../../src/hypercalls/args.js';
+import { env, lab } from '../hypercalls/helpers.js';
+import { p2mRemove } from '../../src/model/p2m.js';
 
 const LONG = process.env.PVIOMMU_PROPS === 'long';
 const SEED = LONG ? (process.env.PVIOMMU_PROPS_SEED !== undefined ? Number(process.env.PVIOMMU_PROPS_SEED) : undefined) : 20240607;
@@ -661,4 +667,177 @@ describe('unmap after map restores the previous state (inspect() output)', () =>
       );
     });
   }
+});
+
+// ─── PV decrease_reservation: a range by extents = gmfn by gmfn ─────────────────────────────
+
+/** A PV guest with a device (its context mirrors its pages, DFN = MFN): mfns 0x2500-0x25ff. */
+const PV1 = 'apiVersion: pviommu/v1\nkind: Domain\nname: pv1\ndomid: 7\ntype: pv\nmemory: 1MiB\npci: [{ dev: nic2 }]';
+/** dom0's P2M with mfns 0x180-0x18f at a second pfn range too (the M2P cannot hold it). */
+const DOM0_ALIASED = 'p2m:\n  - { gfns: "0x0-0xfff", mfns: "0x100-0x10ff", type: ram_rw }\n  - { gfns: "0x2000-0x200f", mfns: "0x180-0x18f", type: ram_rw }';
+
+type PvOp =
+  | { k: 'dec'; who: 'dom0' | 'pv1'; start: number; len: number }
+  | { k: 'map'; bfn: number; mfn: number }
+  | { k: 'unmap'; bfn: number }
+  | { k: 'pop'; pfn: number; count: number };
+
+const pvOpArb: fc.Arbitrary<PvOp> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ k: fc.constant('dec' as const), who: fc.constant('dom0' as const), start: fc.oneof(fc.integer({ min: 0xf8, max: 0x130 }), fc.integer({ min: 0x170, max: 0x195 }), fc.integer({ min: 0x10f0, max: 0x1108 })), len: fc.integer({ min: 1, max: 24 }) }) },
+  { weight: 4, arbitrary: fc.record({ k: fc.constant('dec' as const), who: fc.constant('pv1' as const), start: fc.integer({ min: 0x24f8, max: 0x2610 }), len: fc.integer({ min: 1, max: 40 }) }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('map' as const), bfn: fc.integer({ min: 0x90000, max: 0x90007 }), mfn: fc.oneof(fc.integer({ min: 0x100, max: 0x130 }), fc.integer({ min: 0x178, max: 0x190 })) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('unmap' as const), bfn: fc.integer({ min: 0x90000, max: 0x90007 }) }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('pop' as const), pfn: fc.integer({ min: 0, max: 0x120 }), count: fc.integer({ min: 1, max: 4 }) }) },
+);
+
+/**
+ * guest_remove_page of one gmfn of a PV domain, the plain way: the page must be the domain's with
+ * its allocation reference; every pfn whose P2M entry maps it (found by walking the P2M) loses
+ * its slot; the allocation reference goes.
+ */
+function naiveRemovePv(m: Machine, d: DomainModel, mfn: number): boolean {
+  const p = pageAt(m, mfn);
+  if (!p || p.owner !== d.domid || !p.allocated) return false;
+  const pfns: number[] = [];
+  for (const e of d.p2m.entries()) if (mfn >= e.value.base && mfn - e.value.base <= e.end - e.start) pfns.push(e.start + (mfn - e.value.base));
+  for (const pfn of pfns) p2mRemove(m, d, pfn, 1);
+  releaseAllocation(m, mfn, 1);
+  return true;
+}
+
+function runPvRanges(aliased: boolean, ops: PvOp[]): void {
+  const text = lab({ extra: [PV1], ...(aliased ? { dom0Extra: DOM0_ALIASED } : {}) });
+  const byRange = env(text);
+  const byFrame = env(text);
+  const gfns = (start: number, end: number) => frameList([{ start, end }]);
+  for (const op of ops) {
+    for (const e of [byRange, byFrame]) {
+      if (op.k === 'map') iommuOpElement(e.ctx(), { subop: XS_SUBOPS.map_page!, bfn: op.bfn, gfn: op.mfn, flags: 3 });
+      else if (op.k === 'unmap') iommuOpElement(e.ctx(), { subop: XS_SUBOPS.unmap_page!, bfn: op.bfn });
+      else if (op.k === 'pop') populatePhysmap(e.ctx('pv1'), { gfns: gfns(op.pfn, op.pfn + op.count - 1) });
+    }
+    if (op.k === 'dec') {
+      const end = op.start + op.len - 1;
+      const done = decreaseReservation(byRange.ctx(op.who), { gfns: gfns(op.start, end) }).rc;
+      // Xen's loop, gmfn by gmfn, up to the first that cannot be removed (naiveRemovePv).
+      let n = 0;
+      while (op.start + n <= end && naiveRemovePv(byFrame.m, byFrame.dom(op.who), op.start + n)) n++;
+      expect(done, JSON.stringify(op)).toBe(n);
+    }
+    expect(JSON.stringify(inspect(byRange.m)), JSON.stringify(op)).toBe(JSON.stringify(inspect(byFrame.m)));
+  }
+}
+
+describe('PV decrease_reservation: a range by extents = gmfn by gmfn', () => {
+  it('regression: a frame given back while referenced stops the next range over it', () => {
+    runPvRanges(false, [
+      { k: 'map', bfn: 0x90000, mfn: 0x120 },
+      { k: 'dec', who: 'dom0', start: 0x120, len: 1 },
+      { k: 'dec', who: 'dom0', start: 0x118, len: 16 },
+      { k: 'unmap', bfn: 0x90000 },
+      { k: 'dec', who: 'dom0', start: 0x118, len: 16 },
+    ]);
+  });
+  it(`${LONG ? '10,000' : '200'} random sequences of range decreases, map_page references and populate (P2M with and without aliased frames)`, { timeout: TIMEOUT }, () => {
+    fc.assert(
+      fc.property(fc.boolean(), fc.array(pvOpArb, { minLength: 1, maxLength: 25 }), (aliased, ops) => runPvRanges(aliased, ops)),
+      opts(200),
+    );
+  });
+});
+
+// ─── ta map_pages / unmap_pages: nr_pages at once = one page per call ───────────────────────
+
+type TaOp =
+  | { k: 'map'; who: 'vm2' | 'dom0'; gfn: number; dfn: number; nr: number }
+  | { k: 'unmap'; who: 'vm2' | 'dom0'; dfn: number; nr: number }
+  | { k: 'dec'; gfn: number; len: number }
+  | { k: 'move'; idx: number; gpfn: number }
+  | { k: 'alias'; gfn: number };
+
+const near = (...at: number[]) => fc.oneof(...at.map((x) => fc.integer({ min: x - 0x10, max: x + 0x10 })));
+const taDfn = near(0x80010, 0x3f00, 0x3f10);
+const taOpArb: fc.Arbitrary<TaOp> = fc.oneof(
+  // vm2 (HVM, gfn g = mfn 0x1900 + g, gfns 0-0x7ff; its nic's RMRR 0x3f00-0x3f0f is reserved in context 1)
+  { weight: 4, arbitrary: fc.record({ k: fc.constant('map' as const), who: fc.constant('vm2' as const), gfn: near(0x10, 0x7f8, 0x3f00), dfn: taDfn, nr: fc.integer({ min: 1, max: 40 }) }) },
+  // dom0 (PV, the hardware domain: any page; free frames 0x2500-0x3fff; no RAM from 0x4000)
+  { weight: 4, arbitrary: fc.record({ k: fc.constant('map' as const), who: fc.constant('dom0' as const), gfn: near(0x100, 0x10f8, 0x2500, 0x3ff8), dfn: taDfn, nr: fc.integer({ min: 1, max: 40 }) }) },
+  { weight: 3, arbitrary: fc.record({ k: fc.constant('unmap' as const), who: fc.constantFrom('vm2' as const, 'dom0' as const), dfn: taDfn, nr: fc.integer({ min: 1, max: 40 }) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('dec' as const), gfn: near(0x10, 0x7f8), len: fc.integer({ min: 1, max: 4 }) }) },
+  // add_to_physmap: vm2's page at gfn idx moves to gpfn (a hole in the line of gfns, the page still vm2's)
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('move' as const), idx: near(0x10, 0x7f8), gpfn: near(0x9000) }) },
+  // eight gfns of vm2 from gfn onto mfns 0x20fc-0x2103: vm2's last four frames, then vm3's
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('alias' as const), gfn: near(0x10, 0x9000) }) },
+);
+
+function runTaRuns(ops: TaOp[]): void {
+  const text = lab({ abi: 'ta', vm2: 'pv_iommu: true', nic: 'rmrr: ["0x3f00-0x3f0f"]' });
+  const [atOnce, byPage] = [env(text), env(text)];
+  for (const e of [atOnce, byPage]) {
+    for (const who of ['vm2', 'dom0']) {
+      expect(taInit(e.ctx(who), { max_ctx_no: 2 }).errno).toBe('OK');
+      expect(taAllocContext(e.ctx(who), {}).out).toEqual({ ctx_no: 1 });
+    }
+    expect(taReattachDevice(e.ctx('vm2'), { ctx_no: 1, device: '0000:03:00.0' }).errno).toBe('OK');
+  }
+  const RW = IOMMU_MAP_readable | IOMMU_MAP_writeable;
+  for (const op of ops) {
+    const what = JSON.stringify(op);
+    if (op.k === 'dec') {
+      for (const e of [atOnce, byPage]) decreaseReservation(e.ctx('vm2'), { gfns: frameList([{ start: op.gfn, end: op.gfn + op.len - 1 }]) });
+    } else if (op.k === 'move') {
+      for (const e of [atOnce, byPage]) addToPhysmap(e.ctx('vm2'), { space: 'gmfn', idx: op.idx, gpfn: op.gpfn });
+    } else if (op.k === 'alias') {
+      for (const e of [atOnce, byPage]) e.dom('vm2').p2m.set(op.gfn, op.gfn + 7, { base: 0x20fc, type: 'ram_rw' });
+    } else {
+      const one = (i: number) =>
+        op.k === 'map'
+          ? taMapPages(byPage.ctx(op.who), { ctx_no: 1, gfn: op.gfn + i, dfn: op.dfn + i, nr_pages: 1, flags: RW })
+          : taUnmapPages(byPage.ctx(op.who), { ctx_no: 1, dfn: op.dfn + i, nr_pages: 1 });
+      const all =
+        op.k === 'map'
+          ? taMapPages(atOnce.ctx(op.who), { ctx_no: 1, gfn: op.gfn, dfn: op.dfn, nr_pages: op.nr, flags: RW })
+          : taUnmapPages(atOnce.ctx(op.who), { ctx_no: 1, dfn: op.dfn, nr_pages: op.nr });
+      // Xen's loop, one page per call, up to the first error (which is the call's result).
+      let n = 0;
+      let errno = 'OK';
+      for (; n < op.nr; n++) {
+        const r = one(n);
+        if (r.errno !== 'OK') {
+          errno = r.errno;
+          break;
+        }
+      }
+      expect(all.errno, what).toBe(errno);
+      expect(all.out[op.k === 'map' ? 'mapped' : 'unmapped'], what).toBe(n);
+    }
+    expect(JSON.stringify(inspect(atOnce.m)), what).toBe(JSON.stringify(inspect(byPage.m)));
+  }
+}
+
+describe('ta map_pages / unmap_pages: nr_pages at once = one page per call', () => {
+  it('regression: an unmap run stops at a reserved region, even where it is mapped (1:1)', () => {
+    runTaRuns([
+      { k: 'map', who: 'vm2', gfn: 0x10, dfn: 0x3ef8, nr: 8 },
+      { k: 'unmap', who: 'vm2', dfn: 0x3ef8, nr: 16 },
+    ]);
+  });
+  it('regression: a map run stops where the p2m extent ends, though the next mfn is still the caller’s page', () => {
+    runTaRuns([
+      { k: 'move', idx: 0x20, gpfn: 0x9000 },
+      { k: 'map', who: 'vm2', gfn: 0x1c, dfn: 0x80000, nr: 8 },
+    ]);
+  });
+  it('regression: a map run stops at the first page of another owner inside one p2m extent', () => {
+    runTaRuns([
+      { k: 'alias', gfn: 0x9000 },
+      { k: 'map', who: 'vm2', gfn: 0x9000, dfn: 0x80000, nr: 8 },
+    ]);
+  });
+  it(`${LONG ? '10,000' : '200'} random sequences over reserved regions, holes, other owners, free frames and MMIO`, { timeout: TIMEOUT }, () => {
+    fc.assert(
+      fc.property(fc.array(taOpArb, { minLength: 1, maxLength: 20 }), (ops) => runTaRuns(ops)),
+      opts(200),
+    );
+  });
 });
