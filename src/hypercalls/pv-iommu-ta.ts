@@ -17,9 +17,9 @@ import { err, fail, ret } from './errno.js';
 import { domainById, effectiveDfn, isAnyRam, isHardwareDomain, stateOf } from './mm.js';
 import { hex } from '../config/units.js';
 import type { DomainModel, IommuContext, Machine } from '../model/types.js';
-import type { ExtentMap } from '../model/extents.js';
+import { MAX_FRAME, type ExtentMap } from '../model/extents.js';
 import { iommuMap, iommuUnmap, iommuWidthFrames, makeEntry, newContext, setEntries, deviceOf } from '../model/iommu.js';
-import { isHostRam, pageAt, segments } from '../model/pages.js';
+import { isFrame, isHostRam, pageAt, segments } from '../model/pages.js';
 import { isTranslated, p2mLookup } from '../model/p2m.js';
 
 // enum pv_iommu_cmd (public/pv-iommu.h, TA-v5+).
@@ -243,27 +243,46 @@ function uncoveredRun<T>(map: ExtentMap<T>, start: number, max: number): number 
 }
 
 /**
- * map_pages of the frame at (dfn, mfn) passed every check with a page reference to take (guest
- * RAM, or a PV caller's own MFN): how many frames from it (at most `max`) would pass them the same
- * way, one after the other — DFNs below the IOMMU's width (no wrap), outside the context's reserved
- * regions and unmapped; gfns in one p2m extent (PV: MFNs of host RAM, not an RMRR); pages there,
- * and the caller's unless it is the hardware domain. Mapping a frame changes none of this for the
- * next (its own page and DFN only), so mapping the run at once is the frame-by-frame result.
+ * How many DFNs from `dfn` (at most `max`; its DFN in the table `eff`) map_pages / unmap_pages
+ * treat alike: up to where the effective DFN wraps (the IOMMU's width) and outside the context's
+ * reserved regions (none past the model's last frame, 2^52 − 1).
  */
-function mapRun(m: Machine, d: DomainModel, c: IommuContext, dfn: number, gfn: number, eff: number, mfn: number, max: number): number {
-  if (eff !== dfn || max === 1) return 1;
-  let n = Math.min(max, iommuWidthFrames(m) - dfn, uncoveredRun(c.reserved, dfn, max), uncoveredRun(c.table, dfn, max));
+function dfnRun(m: Machine, c: IommuContext, dfn: number, eff: number, max: number): number {
+  const n = Math.min(max, iommuWidthFrames(m) - eff);
+  return isFrame(dfn) ? uncoveredRun(c.reserved, dfn, Math.min(n, MAX_FRAME - dfn + 1)) : n;
+}
+
+/**
+ * map_pages of the frame at (dfn, gfn → f.mfn) passed every check: how many frames from it (at
+ * most `max`) would pass them the same way, one after the other. DFNs alike (`dfnRun`) and
+ * unmapped, and:
+ * - a page reference to take (guest RAM, or a PV caller's own MFN): gfns in one p2m extent (PV:
+ *   MFNs of host RAM, not an RMRR), pages there, the caller's unless it is the hardware domain;
+ * - none (MMIO): gfns in one `mmio_direct` p2m extent, or the hardware domain's MFNs outside host
+ *   RAM or in one RMRR (PV); other MMIO a frame at a time.
+ * Mapping a frame changes none of this for the next (its own page and DFN only), so mapping the
+ * run at once is the frame-by-frame result.
+ */
+function mapRun(m: Machine, d: DomainModel, c: IommuContext, dfn: number, gfn: number, eff: number, f: { mfn: number; ref: boolean }, max: number): number {
+  const mfn = f.mfn;
+  if (max === 1 || !isFrame(mfn)) return 1;
+  let n = Math.min(uncoveredRun(c.table, eff, dfnRun(m, c, dfn, eff, max)), MAX_FRAME - mfn + 1);
+  const hw = isHardwareDomain(m, d);
   if (isTranslated(d)) {
     // The rest of the p2m extent holding the gfn (one type, mfns in a line).
     const e = d.p2m.get(gfn);
     if (e === undefined) return 1;
     n = Math.min(n, e.end - gfn + 1);
+    if (!f.ref) return e.value.type === 'mmio_direct' ? n : 1;
+  } else if (!f.ref) {
+    if (!hw) return 1;
+    const q = m.rmrr.get(mfn);
+    return Math.max(1, q !== undefined ? Math.min(n, q.end - mfn + 1) : uncoveredRun(m.ram, mfn, n));
   } else {
     const r = m.ram.get(mfn);
     if (r === undefined) return 1;
     n = Math.min(n, r.end - mfn + 1, uncoveredRun(m.rmrr, mfn, n));
   }
-  const hw = isHardwareDomain(m, d);
   let run = 0;
   for (const p of segments(m.pages, mfn, mfn + n - 1)) {
     if (p.value === undefined || (p.value.owner !== d.domid && !hw)) break;
@@ -286,7 +305,8 @@ function mapPages(ctx: OpContext, d: DomainModel, a: TaMapArgs): CallResult {
     const dfn = a.dfn + i;
     const gfn = a.gfn + i;
     // 1. Inside one of the context's identity / RMRR regions → -EADDRNOTAVAIL (at dfn+i, not Q7's dfn0).
-    if (c.reserved.has(dfn)) {
+    //    (dfn + i may pass the last frame the model holds, 2^52 − 1: no region is there.)
+    if (isFrame(dfn) && c.reserved.has(dfn)) {
       rc = err('EADDRNOTAVAIL');
       break;
     }
@@ -309,7 +329,7 @@ function mapPages(ctx: OpContext, d: DomainModel, a: TaMapArgs): CallResult {
     // 4. Map; a failure drops the reference and returns the error. The frames after this one
     //    that pass 1.–3. the same way (a run of the same extents) are mapped with it: what the
     //    loop would do frame by frame, at the cost of the extents instead of the frames.
-    const n = f.ref ? mapRun(m, d, c, dfn, gfn, eff, f.mfn, a.nr_pages - i) : 1;
+    const n = mapRun(m, d, c, dfn, gfn, eff, f, a.nr_pages - i);
     if (iommuMap(m, c, eff, f.mfn, n, { r, w, origin: 'map_pages', ref: f.ref }) !== n) {
       rc = err('EIO');
       break;
@@ -335,7 +355,7 @@ function unmapPages(ctx: OpContext, d: DomainModel, a: TaUnmapArgs): CallResult 
   let rc = 0;
   for (let i = 0; i < a.nr_pages; i++) {
     const dfn = a.dfn + i;
-    if (c.reserved.has(dfn)) {
+    if (isFrame(dfn) && c.reserved.has(dfn)) {
       rc = err('EADDRNOTAVAIL');
       break;
     }
@@ -344,14 +364,11 @@ function unmapPages(ctx: OpContext, d: DomainModel, a: TaUnmapArgs): CallResult 
       rc = err('ENOENT');
       break;
     }
-    // This frame and the ones after it that pass the same checks (outside the reserved regions,
-    // below the IOMMU's width, mapped) go at once; each entry's page reference is dropped.
-    let n = 1;
-    if (eff === dfn) {
-      n = Math.min(a.nr_pages - i, iommuWidthFrames(m) - dfn, uncoveredRun(c.reserved, dfn, a.nr_pages - i));
-      const gap = c.table.firstGap(eff, eff + n - 1);
-      if (gap !== undefined) n = gap - eff;
-    }
+    // This frame and the ones after it that pass the same checks (DFNs alike, mapped) go at once;
+    // each entry's page reference is dropped.
+    let n = dfnRun(m, c, dfn, eff, a.nr_pages - i);
+    const gap = c.table.firstGap(eff, eff + n - 1);
+    if (gap !== undefined) n = gap - eff;
     iommuUnmap(m, c, eff, n);
     unmapped += n;
     i += n - 1;

@@ -173,6 +173,45 @@ describe('map_pages / unmap_pages', () => {
     const v = e.ctx('vm2');
     expect(taMapPages(v, { ctx_no: 1, gfn: 0x3f00, dfn: 0x500, nr_pages: 1, flags: R }).errno).toBe('OK'); // its RMRR mmio_direct entry
   });
+  it('many pages at once are mapped and unmapped by extents, not page by page: guest RAM, RMRR MMIO, the hardware domain’s MMIO', () => {
+    const { e, c } = ready();
+    taReattachDevice(c, { ctx_no: 1, device: NIC });
+    const d0 = e.ctx();
+    taInit(d0, { max_ctx_no: 1 });
+    taAllocContext(d0, {});
+    const t2 = e.dom('vm2').ta.contexts.get(1)!.table;
+    const t0 = e.dom('dom0').ta.contexts.get(1)!.table;
+    let writes = 0;
+    for (const t of [t0, t2]) {
+      const set = t.set.bind(t);
+      const del = t.delete.bind(t);
+      t.set = (a: number, b: number, v) => (writes++, set(a, b, v));
+      t.delete = (a: number, b: number) => (writes++, del(a, b));
+    }
+    // vm2: its 0x800 pages of RAM, then gfns 0x3f00-0x3f0f (its nic's RMRR, mmio_direct 1:1).
+    expect(taMapPages(c, { ctx_no: 1, gfn: 0, dfn: 0x80000, nr_pages: 0x800, flags: R | W }).out).toEqual({ mapped: 0x800 });
+    expect(taMapPages(c, { ctx_no: 1, gfn: 0x3f00, dfn: 0x90000, nr_pages: 0x10, flags: R }).out).toEqual({ mapped: 0x10 });
+    // dom0: 2^20 frames of MMIO above host RAM (from 0x4000).
+    expect(taMapPages(d0, { ctx_no: 1, gfn: 0x4000, dfn: 0x100000, nr_pages: 0x100000, flags: R | W }).out).toEqual({ mapped: 0x100000 });
+    expect(writes).toBeLessThan(8);
+    expect(pageAt(e.m, VM2 + 0x7ff)!.refs).toBe(1);
+    expect(t0.lookup(0x1fffff)).toMatchObject({ base: 0x103fff, ref: false });
+    writes = 0;
+    expect(taUnmapPages(c, { ctx_no: 1, dfn: 0x80000, nr_pages: 0x800 }).out).toEqual({ unmapped: 0x800 });
+    expect(taUnmapPages(d0, { ctx_no: 1, dfn: 0x100000, nr_pages: 0x100000 }).out).toEqual({ unmapped: 0x100000 });
+    expect(writes).toBeLessThan(8);
+    expect(pageAt(e.m, VM2 + 0x7ff)!.refs).toBe(0);
+  });
+  it('DFNs past the last frame the model holds (2^52 − 1) are no region of the context: an Intel DFN wraps at the IOMMU’s width', () => {
+    const { e, c } = ready();
+    const t = e.dom('vm2').ta.contexts.get(1)!.table;
+    expect(taMapPages(c, { ctx_no: 1, gfn: 0x10, dfn: 2 ** 52 - 2, nr_pages: 4, flags: R | W }).out).toEqual({ mapped: 4 });
+    expect(t.lookup(2 ** 36 - 2)?.base).toBe(VM2 + 0x10); // 48-bit: 2^36 frames
+    expect(t.lookup(1)?.base).toBe(VM2 + 0x13);
+    expect(taUnmapPages(c, { ctx_no: 1, dfn: 2 ** 52 - 1, nr_pages: 3 }).out).toEqual({ unmapped: 3 });
+    expect(t.lookup(2 ** 36 - 2)?.base).toBe(VM2 + 0x10);
+    expect(t.lookup(0)).toBeUndefined();
+  });
   it('unmap: ENOENT at the first unmapped dfn, with progress', () => {
     const { c } = ready();
     taMapPages(c, { ctx_no: 1, gfn: 0x10, dfn: 0x80000, nr_pages: 2, flags: R });

@@ -756,12 +756,13 @@ type TaOp =
   | { k: 'alias'; gfn: number };
 
 const near = (...at: number[]) => fc.oneof(...at.map((x) => fc.integer({ min: x - 0x10, max: x + 0x10 })));
-const taDfn = near(0x80010, 0x3f00, 0x3f10);
+// DFNs: free ones, the RMRR region, where a DFN wraps (Intel, 48-bit: 2^36 frames), the model's last frame (2^52 − 1)
+const taDfn = near(0x80010, 0x3f00, 0x3f10, 2 ** 36, 2 ** 52 - 8);
 const taOpArb: fc.Arbitrary<TaOp> = fc.oneof(
   // vm2 (HVM, gfn g = mfn 0x1900 + g, gfns 0-0x7ff; its nic's RMRR 0x3f00-0x3f0f is reserved in context 1)
   { weight: 4, arbitrary: fc.record({ k: fc.constant('map' as const), who: fc.constant('vm2' as const), gfn: near(0x10, 0x7f8, 0x3f00), dfn: taDfn, nr: fc.integer({ min: 1, max: 40 }) }) },
-  // dom0 (PV, the hardware domain: any page; free frames 0x2500-0x3fff; no RAM from 0x4000)
-  { weight: 4, arbitrary: fc.record({ k: fc.constant('map' as const), who: fc.constant('dom0' as const), gfn: near(0x100, 0x10f8, 0x2500, 0x3ff8), dfn: taDfn, nr: fc.integer({ min: 1, max: 40 }) }) },
+  // dom0 (PV, the hardware domain: any page; free frames 0x2500-0x3fff, the nic's RMRR 0x3f00-0x3f0f; no RAM from 0x4000)
+  { weight: 4, arbitrary: fc.record({ k: fc.constant('map' as const), who: fc.constant('dom0' as const), gfn: near(0x100, 0x10f8, 0x2500, 0x3f00, 0x3ff8, 2 ** 52 - 8), dfn: taDfn, nr: fc.integer({ min: 1, max: 40 }) }) },
   { weight: 3, arbitrary: fc.record({ k: fc.constant('unmap' as const), who: fc.constantFrom('vm2' as const, 'dom0' as const), dfn: taDfn, nr: fc.integer({ min: 1, max: 40 }) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('dec' as const), gfn: near(0x10, 0x7f8), len: fc.integer({ min: 1, max: 4 }) }) },
   // add_to_physmap: vm2's page at gfn idx moves to gpfn (a hole in the line of gfns, the page still vm2's)
@@ -834,7 +835,7 @@ describe('ta map_pages / unmap_pages: nr_pages at once = one page per call', () 
       { k: 'map', who: 'vm2', gfn: 0x9000, dfn: 0x80000, nr: 8 },
     ]);
   });
-  it(`${LONG ? '10,000' : '200'} random sequences over reserved regions, holes, other owners, free frames and MMIO`, { timeout: TIMEOUT }, () => {
+  it(`${LONG ? '10,000' : '200'} random sequences over reserved regions, holes, other owners, free frames, MMIO and DFNs that wrap`, { timeout: TIMEOUT }, () => {
     fc.assert(
       fc.property(fc.array(taOpArb, { minLength: 1, maxLength: 20 }), (ops) => runTaRuns(ops)),
       opts(200),
