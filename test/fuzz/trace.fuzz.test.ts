@@ -141,6 +141,61 @@ describe('JSONL traces: random calls of every op', () => {
   });
 });
 
+/**
+ * Frames and counts at the edges: around the IOMMU's width (48-bit: 2^36 frames), the model's last
+ * frame (2^52 − 1) and beyond it, as numbers and strings; counts up to a u32's.
+ */
+const EDGE_FRAMES = [0, 1, 0x100, 0x3e00000, 2 ** 36 - 2, 2 ** 36 - 1, 2 ** 36, 2 ** 52 - 2, 2 ** 52 - 1];
+const edgeFrame: fc.Arbitrary<unknown> = fc.oneof(
+  fc.constantFrom(...EDGE_FRAMES),
+  fc.constantFrom(...EDGE_FRAMES).map((f) => `0x${f.toString(16)}`),
+  fc.constantFrom(2 ** 52, '0x10000000000000', -1),
+);
+const edgeCount: fc.Arbitrary<unknown> = fc.constantFrom(0, 1, 2, 3, 4, 1024, 2 ** 20, 0xffffffff, 2 ** 32);
+const edgeList: fc.Arbitrary<unknown> = fc.oneof(
+  fc.constantFrom(...EDGE_FRAMES).map((f) => [`0x${f.toString(16)}-0x${Math.min(f + 3, 2 ** 52 - 1).toString(16)}`]),
+  fc.array(edgeFrame, { maxLength: 3 }),
+);
+/** An edge value of the kind the key takes (frames, counts, frame lists), anything else as the random calls. */
+function edgeValueOf(key: string): fc.Arbitrary<unknown> {
+  if (['gfn', 'dfn', 'bfn', 'idx', 'gpfn', 'host_gfn', 'pgtable_gfn'].includes(key)) return fc.oneof({ weight: 6, arbitrary: edgeFrame }, { weight: 1, arbitrary: argValue });
+  if (['nr_pages', 'count'].includes(key)) return fc.oneof({ weight: 6, arbitrary: edgeCount }, { weight: 1, arbitrary: argValue });
+  if (key === 'gfns') return edgeList;
+  return argValue;
+}
+/** Every argument of the op but the references to earlier calls (absent ones: the random calls above), flags valid. */
+const edgeArgs = (keys: string[]): fc.Arbitrary<Record<string, unknown>> => fc.record(Object.fromEntries(keys.map((k) => [k, edgeValueOf(k)])));
+/** Ops that take a run of frames (a count or a list): where a frame past the last one is reached. */
+const RUN_OPS = OP_NAMES.filter((op) => ['nr_pages', 'count', 'gfns'].some((k) => OPS.get(op)!.keys.has(k)));
+/** A call of one op (often one taking a run of frames), its arguments at the edges (ctx_no: a context that exists). */
+const edgeCallArb: fc.Arbitrary<Record<string, unknown>> = fc.oneof(fc.constantFrom(...OP_NAMES), fc.constantFrom(...RUN_OPS)).chain((op) =>
+  fc
+    .record({
+      caller: fc.constantFrom('dom0', 'dom0', 'vm1', 'vm2'),
+      args: edgeArgs([...OPS.get(op)!.keys].filter((k) => !['ctx_no', 'bfn_of', 'mfn_of', 'flags', 'pgsize', 'ops'].includes(k))),
+      ctx: fc.constantFrom(1, 2),
+    })
+    .map(({ caller, args, ctx }) => ({ op, caller, ctx_no: ctx, ...args, ...(OPS.get(op)!.keys.has('flags') ? { flags: ['read', 'write'] } : {}) })),
+);
+/** Contexts 1 and 2 of dom0 (ta), so that map_pages and friends get past their first check. */
+const TA_SETUP = ['{"op":"iommu.init","max_ctx_no":4,"arena_order":0}', '{"op":"iommu.alloc_context"}', '{"op":"iommu.alloc_context"}'];
+
+describe('JSONL traces: frames and counts at the edges', () => {
+  for (const abi of ['xs', 'ta'] as const) {
+    it(`abi ${abi}: never throws, one well-formed report per line`, { timeout: TIMEOUT }, async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(edgeCallArb, { minLength: 1, maxLength: 20 }), async (calls) => {
+          const text = [...(abi === 'ta' ? TA_SETUP : []), ...calls.map((c) => JSON.stringify(c))].join('\n') + '\n';
+          const run = await runTrace(text, abi, `edge trace (abi ${abi}): ${text.slice(0, 600)}`);
+          expect(run.reports.length).toBe(callLines(text));
+          assertRun(run, text.split('\n').length);
+        }),
+        fcOpts(150, 10_000),
+      );
+    });
+  }
+});
+
 describe('hostile traces', () => {
   const deep = (n: number) => '['.repeat(n) + ']'.repeat(n);
   const deepObj = (n: number) => '{"a":'.repeat(n) + '1' + '}'.repeat(n);
