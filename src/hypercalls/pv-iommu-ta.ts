@@ -238,8 +238,8 @@ function iomemPermitted(m: Machine, d: DomainModel, mfn: number): boolean {
 
 /** How many frames from `start` (at most `max`) `map` does not cover. */
 function uncoveredRun<T>(map: ExtentMap<T>, start: number, max: number): number {
-  for (const g of map.gaps(start, start + max - 1)) return g.start === start ? g.end - start + 1 : 0;
-  return 0;
+  const f = map.firstCovered(start, start + max - 1);
+  return f === undefined ? max : f - start;
 }
 
 /**

@@ -472,6 +472,20 @@ export class ExtentMap<T> {
     }
   }
 
+  /** Lowest covered frame f with from ≤ f ≤ limit, or undefined if [from, limit] is all uncovered. O(log n). */
+  firstCovered(from: number, limit: number): number | undefined {
+    checkRange('firstCovered', from, limit);
+    let next: number | undefined;
+    if (!this.locate(from)) {
+      next = this.mins[0];
+    } else {
+      const leaf = this.leaves[this.pl]!;
+      if (leaf.e[this.pi]! >= from) return from;
+      next = this.pi + 1 < leaf.s.length ? leaf.s[this.pi + 1] : this.mins[this.pl + 1];
+    }
+    return next !== undefined && next <= limit ? next : undefined;
+  }
+
   /** Whether every frame of [start, end] is covered. */
   covered(start: number, end: number): boolean {
     checkRange('covered', start, end);

@@ -226,6 +226,14 @@ export function iommuUnmap(m: Machine, ctx: IommuContext, dfn: number, count: nu
   if (!isFrame(dfn) || !Number.isInteger(count) || count < 1) return 0;
   const end = Math.min(dfn + count - 1, iommuWidthFrames(m) - 1);
   if (end < dfn) return 0;
+  if (end === dfn) {
+    // One frame (an unmap of a trace, call after call): a look-up, no range walk.
+    const x = ctx.table.get(dfn);
+    if (x === undefined) return 0;
+    ctx.table.delete(dfn, dfn);
+    if (x.value.ref) putRef(m, x.value.base + (dfn - x.start), 1);
+    return 1;
+  }
   let n = 0;
   for (const x of [...ctx.table.overlapping(dfn, end)]) {
     const len = x.end - x.start + 1;

@@ -296,6 +296,19 @@ describe('gaps, firstGap, covered, anyIn', () => {
     expect([...m.gaps(35, 35)]).toEqual([{ start: 35, end: 35 }]);
   });
 
+  it('firstCovered: the frame itself, the next extent within the limit, or nothing', () => {
+    const e = new ExtentMap<number>(constant);
+    expect(e.firstCovered(0, MAX_FRAME)).toBeUndefined();
+    expect(m.firstCovered(0, 100)).toBe(10);
+    expect(m.firstCovered(0, 9)).toBeUndefined();
+    expect(m.firstCovered(12, 100)).toBe(12);
+    expect(m.firstCovered(30, 100)).toBe(40);
+    expect(m.firstCovered(30, 39)).toBeUndefined();
+    expect(m.firstCovered(50, MAX_FRAME)).toBeUndefined();
+    expect(m.firstCovered(29, 29)).toBe(29);
+    expect(() => m.firstCovered(5, 4)).toThrow(RangeError);
+  });
+
   it('firstGap walks adjacent but unjoinable extents', () => {
     expect(m.firstGap(0, 100)).toBe(0);
     expect(m.firstGap(10, 100)).toBe(30);
@@ -770,6 +783,19 @@ describe('leaf structure (small capacities)', () => {
         for (let f = 0; f < U; f += 7) {
           const v = m.lookup(f);
           expect(v === undefined ? -1 : typeof v === 'number' ? v : v.base).toBe(model[f]);
+        }
+        // firstGap / firstCovered against a scan of the model, across leaf boundaries too.
+        for (let k = 0; k < 300; k++) {
+          const from = rand(U);
+          const limit = Math.min(U - 1, from + (rand(2) === 0 ? rand(8) : rand(600)));
+          let gap: number | undefined;
+          let cov: number | undefined;
+          for (let f = from; f <= limit && (gap === undefined || cov === undefined); f++) {
+            if (model[f]! < 0) gap ??= f;
+            else cov ??= f;
+          }
+          expect(m.firstGap(from, limit), `firstGap(${from}, ${limit})`).toBe(gap);
+          expect(m.firstCovered(from, limit), `firstCovered(${from}, ${limit})`).toBe(cov);
         }
       }
     }
