@@ -179,6 +179,18 @@ export function wnum(buf: Uint8Array, p: number, lim: number, n: number): number
 }
 
 const HEXDIGITS = ascii('0123456789abcdef');
+/** From this length on, a string is first tested for characters to escape, then copied whole. */
+const LONG_STRING = 24;
+/** Printable ASCII but `"` and `\`: what JSON writes as it is. */
+const JSON_PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+const ENCODER = new TextEncoder();
+
+/** Write an ASCII string (checked by the caller, with room for it) at p; the end. */
+export function copyAscii(buf: Uint8Array, p: number, s: string): number {
+  ENCODER.encodeInto(s, buf.subarray(p, p + s.length));
+  return p + s.length;
+}
+
 /** The short escapes JSON.stringify uses (others below 0x20 are \u00XX). */
 const SHORT_ESCAPE: Record<number, number> = { 8: 98, 9: 116, 10: 110, 12: 102, 13: 114 };
 
@@ -189,6 +201,12 @@ function jstr(buf: Uint8Array, p: number, lim: number, s: string): number {
   // Plain printable ASCII (frame numbers, names) fits in n + 2 bytes: checked once up front.
   if (p + n + 2 > lim) return -1;
   buf[p++] = 34;
+  if (n >= LONG_STRING && JSON_PLAIN.test(s)) {
+    // A long one with nothing to escape (a finding's message, a path): copied natively.
+    p = copyAscii(buf, p, s);
+    buf[p++] = 34;
+    return p;
+  }
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
     if (c >= 0x20 && c < 0x7f && c !== 0x22 && c !== 0x5c) {

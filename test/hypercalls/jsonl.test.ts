@@ -84,6 +84,9 @@ function reportArbitrary() {
   );
   const anyValue = fc.oneof(
     fc.string({ unit: 'binary' }),
+    // long strings (copied whole when there is nothing to escape): plain, or with one odd character
+    fc.string({ unit: plainChar, minLength: 20, maxLength: 120 }),
+    fc.tuple(fc.string({ unit: plainChar, minLength: 20, maxLength: 60 }), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }), fc.nat()).map(([t, c, i]) => t.slice(0, i % t.length) + c + t.slice(i % t.length)),
     fc.double(),
     fc.integer(),
     fc.boolean(),
