@@ -179,8 +179,8 @@ export function wnum(buf: Uint8Array, p: number, lim: number, n: number): number
 }
 
 const HEXDIGITS = ascii('0123456789abcdef');
-/** From this length on, a string is first tested for characters to escape, then copied whole. */
-const LONG_STRING = 24;
+/** From this length on, a string is first tested as a whole (a regular expression), then copied natively. */
+export const LONG_STRING = 24;
 /** Printable ASCII but `"` and `\`: what JSON writes as it is. */
 const JSON_PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 const ENCODER = new TextEncoder();

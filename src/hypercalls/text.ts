@@ -6,7 +6,7 @@
 import type { CallReport, EmulateReport, EmulateSummary, Out, OutValue } from './types.js';
 import type { Finding } from '../policy/types.js';
 import { printable } from '../report/text.js';
-import { copyAscii, put, wnum } from './jsonl.js';
+import { LONG_STRING, copyAscii, put, wnum } from './jsonl.js';
 
 /** Text from the input (op names, callers, messages quoting them) for a terminal: no control characters, no line breaks. */
 function safe(s: string): string {
@@ -102,7 +102,7 @@ function ascii(buf: Uint8Array, p: number, lim: number, s: string): number {
   if (p < 0) return -1;
   const n = s.length;
   if (p + n > lim) return -1;
-  if (n >= 24) return PLAIN.test(s) ? copyAscii(buf, p, s) : -1;
+  if (n >= LONG_STRING) return PLAIN.test(s) ? copyAscii(buf, p, s) : -1;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x20 || c > 0x7e) return -1;
