@@ -35,26 +35,46 @@ function qbytes(s: string): Uint8Array {
 }
 
 /**
- * `,"op":OP,"caller":CALLER,"rc":RC,"errno":ERRNO,"status":STATUS` — the same for most calls of
- * an op — for the last such combination seen with each op.
+ * The line heads of the writers (JSON Lines here, text in text.ts), kept per op and caller: most
+ * calls of an op by one caller have the same head, whatever other callers do in between. The last
+ * head made for each (op, caller); at most MAX_QUOTED in all.
  */
+export class HeadCache<H> {
+  private readonly byOp = new Map<string, Map<string, H>>();
+  private count = 0;
+
+  get(op: string, caller: string): H | undefined {
+    return this.byOp.get(op)?.get(caller);
+  }
+
+  set(op: string, caller: string, h: H): void {
+    let byCaller = this.byOp.get(op);
+    if (byCaller?.has(caller) !== true) {
+      if (this.count >= MAX_QUOTED) return;
+      this.count++;
+    }
+    if (byCaller === undefined) this.byOp.set(op, (byCaller = new Map()));
+    byCaller.set(caller, h);
+  }
+}
+
+/** `,"op":OP,"caller":CALLER,"rc":RC,"errno":ERRNO,"status":STATUS` and what it was made from. */
 interface Head {
-  caller: string;
   rc: number;
   errno: string;
   status: number;
   bytes: Uint8Array;
 }
-const heads = new Map<string, Head>();
+const heads = new HeadCache<Head>();
 
 /** The head of `c`, or undefined when rc or status is not an integer JSON writes as digits. */
 function head(c: CallReport): Uint8Array | undefined {
-  const h = heads.get(c.op);
-  if (h !== undefined && h.caller === c.caller && h.rc === c.rc && h.errno === c.errno && h.status === c.status) return h.bytes;
+  const h = heads.get(c.op, c.caller);
+  if (h !== undefined && h.rc === c.rc && h.errno === c.errno && h.status === c.status) return h.bytes;
   if (!Number.isSafeInteger(c.rc) || !Number.isSafeInteger(c.status)) return undefined;
   // (-0 as JSON writes it: String(-0) is "0".)
   const bytes = Buffer.from(`,"op":${JSON.stringify(c.op)},"caller":${JSON.stringify(c.caller)},"rc":${String(c.rc)},"errno":${JSON.stringify(c.errno)},"status":${String(c.status)}`, 'utf8');
-  if (heads.size < MAX_QUOTED) heads.set(c.op, { caller: c.caller, rc: c.rc, errno: c.errno, status: c.status, bytes });
+  heads.set(c.op, c.caller, { rc: c.rc, errno: c.errno, status: c.status, bytes });
   return bytes;
 }
 

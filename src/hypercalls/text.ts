@@ -6,7 +6,7 @@
 import type { CallReport, EmulateReport, EmulateSummary, Out, OutValue } from './types.js';
 import type { Finding } from '../policy/types.js';
 import { printable } from '../report/text.js';
-import { LONG_STRING, copyAscii, put, wnum } from './jsonl.js';
+import { HeadCache, LONG_STRING, copyAscii, put, wnum } from './jsonl.js';
 
 /** Text from the input (op names, callers, messages quoting them) for a terminal: no control characters, no line breaks. */
 function safe(s: string): string {
@@ -40,27 +40,26 @@ export function formatCallText(c: CallReport): string {
 }
 
 /**
- * `  op  caller  → result` of a call line — the same for most calls of an op in a trace, so the
- * last one made for each op is kept with what it was made from.
+ * `  op  caller  → result` of a call line — the same for most calls of an op by one caller, so
+ * the last one made for each is kept with what it was made from.
  */
 function textHead(c: CallReport): TextHead {
-  const h = textHeads.get(c.op);
-  if (h !== undefined && h.caller === c.caller && h.rc === c.rc && h.errno === c.errno && c.statuses === undefined) return h;
+  const h = textHeads.get(c.op, c.caller);
+  if (h !== undefined && h.rc === c.rc && h.errno === c.errno && c.statuses === undefined) return h;
   const result = c.statuses ? `${c.errno} [${(c.errnos ?? []).join(', ')}]` : c.rc > 0 ? `${c.rc} (${c.errno})` : c.errno;
   const text = `  ${safe(c.op) || '(invalid)'}${c.caller ? `  ${safe(c.caller)}` : ''}  → ${result}`;
-  const head: TextHead = { caller: c.caller, rc: c.rc, errno: c.errno, text, bytes: Buffer.from(text, 'utf8') };
-  if (c.statuses === undefined && textHeads.size < 4096) textHeads.set(c.op, head);
+  const head: TextHead = { rc: c.rc, errno: c.errno, text, bytes: Buffer.from(text, 'utf8') };
+  if (c.statuses === undefined) textHeads.set(c.op, c.caller, head);
   return head;
 }
 interface TextHead {
-  caller: string;
   rc: number;
   errno: string;
   text: string;
   /** `text` in UTF-8. */
   bytes: Uint8Array;
 }
-const textHeads = new Map<string, TextHead>();
+const textHeads = new HeadCache<TextHead>();
 
 const HASH = Buffer.from('#', 'latin1');
 const EQUALS = 61;
