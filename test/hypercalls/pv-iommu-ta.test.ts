@@ -1,6 +1,6 @@
 /** ta PV-IOMMU ABI (reference/pv-iommu.md §5.2): contexts, map/unmap, remote_cmd, in Xen's order. */
 import { describe, expect, it } from 'vitest';
-import { env, lab, labScenario, scenario, rules } from './helpers.js';
+import { env, lab, labScenario, scenario, rules, type LabOptions } from './helpers.js';
 import {
   taAllocContext,
   taFreeContext,
@@ -21,7 +21,7 @@ const NIC = '0000:03:00.0';
 /** vm2's gfn g is mfn 0x1900 + g. */
 const VM2 = 0x1900;
 
-function ready(o = TA) {
+function ready(o: LabOptions = TA) {
   const e = env(lab(o));
   const c = e.ctx('vm2');
   expect(taInit(c, { max_ctx_no: 4 }).errno).toBe('OK');
@@ -211,6 +211,13 @@ describe('map_pages / unmap_pages', () => {
     expect(taUnmapPages(c, { ctx_no: 1, dfn: 2 ** 52 - 1, nr_pages: 3 }).out).toEqual({ unmapped: 3 });
     expect(t.lookup(2 ** 36 - 2)?.base).toBe(VM2 + 0x10);
     expect(t.lookup(0)).toBeUndefined();
+  });
+  it('on AMD a DFN past the IOMMU’s width is no DFN: map_pages EFAULT, unmap_pages ENOENT, with progress', () => {
+    const { e, c } = ready({ ...TA, vendor: 'amd' });
+    expect(taMapPages(c, { ctx_no: 1, gfn: 0x10, dfn: 2 ** 36 - 2, nr_pages: 4, flags: R | W })).toMatchObject({ errno: 'EFAULT', out: { mapped: 2 } });
+    expect(taMapPages(c, { ctx_no: 1, gfn: 0x10, dfn: 2 ** 52 - 1, nr_pages: 2, flags: R | W })).toMatchObject({ errno: 'EFAULT', out: { mapped: 0 } });
+    expect(taUnmapPages(c, { ctx_no: 1, dfn: 2 ** 36 - 2, nr_pages: 4 })).toMatchObject({ errno: 'ENOENT', out: { unmapped: 2 } });
+    expect(e.dom('vm2').ta.contexts.get(1)!.table.size).toBe(0);
   });
   it('unmap: ENOENT at the first unmapped dfn, with progress', () => {
     const { c } = ready();
