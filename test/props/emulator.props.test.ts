@@ -16,6 +16,9 @@
  * xs map_page / unmap_page / lookup_foreign_page / unmap_foreign_page, must hold the same
  * pages, p2m and IOMMU tables as the extent-based model after every call.
  * Round trips: a map followed by its unmap leaves `inspect()` exactly as it was.
+ * Runs against Xen's loops: a PV `decrease_reservation` of a range against a plain gmfn-by-gmfn
+ * removal, and ta `map_pages` / `unmap_pages` of `nr_pages` against one page per call — same
+ * counts, same error, same `inspect()` after every call.
  *
  * Default: seed-fixed, a few hundred sequences (a few seconds). PVIOMMU_PROPS=long: ≥ 10,000
  * sequences per property, seed from PVIOMMU_PROPS_SEED if given (fast-check prints it on failure;
