@@ -104,7 +104,7 @@ export function decreaseReservation(ctx: OpContext, a: ReservationArgs): CallRes
   for (const r of a.gfns.ranges) {
     // By extents (the same as frame by frame: a frame's removal touches only its own p2m entries
     // and page), so a range costs its extents, not its frames.
-    const k = isTranslated(d) ? removeRun(m, d, r.start, r.end) : removePvRun(m, d, r.start, r.end);
+    const k = removeRange(m, d, r.start, r.end);
     n += k;
     if (k < r.end - r.start + 1) return done(n);
   }
@@ -180,9 +180,14 @@ function removePvRun(m: Machine, d: DomainModel, start: number, end: number): nu
   return ok;
 }
 
+/** `guest_remove_page` for each gmfn of [start, end], in order, up to the first that cannot go; how many went. */
+function removeRange(m: Machine, d: DomainModel, start: number, end: number): number {
+  return isTranslated(d) ? removeRun(m, d, start, end) : removePvRun(m, d, start, end);
+}
+
 /** guest_remove_page(d, gmfn): true when removed. */
 function removeOne(m: Machine, d: DomainModel, gmfn: number): boolean {
-  return (isTranslated(d) ? removeRun(m, d, gmfn, gmfn) : removePvRun(m, d, gmfn, gmfn)) === 1;
+  return removeRange(m, d, gmfn, gmfn) === 1;
 }
 
 export interface AddToPhysmapArgs {

@@ -206,8 +206,13 @@ export interface TaMapArgs {
  * `get_paged_frame(d, gfn)` of pv-iommu.c: the MFN behind d's gfn and whether a page reference is
  * to be taken, or the errno: unbacked → ENOENT; RAM / grant / foreign of another owner (unless d is
  * the hardware domain) → EPERM; MMIO or an iomem-permitted frame → no reference; others → EPERM.
+ *
+ * `run`: how many gfns from this one (at most `max`) resolve the same way, to the MFNs that follow
+ * this one — gfns in one p2m extent (PV: MFNs of host RAM outside RMRRs) whose pages are there and
+ * the caller's (unless it is the hardware domain); MMIO: one `mmio_direct` extent, or the hardware
+ * domain's MFNs outside host RAM or in one RMRR (PV). Other iomem frames: 1.
  */
-function pagedFrame(m: Machine, d: DomainModel, gfn: number): { mfn: number; ref: boolean } | string {
+function pagedFrame(m: Machine, d: DomainModel, gfn: number, max: number): { mfn: number; ref: boolean; run: number } | string {
   const hw = isHardwareDomain(m, d);
   if (isTranslated(d)) {
     const e = p2mLookup(d, gfn);
@@ -215,19 +220,40 @@ function pagedFrame(m: Machine, d: DomainModel, gfn: number): { mfn: number; ref
     if (isAnyRam(e.type)) {
       const p = pageAt(m, e.mfn);
       if (!p || (p.owner !== d.domid && !hw)) return 'EPERM';
-      return { mfn: e.mfn, ref: true };
+      return { mfn: e.mfn, ref: true, run: max === 1 ? 1 : pageRun(m, d, hw, e.mfn, extentRest(d, gfn, max)) };
     }
-    if (e.type === 'mmio_direct' || iomemPermitted(m, d, e.mfn)) return { mfn: e.mfn, ref: false };
+    if (e.type === 'mmio_direct') return { mfn: e.mfn, ref: false, run: max === 1 ? 1 : extentRest(d, gfn, max) };
+    if (iomemPermitted(m, d, e.mfn)) return { mfn: e.mfn, ref: false, run: 1 };
     return 'EPERM';
   }
   // PV: the gfn is an MFN (get_gfn_type reports p2m_ram_rw).
   if (isHostRam(m, gfn) && !m.rmrr.has(gfn)) {
     const p = pageAt(m, gfn);
     if (!p || (p.owner !== d.domid && !hw)) return 'EPERM';
-    return { mfn: gfn, ref: true };
+    if (max === 1) return { mfn: gfn, ref: true, run: 1 };
+    const n = Math.min(max, m.ram.get(gfn)!.end - gfn + 1);
+    return { mfn: gfn, ref: true, run: pageRun(m, d, hw, gfn, uncoveredRun(m.rmrr, gfn, n)) };
   }
-  if (iomemPermitted(m, d, gfn)) return { mfn: gfn, ref: false };
-  return 'EPERM';
+  if (!iomemPermitted(m, d, gfn)) return 'EPERM';
+  if (max === 1 || !hw || !isFrame(gfn)) return { mfn: gfn, ref: false, run: 1 };
+  const n = Math.min(max, MAX_FRAME - gfn + 1);
+  const q = m.rmrr.get(gfn);
+  return { mfn: gfn, ref: false, run: q !== undefined ? Math.min(n, q.end - gfn + 1) : uncoveredRun(m.ram, gfn, n) };
+}
+
+/** How many gfns from `gfn` (at most `max`) the p2m extent holding it covers: one type, mfns in a line. */
+function extentRest(d: DomainModel, gfn: number, max: number): number {
+  return Math.min(max, d.p2m.get(gfn)!.end - gfn + 1);
+}
+
+/** How many frames from `mfn` (at most `n`, the first one checked) are pages d may map: there, and d's unless it is the hardware domain. */
+function pageRun(m: Machine, d: DomainModel, hw: boolean, mfn: number, n: number): number {
+  let run = 0;
+  for (const p of segments(m.pages, mfn, mfn + n - 1)) {
+    if (p.value === undefined || (p.value.owner !== d.domid && !hw)) break;
+    run += p.end - p.start + 1;
+  }
+  return run;
 }
 
 /** `iomem_access_permitted(d, mfn)`: the hardware domain has every non-RAM frame; others their `iomem` ranges. */
@@ -252,45 +278,6 @@ function dfnRun(m: Machine, c: IommuContext, dfn: number, eff: number, max: numb
   return isFrame(dfn) ? uncoveredRun(c.reserved, dfn, Math.min(n, MAX_FRAME - dfn + 1)) : n;
 }
 
-/**
- * map_pages of the frame at (dfn, gfn → f.mfn) passed every check: how many frames from it (at
- * most `max`) would pass them the same way, one after the other. DFNs alike (`dfnRun`) and
- * unmapped, and:
- * - a page reference to take (guest RAM, or a PV caller's own MFN): gfns in one p2m extent (PV:
- *   MFNs of host RAM, not an RMRR), pages there, the caller's unless it is the hardware domain;
- * - none (MMIO): gfns in one `mmio_direct` p2m extent, or the hardware domain's MFNs outside host
- *   RAM or in one RMRR (PV); other MMIO a frame at a time.
- * Mapping a frame changes none of this for the next (its own page and DFN only), so mapping the
- * run at once is the frame-by-frame result.
- */
-function mapRun(m: Machine, d: DomainModel, c: IommuContext, dfn: number, gfn: number, eff: number, f: { mfn: number; ref: boolean }, max: number): number {
-  const mfn = f.mfn;
-  if (max === 1 || !isFrame(mfn)) return 1;
-  let n = Math.min(uncoveredRun(c.table, eff, dfnRun(m, c, dfn, eff, max)), MAX_FRAME - mfn + 1);
-  const hw = isHardwareDomain(m, d);
-  if (isTranslated(d)) {
-    // The rest of the p2m extent holding the gfn (one type, mfns in a line).
-    const e = d.p2m.get(gfn);
-    if (e === undefined) return 1;
-    n = Math.min(n, e.end - gfn + 1);
-    if (!f.ref) return e.value.type === 'mmio_direct' ? n : 1;
-  } else if (!f.ref) {
-    if (!hw) return 1;
-    const q = m.rmrr.get(mfn);
-    return Math.max(1, q !== undefined ? Math.min(n, q.end - mfn + 1) : uncoveredRun(m.ram, mfn, n));
-  } else {
-    const r = m.ram.get(mfn);
-    if (r === undefined) return 1;
-    n = Math.min(n, r.end - mfn + 1, uncoveredRun(m.rmrr, mfn, n));
-  }
-  let run = 0;
-  for (const p of segments(m.pages, mfn, mfn + n - 1)) {
-    if (p.value === undefined || (p.value.owner !== d.domid && !hw)) break;
-    run += p.end - p.start + 1;
-  }
-  return Math.max(1, run);
-}
-
 function mapPages(ctx: OpContext, d: DomainModel, a: TaMapArgs): CallResult {
   const m = ctx.machine;
   // map_pages_op: ctx_no 0 or a context that does not exist → -EINVAL.
@@ -311,7 +298,7 @@ function mapPages(ctx: OpContext, d: DomainModel, a: TaMapArgs): CallResult {
       break;
     }
     // 2. Resolve the gfn (and take the reference, with the mapping below).
-    const f = pagedFrame(m, d, gfn);
+    const f = pagedFrame(m, d, gfn, a.nr_pages - i);
     if (typeof f === 'string') {
       rc = err(f);
       break;
@@ -327,9 +314,10 @@ function mapPages(ctx: OpContext, d: DomainModel, a: TaMapArgs): CallResult {
       break;
     }
     // 4. Map; a failure drops the reference and returns the error. The frames after this one
-    //    that pass 1.–3. the same way (a run of the same extents) are mapped with it: what the
-    //    loop would do frame by frame, at the cost of the extents instead of the frames.
-    const n = mapRun(m, d, c, dfn, gfn, eff, f, a.nr_pages - i);
+    //    that pass 1.–3. the same way (DFNs alike and unmapped, gfns in the same run) are mapped
+    //    with it: what the loop would do frame by frame, at the cost of the extents instead.
+    //    Mapping a frame changes none of these checks for the next (its own page and DFN only).
+    const n = f.run === 1 ? 1 : uncoveredRun(c.table, eff, dfnRun(m, c, dfn, eff, f.run));
     if (iommuMap(m, c, eff, f.mfn, n, { r, w, origin: 'map_pages', ref: f.ref }) !== n) {
       rc = err('EIO');
       break;
