@@ -459,6 +459,12 @@ const CASES: [string, string, Outcome | 'either'][] = [
   ['comment on a last empty value', H + 'x: # c\n', 'declined'],
   ['last value empty', H + 'x:\n', 'fast'],
   ['last item empty', H + 'x:\n  -   \n\n', 'fast'],
+  // (found by the long fuzz run: yaml takes comment lines right before a last empty item into it,
+  // and the root then ends where the text does)
+  ['comment line before a last empty item', H + 'x:\n- a\n# c\n- \r\n', 'declined'],
+  ['indented comment line before a last empty item', H + 'x:\n  - a\n  # c\n  -\n\n', 'declined'],
+  ['comment line before a last empty value', H + 'x:\n  a: 1\n# c\n  b:\n', 'fast'],
+  ['comment line before an empty item, not the last', H + 'x:\n- a\n# c\n-\n- b\n', 'fast'],
   // flow collections
   ['flow collections', H + 'a: []\nb: {}\nc: [ ]\nd: { }\ne: [1, [2, [3]], {x: [4]}]\nf: {a: 1, b: [x, z], c: {d: e}}\n', 'fast'],
   ['flow with quotes', H + 'a: ["0x7b800-0x7ffff", \'b\', "c, d"]\nb: {"k": "v", \'l\': 1}\n', 'fast'],

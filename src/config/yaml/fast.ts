@@ -261,7 +261,11 @@ class FastParser {
   private lastLine = 0;
   /** The last content line ended in an empty value (`key:`, `-`), and whether a comment followed it. */
   private emptyValue = false;
+  /** That empty value is a sequence item's (`-`), not a key's. */
+  private emptyItem = false;
   private lineComment = false;
+  /** Comment lines came right before the current content line. */
+  private commentsBefore = false;
   /**
    * Set when the last value is a keep (`|+`, `>+`) block scalar with blank lines after its last
    * line: they are part of it, and it ends here (after them), not where its last line does.
@@ -489,6 +493,7 @@ class FastParser {
       if (this.directives > 0) decline('directive without ---');
       this.kind = Kind.Content;
       this.docOpen = true;
+      this.commentsBefore = this.tcN > 0;
       this.tcN = 0;
       return;
     }
@@ -518,6 +523,9 @@ class FastParser {
     }
     if (this.emptyValue) {
       if (this.lineComment || this.tcN > 0) decline('comment after a last empty value');
+      // (yaml takes comment lines right before a last empty `-` into its node, which then ends
+      // where the text does, or not, by rules of its own)
+      if (this.emptyItem && this.commentsBefore) decline('comment line before a last empty item');
       this.rootEnd = this.lastLe;
       return;
     }
@@ -608,7 +616,7 @@ class FastParser {
         const seq = this.anchorsSeen++;
         if (anchor !== null) q = this.pos;
         if (q === this.le || this.t.charCodeAt(q) === HASH) {
-          this.emptyLine(q);
+          this.emptyLine(q, false);
           if (anchor !== null) this.anchoring++;
           if (this.kind === Kind.Content && this.ind > indent) value = this.blockNode(depth + 1);
           else if (this.kind === Kind.Content && this.ind === indent && this.isDash(this.cs)) {
@@ -659,7 +667,7 @@ class FastParser {
         this.advance();
         if (this.kind === Kind.Content && this.ind > indent) decline('more-indented line after a value');
       } else if (q === this.le || t.charCodeAt(q) === HASH) {
-        this.emptyLine(q);
+        this.emptyLine(q, true);
         if (anchor !== null) {
           if (this.kind !== Kind.Content || this.ind <= indent) decline('anchored empty value');
           this.anchoring++;
@@ -827,11 +835,12 @@ class FastParser {
   }
 
   /**
-   * A key or `-` with nothing after it on its line but blanks or a comment from `q`: the value is
-   * on the next lines, or empty. Moves to the next line.
+   * A key or `-` (`item`) with nothing after it on its line but blanks or a comment from `q`: the
+   * value is on the next lines, or empty. Moves to the next line.
    */
-  private emptyLine(q: number): void {
+  private emptyLine(q: number, item: boolean): void {
     this.emptyValue = true;
+    this.emptyItem = item;
     this.keepEnd = 0;
     this.blockValue = false;
     this.lineComment = q < this.le;
