@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lab, load } from './helpers.js';
-import { emulateTrace, readTrace, formatCallText } from '../../src/hypercalls/index.js';
+import { emulateTrace, forEachTraceLine, readTrace, formatCallText } from '../../src/hypercalls/index.js';
 import { buildMachine } from '../../src/model/build.js';
 import type { CallReport } from '../../src/hypercalls/types.js';
 
@@ -39,6 +39,39 @@ describe('readTrace', () => {
       n++;
     }
     expect(n).toBe(2);
+  });
+});
+
+describe('forEachTraceLine', () => {
+  it('a regular file (read with readSync into one buffer) gives the lines a stream of the same bytes gives', async () => {
+    // Short lines, so that the 1 MiB chunk boundaries fall inside lines; a 3 MiB line; CRLF; bad lines.
+    const parts: string[] = [];
+    for (let i = 0; i < 40_000; i++) {
+      if (i % 9_000 === 5) parts.push(`{"op":"iommu.query_caps","pad":"${'y'.repeat(3 << 20)}"}`);
+      else if (i % 7_001 === 3) parts.push('{"op":');
+      else parts.push(`{"op":"iommu.map_page","bfn":"0x${i.toString(16)}","gfn":${i}}${i % 5 === 0 ? '\r' : ''}`);
+    }
+    const text = parts.join('\n');
+    const p = file('c.jsonl', text);
+    const collect = async (source: Parameters<typeof forEachTraceLine>[0]) => {
+      const got: string[] = [];
+      await forEachTraceLine(source, (t) => {
+        const c = t.call as { toObject?: () => unknown } | undefined;
+        got.push(`${t.line} ${t.error?.split(' (')[0] ?? ''} ${JSON.stringify(typeof c?.toObject === 'function' ? c.toObject() : c)?.slice(0, 80)}`);
+      });
+      return got;
+    };
+    const bytes = Buffer.from(text);
+    const fromFile = await collect(p);
+    const fromStream = await collect(
+      (async function* () {
+        for (let i = 0; i < bytes.length; i += 65_521) yield bytes.subarray(i, i + 65_521);
+      })(),
+    );
+    expect(fromFile).toHaveLength(40_000);
+    expect(fromFile[5]).toMatch(/^6 {2}\{"op":"iommu.query_caps","pad":"yyy/);
+    expect(fromFile[3]).toBe('4 line 4 is not valid JSON undefined');
+    expect(fromFile).toEqual(fromStream);
   });
 });
 

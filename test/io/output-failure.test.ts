@@ -6,20 +6,41 @@
  */
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 
-const fail = vi.hoisted(() => ({ write: false, rename: false, sync: false }));
+const fail = vi.hoisted(() => ({ write: false, rename: false, sync: false, read: false, stream: false }));
+
+const enospc = vi.hoisted(() => (call: string) => Object.assign(new Error(`ENOSPC: no space left on device, ${call}`), { code: 'ENOSPC' }));
+
+// The temp file of `--output` is written with writeSync (a regular file); other outputs through the handle.
+vi.mock('node:fs', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:fs')>();
+  const writeSync = ((...args: Parameters<typeof real.writeSync>) => {
+    if (fail.write) throw enospc('write');
+    return real.writeSync(...args);
+  }) as typeof real.writeSync;
+  // A trace in a regular file is read with readSync; a device or FIFO as a stream.
+  const readSync = ((...args: Parameters<typeof real.readSync>) => {
+    if (fail.read) throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
+    return real.readSync(...args);
+  }) as typeof real.readSync;
+  const createReadStream = ((...args: Parameters<typeof real.createReadStream>) => {
+    const stream = real.createReadStream(...args);
+    if (fail.stream) process.nextTick(() => stream.destroy(Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' })));
+    return stream;
+  }) as typeof real.createReadStream;
+  const mocked = { writeSync, readSync, createReadStream };
+  return { ...real, ...mocked, default: { ...real, ...mocked } };
+});
 
 vi.mock('node:fs/promises', async (importOriginal) => {
   const real = await importOriginal<typeof import('node:fs/promises')>();
-  const enospc = (call: string) => Object.assign(new Error(`ENOSPC: no space left on device, ${call}`), { code: 'ENOSPC' });
   return {
     ...real,
     default: real,
     open: async (...args: Parameters<typeof real.open>) => {
       const h = await real.open(...args);
-      if (fail.write) h.write = (async () => { throw enospc('write'); }) as typeof h.write;
       if (fail.sync) h.sync = async () => { throw enospc('fsync'); };
       return h;
     },
@@ -36,7 +57,7 @@ const repo = (files: Record<string, string>) => track(makeRepo(files));
 afterAll(() => removeTemps());
 
 afterEach(() => {
-  fail.write = fail.rename = fail.sync = false;
+  fail.write = fail.rename = fail.sync = fail.read = fail.stream = false;
 });
 
 describe('a write that fails half-way keeps the old output', () => {
@@ -67,4 +88,21 @@ describe('a write that fails half-way keeps the old output', () => {
     expect(readFileSync(join(out, 'calls.jsonl'), 'utf8')).toBe('the previous run');
     expect(readdirSync(out)).toEqual(['calls.jsonl']);
   });
+});
+
+describe('a trace that cannot be read', () => {
+  for (const [what, trace] of [['read', 't.jsonl'], ['stream', '/dev/null']] as const) {
+    it(`${trace === 't.jsonl' ? 'a file' : 'a device, read as a stream'}: exit 2, one line naming the trace, the old output kept`, async () => {
+      const dir = repo({ 'host.yaml': HOST, 'dom0.yaml': DOM0, 't.jsonl': '{"op":"iommu.op","ops":[]}\n' });
+      const out = track(mkdtempSync(join(tmpdir(), 'pviommu-fail-')));
+      writeFileSync(join(out, 'calls.jsonl'), 'the previous run');
+      fail[what] = true;
+      const r = await run(['emulate', '.', '--trace', trace, '--host', 'h1', '-f', 'jsonl', '-o', join(out, 'calls.jsonl')], { cwd: dir });
+      fail[what] = false;
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(`pviommu: error: cannot read trace ${relative(dir, resolve(dir, trace))}: EIO: i/o error, read\n`);
+      expect(readFileSync(join(out, 'calls.jsonl'), 'utf8')).toBe('the previous run');
+      expect(readdirSync(out)).toEqual(['calls.jsonl']);
+    });
+  }
 });

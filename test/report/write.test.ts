@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ToolError } from '../../src/errors.js';
 import { writeOutputAtomic } from '../../src/report/write.js';
 
-// Lets a test make the final rename fail, to exercise the clean-up path.
+// Lets a test make the final rename or a write fail, to exercise the clean-up path.
 const faults = vi.hoisted(() => ({ rename: false, write: false }));
 vi.mock('node:fs/promises', async (importOriginal) => {
   const real = await importOriginal<typeof import('node:fs/promises')>();
@@ -15,16 +15,17 @@ vi.mock('node:fs/promises', async (importOriginal) => {
       if (faults.rename) throw Object.assign(new Error('EXDEV: cross-device link not permitted, rename'), { code: 'EXDEV' });
       return real.rename(from, to);
     },
-    open: async (...args: Parameters<typeof real.open>) => {
-      const handle = await real.open(...args);
-      if (faults.write && args[1] === 'wx') {
-        handle.write = async () => {
-          throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-        };
-      }
-      return handle;
-    },
   };
+});
+
+// The temp file (a regular file) is written with writeSync.
+vi.mock('node:fs', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:fs')>();
+  const writeSync = ((...args: Parameters<typeof real.writeSync>) => {
+    if (faults.write) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    return real.writeSync(...args);
+  }) as typeof real.writeSync;
+  return { ...real, default: { ...real, writeSync }, writeSync };
 });
 
 let dir: string;
