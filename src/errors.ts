@@ -17,3 +17,13 @@ export class UsageError extends ToolError {
     this.name = 'UsageError';
   }
 }
+
+/**
+ * A file-system error as a short reason: Node's "ENOSPC: no space left on device, write" →
+ * "no space left on device (ENOSPC)" (the call and path of the original message would only confuse).
+ */
+export function ioReason(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const m = /^([A-Z0-9_]+): ([^,]+)/.exec(err.message);
+  return m !== null ? `${m[2]} (${m[1]})` : err.message;
+}

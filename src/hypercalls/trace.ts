@@ -8,7 +8,7 @@
  */
 import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
 import type { Location } from '../policy/types.js';
-import { ToolError } from '../errors.js';
+import { ioReason, ToolError } from '../errors.js';
 import type { Machine } from '../model/types.js';
 import type { CallReport, RawCall } from './types.js';
 import { Session, type RunOptions, type RunResult } from './scenario.js';
@@ -241,7 +241,7 @@ export async function forEachTraceLine(
 
 /** A trace that cannot be read (EIO, EACCES, …): the tool's failure, in one line. */
 function readFailed(display: string, e: unknown): ToolError {
-  return new ToolError(`cannot read trace ${display}: ${(e as Error)?.message ?? String(e)}`);
+  return new ToolError(`cannot read trace ${display}: ${ioReason(e)}`);
 }
 
 /**

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { open, realpath, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { writeSync, type Stats } from 'node:fs';
 import path from 'node:path';
-import { ToolError } from '../errors.js';
+import { ioReason, ToolError } from '../errors.js';
 
 /**
  * Write `content` to `file` atomically: a uniquely named temp file in the same directory is
@@ -53,7 +53,7 @@ export async function openOutputAtomic(file: string, inputs: readonly string[]):
     if (handle !== undefined) await handle.close().catch(() => undefined);
     handle = undefined;
     await unlink(tmp).catch(() => undefined);
-    throw new ToolError(`cannot write output to ${file}: ${reason(err)}`);
+    throw new ToolError(`cannot write output to ${file}: ${ioReason(err)}`);
   };
   try {
     handle = await open(tmp, 'wx', 0o666);
@@ -116,7 +116,7 @@ async function openDirect(file: string, real: string): Promise<AtomicOutput> {
   const fail = async (err: unknown): Promise<never> => {
     if (handle !== undefined) await handle.close().catch(() => undefined);
     handle = undefined;
-    throw new ToolError(`cannot write output to ${file}: ${reason(err)}`);
+    throw new ToolError(`cannot write output to ${file}: ${ioReason(err)}`);
   };
   try {
     handle = await open(real, 'w');
@@ -152,7 +152,7 @@ async function resolveTarget(file: string): Promise<Target> {
     const real = await realpath(abs);
     return { real, stats: await stat(real) };
   } catch (err) {
-    if (!isNotFound(err)) throw new ToolError(`cannot write output to ${file}: ${reason(err)}`);
+    if (!isNotFound(err)) throw new ToolError(`cannot write output to ${file}: ${ioReason(err)}`);
   }
   // realpath fails on a link to something that is not a path (`/dev/stdout` → `/proc/self/fd/1` →
   // `pipe:[…]`), while stat follows it: that is no new file to create, but a pipe or device.
@@ -207,12 +207,4 @@ async function syncDirectory(dir: string): Promise<void> {
 
 function isNotFound(err: unknown): boolean {
   return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
-}
-
-function reason(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  // Node's "ENOSPC: no space left on device, write" → "no space left on device (ENOSPC)":
-  // the temp file's name in the original message would only confuse.
-  const m = /^([A-Z0-9_]+): ([^,]+)/.exec(err.message);
-  return m !== null ? `${m[2]} (${m[1]})` : err.message;
 }

@@ -100,7 +100,7 @@ describe('a trace that cannot be read', () => {
       const r = await run(['emulate', '.', '--trace', trace, '--host', 'h1', '-f', 'jsonl', '-o', join(out, 'calls.jsonl')], { cwd: dir });
       fail[what] = false;
       expect(r.code).toBe(2);
-      expect(r.stderr).toBe(`pviommu: error: cannot read trace ${relative(dir, resolve(dir, trace))}: EIO: i/o error, read\n`);
+      expect(r.stderr).toBe(`pviommu: error: cannot read trace ${relative(dir, resolve(dir, trace))}: i/o error (EIO)\n`);
       expect(readFileSync(join(out, 'calls.jsonl'), 'utf8')).toBe('the previous run');
       expect(readdirSync(out)).toEqual(['calls.jsonl']);
     });
