@@ -64,18 +64,22 @@ interface Head {
   errno: string;
   status: number;
   bytes: Uint8Array;
+  /** The same, pretty-printed as members of a call at `prettyBase` (made when first asked for). */
+  pretty: Uint8Array | undefined;
+  prettyBase: number;
 }
 const heads = new HeadCache<Head>();
 
 /** The head of `c`, or undefined when rc or status is not an integer JSON writes as digits. */
-function head(c: CallReport): Uint8Array | undefined {
+function head(c: CallReport): Head | undefined {
   const h = heads.get(c.op, c.caller);
-  if (h !== undefined && h.rc === c.rc && h.errno === c.errno && h.status === c.status) return h.bytes;
+  if (h !== undefined && h.rc === c.rc && h.errno === c.errno && h.status === c.status) return h;
   if (!Number.isSafeInteger(c.rc) || !Number.isSafeInteger(c.status)) return undefined;
   // (-0 as JSON writes it: String(-0) is "0".)
   const bytes = Buffer.from(`,"op":${JSON.stringify(c.op)},"caller":${JSON.stringify(c.caller)},"rc":${String(c.rc)},"errno":${JSON.stringify(c.errno)},"status":${String(c.status)}`, 'utf8');
-  heads.set(c.op, c.caller, { rc: c.rc, errno: c.errno, status: c.status, bytes });
-  return bytes;
+  const made: Head = { rc: c.rc, errno: c.errno, status: c.status, bytes, pretty: undefined, prettyBase: -1 };
+  heads.set(c.op, c.caller, made);
+  return made;
 }
 
 const ascii = (s: string): Uint8Array => Buffer.from(s, 'latin1');
@@ -104,7 +108,7 @@ export function encodeCallReport(c: CallReport, buf: Uint8Array, pos: number, li
   if (h === undefined) return value(buf, pos, lim, c, 0);
   let p = put(buf, pos, lim, K_INDEX);
   p = wnum(buf, p, lim, c.index);
-  p = put(buf, p, lim, h);
+  p = put(buf, p, lim, h.bytes);
   p = value(buf, put(buf, p, lim, K_OUT), lim, c.out, 1);
   return put(buf, p, lim, NO_FINDINGS_END);
 }
@@ -311,7 +315,59 @@ let compact = new Uint8Array(1 << 16);
  * {@link prettyJson}).
  */
 export function encodePrettyCallReport(c: CallReport, buf: Uint8Array, pos: number, lim: number, base: number): number {
+  // The shape of almost every call (see encodeCallReport): the cached head, pretty-printed once
+  // per head and depth; only `out` is indented byte by byte.
+  if (c.statuses === undefined && c.errnos === undefined && c.findings.length === 0) {
+    const h = head(c);
+    if (h !== undefined) {
+      const end = prettyCommon(c, h, buf, pos, lim, base);
+      if (end >= 0) return end;
+    }
+  }
   return encodePretty(c, buf, pos, lim, base, encodeCallReport);
+}
+
+/** The fixed pieces of a pretty call of the common shape at one depth. */
+interface PrettyPieces {
+  /** `{`, a line break, the members' indentation, `"index": ` */
+  open: Uint8Array;
+  /** `,`, a line break, the indentation, `"out": ` */
+  out: Uint8Array;
+  /** `,` … `"findings": []`, a line break, the call's indentation, `}` */
+  close: Uint8Array;
+}
+const prettyPieces = new Map<number, PrettyPieces>();
+
+function piecesAt(base: number): PrettyPieces {
+  let pc = prettyPieces.get(base);
+  if (pc === undefined) {
+    const ind = '\n' + ' '.repeat(base + 2);
+    pc = { open: ascii(`{${ind}"index": `), out: ascii(`,${ind}"out": `), close: ascii(`,${ind}"findings": []\n${' '.repeat(base)}}`) };
+    if (prettyPieces.size < 64) prettyPieces.set(base, pc);
+  }
+  return pc;
+}
+
+/** `c` (no findings, statuses or errnos; its head `h`) pretty-printed at `base`, or -1. */
+function prettyCommon(c: CallReport, h: Head, buf: Uint8Array, pos: number, lim: number, base: number): number {
+  if (h.prettyBase !== base) {
+    // `,"op":…` → `,\n  "op": …` at the members' depth: indentJson lays it out as JSON.stringify does.
+    const room = new Uint8Array(h.bytes.length * 2 + 8 * (base + 3));
+    const end = indentJson(h.bytes, 0, h.bytes.length, base + 2, room, 0, room.length);
+    if (end < 0) return -1;
+    h.pretty = room.slice(0, end);
+    h.prettyBase = base;
+  }
+  const pc = piecesAt(base);
+  let p = put(buf, pos, lim, pc.open);
+  p = wnum(buf, p, lim, c.index);
+  p = put(buf, p, lim, h.pretty!);
+  p = put(buf, p, lim, pc.out);
+  if (p < 0) return -1;
+  const outEnd = value(compact, 0, compact.length, c.out, 1);
+  if (outEnd < 0) return -1;
+  p = indentJson(compact, 0, outEnd, base + 2, buf, p, lim);
+  return put(buf, p, lim, pc.close);
 }
 
 /** The same for any JSON value (a finding of the report's top-level list). */
