@@ -274,12 +274,11 @@ async function emulateTraceCommand(env: CommandEnv, paths: string[], o: EmulateO
         display,
         scenario: display,
         keepCallFindings: o.format === 'json',
-        // After each chunk of input: what it produced goes out (a trace arriving on a pipe shows
-        // each result as its line arrives), and reading waits while the output is backed up.
-        between: () => {
-          void lines.flush();
-          return lines.backlog();
-        },
+        // After each chunk of input, what it produced is written before the next is read: a trace
+        // arriving on a pipe shows each result as its line arrives, a slow reader of the output
+        // holds the reading back, and at most one chunk's output waits in memory. (To a file this
+        // costs nothing: its writes are synchronous.)
+        between: () => lines.flush(),
       },
     );
     progress?.done();

@@ -5,6 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { run, repo } from './helpers.js';
+import { main } from '../../src/cli.js';
+import { memoryIo } from '../../src/commands/io.js';
 import { lab } from '../hypercalls/helpers.js';
 import { formatCallText } from '../../src/hypercalls/text.js';
 import type { CallReport } from '../../src/hypercalls/types.js';
@@ -140,5 +142,42 @@ describe('emulate --trace output formats', () => {
     const r = await run(['emulate', '-', '--trace', '-', '--host', 'h'], { stdin: lab() });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^pviommu: error: `--trace -` reads the trace from stdin, so the config cannot come from stdin too/);
+  });
+});
+
+describe('emulate --trace from a pipe: output keeps pace with input', () => {
+  const line = (i: number) => `{"op":"iommu.lookup_foreign_page","domid":"vm1","gfn":"0x${(0x100 + (i % 40)).toString(16)}"}\n`;
+
+  it("what a chunk of input produced is written before the next chunk is read, and a stalled output holds the reading back", async () => {
+    const dir = repo({ 'lab.yaml': lab() });
+    const m = memoryIo({ cwd: dir });
+    let written = 0;
+    let stalled: (() => void) | undefined;
+    let reads = 0;
+    m.io.stdout.write = (s) => {
+      written += String(typeof s === 'string' ? s : Buffer.from(s).toString('utf8')).split('\n').length - 1;
+    };
+    // The third chunk's output is not taken at once: the reader must wait for it.
+    m.io.stdout.drained = () => (reads === 3 && stalled === undefined ? new Promise<void>((resolve) => (stalled = resolve)) : undefined);
+    const chunks = 6;
+    const perChunk = 50;
+    m.io.stdinChunks = async function* () {
+      for (let c = 0; c < chunks; c++) {
+        // every line of the chunks read so far has its output line
+        expect(written).toBe(c * perChunk);
+        reads++;
+        yield Buffer.from(Array.from({ length: perChunk }, (_, i) => line(c * perChunk + i)).join(''));
+      }
+    };
+    const done = main(['node', 'pviommu', 'emulate', '.', '--trace', '-', '--host', 'h', '--format', 'jsonl', '--quiet'], m.io);
+    // Let the run go as far as it can while the output is stalled.
+    for (let i = 0; i < 50 && stalled === undefined; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(stalled).toBeDefined();
+    for (let i = 0; i < 10; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(reads).toBe(3); // not one chunk more while the output waits
+    stalled!();
+    expect(await done).toBe(0);
+    expect(reads).toBe(chunks);
+    expect(written).toBe(chunks * perChunk + 1); // and the summary line
   });
 });
