@@ -170,13 +170,60 @@ class LineSplitter {
  */
 export type TraceSource = string | AsyncIterable<Uint8Array>;
 
-function chunksOf(source: TraceSource): AsyncIterable<Uint8Array> {
-  return typeof source === 'string' ? (createReadStream(source, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) : source;
+/**
+ * The chunks of a trace, each valid until the next is asked for. A regular file is read with
+ * readSync into one reused 1 MiB buffer: a stream's chunks each wait for a turn of the event loop
+ * and a hop to the thread pool, and a file in the page cache is read in microseconds. Anything
+ * else (a FIFO, a device, stdin's chunks) is read as a stream: opening a FIFO waits for its
+ * writer, which must not block the event loop. A read that fails is a ToolError naming the trace.
+ */
+async function* traceChunks(file: TraceSource, display: string): AsyncGenerator<Buffer> {
+  const fd = typeof file === 'string' ? regularFile(file, display) : undefined;
+  if (fd !== undefined) {
+    try {
+      const buf = Buffer.allocUnsafe(1 << 20);
+      for (;;) {
+        let n: number;
+        try {
+          n = readSync(fd, buf, 0, buf.length, null);
+        } catch (e) {
+          throw readFailed(display, e);
+        }
+        if (n === 0) return;
+        yield buf.subarray(0, n);
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+  const stream = typeof file === 'string' ? (createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) : file;
+  // (Only the stream's own failures land here: a consumer that stops early ends this generator
+  // through `return`, which closes the stream.)
+  try {
+    for await (const chunk of stream) yield asBuffer(chunk);
+  } catch (e) {
+    throw readFailed(display, e);
+  }
+}
+
+/** A trace that cannot be read (EIO, EACCES, …): the tool's failure, in one line. */
+function readFailed(display: string, e: unknown): ToolError {
+  return new ToolError(`cannot read trace ${display}: ${ioReason(e)}`);
+}
+
+/** An open descriptor of `file` when it is a regular file; undefined for a FIFO, a device, … */
+function regularFile(file: string, display: string): number | undefined {
+  try {
+    return statSync(file).isFile() ? openSync(file, 'r') : undefined;
+  } catch (e) {
+    throw readFailed(display, e);
+  }
 }
 
 /**
  * The streaming core: read `file` chunk by chunk and hand every non-blank line to `each`
- * synchronously. Only one chunk (1 MiB) and one partial line are held at a time.
+ * synchronously. Only one chunk (1 MiB) and one partial line are held at a time (the splitter
+ * copies what it keeps of a chunk).
  *
  * A line's `call` is the parsed object, or — for the plain lines the fast reader takes — a
  * {@link ScannedCall} that is reused for the next line: use it within `each` (the runner does).
@@ -189,71 +236,12 @@ export async function forEachTraceLine(
   between?: () => Promise<void> | undefined,
 ): Promise<void> {
   const split = new LineSplitter(display, true);
-  const fd = typeof file === 'string' ? regularFile(file, display) : undefined;
-  if (fd !== undefined) {
-    // A regular file: read with readSync into one buffer (the splitter copies what it keeps of a
-    // chunk). A stream's chunks each wait for a turn of the event loop and a hop to the thread
-    // pool; a file in the page cache is read in microseconds.
-    try {
-      const buf = Buffer.allocUnsafe(1 << 20);
-      for (;;) {
-        let n: number;
-        try {
-          n = readSync(fd, buf, 0, buf.length, null);
-        } catch (e) {
-          throw readFailed(display, e);
-        }
-        if (n === 0) break;
-        split.push(buf.subarray(0, n), each);
-        const wait = between?.();
-        if (wait !== undefined) await wait;
-      }
-    } finally {
-      closeSync(fd);
-    }
-  } else {
-    const chunks = chunksOf(file)[Symbol.asyncIterator]();
-    let ended = false;
-    try {
-      for (;;) {
-        let r: IteratorResult<Uint8Array>;
-        try {
-          r = await chunks.next();
-        } catch (e) {
-          ended = true; // a stream that failed has closed itself
-          throw readFailed(display, e);
-        }
-        if (r.done === true) {
-          ended = true;
-          break;
-        }
-        split.push(asBuffer(r.value), each);
-        const wait = between?.();
-        if (wait !== undefined) await wait;
-      }
-    } finally {
-      // Leaving early (a failure while running the calls): close the stream, as `for await` would.
-      if (!ended) await chunks.return?.();
-    }
+  for await (const chunk of traceChunks(file, display)) {
+    split.push(chunk, each);
+    const wait = between?.();
+    if (wait !== undefined) await wait;
   }
   split.end(each);
-}
-
-/** A trace that cannot be read (EIO, EACCES, …): the tool's failure, in one line. */
-function readFailed(display: string, e: unknown): ToolError {
-  return new ToolError(`cannot read trace ${display}: ${ioReason(e)}`);
-}
-
-/**
- * An open descriptor of `file` when it is a regular file; undefined for a FIFO, a device, …
- * (read as a stream: opening a FIFO waits for its writer, which must not block the event loop).
- */
-function regularFile(file: string, display: string): number | undefined {
-  try {
-    return statSync(file).isFile() ? openSync(file, 'r') : undefined;
-  } catch (e) {
-    throw readFailed(display, e);
-  }
 }
 
 /**
@@ -262,9 +250,10 @@ function regularFile(file: string, display: string): number | undefined {
  */
 export async function* readTrace(file: TraceSource, display: string = typeof file === 'string' ? file : '<stdin>'): AsyncGenerator<TraceLine> {
   const split = new LineSplitter(display, false);
-  for await (const chunk of chunksOf(file)) {
+  for await (const chunk of traceChunks(file, display)) {
+    // (every line of the chunk is made into its own objects before the next chunk is read)
     const batch: TraceLine[] = [];
-    split.push(asBuffer(chunk), (t) => batch.push(t));
+    split.push(chunk, (t) => batch.push(t));
     yield* batch;
   }
   const batch: TraceLine[] = [];

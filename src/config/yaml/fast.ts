@@ -45,9 +45,10 @@
  * Declined, among others: tabs outside comments, other control characters anywhere, other
  * directives (`%TAG`, other versions, two of them, one without a `---` after it or inside a
  * document), `...` with no document content before it or text after it, tags, anchors and
- * aliases in flow collections, on or as keys (`&a key: v`, `- &a key: v`), on the root, before a block or multi-line scalar, an alias or another anchor or
- * on nothing (an anchored null), other anchor names, an alias to an anchor not defined before it,
- * an alias inside an anchored collection (cyclic, or nested expansion that yaml's alias limit
+ * aliases in flow collections, on or as keys (`&a key: v`, `- &a key: v`), on the root, before a
+ * block or multi-line scalar, an alias or another anchor or on nothing (an anchored null), other
+ * anchor names, an alias to an anchor not defined before it, an alias inside an anchored
+ * collection (cyclic, or nested expansion that yaml's alias limit
  * counts otherwise), an anchor used by more aliases than MAX_ALIAS_USES or the caller's limit
  * (`parseFast`), an alias as the root's `apiVersion` (yaml's loader reads no pviommu document
  * there), explicit keys (`?`), multi-line keys, multi-line scalars
