@@ -275,7 +275,7 @@ export function effectiveDfn(m: Machine, dfn: number): number {
 export function refOne(m: Machine, mfn: number): boolean {
   const p = m.pages.lookup(mfn);
   if (!p) return false;
-  m.pages.set(mfn, mfn, pageInfo(p.owner, p.allocated, p.refs + 1, p.pinned));
+  m.pages.setPoint(mfn, pageInfo(p.owner, p.allocated, p.refs + 1, p.pinned));
   return true;
 }
 
@@ -284,5 +284,5 @@ export function unrefOne(m: Machine, mfn: number): void {
   const p = m.pages.lookup(mfn);
   if (!p || p.refs === 0) return;
   if (!p.allocated && p.refs === 1) m.pages.delete(mfn, mfn);
-  else m.pages.set(mfn, mfn, pageInfo(p.owner, p.allocated, p.refs - 1, p.pinned));
+  else m.pages.setPoint(mfn, pageInfo(p.owner, p.allocated, p.refs - 1, p.pinned));
 }

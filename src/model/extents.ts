@@ -20,6 +20,10 @@
  *
  * Payloads are treated as immutable: the map shares them between extents, clones and the values it
  * returns. Never mutate a payload after handing it to `set`.
+ *
+ * One-frame writes that keep the frame covered (`setPoint`: a page's reference count going up and
+ * down, call after call) may be held aside in a hash map instead of splitting the extent around the
+ * frame and merging it back; what every method returns is the same as if they had been `set`.
  */
 
 /**
@@ -128,6 +132,12 @@ function checkRange(method: string, start: number, end: number): void {
   }
 }
 
+/**
+ * Most one-frame values `setPoint` holds aside before it writes them all into the extents (bounds
+ * the memory of a run that only ever takes references on new frames).
+ */
+const MAX_POINTS = 1 << 16;
+
 /** Default leaf capacity (extents per leaf); see `ExtentMap`'s constructor. */
 const DEFAULT_LEAF_CAPACITY = 128;
 const MIN_LEAF_CAPACITY = 4;
@@ -194,6 +204,13 @@ export class ExtentMap<T> {
    * walking every extent of a covered stretch.
    */
   private cov: ExtentMap<true> | undefined;
+  /**
+   * Values of single covered frames written by `setPoint` and not yet written into the extents:
+   * each differs from (is not `joinable` at offset 0 with) the stored value at its frame, which it
+   * overrides. Every method reads through it; those that walk extents first write the points of
+   * their range into the extents (`flushPoints`), those that overwrite or uncover frames drop them.
+   */
+  private pts: Map<number, T> | undefined;
   /** Scratch: what `scanRun` found. */
   private runK = 0;
   private runRemoved = 0;
@@ -220,6 +237,7 @@ export class ExtentMap<T> {
 
   /** Number of extents. */
   get size(): number {
+    this.flushPoints(0, MAX_FRAME);
     return this._size;
   }
 
@@ -239,15 +257,30 @@ export class ExtentMap<T> {
   /** The stored extent containing `frame` (a fresh object; value is the one at extent start). */
   get(frame: number): Extent<T> | undefined {
     checkFrame('get', frame);
-    if (!this.find(frame)) return undefined;
-    const leaf = this.leaves[this.pl]!;
-    const i = this.pi;
-    return { start: leaf.s[i]!, end: leaf.e[i]!, value: leaf.v[i]! };
+    for (;;) {
+      if (!this.find(frame)) return undefined;
+      const leaf = this.leaves[this.pl]!;
+      const i = this.pi;
+      const s = leaf.s[i]!;
+      const e = leaf.e[i]!;
+      // Points held inside the extent cut it, and one right next to it may continue it: write
+      // them in, then find the extent again (it may now reach frames holding points in turn).
+      const lo = s > 0 ? s - 1 : s;
+      const hi = e < MAX_FRAME ? e + 1 : e;
+      if (this.pts === undefined || this.pts.size === 0 || this.pointsIn(this.pts, lo, hi).length === 0) {
+        return { start: s, end: e, value: leaf.v[i]! };
+      }
+      this.flushPoints(lo, hi);
+    }
   }
 
   /** The value as seen at `frame`: `ops.shift(value, frame - start)`. */
   lookup(frame: number): T | undefined {
     checkFrame('lookup', frame);
+    if (this.pts !== undefined) {
+      const p = this.pts.get(frame);
+      if (p !== undefined) return p;
+    }
     if (!this.find(frame)) return undefined;
     const leaf = this.leaves[this.pl]!;
     const i = this.pi;
@@ -267,6 +300,7 @@ export class ExtentMap<T> {
    */
   set(start: number, end: number, value: T): void {
     checkRange('set', start, end);
+    this.dropPoints(start, end);
     let found = this.floor(start);
     this.version++;
     const ops = this.ops;
@@ -352,6 +386,7 @@ export class ExtentMap<T> {
   /** Remove coverage of [start, end] (inclusive), splitting straddling extents. O(log n + k). */
   delete(start: number, end: number): void {
     checkRange('delete', start, end);
+    this.dropPoints(start, end);
     const found = this.floor(start);
     this.version++;
     if (start < this._uncoveredFrom) this._uncoveredFrom = start;
@@ -397,8 +432,36 @@ export class ExtentMap<T> {
     if (this.cov !== undefined && removed > 0) this.cov.delete(start, end);
   }
 
+  /**
+   * The same as `set(frame, frame, value)`, but when the frame is covered and stays so, the value
+   * may be held aside (in a hash map by frame) instead of splitting the extent around it: a value
+   * equivalent to the stored one just drops what was held. For one-frame updates that come and go
+   * (a reference taken, then dropped): the extents are only cut where such a value is still there
+   * when a method walks them. Amortised O(1) after the look-up.
+   */
+  setPoint(frame: number, value: T): void {
+    checkFrame('setPoint', frame);
+    if (!this.find(frame)) {
+      this.set(frame, frame, value);
+      return;
+    }
+    const leaf = this.leaves[this.pl]!;
+    const i = this.pi;
+    const s = leaf.s[i]!;
+    const stored = frame === s ? leaf.v[i]! : this.ops.shift(leaf.v[i]!, frame - s);
+    this.version++;
+    if (this.ops.joinable(stored, 0, value)) {
+      this.pts?.delete(frame);
+      return;
+    }
+    const pts = (this.pts ??= new Map<number, T>());
+    pts.set(frame, value);
+    if (pts.size > MAX_POINTS) this.flushPoints(0, MAX_FRAME);
+  }
+
   /** Remove everything. */
   clear(): void {
+    this.pts = undefined;
     this.version++;
     this._uncoveredFrom = 0;
     this.leaves = [];
@@ -429,16 +492,18 @@ export class ExtentMap<T> {
    */
   overlapping(start: number, end: number): Generator<Extent<T>, void, undefined> {
     checkRange('overlapping', start, end);
+    this.flushPoints(start, end);
     return this.overlappingGen(start, end);
   }
 
   /** All extents, ascending (stored values). Must not be modified while iterating. */
   entries(): Generator<Extent<T>, void, undefined> {
+    this.flushPoints(0, MAX_FRAME);
     return this.entriesGen();
   }
 
   [Symbol.iterator](): Generator<Extent<T>, void, undefined> {
-    return this.entriesGen();
+    return this.entries();
   }
 
   /** Uncovered sub-ranges of [start, end], ascending. Must not be modified while iterating. */
@@ -500,12 +565,14 @@ export class ExtentMap<T> {
 
   /** Lowest extent (stored value). */
   lowest(): Extent<T> | undefined {
+    this.flushPoints(0, MAX_FRAME);
     const leaf = this.leaves[0];
     return leaf === undefined ? undefined : { start: leaf.s[0]!, end: leaf.e[0]!, value: leaf.v[0]! };
   }
 
   /** Highest extent (stored value). */
   highest(): Extent<T> | undefined {
+    this.flushPoints(0, MAX_FRAME);
     const leaf = this.leaves[this.leaves.length - 1];
     if (leaf === undefined) return undefined;
     const i = leaf.s.length - 1;
@@ -518,7 +585,7 @@ export class ExtentMap<T> {
    */
   map<U>(ops: PayloadOps<U>, f: (e: Extent<T>) => U): ExtentMap<U> {
     const out = new ExtentMap<U>(ops);
-    for (const e of this.entriesGen()) out.set(e.start, e.end, f(e));
+    for (const e of this.entries()) out.set(e.start, e.end, f(e));
     return out;
   }
 
@@ -527,6 +594,7 @@ export class ExtentMap<T> {
    * shared, being immutable); either map may then be modified without affecting the other.
    */
   clone(): ExtentMap<T> {
+    this.flushPoints(0, MAX_FRAME);
     const c = new ExtentMap<T>(this.ops, { maxNodeSize: this.cap });
     c.leaves = this.leaves.map((l) => new Leaf<T>(l.s.slice(), l.e.slice(), l.v.slice()));
     c.mins = this.mins.slice();
@@ -539,7 +607,7 @@ export class ExtentMap<T> {
 
   /** Snapshot of all extents (for tests, debugging and serialisation). */
   toArray(): Extent<T>[] {
-    return [...this.entriesGen()];
+    return [...this.entries()];
   }
 
   /**
@@ -585,6 +653,16 @@ export class ExtentMap<T> {
     if (total !== this._frames) {
       throw new Error(`ExtentMap invariant: frames is ${this._frames}, extents cover ${total}`);
     }
+    if (this.pts !== undefined) {
+      // Points are held over covered frames only, each differing from the stored value there.
+      if (this.pts.size > MAX_POINTS) throw new Error(`ExtentMap invariant: ${this.pts.size} points held`);
+      for (const [f, v] of this.pts) {
+        if (!isFrame(f) || !this.find(f)) throw new Error(`ExtentMap invariant: point ${f} is not over a covered frame`);
+        const leaf = this.leaves[this.pl]!;
+        const stored = this.ops.shift(leaf.v[this.pi]!, f - leaf.s[this.pi]!);
+        if (this.ops.joinable(stored, 0, v)) throw new Error(`ExtentMap invariant: point ${f} holds the stored value`);
+      }
+    }
     if (this.cov !== undefined) {
       // The coverage index holds exactly the covered frames, as maximal runs.
       this.cov.checkInvariants();
@@ -602,6 +680,39 @@ export class ExtentMap<T> {
   }
 
   // ---- internals ----
+
+  /** The frames of [start, end] that hold a point: probing each frame, or walking the points. */
+  private pointsIn(pts: Map<number, T>, start: number, end: number): number[] {
+    const out: number[] = [];
+    if (end - start < pts.size) {
+      for (let f = start; f <= end; f++) if (pts.has(f)) out.push(f);
+    } else {
+      for (const f of pts.keys()) if (f >= start && f <= end) out.push(f);
+    }
+    return out;
+  }
+
+  /** Write the points held over [start, end] into the extents (as `set` would have). */
+  private flushPoints(start: number, end: number): void {
+    const pts = this.pts;
+    if (pts === undefined || pts.size === 0) return;
+    for (const f of this.pointsIn(pts, start, end)) {
+      const v = pts.get(f)!;
+      pts.delete(f);
+      this.set(f, f, v);
+    }
+  }
+
+  /** Forget the points held over [start, end] (the frames are being overwritten or uncovered). */
+  private dropPoints(start: number, end: number): void {
+    const pts = this.pts;
+    if (pts === undefined || pts.size === 0) return;
+    if (start === end) {
+      pts.delete(start);
+      return;
+    }
+    for (const f of this.pointsIn(pts, start, end)) pts.delete(f);
+  }
 
   /**
    * Position (pl, pi) of the last extent starting at or before `frame`; false if there is none

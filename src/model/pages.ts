@@ -3,7 +3,7 @@
  * (Xen's `struct page_info`, `alloc_domheap_pages`, `get_page`, `put_page`).
  *
  * State lives in `Machine.pages` (an ExtentMap of PageInfo, one extent per run of frames with the
- * same owner / allocation / reference count). A frame of host RAM that is in neither
+ * same owner / allocation / reference count; one-frame reference changes through its `setPoint`). A frame of host RAM that is in neither
  * `Machine.pages` nor `Machine.rmrr` is free. Every function here is O(log n + k) in the number of
  * extents it touches, whatever the number of frames.
  *
@@ -212,7 +212,7 @@ export function getRef(m: Machine, mfn: number, count = 1): boolean {
     if (!isFrame(mfn)) return false;
     const v = m.pages.lookup(mfn);
     if (!v) return false;
-    m.pages.set(mfn, mfn, pageInfo(v.owner, v.allocated, v.refs + 1, v.pinned));
+    m.pages.setPoint(mfn, pageInfo(v.owner, v.allocated, v.refs + 1, v.pinned));
     return true;
   }
   const r = span(mfn, count);
@@ -224,9 +224,14 @@ export function getRef(m: Machine, mfn: number, count = 1): boolean {
   return true;
 }
 
-/** Write `v` over [start, end], or free the frames when nothing holds them any more. */
+/**
+ * Write `v` over [start, end], or free the frames when nothing holds them any more. A single frame
+ * that stays in use goes through `setPoint`: a reference dropped right after it was taken leaves
+ * the extents as they were.
+ */
 function store(m: Machine, start: number, end: number, v: PageInfo): void {
   if (!v.allocated && v.refs === 0) m.pages.delete(start, end);
+  else if (start === end) m.pages.setPoint(start, v);
   else m.pages.set(start, end, v);
 }
 
@@ -283,7 +288,7 @@ export function releaseAllocation(m: Machine, mfn: number, count = 1): void {
 export function pinPage(m: Machine, mfn: number): boolean {
   const v = pageAt(m, mfn);
   if (!v || v.pinned) return false;
-  m.pages.set(mfn, mfn, pageInfo(v.owner, v.allocated, v.refs + 1, true));
+  m.pages.setPoint(mfn, pageInfo(v.owner, v.allocated, v.refs + 1, true));
   return true;
 }
 

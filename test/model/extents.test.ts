@@ -409,6 +409,121 @@ describe('large ranges and many extents', () => {
   });
 });
 
+/** Points `setPoint` holds aside (white box: shows a one-frame write did not cut the extents). */
+function held(m: ExtentMap<unknown>): number {
+  return (m as unknown as { pts?: Map<number, unknown> }).pts?.size ?? 0;
+}
+
+describe('setPoint', () => {
+  it('holds a covered frame aside: look-ups see it, the extents stay whole until a walk needs them', () => {
+    const m = consts([0, 99, 'A']);
+    m.setPoint(50, 'B');
+    m.checkInvariants();
+    expect(held(m)).toBe(1);
+    expect(m.lookup(50)).toBe('B');
+    expect(m.lookup(49)).toBe('A');
+    expect(m.has(50)).toBe(true);
+    expect(m.frames).toBe(100);
+    expect(m.covered(0, 99)).toBe(true);
+    // get gives the maximal extent, so it writes in the points inside the extent it finds
+    expect(m.get(10)).toEqual(ext(0, 49, 'A'));
+    expect(held(m)).toBe(0);
+    expect(m.toArray()).toEqual([ext(0, 49, 'A'), ext(50, 50, 'B'), ext(51, 99, 'A')]);
+  });
+
+  it('get reaches over a held point next to the extent that continues it', () => {
+    // found by the long property run: [43, 84] → 0 with frame 85 held at 0 is one extent [43, 85]
+    const m = consts([0, 42, 1], [43, 84, 0], [85, 85, 1]);
+    m.setPoint(85, 0);
+    expect(held(m)).toBe(1);
+    expect(m.get(43)).toEqual(ext(43, 85, 0));
+    const n = consts([0, 14, 0], [15, 111, 2]);
+    n.setPoint(14, 2);
+    expect(n.get(111)).toEqual(ext(14, 111, 2));
+    expect(n.get(0)).toEqual(ext(0, 13, 0));
+  });
+
+  it('writing the stored value back drops the point: the extents never split', () => {
+    const m = consts([0, 99, 'A']);
+    const r0 = m.revision;
+    m.setPoint(50, 'B');
+    expect(m.revision).not.toBe(r0);
+    m.setPoint(50, 'A');
+    expect(held(m)).toBe(0);
+    expect(m.size).toBe(1);
+    expect(m.toArray()).toEqual([ext(0, 99, 'A')]);
+  });
+
+  it('on a frame that is not covered it is a set', () => {
+    const m = consts([0, 9, 'A']);
+    m.setPoint(10, 'A');
+    m.setPoint(20, 'B');
+    expect(held(m)).toBe(0);
+    expect(m.toArray()).toEqual([ext(0, 10, 'A'), ext(20, 20, 'B')]);
+  });
+
+  it('set and delete over a held point drop it', () => {
+    const m = consts([0, 99, 'A']);
+    m.setPoint(50, 'B');
+    m.delete(40, 60);
+    m.checkInvariants();
+    expect(m.lookup(50)).toBeUndefined();
+    expect(m.has(50)).toBe(false);
+    m.setPoint(30, 'C');
+    m.set(0, 35, 'D');
+    expect(m.lookup(30)).toBe('D');
+    expect(held(m)).toBe(0);
+    expect(m.toArray()).toEqual([ext(0, 35, 'D'), ext(36, 39, 'A'), ext(61, 99, 'A')]);
+  });
+
+  it('overlapping writes in the points of its range only', () => {
+    const m = consts([0, 99, 'A']);
+    m.setPoint(10, 'B');
+    m.setPoint(90, 'C');
+    expect([...m.overlapping(0, 20)]).toEqual([ext(0, 9, 'A'), ext(10, 10, 'B'), ext(11, 20, 'A')]);
+    expect(held(m)).toBe(1);
+    expect(m.lookup(90)).toBe('C');
+    expect([...m.overlapping(85, 99)]).toEqual([ext(85, 89, 'A'), ext(90, 90, 'C'), ext(91, 99, 'A')]);
+  });
+
+  it('linear payloads: a point equal to the stored value seen at its frame is no point', () => {
+    const m = new ExtentMap(linear<Lin>());
+    m.set(0, 99, { base: 1000, tag: 'a' });
+    m.setPoint(5, { base: 1005, tag: 'a' });
+    expect(held(m as ExtentMap<unknown>)).toBe(0);
+    m.setPoint(5, { base: 7, tag: 'a' });
+    expect(held(m as ExtentMap<unknown>)).toBe(1);
+    expect(m.lookup(5)).toEqual({ base: 7, tag: 'a' });
+    expect(m.lookup(6)).toEqual({ base: 1006, tag: 'a' });
+    expect(m.toArray()).toEqual([
+      ext(0, 4, { base: 1000, tag: 'a' }),
+      ext(5, 5, { base: 7, tag: 'a' }),
+      ext(6, 99, { base: 1006, tag: 'a' }),
+    ]);
+  });
+
+  it('a clone takes the points with it and stays independent', () => {
+    const m = consts([0, 99, 'A']);
+    m.setPoint(50, 'B');
+    const c = m.clone();
+    m.setPoint(50, 'A');
+    expect(c.lookup(50)).toBe('B');
+    expect(m.lookup(50)).toBe('A');
+    c.checkInvariants();
+  });
+
+  it('holds at most 65,536 points: past that they are written into the extents', () => {
+    const m = consts([0, 200_000, 'A']);
+    for (let f = 0; f < 140_000; f += 2) m.setPoint(f, 'B');
+    m.checkInvariants();
+    expect(held(m)).toBeLessThanOrEqual(65_536);
+    expect(held(m)).toBeLessThan(70_000);
+    for (const f of [0, 2, 139_998]) expect(m.lookup(f)).toBe('B');
+    for (const f of [1, 139_999, 140_000]) expect(m.lookup(f)).toBe('A');
+    expect(m.size).toBe(140_000); // 70,000 B frames, the 69,999 A frames between them, the A run after
+  });
+});
+
 describe('clone, map, iteration', () => {
   it('clone is independent in both directions', () => {
     const a = consts([0, 99, 'A'], [200, 299, 'B']);

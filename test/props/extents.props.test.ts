@@ -26,6 +26,7 @@ const MAX_Q = 230;
 type Op<V> =
   | { kind: 'set'; start: number; end: number; value: V; q: [number, number] }
   | { kind: 'delete'; start: number; end: number; q: [number, number] }
+  | { kind: 'point'; frame: number; value: V; q: [number, number] }
   | { kind: 'clone'; q: [number, number] };
 
 interface Kind<V> {
@@ -90,6 +91,10 @@ function opArb<V>(kind: Kind<V>): fc.Arbitrary<Op<V>> {
         kind.value(start).map((value): Op<V> => ({ kind: 'set', start, end, value, q: qr })),
       ) },
     { weight: 3, arbitrary: fc.tuple(rangeArb(MAX_OP), q).map(([[start, end], qr]): Op<V> => ({ kind: 'delete', start, end, q: qr })) },
+    // setPoint: one frame, often one already covered (held aside), sometimes its stored value again
+    { weight: 6, arbitrary: fc.tuple(fc.integer({ min: 0, max: MAX_OP }), q).chain(([frame, qr]) =>
+        kind.value(frame).map((value): Op<V> => ({ kind: 'point', frame, value, q: qr })),
+      ) },
     { weight: 1, arbitrary: q.map((qr): Op<V> => ({ kind: 'clone', q: qr })) },
   );
 }
@@ -120,6 +125,38 @@ function rle<V>(kind: Kind<V>, naive: Map<number, V>): Run<V>[] {
     prev = v;
   }
   return out;
+}
+
+/**
+ * What the map answers while it holds points (`setPoint`): invariants, `get` at q's start, point
+ * look-ups of every frame, coverage over q, then `overlapping` over q. Only `get` and `overlapping`
+ * write points into the extents, those of their range; the others stay held for the next edits.
+ */
+function checkLight<V>(kind: Kind<V>, map: ExtentMap<V>, naive: Map<number, V>, q: [number, number]): void {
+  map.checkInvariants();
+  const [qs, qe] = q;
+  const runs = rle(kind, naive);
+  // get: the maximal extent at qs (it writes in only the points inside that extent)
+  expect(map.get(qs)).toEqual(runs.find((r) => r.start <= qs && r.end >= qs));
+  const got = { lookup: [] as unknown[], has: [] as boolean[] };
+  const want = { lookup: [] as unknown[], has: [] as boolean[] };
+  for (let f = 0; f <= MAX_Q; f++) {
+    got.lookup.push(map.lookup(f));
+    got.has.push(map.has(f));
+    const v = naive.get(f);
+    want.lookup.push(v);
+    want.has.push(v !== undefined);
+  }
+  expect(got).toEqual(want);
+  checkCoverage(map, naive, qs, qe);
+  const clipped = runs
+    .filter((r) => r.end >= qs && r.start <= qe)
+    .map((r) => {
+      const s = Math.max(r.start, qs);
+      return { start: s, end: Math.min(r.end, qe), value: kind.at(r.value, s - r.start) };
+    });
+  expect([...map.overlapping(qs, qe)]).toEqual(clipped);
+  map.checkInvariants();
 }
 
 function checkAgainst<V>(kind: Kind<V>, map: ExtentMap<V>, naive: Map<number, V>, q: [number, number]): void {
@@ -160,25 +197,29 @@ function checkAgainst<V>(kind: Kind<V>, map: ExtentMap<V>, naive: Map<number, V>
       });
     expect([...map.overlapping(qs, qe)]).toEqual(clipped);
 
-    // gaps / firstGap / covered / anyIn, straight from the naive model
-    const gaps: { start: number; end: number }[] = [];
-    let first: number | undefined;
-    let any = false;
-    for (let f = qs; f <= qe; f++) {
-      if (naive.has(f)) {
-        any = true;
-        continue;
-      }
-      first ??= f;
-      const last = gaps[gaps.length - 1];
-      if (last !== undefined && last.end === f - 1) last.end = f;
-      else gaps.push({ start: f, end: f });
-    }
-    expect([...map.gaps(qs, qe)]).toEqual(gaps);
-    expect(map.firstGap(qs, qe)).toBe(first);
-    expect(map.covered(qs, qe)).toBe(first === undefined);
-    expect(map.anyIn(qs, qe)).toBe(any);
+    checkCoverage(map, naive, qs, qe);
   }
+}
+
+/** gaps / firstGap / covered / anyIn over [qs, qe], straight from the naive model. */
+function checkCoverage<V>(map: ExtentMap<V>, naive: Map<number, V>, qs: number, qe: number): void {
+  const gaps: { start: number; end: number }[] = [];
+  let first: number | undefined;
+  let any = false;
+  for (let f = qs; f <= qe; f++) {
+    if (naive.has(f)) {
+      any = true;
+      continue;
+    }
+    first ??= f;
+    const last = gaps[gaps.length - 1];
+    if (last !== undefined && last.end === f - 1) last.end = f;
+    else gaps.push({ start: f, end: f });
+  }
+  expect([...map.gaps(qs, qe)]).toEqual(gaps);
+  expect(map.firstGap(qs, qe)).toBe(first);
+  expect(map.covered(qs, qe)).toBe(first === undefined);
+  expect(map.anyIn(qs, qe)).toBe(any);
 }
 
 function runSequence<V>(kind: Kind<V>, ops: Op<V>[], maxNodeSize: number | undefined): void {
@@ -192,10 +233,16 @@ function runSequence<V>(kind: Kind<V>, ops: Op<V>[], maxNodeSize: number | undef
     } else if (op.kind === 'delete') {
       map.delete(op.start, op.end);
       for (let f = op.start; f <= op.end; f++) naive.delete(f);
+    } else if (op.kind === 'point') {
+      map.setPoint(op.frame, op.value);
+      naive.set(op.frame, op.value);
     } else {
       snapshots.push({ map: map.clone(), naive: new Map(naive) });
     }
-    checkAgainst(kind, map, naive, op.q);
+    // Most steps look without writing the held points in, so that later edits meet them; one in
+    // four (and every clone) checks everything, which writes them all.
+    if (op.kind === 'clone' || (op.q[0] + op.q[1]) % 4 === 0) checkAgainst(kind, map, naive, op.q);
+    else checkLight(kind, map, naive, op.q);
   }
   // clones taken along the way are unaffected by later edits of the original
   for (const s of snapshots) checkAgainst(kind, s.map, s.naive, [0, MAX_Q]);
