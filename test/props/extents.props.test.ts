@@ -149,13 +149,7 @@ function checkLight<V>(kind: Kind<V>, map: ExtentMap<V>, naive: Map<number, V>, 
   }
   expect(got).toEqual(want);
   checkCoverage(map, naive, qs, qe);
-  const clipped = runs
-    .filter((r) => r.end >= qs && r.start <= qe)
-    .map((r) => {
-      const s = Math.max(r.start, qs);
-      return { start: s, end: Math.min(r.end, qe), value: kind.at(r.value, s - r.start) };
-    });
-  expect([...map.overlapping(qs, qe)]).toEqual(clipped);
+  expect([...map.overlapping(qs, qe)]).toEqual(clip(kind, runs, qs, qe));
   map.checkInvariants();
 }
 
@@ -188,17 +182,20 @@ function checkAgainst<V>(kind: Kind<V>, map: ExtentMap<V>, naive: Map<number, V>
   expect(got).toEqual(want);
 
   for (const [qs, qe] of [q, [0, MAX_Q] as [number, number]]) {
-    // overlapping: runs clipped to [qs, qe], value as seen at the clipped start
-    const clipped = runs
-      .filter((r) => r.end >= qs && r.start <= qe)
-      .map((r) => {
-        const s = Math.max(r.start, qs);
-        return { start: s, end: Math.min(r.end, qe), value: kind.at(r.value, s - r.start) };
-      });
-    expect([...map.overlapping(qs, qe)]).toEqual(clipped);
+    expect([...map.overlapping(qs, qe)]).toEqual(clip(kind, runs, qs, qe));
 
     checkCoverage(map, naive, qs, qe);
   }
+}
+
+/** What `overlapping(qs, qe)` must give: the runs clipped to [qs, qe], each value as seen at its clipped start. */
+function clip<V>(kind: Kind<V>, runs: Run<V>[], qs: number, qe: number): Run<V>[] {
+  return runs
+    .filter((r) => r.end >= qs && r.start <= qe)
+    .map((r) => {
+      const s = Math.max(r.start, qs);
+      return { start: s, end: Math.min(r.end, qe), value: kind.at(r.value, s - r.start) };
+    });
 }
 
 /** gaps / firstGap / covered / anyIn over [qs, qe], straight from the naive model. */
