@@ -137,3 +137,25 @@ describe('check --shard + merge', () => {
     expect(merged.report.summary).toEqual(one.summary);
   });
 });
+
+describe('merge: inputs it cannot take are exit 2 with one line naming the file and why', () => {
+  it('a missing file, a file that is not JSON, JSON that is not a report', async () => {
+    const bad = join(out, 'not-json.json');
+    writeFileSync(bad, '{"version": 1,');
+    const other = join(out, 'other.json');
+    writeFileSync(other, '{"version": 2, "findings": []}');
+    const cases: [string, string][] = [
+      [join(out, 'missing.json'), `cannot read ${join(out, 'missing.json')}: no such file or directory (ENOENT)`],
+      [out, `cannot read ${out}: illegal operation on a directory (EISDIR)`],
+      [bad, `${bad} is not JSON: `],
+      [other, `${other} is not a pviommu JSON report (expected {"version": 1, "summary": …, "findings": […]})`],
+    ];
+    for (const [file, message] of cases) {
+      const r = await run(['merge', file]);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.split('\n')).toHaveLength(2); // one line, then the final newline
+      expect(r.stderr.startsWith(`pviommu: error: ${message}`)).toBe(true);
+    }
+  });
+});

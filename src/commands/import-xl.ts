@@ -6,7 +6,7 @@ import type { CommandEnv } from '../cli.js';
 import { xlToDomain } from '../xl/to-domain.js';
 import { autoDomid } from '../xl/load.js';
 import { domainToYaml } from '../xl/yaml.js';
-import { ToolError } from '../errors.js';
+import { ioReason, ToolError } from '../errors.js';
 import { emit, nonNegativeInt } from './options.js';
 import { printFindings } from './repo.js';
 
@@ -38,7 +38,7 @@ export function registerImportXl(program: Command, env: CommandEnv): void {
       try {
         text = await readFile(abs, 'utf8');
       } catch (e) {
-        throw new ToolError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+        throw new ToolError(`cannot read ${file}: ${ioReason(e)}`);
       }
       const display = relative(io.cwd, abs).split(sep).join('/');
       const d = xlToDomain(display, text, { host: o.host, domid: o.domid, role: o.role });

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import type { CommandEnv } from '../cli.js';
-import { ToolError } from '../errors.js';
+import { ioReason, ToolError } from '../errors.js';
 import { formatCheck } from '../report/index.js';
 import { CHECK_FORMATS, type CheckFormat, type CheckReport } from '../report/types.js';
 import { mergeReports } from '../report/merge.js';
@@ -30,11 +30,17 @@ export function registerMerge(program: Command, env: CommandEnv): void {
       const io = env.io;
       const reports: CheckReport[] = [];
       for (const f of files) {
+        let text: string;
+        try {
+          text = await readFile(f === '-' ? '/dev/stdin' : f, 'utf8');
+        } catch (e) {
+          throw new ToolError(`cannot read ${f}: ${ioReason(e)}`);
+        }
         let v: unknown;
         try {
-          v = JSON.parse(await readFile(f === '-' ? '/dev/stdin' : f, 'utf8'));
+          v = JSON.parse(text);
         } catch (e) {
-          throw new ToolError(`cannot read ${f}: ${(e as Error).message.split('\n')[0]}`);
+          throw new ToolError(`${f} is not JSON: ${(e as Error).message.split('\n')[0]}`);
         }
         const r = v as CheckReport;
         if (!r || r.version !== 1 || !Array.isArray(r.findings) || typeof r.summary !== 'object') {

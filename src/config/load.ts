@@ -19,7 +19,7 @@ import { Worker } from 'node:worker_threads';
 import ignore from 'ignore';
 import { isMap, isScalar } from 'yaml';
 import type { Document, LineCounter, YAMLError } from 'yaml';
-import { ToolError } from '../errors.js';
+import { ioReason, ToolError } from '../errors.js';
 import type { Finding, Location } from '../policy/types.js';
 import type { DocSource } from './source.js';
 import { parseFast } from './yaml/fast.js';
@@ -484,7 +484,7 @@ async function discover(paths: string[], opts: LoadOptions): Promise<Entry[]> {
       // directory costs more than the listing on a repo of many small directories
       list = readdirSync(job.abs, { withFileTypes: true });
     } catch (e) {
-      throw new ToolError(`cannot read directory ${toDisplay(job.abs, cwd)}: ${errCode(e)}`);
+      throw new ToolError(`cannot read directory ${toDisplay(job.abs, cwd)}: ${ioReason(e)}`);
     }
     for (const d of list) {
       const name = d.name;
@@ -538,13 +538,13 @@ async function discover(paths: string[], opts: LoadOptions): Promise<Entry[]> {
     } catch (e) {
       const code = errCode(e);
       if (code === 'ENOENT' || code === 'ENOTDIR') throw new ToolError(`path not found: ${p}`);
-      throw new ToolError(`cannot access ${p}: ${code}`);
+      throw new ToolError(`cannot access ${p}: ${ioReason(e)}`);
     }
     let real: string;
     try {
       real = await fsp.realpath(abs);
     } catch (e) {
-      throw new ToolError(`cannot access ${p}: ${errCode(e)}`);
+      throw new ToolError(`cannot access ${p}: ${ioReason(e)}`);
     }
     if (st.isDirectory()) {
       const top: DirJob = { abs, real, root: real };
@@ -640,7 +640,7 @@ function loadEntry(e: Entry, opts: LoadOptions): LoadTextResult {
     }
     buf = readFileSync(fd);
   } catch (err) {
-    throw new ToolError(`cannot read ${e.display}: ${errCode(err)}`);
+    throw new ToolError(`cannot read ${e.display}: ${ioReason(err)}`);
   } finally {
     if (fd !== undefined) closeSync(fd);
   }

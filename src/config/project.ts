@@ -18,7 +18,7 @@ import { parseYaml } from './yaml/parse.js';
 import { normalizeNumbers } from './schema.js';
 import { z } from 'zod';
 import type { SeverityOrOff } from '../policy/types.js';
-import { ToolError } from '../errors.js';
+import { ioReason, ToolError } from '../errors.js';
 
 export const PROJECT_FILE = '.pviommu.yaml';
 
@@ -89,7 +89,7 @@ async function readProjectConfig(file: string): Promise<ProjectConfig> {
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    throw new ToolError(`cannot read ${file}: ${(e as Error).message}`);
+    throw new ToolError(`cannot read ${file}: ${ioReason(e)}`);
   }
   let value: unknown;
   try {

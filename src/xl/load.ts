@@ -9,7 +9,7 @@ import { discoverFiles, type RawDoc, type Suppression } from '../config/load.js'
 import { lineIndex, mayHaveDirectives, parseSuppressions } from '../config/yaml/suppressions.js';
 import { parseXl } from './parse.js';
 import type { Finding } from '../policy/types.js';
-import { ToolError } from '../errors.js';
+import { ioReason, ToolError } from '../errors.js';
 import { xlToDomain } from './to-domain.js';
 
 export const XL_EXT = /\.cfg$/;
@@ -81,7 +81,7 @@ export async function loadXlFiles(
         continue;
       }
     } catch (e) {
-      throw new ToolError(`cannot read ${display}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new ToolError(`cannot read ${display}: ${ioReason(e)}`);
     }
     if (buf.length > MAX_XL_BYTES) {
       files.push(display);
