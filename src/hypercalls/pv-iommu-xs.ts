@@ -191,7 +191,9 @@ function mapPage(ctx: OpContext, bfn: number, gfn: number, flags: number): ElemR
   const w = (flags & IOMMU_OP_writeable) !== 0;
   // (iommu_map of one frame at an unmapped DFN: the fast path of the model's iommuMap.)
   if (!noRef && !refOne(m, mfn)) return st('EPERM');
-  ctxt.table.set(dfn, dfn, noRef ? makeEntry(mfn, r, w, 'map_page', { noRef: true }) : makeEntry(mfn, r, w, 'map_page', { ref: true }));
+  // (setPoint: a frame mapped and soon unmapped again, as a driver does around each DMA, is held
+  // aside instead of inserting an extent into the table and removing it again.)
+  ctxt.table.setPoint(dfn, noRef ? makeEntry(mfn, r, w, 'map_page', { noRef: true }) : makeEntry(mfn, r, w, 'map_page', { ref: true }));
   if (noRef) {
     const p = pageAt(m, mfn);
     const raw = { kind: 'no_ref_cnt' as const, mfn, count: 1, owner: p?.owner, ctx: ctxt, bfn: dfn };
@@ -243,7 +245,7 @@ function mapForeignPage(ctx: OpContext, bfn: number, domid: number, gfn: number,
   if (ctxt.table.has(dfn)) return st('EPERM');
   // 10.–11. Map; the entry holds the page reference.
   refOne(m, r.mfn);
-  ctxt.table.set(dfn, dfn, makeEntry(r.mfn, (flags & IOMMU_OP_readable) !== 0, (flags & IOMMU_OP_writeable) !== 0, 'map_foreign', { ref: true }));
+  ctxt.table.setPoint(dfn, makeEntry(r.mfn, (flags & IOMMU_OP_readable) !== 0, (flags & IOMMU_OP_writeable) !== 0, 'map_foreign', { ref: true }));
   return OK;
 }
 

@@ -21,9 +21,10 @@
  * Payloads are treated as immutable: the map shares them between extents, clones and the values it
  * returns. Never mutate a payload after handing it to `set`.
  *
- * One-frame writes that keep the frame covered (`setPoint`: a page's reference count going up and
- * down, call after call) may be held aside in a hash map instead of splitting the extent around the
- * frame and merging it back; what every method returns is the same as if they had been `set`.
+ * One-frame writes (`setPoint`: a page's reference count going up and down, a frame mapped and
+ * unmapped again, call after call) may be held aside in a hash map instead of splitting an extent
+ * and merging it back or inserting one and removing it again; what every method returns is the
+ * same as if they had been `set`.
  */
 
 /**
@@ -133,10 +134,15 @@ function checkRange(method: string, start: number, end: number): void {
 }
 
 /**
- * Most one-frame values `setPoint` holds aside before it writes them all into the extents (bounds
- * the memory of a run that only ever takes references on new frames).
+ * Most one-frame values `setPoint` holds aside; past it the oldest quarter is written into the
+ * extents (bounds the memory of a run that only ever takes references on new frames, and keeps
+ * the values that last — pins, long mappings — out of the hash map).
  */
 const MAX_POINTS = 1 << 16;
+/** Points are counted per bucket of frames (frame mod 2^20; see `ExtentMap.ptsBk`). */
+const POINT_MASK = (1 << 20) - 1;
+/** A bucket's count sticks at this (it then only says "maybe"). */
+const BUCKET_FULL = 255;
 
 /** Default leaf capacity (extents per leaf); see `ExtentMap`'s constructor. */
 const DEFAULT_LEAF_CAPACITY = 128;
@@ -205,12 +211,23 @@ export class ExtentMap<T> {
    */
   private cov: ExtentMap<true> | undefined;
   /**
-   * Values of single covered frames written by `setPoint` and not yet written into the extents:
-   * each differs from (is not `joinable` at offset 0 with) the stored value at its frame, which it
-   * overrides. Every method reads through it; those that walk extents first write the points of
-   * their range into the extents (`flushPoints`), those that overwrite or uncover frames drop them.
+   * Values of single frames written by `setPoint` and not yet written into the extents ("points").
+   * A point over a covered frame differs from (is not `joinable` at offset 0 with) the stored
+   * value there, which it overrides; a point over a frame no extent covers (`gapPts`) covers it.
+   * Every method reads through them; those that walk extents (or, for points over gaps, their
+   * coverage) first write the points of their range into the extents (`flushPoints`), those that
+   * overwrite or uncover frames drop them. `_frames` counts the extents' frames only.
    */
   private pts: Map<number, T> | undefined;
+  /** The points over frames no extent covers (a subset of `pts`; never with `trackCoverage`). */
+  private gapPts: Set<number> | undefined;
+  /**
+   * How many points each bucket of frames (frame mod 2^20) holds, up to 255 (a full bucket stays
+   * full: it only says "maybe"): a range's frames are probed here (consecutive bytes, one cache
+   * line for 64 frames) before the hash map, which most of them are not in. 1 MiB, made with the
+   * first point.
+   */
+  private ptsBk: Uint8Array | undefined;
   /** Scratch: what `scanRun` found. */
   private runK = 0;
   private runRemoved = 0;
@@ -243,7 +260,7 @@ export class ExtentMap<T> {
 
   /** Total number of frames covered. */
   get frames(): number {
-    return this._frames;
+    return this.gapPts === undefined ? this._frames : this._frames + this.gapPts.size;
   }
 
   /**
@@ -258,7 +275,11 @@ export class ExtentMap<T> {
   get(frame: number): Extent<T> | undefined {
     checkFrame('get', frame);
     for (;;) {
-      if (!this.find(frame)) return undefined;
+      if (!this.find(frame)) {
+        if (this.gapPts === undefined || !this.gapPts.has(frame)) return undefined;
+        this.flushPoints(frame, frame);
+        continue;
+      }
       const leaf = this.leaves[this.pl]!;
       const i = this.pi;
       const s = leaf.s[i]!;
@@ -290,7 +311,7 @@ export class ExtentMap<T> {
   /** Whether `frame` is covered. */
   has(frame: number): boolean {
     checkFrame('has', frame);
-    return this.find(frame);
+    return this.find(frame) || (this.gapPts !== undefined && this.gapPts.has(frame));
   }
 
   /**
@@ -433,16 +454,23 @@ export class ExtentMap<T> {
   }
 
   /**
-   * The same as `set(frame, frame, value)`, but when the frame is covered and stays so, the value
-   * may be held aside (in a hash map by frame) instead of splitting the extent around it: a value
-   * equivalent to the stored one just drops what was held. For one-frame updates that come and go
-   * (a reference taken, then dropped): the extents are only cut where such a value is still there
-   * when a method walks them. Amortised O(1) after the look-up.
+   * The same as `set(frame, frame, value)`, but the value may be held aside (in a hash map by
+   * frame) instead of splitting the extent around the frame, or inserting one for it: a value
+   * equivalent to the stored one just drops what was held, and a later `set` or `delete` of the
+   * frame drops it too. For one-frame updates that come and go (a reference taken, then dropped; a
+   * frame mapped, then unmapped): the extents only change where such a value is still there when
+   * a method walks them. A map with `trackCoverage` holds only values over covered frames (a frame
+   * it did not cover is `set` at once). Amortised O(1) after the look-up.
    */
   setPoint(frame: number, value: T): void {
     checkFrame('setPoint', frame);
     if (!this.find(frame)) {
-      this.set(frame, frame, value);
+      if (this.cov !== undefined) {
+        this.set(frame, frame, value);
+        return;
+      }
+      this.version++;
+      this.addPoint(frame, value, true);
       return;
     }
     const leaf = this.leaves[this.pl]!;
@@ -451,17 +479,17 @@ export class ExtentMap<T> {
     const stored = frame === s ? leaf.v[i]! : this.ops.shift(leaf.v[i]!, frame - s);
     this.version++;
     if (this.ops.joinable(stored, 0, value)) {
-      this.pts?.delete(frame);
+      this.removePoint(frame);
       return;
     }
-    const pts = (this.pts ??= new Map<number, T>());
-    pts.set(frame, value);
-    if (pts.size > MAX_POINTS) this.flushPoints(0, MAX_FRAME);
+    this.addPoint(frame, value, false);
   }
 
   /** Remove everything. */
   clear(): void {
     this.pts = undefined;
+    this.gapPts = undefined;
+    this.ptsBk = undefined;
     this.version++;
     this._uncoveredFrom = 0;
     this.leaves = [];
@@ -509,12 +537,14 @@ export class ExtentMap<T> {
   /** Uncovered sub-ranges of [start, end], ascending. Must not be modified while iterating. */
   gaps(start: number, end: number): Generator<{ start: number; end: number }, void, undefined> {
     checkRange('gaps', start, end);
+    this.flushGapPoints(start, end);
     return this.cov !== undefined ? this.coverageGaps(this.cov, start, end) : this.gapsGen(start, end);
   }
 
   /** Lowest uncovered frame f with from ≤ f ≤ limit, or undefined if [from, limit] is fully covered. */
   firstGap(from: number, limit: number): number | undefined {
     checkRange('firstGap', from, limit);
+    this.flushGapPoints(from, limit);
     if (this.cov !== undefined) return this.cov.firstGap(from, limit);
     if (!this.locate(from)) return from;
     const leaves = this.leaves;
@@ -540,6 +570,7 @@ export class ExtentMap<T> {
   /** Lowest covered frame f with from ≤ f ≤ limit, or undefined if [from, limit] is all uncovered. O(log n). */
   firstCovered(from: number, limit: number): number | undefined {
     checkRange('firstCovered', from, limit);
+    this.flushGapPoints(from, limit);
     let next: number | undefined;
     if (!this.locate(from)) {
       next = this.mins[0];
@@ -560,6 +591,7 @@ export class ExtentMap<T> {
   /** Whether some frame of [start, end] is covered. O(log n). */
   anyIn(start: number, end: number): boolean {
     checkRange('anyIn', start, end);
+    this.flushGapPoints(start, end);
     return this.locate(end) && this.leaves[this.pl]!.e[this.pi]! >= start;
   }
 
@@ -656,7 +688,25 @@ export class ExtentMap<T> {
     if (this.pts !== undefined) {
       // Points are held over covered frames only, each differing from the stored value there.
       if (this.pts.size > MAX_POINTS) throw new Error(`ExtentMap invariant: ${this.pts.size} points held`);
+      // Every bucket holding points counts them (or is full). (A bucket counting points that are
+      // gone would only cost probes; it is not looked for: that needs a scan of all 2^20.)
+      const inBucket = new Map<number, number>();
+      for (const f of this.pts.keys()) inBucket.set(f & POINT_MASK, (inBucket.get(f & POINT_MASK) ?? 0) + 1);
+      const held = this.ptsBk;
+      for (const [b, n] of inBucket) {
+        if (held === undefined || (held[b] !== BUCKET_FULL && held[b] !== n)) {
+          throw new Error(`ExtentMap invariant: bucket ${b} counts ${held?.[b] ?? 0} points, holds ${n}`);
+        }
+      }
+      if (this.gapPts !== undefined) {
+        if (this.cov !== undefined && this.gapPts.size > 0) throw new Error('ExtentMap invariant: points over gaps with a coverage index');
+        for (const f of this.gapPts) {
+          if (!this.pts.has(f)) throw new Error(`ExtentMap invariant: point over a gap ${f} holds no value`);
+          if (this.find(f)) throw new Error(`ExtentMap invariant: point ${f} over a gap is over a covered frame`);
+        }
+      }
       for (const [f, v] of this.pts) {
+        if (this.gapPts?.has(f)) continue;
         if (!isFrame(f) || !this.find(f)) throw new Error(`ExtentMap invariant: point ${f} is not over a covered frame`);
         const leaf = this.leaves[this.pl]!;
         const stored = this.ops.shift(leaf.v[this.pi]!, f - leaf.s[this.pi]!);
@@ -681,13 +731,54 @@ export class ExtentMap<T> {
 
   // ---- internals ----
 
-  /** The frames of [start, end] that hold a point: probing each frame, or walking the points. */
-  private pointsIn(pts: Map<number, T>, start: number, end: number): number[] {
+  /** Hold `value` at `frame` (over a frame no extent covers: `gap`). */
+  private addPoint(frame: number, value: T, gap: boolean): void {
+    const pts = (this.pts ??= new Map<number, T>());
+    const n = pts.size;
+    pts.set(frame, value);
+    if (pts.size !== n) {
+      const bk = (this.ptsBk ??= new Uint8Array(POINT_MASK + 1));
+      const b = frame & POINT_MASK;
+      if (bk[b]! < BUCKET_FULL) bk[b]!++;
+    }
+    if (gap) (this.gapPts ??= new Set<number>()).add(frame);
+    if (pts.size > MAX_POINTS) this.flushOldest(MAX_POINTS >> 2);
+  }
+
+  /** Write the `n` points held longest into the extents (the map keeps its points in that order). */
+  private flushOldest(n: number): void {
+    const old: number[] = [];
+    for (const f of this.pts!.keys()) {
+      old.push(f);
+      if (old.length === n) break;
+    }
+    for (const f of old) this.set(f, f, this.removePoint(f)!);
+  }
+
+  /** Stop holding a point at `frame`; its value, or undefined when none was held. */
+  private removePoint(frame: number): T | undefined {
+    const pts = this.pts;
+    const v = pts?.get(frame);
+    if (v === undefined) return undefined;
+    pts!.delete(frame);
+    const bk = this.ptsBk!;
+    const b = frame & POINT_MASK;
+    if (bk[b]! < BUCKET_FULL) bk[b]!--;
+    this.gapPts?.delete(frame);
+    return v;
+  }
+
+  /**
+   * The frames of [start, end] in `among` (the points, or those over gaps): probing each frame
+   * (its bucket, then the set), or walking the set when the range is the longer.
+   */
+  private pointsIn(among: ReadonlySet<number> | ReadonlyMap<number, T>, start: number, end: number): number[] {
     const out: number[] = [];
-    if (end - start < pts.size) {
-      for (let f = start; f <= end; f++) if (pts.has(f)) out.push(f);
+    if (end - start < among.size) {
+      const bk = this.ptsBk!;
+      for (let f = start; f <= end; f++) if (bk[f & POINT_MASK] !== 0 && among.has(f)) out.push(f);
     } else {
-      for (const f of pts.keys()) if (f >= start && f <= end) out.push(f);
+      for (const f of among.keys()) if (f >= start && f <= end) out.push(f);
     }
     return out;
   }
@@ -696,22 +787,22 @@ export class ExtentMap<T> {
   private flushPoints(start: number, end: number): void {
     const pts = this.pts;
     if (pts === undefined || pts.size === 0) return;
-    for (const f of this.pointsIn(pts, start, end)) {
-      const v = pts.get(f)!;
-      pts.delete(f);
-      this.set(f, f, v);
-    }
+    for (const f of this.pointsIn(pts, start, end)) this.set(f, f, this.removePoint(f)!);
+  }
+
+  /** Write the points held over gaps of [start, end] into the extents (for questions of coverage). */
+  private flushGapPoints(start: number, end: number): void {
+    const gaps = this.gapPts;
+    if (gaps === undefined || gaps.size === 0) return;
+    for (const f of this.pointsIn(gaps, start, end)) this.set(f, f, this.removePoint(f)!);
   }
 
   /** Forget the points held over [start, end] (the frames are being overwritten or uncovered). */
   private dropPoints(start: number, end: number): void {
     const pts = this.pts;
     if (pts === undefined || pts.size === 0) return;
-    if (start === end) {
-      pts.delete(start);
-      return;
-    }
-    for (const f of this.pointsIn(pts, start, end)) pts.delete(f);
+    if (start === end) this.removePoint(start);
+    else for (const f of this.pointsIn(pts, start, end)) this.removePoint(f);
   }
 
   /**

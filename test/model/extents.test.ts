@@ -454,11 +454,54 @@ describe('setPoint', () => {
     expect(m.toArray()).toEqual([ext(0, 99, 'A')]);
   });
 
-  it('on a frame that is not covered it is a set', () => {
+  it('on a frame no extent covers it is held too, and covers the frame', () => {
     const m = consts([0, 9, 'A']);
     m.setPoint(10, 'A');
     m.setPoint(20, 'B');
+    m.checkInvariants();
+    expect(held(m)).toBe(2);
+    expect(m.has(10)).toBe(true);
+    expect(m.has(11)).toBe(false);
+    expect(m.lookup(20)).toBe('B');
+    expect(m.frames).toBe(12);
+    // questions of coverage write in the points over gaps of their range
+    expect(m.firstGap(0, 15)).toBe(11);
+    expect(held(m)).toBe(1);
+    expect(m.anyIn(15, 25)).toBe(true);
     expect(held(m)).toBe(0);
+    expect(m.toArray()).toEqual([ext(0, 10, 'A'), ext(20, 20, 'B')]);
+  });
+
+  it('a frame mapped and unmapped again leaves the extents as they were', () => {
+    const m = consts([0, 9, 'A']);
+    const before = m.toArray();
+    m.setPoint(50, 'B');
+    expect([...m.gaps(40, 60)]).toEqual([
+      { start: 40, end: 49 },
+      { start: 51, end: 60 },
+    ]);
+    m.setPoint(70, 'C');
+    expect(m.get(70)).toEqual(ext(70, 70, 'C'));
+    m.setPoint(80, 'D');
+    m.delete(80, 80);
+    m.delete(70, 70);
+    m.delete(50, 50);
+    m.checkInvariants();
+    expect(held(m)).toBe(0);
+    expect(m.has(80)).toBe(false);
+    expect(m.frames).toBe(10);
+    expect(m.firstCovered(11, 100)).toBeUndefined();
+    expect(m.toArray()).toEqual(before);
+  });
+
+  it('a map with a coverage index sets a frame it does not cover at once', () => {
+    const m = new ExtentMap<unknown>(constant, { trackCoverage: true });
+    m.set(0, 9, 'A');
+    m.setPoint(10, 'A');
+    m.setPoint(20, 'B');
+    m.checkInvariants();
+    expect(held(m)).toBe(0);
+    expect(m.firstGap(0, 30)).toBe(11);
     expect(m.toArray()).toEqual([ext(0, 10, 'A'), ext(20, 20, 'B')]);
   });
 
@@ -512,6 +555,16 @@ describe('setPoint', () => {
     c.checkInvariants();
   });
 
+  it('points whose frames share a bucket (frame mod 2^20) are all found', () => {
+    const m = consts([0, 2 ** 21, 'A']);
+    for (const f of [5, 5 + 2 ** 20, 6 + 2 ** 20, 5 + 2 ** 21]) m.setPoint(f, 'B');
+    expect([...m.overlapping(4, 6)]).toEqual([ext(4, 4, 'A'), ext(5, 5, 'B'), ext(6, 6, 'A')]);
+    expect([...m.overlapping(5 + 2 ** 20, 5 + 2 ** 20)]).toEqual([ext(5 + 2 ** 20, 5 + 2 ** 20, 'B')]);
+    m.checkInvariants();
+    expect(m.lookup(5 + 2 ** 21)).toBe('B');
+    expect(m.toArray()).toHaveLength(6); // A, B, A, B B (one extent), A, and the B past the map's end
+  });
+
   it('holds at most 65,536 points: past that they are written into the extents', () => {
     const m = consts([0, 200_000, 'A']);
     for (let f = 0; f < 140_000; f += 2) m.setPoint(f, 'B');
@@ -519,6 +572,8 @@ describe('setPoint', () => {
     expect(held(m)).toBeLessThanOrEqual(65_536);
     expect(held(m)).toBeLessThan(70_000);
     for (const f of [0, 2, 139_998]) expect(m.lookup(f)).toBe('B');
+    // the oldest went into the extents, the newest are still held
+    expect([...m.overlapping(0, 1)]).toEqual([ext(0, 0, 'B'), ext(1, 1, 'A')]);
     for (const f of [1, 139_999, 140_000]) expect(m.lookup(f)).toBe('A');
     expect(m.size).toBe(140_000); // 70,000 B frames, the 69,999 A frames between them, the A run after
   });
