@@ -170,6 +170,8 @@ class Leaf<T> {
  *
  * Generators (`entries`, `overlapping`, `gaps`) are lazy views: modifying the map while one is
  * live makes its next step throw; collect them first (`toArray()`, `[...]`) to edit while walking.
+ * With points held (`setPoint`), a read that walks extents or asks about coverage (`get`,
+ * `overlapping`, `firstGap`, …) may write some in, which counts as a modification too.
  *
  * Structure (see the file header): `leaves[li]` holds extents in order, every leaf non-empty and
  * holding at most `capacity` extents (and, when there are several leaves, at least capacity / 4:
