@@ -143,6 +143,8 @@ const MAX_POINTS = 1 << 16;
 const POINT_MASK = (1 << 20) - 1;
 /** A bucket's count sticks at this (it then only says "maybe"). */
 const BUCKET_FULL = 255;
+/** The counts are made when this many points are held (fewer: the hash map alone is probed). */
+const BUCKETS_FROM = 1024;
 
 /** Default leaf capacity (extents per leaf); see `ExtentMap`'s constructor. */
 const DEFAULT_LEAF_CAPACITY = 128;
@@ -226,8 +228,8 @@ export class ExtentMap<T> {
   /**
    * How many points each bucket of frames (frame mod 2^20) holds, up to 255 (a full bucket stays
    * full: it only says "maybe"): a range's frames are probed here (consecutive bytes, one cache
-   * line for 64 frames) before the hash map, which most of them are not in. 1 MiB, made with the
-   * first point.
+   * line for 64 frames) before the hash map, which most of them are not in. 1 MiB, made when
+   * BUCKETS_FROM points are held (a short scenario never needs it).
    */
   private ptsBk: Uint8Array | undefined;
   /** Scratch: what `scanRun` found. */
@@ -695,9 +697,10 @@ export class ExtentMap<T> {
       const inBucket = new Map<number, number>();
       for (const f of this.pts.keys()) inBucket.set(f & POINT_MASK, (inBucket.get(f & POINT_MASK) ?? 0) + 1);
       const held = this.ptsBk;
+      if (held === undefined && this.pts.size >= BUCKETS_FROM) throw new Error(`ExtentMap invariant: ${this.pts.size} points held without counts`);
       for (const [b, n] of inBucket) {
-        if (held === undefined || (held[b] !== BUCKET_FULL && held[b] !== n)) {
-          throw new Error(`ExtentMap invariant: bucket ${b} counts ${held?.[b] ?? 0} points, holds ${n}`);
+        if (held !== undefined && held[b] !== BUCKET_FULL && held[b] !== n) {
+          throw new Error(`ExtentMap invariant: bucket ${b} counts ${held[b]} points, holds ${n}`);
         }
       }
       if (this.gapPts !== undefined) {
@@ -739,9 +742,17 @@ export class ExtentMap<T> {
     const n = pts.size;
     pts.set(frame, value);
     if (pts.size !== n) {
-      const bk = (this.ptsBk ??= new Uint8Array(POINT_MASK + 1));
-      const b = frame & POINT_MASK;
-      if (bk[b]! < BUCKET_FULL) bk[b]!++;
+      const bk = this.ptsBk;
+      if (bk !== undefined) {
+        const b = frame & POINT_MASK;
+        if (bk[b]! < BUCKET_FULL) bk[b]!++;
+      } else if (pts.size >= BUCKETS_FROM) {
+        const made = (this.ptsBk = new Uint8Array(POINT_MASK + 1));
+        for (const f of pts.keys()) {
+          const b = f & POINT_MASK;
+          if (made[b]! < BUCKET_FULL) made[b]!++;
+        }
+      }
     }
     if (gap) (this.gapPts ??= new Set<number>()).add(frame);
     if (pts.size > MAX_POINTS) this.flushOldest(MAX_POINTS >> 2);
@@ -763,9 +774,11 @@ export class ExtentMap<T> {
     const v = pts?.get(frame);
     if (v === undefined) return undefined;
     pts!.delete(frame);
-    const bk = this.ptsBk!;
-    const b = frame & POINT_MASK;
-    if (bk[b]! < BUCKET_FULL) bk[b]!--;
+    const bk = this.ptsBk;
+    if (bk !== undefined) {
+      const b = frame & POINT_MASK;
+      if (bk[b]! < BUCKET_FULL) bk[b]!--;
+    }
     this.gapPts?.delete(frame);
     return v;
   }
@@ -777,8 +790,12 @@ export class ExtentMap<T> {
   private pointsIn(among: ReadonlySet<number> | ReadonlyMap<number, T>, start: number, end: number): number[] {
     const out: number[] = [];
     if (end - start < among.size) {
-      const bk = this.ptsBk!;
-      for (let f = start; f <= end; f++) if (bk[f & POINT_MASK] !== 0 && among.has(f)) out.push(f);
+      const bk = this.ptsBk;
+      if (bk === undefined) {
+        for (let f = start; f <= end; f++) if (among.has(f)) out.push(f);
+      } else {
+        for (let f = start; f <= end; f++) if (bk[f & POINT_MASK] !== 0 && among.has(f)) out.push(f);
+      }
     } else {
       for (const f of among.keys()) if (f >= start && f <= end) out.push(f);
     }

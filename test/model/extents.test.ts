@@ -557,12 +557,14 @@ describe('setPoint', () => {
 
   it('points whose frames share a bucket (frame mod 2^20) are all found', () => {
     const m = consts([0, 2 ** 21, 'A']);
+    // past 1,024 points the map counts them per bucket: hold that many elsewhere first
+    for (let f = 10_000; f < 10_000 + 2 * 1_100; f += 2) m.setPoint(f, 'C');
     for (const f of [5, 5 + 2 ** 20, 6 + 2 ** 20, 5 + 2 ** 21]) m.setPoint(f, 'B');
     expect([...m.overlapping(4, 6)]).toEqual([ext(4, 4, 'A'), ext(5, 5, 'B'), ext(6, 6, 'A')]);
     expect([...m.overlapping(5 + 2 ** 20, 5 + 2 ** 20)]).toEqual([ext(5 + 2 ** 20, 5 + 2 ** 20, 'B')]);
     m.checkInvariants();
     expect(m.lookup(5 + 2 ** 21)).toBe('B');
-    expect(m.toArray()).toHaveLength(6); // A, B, A, B B (one extent), A, and the B past the map's end
+    expect(m.toArray()).toHaveLength(6 + 2 * 1_100); // A, B, A, the C frames and the A between them, B B (one extent), A, and the B past the map's end
   });
 
   it('holds at most 65,536 points: past that they are written into the extents', () => {
