@@ -3,9 +3,10 @@
  * (Xen's `struct page_info`, `alloc_domheap_pages`, `get_page`, `put_page`).
  *
  * State lives in `Machine.pages` (an ExtentMap of PageInfo, one extent per run of frames with the
- * same owner / allocation / reference count; one-frame reference changes through its `setPoint`). A frame of host RAM that is in neither
- * `Machine.pages` nor `Machine.rmrr` is free. Every function here is O(log n + k) in the number of
- * extents it touches, whatever the number of frames.
+ * same owner / allocation / reference count; one-frame reference changes go through its
+ * `setPoint`). A frame of host RAM that is in neither `Machine.pages` nor `Machine.rmrr` is free.
+ * Every function here is O(log n + k) in the number of extents it touches, whatever the number of
+ * frames.
  *
  * Payloads are immutable: every update writes a new PageInfo over the affected frames.
  */
