@@ -227,11 +227,12 @@ export function iommuUnmap(m: Machine, ctx: IommuContext, dfn: number, count: nu
   const end = Math.min(dfn + count - 1, iommuWidthFrames(m) - 1);
   if (end < dfn) return 0;
   if (end === dfn) {
-    // One frame (an unmap of a trace, call after call): a look-up, no range walk.
-    const x = ctx.table.get(dfn);
-    if (x === undefined) return 0;
+    // One frame (an unmap of a trace, call after call): a look-up, no range walk (and not `get`,
+    // which would write in the points held over the whole extent around the frame).
+    const v = ctx.table.lookup(dfn);
+    if (v === undefined) return 0;
     ctx.table.delete(dfn, dfn);
-    if (x.value.ref) putRef(m, x.value.base + (dfn - x.start), 1);
+    if (v.ref) putRef(m, v.base, 1);
     return 1;
   }
   let n = 0;
