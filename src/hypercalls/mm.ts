@@ -7,7 +7,7 @@ import type { Location } from '../policy/types.js';
 import type { P2mType } from '../config/schema.js';
 import type { DomId, DomainModel, IommuContext, Machine } from '../model/types.js';
 import { DOMID_IO, DOMID_SELF, DOMID_XEN } from '../model/types.js';
-import { getRef, isFrame, pageAt, pageInfo, putRef } from '../model/pages.js';
+import { getRef, isFrame, pageAt, putRef } from '../model/pages.js';
 import { isTranslated, p2mLookup, p2mRemove } from '../model/p2m.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -265,24 +265,4 @@ export function effectiveDfn(m: Machine, dfn: number): number {
   const width = 2 ** Math.max(0, m.iommu.address_width - 12);
   if (dfn < width) return dfn;
   return m.vendor === 'amd' ? -1 : dfn % width;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Single-frame fast paths (the hot path of traces): the same effect as the model's
-// `getRef` / `putRef` / `iommuMap` / `iommuUnmap` for one frame, without their range machinery.
-
-/** `get_page` on one frame: false (no change) when the frame is free or not host RAM. */
-export function refOne(m: Machine, mfn: number): boolean {
-  const p = m.pages.lookup(mfn);
-  if (!p) return false;
-  m.pages.setPoint(mfn, pageInfo(p.owner, p.allocated, p.refs + 1, p.pinned));
-  return true;
-}
-
-/** `put_page` on one frame: the frame becomes free with its last reference when its owner gave it up. */
-export function unrefOne(m: Machine, mfn: number): void {
-  const p = m.pages.lookup(mfn);
-  if (!p || p.refs === 0) return;
-  if (!p.allocated && p.refs === 1) m.pages.delete(mfn, mfn);
-  else m.pages.setPoint(mfn, pageInfo(p.owner, p.allocated, p.refs - 1, p.pinned));
 }

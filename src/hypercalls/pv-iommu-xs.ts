@@ -19,12 +19,12 @@ import { ArgReader, asObject } from './args.js';
 import type { CallResult, OpContext, Out, OutValue } from './types.js';
 import { defineOp } from './types.js';
 import { err, errnoName, NO_OUT } from './errno.js';
-import { domainByAnyId, effectiveDfn, isHardwareDomain, queryGfn, refOne, stateOf, unrefOne, xsmDmPriv } from './mm.js';
+import { domainByAnyId, effectiveDfn, isHardwareDomain, queryGfn, stateOf, xsmDmPriv } from './mm.js';
 import { hex } from '../config/units.js';
 import type { DomainModel, Machine } from '../model/types.js';
 import { DOMID_SELF, DOMID_XEN } from '../model/types.js';
 import { makeEntry } from '../model/iommu.js';
-import { isFrame, pageAt, pinPage, unpinPage } from '../model/pages.js';
+import { getRef, isFrame, pageAt, pinPage, putRef, unpinPage } from '../model/pages.js';
 
 // Subop ids (public/pv-iommu.h).
 export const IOMMUOP_query_caps = 1;
@@ -190,7 +190,7 @@ function mapPage(ctx: OpContext, bfn: number, gfn: number, flags: number): ElemR
   const r = (flags & IOMMU_OP_readable) !== 0;
   const w = (flags & IOMMU_OP_writeable) !== 0;
   // (iommu_map of one frame at an unmapped DFN: the fast path of the model's iommuMap.)
-  if (!noRef && !refOne(m, mfn)) return st('EPERM');
+  if (!noRef && !getRef(m, mfn)) return st('EPERM');
   // (setPoint: a frame mapped and soon unmapped again, as a driver does around each DMA, is held
   // aside instead of inserting an extent into the table and removing it again.)
   ctxt.table.setPoint(dfn, noRef ? makeEntry(mfn, r, w, 'map_page', { noRef: true }) : makeEntry(mfn, r, w, 'map_page', { ref: true }));
@@ -212,7 +212,7 @@ function unmapPage(ctx: OpContext, bfn: number): ElemResult {
   // 2.–4. Unmap; the entry's own reference (if it holds one) is dropped.
   const e = ctxt.table.lookup(dfn)!;
   ctxt.table.delete(dfn, dfn);
-  if (e.ref) unrefOne(m, e.base);
+  if (e.ref) putRef(m, e.base);
   return OK;
 }
 
@@ -244,7 +244,7 @@ function mapForeignPage(ctx: OpContext, bfn: number, domid: number, gfn: number,
   const ctxt = d.iommu!;
   if (ctxt.table.has(dfn)) return st('EPERM');
   // 10.–11. Map; the entry holds the page reference.
-  refOne(m, r.mfn);
+  getRef(m, r.mfn);
   ctxt.table.setPoint(dfn, makeEntry(r.mfn, (flags & IOMMU_OP_readable) !== 0, (flags & IOMMU_OP_writeable) !== 0, 'map_foreign', { ref: true }));
   return OK;
 }
@@ -296,7 +296,7 @@ function unmapForeignPage(ctx: OpContext, bfn: number): ElemResult {
   if (e.origin === 'map_foreign') {
     // A map_foreign_page mapping: unmap it, which drops the reference it holds.
     ctxt.table.delete(dfn, dfn);
-    unrefOne(m, mfn);
+    putRef(m, mfn);
     return OK;
   }
   // 4. The permanent foreign window (bfn == mfn + offset): release the pin, no IOMMU unmap.

@@ -146,6 +146,8 @@ const BUCKET_FULL = 255;
 /** The counts are made when this many points are held (fewer: the hash map alone is probed). */
 const BUCKETS_FROM = 1024;
 
+const NO_FRAMES: readonly number[] = [];
+
 /** Default leaf capacity (extents per leaf); see `ExtentMap`'s constructor. */
 const DEFAULT_LEAF_CAPACITY = 128;
 const MIN_LEAF_CAPACITY = 4;
@@ -292,10 +294,9 @@ export class ExtentMap<T> {
       // them in, then find the extent again (it may now reach frames holding points in turn).
       const lo = s > 0 ? s - 1 : s;
       const hi = e < MAX_FRAME ? e + 1 : e;
-      if (this.pts === undefined || this.pts.size === 0 || this.pointsIn(this.pts, lo, hi).length === 0) {
-        return { start: s, end: e, value: leaf.v[i]! };
-      }
-      this.flushPoints(lo, hi);
+      const near = this.pts === undefined || this.pts.size === 0 ? NO_FRAMES : this.pointsIn(this.pts, lo, hi);
+      if (near.length === 0) return { start: s, end: e, value: leaf.v[i]! };
+      this.writeIn(near);
     }
   }
 
@@ -765,7 +766,12 @@ export class ExtentMap<T> {
       old.push(f);
       if (old.length === n) break;
     }
-    for (const f of old) this.set(f, f, this.removePoint(f)!);
+    this.writeIn(old);
+  }
+
+  /** Write the points held at `frames` into the extents (as `set` would have), and stop holding them. */
+  private writeIn(frames: readonly number[]): void {
+    for (const f of frames) this.set(f, f, this.removePoint(f)!);
   }
 
   /** Stop holding a point at `frame`; its value, or undefined when none was held. */
@@ -805,15 +811,13 @@ export class ExtentMap<T> {
   /** Write the points held over [start, end] into the extents (as `set` would have). */
   private flushPoints(start: number, end: number): void {
     const pts = this.pts;
-    if (pts === undefined || pts.size === 0) return;
-    for (const f of this.pointsIn(pts, start, end)) this.set(f, f, this.removePoint(f)!);
+    if (pts !== undefined && pts.size !== 0) this.writeIn(this.pointsIn(pts, start, end));
   }
 
   /** Write the points held over gaps of [start, end] into the extents (for questions of coverage). */
   private flushGapPoints(start: number, end: number): void {
     const gaps = this.gapPts;
-    if (gaps === undefined || gaps.size === 0) return;
-    for (const f of this.pointsIn(gaps, start, end)) this.set(f, f, this.removePoint(f)!);
+    if (gaps !== undefined && gaps.size !== 0) this.writeIn(this.pointsIn(gaps, start, end));
   }
 
   /** Forget the points held over [start, end] (the frames are being overwritten or uncovered). */
