@@ -16,6 +16,7 @@ import { parseFrame, parseBdf, formatBdf, toBigInt, describe, type FrameRange } 
 import type { Machine } from '../model/types.js';
 import { DOMID_INVALID, DOMID_IO, DOMID_SELF, DOMID_XEN } from '../model/types.js';
 import { MAX_FRAME } from '../model/extents.js';
+import { deviceNamed, domainNamed } from '../model/names.js';
 import { closest } from '../util/suggest.js';
 import { ScannedCall } from './scan.js';
 
@@ -372,7 +373,8 @@ export class ArgReader {
       if (f !== undefined) return this.domidValue(f, at);
       const special = SPECIAL_DOMIDS[s];
       if (special !== undefined) return special;
-      for (const d of this.m.domains.values()) if (d.name === s) return d.domid;
+      const named = domainNamed(this.m, s);
+      if (named !== undefined) return named.domid;
       const hint = closest(s, [...this.m.domains.values()].map((d) => d.name));
       this.bad(at, `\`${at.join('.')}\` of ${this.op} names domain ${JSON.stringify(s)}, which is not a domain on host ${this.m.host.name}${hint ? ` — did you mean \`${hint}\`?` : ''}`, 'ref/unknown');
       return DOMID_INVALID;
@@ -395,7 +397,8 @@ export class ArgReader {
       this.bad([key], `\`${key}\` of ${this.op} must be a Device name or a BDF, not ${describe(v)}`);
       return undefined;
     }
-    for (const d of this.m.devices.values()) if (d.cfg.name === v) return d.bdf;
+    const named = deviceNamed(this.m, v);
+    if (named !== undefined) return named.bdf;
     const b = parseBdf(v);
     if (b.ok) return formatBdf(b.value);
     const hint = closest(v, [...this.m.devices.values()].map((d) => d.cfg.name));

@@ -208,10 +208,10 @@ function unmapPage(ctx: OpContext, bfn: number): ElemResult {
   const ctxt = d.iommu;
   const dfn = effectiveDfn(m, bfn);
   // 1. Not mapped → -ENOENT.
-  if (!ctxt || dfn < 0 || !ctxt.table.has(dfn)) return st('ENOENT');
+  const e = ctxt !== undefined && dfn >= 0 ? ctxt.table.lookup(dfn) : undefined;
+  if (e === undefined) return st('ENOENT');
   // 2.–4. Unmap; the entry's own reference (if it holds one) is dropped.
-  const e = ctxt.table.lookup(dfn)!;
-  ctxt.table.delete(dfn, dfn);
+  ctxt!.table.delete(dfn, dfn);
   if (e.ref) putRef(m, e.base);
   return OK;
 }

@@ -17,6 +17,7 @@ import type { DomId, DomainModel, Machine, PageInfo } from '../model/types.js';
 import { DOMID_XEN } from '../model/types.js';
 import { contextsReaching } from '../model/iommu.js';
 import { pageAt, segments } from '../model/pages.js';
+import { domainNamed } from '../model/names.js';
 import { ExtentMap, constant } from '../model/extents.js';
 import { hex, parseFrame, toBigInt } from '../config/units.js';
 import { closest } from '../util/suggest.js';
@@ -293,7 +294,7 @@ export class Session {
     if (typeof v === 'string') {
       const f = fastFrame(v.trim());
       if (f !== undefined) return m.domains.get(f);
-      for (const d of m.domains.values()) if (d.name === v) return d;
+      return domainNamed(m, v);
     }
     return undefined;
   }

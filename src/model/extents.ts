@@ -316,7 +316,7 @@ export class ExtentMap<T> {
   /** Whether `frame` is covered. */
   has(frame: number): boolean {
     checkFrame('has', frame);
-    return this.find(frame) || (this.gapPts !== undefined && this.gapPts.has(frame));
+    return (this.gapPts !== undefined && this.gapPts.has(frame)) || this.find(frame);
   }
 
   /**
@@ -412,6 +412,14 @@ export class ExtentMap<T> {
   /** Remove coverage of [start, end] (inclusive), splitting straddling extents. O(log n + k). */
   delete(start: number, end: number): void {
     checkRange('delete', start, end);
+    if (start === end && this.gapPts !== undefined && this.gapPts.has(start)) {
+      // A point over a frame no extent covers (a frame mapped by `setPoint`, now unmapped):
+      // dropping it is the whole delete.
+      this.removePoint(start);
+      this.version++;
+      if (start < this._uncoveredFrom) this._uncoveredFrom = start;
+      return;
+    }
     this.dropPoints(start, end);
     const found = this.floor(start);
     this.version++;

@@ -8,6 +8,7 @@ import { MAX_FRAME } from './extents.js';
 import { allContexts, contextsReaching } from './iommu.js';
 import { freeFrameCount, freeRanges, isFrame, isHostRam } from './pages.js';
 import { isTranslated } from './p2m.js';
+import { domainNamed } from './names.js';
 import type { DomId, DomainModel, IommuContext, Machine } from './types.js';
 import { DOMID_INVALID, DOMID_IO, DOMID_XEN } from './types.js';
 
@@ -124,7 +125,8 @@ export function domainName(m: Machine, domid: DomId): string {
 /** A domain by name, or by domid (decimal or 0x hex). */
 export function findDomain(m: Machine, ref: string | number): DomainModel | undefined {
   if (typeof ref === 'number') return m.domains.get(ref);
-  for (const d of m.domains.values()) if (d.name === ref) return d;
+  const named = domainNamed(m, ref);
+  if (named !== undefined) return named;
   if (/^\s*(0x[0-9a-f]+|\d+)\s*$/i.test(ref)) return m.domains.get(Number(ref.trim()));
   return undefined;
 }

@@ -494,6 +494,29 @@ describe('setPoint', () => {
     expect(m.toArray()).toEqual(before);
   });
 
+  it('deleting a point over a gap uncovers its frame, counts as a change, and a range delete from it goes on', () => {
+    const m = consts([0, 9, 'A'], [21, 30, 'C']);
+    m.setPoint(20, 'B');
+    m.markUncovered();
+    const rev = m.revision;
+    const walk = m.overlapping(0, 5); // (a walk over frame 20 would write its point in)
+    walk.next();
+    expect(held(m)).toBe(1);
+    m.delete(20, 20);
+    expect(m.revision).not.toBe(rev);
+    expect(() => walk.next()).toThrow();
+    expect(m.uncoveredFrom).toBe(20);
+    expect(m.has(20)).toBe(false);
+    expect(m.frames).toBe(20);
+    // a range that starts at a held point over a gap: the extents after it go too
+    m.setPoint(15, 'B');
+    m.delete(15, 25);
+    m.checkInvariants();
+    expect(held(m)).toBe(0);
+    expect(m.toArray()).toEqual([ext(0, 9, 'A'), ext(26, 30, 'C')]);
+    expect(m.frames).toBe(15);
+  });
+
   it('a map with a coverage index sets a frame it does not cover at once', () => {
     const m = new ExtentMap<unknown>(constant, { trackCoverage: true });
     m.set(0, 9, 'A');

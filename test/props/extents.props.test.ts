@@ -100,6 +100,8 @@ function opArb<V>(kind: Kind<V>): fc.Arbitrary<Op<V>> {
         kind.value(frame).map((value): Op<V> => ({ kind: 'point', frame, value, q: qr })),
       ) },
     { weight: 2, arbitrary: fc.tuple(oneFrame, q).map(([frame, qr]): Op<V> => ({ kind: 'delete', start: frame, end: frame, q: qr })) },
+    // a short range from such a frame (a held point at its start, extents after it)
+    { weight: 1, arbitrary: fc.tuple(oneFrame, fc.integer({ min: 1, max: 12 }), q).map(([frame, len, qr]): Op<V> => ({ kind: 'delete', start: frame, end: Math.min(frame + len, MAX_OP), q: qr })) },
     { weight: 1, arbitrary: q.map((qr): Op<V> => ({ kind: 'clone', q: qr })) },
   );
 }
