@@ -7,6 +7,7 @@
  *   with `toJSON`, class instances, nesting beyond its limit, a line longer than its room).
  */
 import type { CallReport } from './types.js';
+import { NO_OUT } from './errno.js';
 
 /** Most strings each cache below keeps (op names, callers, errnos and output keys repeat). */
 const MAX_QUOTED = 4096;
@@ -64,6 +65,10 @@ interface Head {
   errno: string;
   status: number;
   bytes: Uint8Array;
+  /** `bytes` + `,"out":` */
+  toOut: Uint8Array;
+  /** `bytes` + `,"out":{},"findings":[]}`: the rest of a line with no outputs and no findings. */
+  noOut: Uint8Array;
   /** The same, pretty-printed as members of a call at `prettyBase` (made when first asked for). */
   pretty: Uint8Array | undefined;
   prettyBase: number;
@@ -76,15 +81,17 @@ function head(c: CallReport): Head | undefined {
   if (h !== undefined && h.rc === c.rc && h.errno === c.errno && h.status === c.status) return h;
   if (!Number.isSafeInteger(c.rc) || !Number.isSafeInteger(c.status)) return undefined;
   // (-0 as JSON writes it: String(-0) is "0".)
-  const bytes = Buffer.from(`,"op":${JSON.stringify(c.op)},"caller":${JSON.stringify(c.caller)},"rc":${String(c.rc)},"errno":${JSON.stringify(c.errno)},"status":${String(c.status)}`, 'utf8');
-  const made: Head = { rc: c.rc, errno: c.errno, status: c.status, bytes, pretty: undefined, prettyBase: -1 };
+  const text = `,"op":${JSON.stringify(c.op)},"caller":${JSON.stringify(c.caller)},"rc":${String(c.rc)},"errno":${JSON.stringify(c.errno)},"status":${String(c.status)}`;
+  const bytes = Buffer.from(text, 'utf8');
+  const toOut = Buffer.from(`${text},"out":`, 'utf8');
+  const noOut = Buffer.from(`${text},"out":{},"findings":[]}`, 'utf8');
+  const made: Head = { rc: c.rc, errno: c.errno, status: c.status, bytes, toOut, noOut, pretty: undefined, prettyBase: -1 };
   heads.set(c.op, c.caller, made);
   return made;
 }
 
 const ascii = (s: string): Uint8Array => Buffer.from(s, 'latin1');
 const K_INDEX = ascii('{"index":');
-const K_OUT = ascii(',"out":');
 const NO_FINDINGS_END = ascii(',"findings":[]}');
 const TRUE = ascii('true');
 const FALSE = ascii('false');
@@ -108,8 +115,9 @@ export function encodeCallReport(c: CallReport, buf: Uint8Array, pos: number, li
   if (h === undefined) return value(buf, pos, lim, c, 0);
   let p = put(buf, pos, lim, K_INDEX);
   p = wnum(buf, p, lim, c.index);
-  p = put(buf, p, lim, h.bytes);
-  p = value(buf, put(buf, p, lim, K_OUT), lim, c.out, 1);
+  // (No outputs, the shared empty `out` of most calls: the rest of the line is the head's.)
+  if (c.out === NO_OUT) return put(buf, p, lim, h.noOut);
+  p = value(buf, put(buf, p, lim, h.toOut), lim, c.out, 1);
   return put(buf, p, lim, NO_FINDINGS_END);
 }
 
