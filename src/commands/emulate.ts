@@ -10,7 +10,7 @@ import { loadRepo } from '../check.js';
 import { buildMachine } from '../model/build.js';
 import { runScenario, emulateTrace, withAbi, encodeCallText, formatCallText, formatEmulateText, formatEndFinding, formatSummaryText, type CallReport, type EmulateReport, type Abi } from '../hypercalls/index.js';
 import { callReportJson, encodeCallReport, encodeJson, encodePrettyCallReport, encodePrettyJson, indentText, prettyJson } from '../hypercalls/jsonl.js';
-import { openOutputAtomic } from '../report/write.js';
+import { openOutputAtomic, type AtomicOutput } from '../report/write.js';
 import { sortFindings } from '../report/index.js';
 import { UsageError, ToolError } from '../errors.js';
 import { closest } from '../util/suggest.js';
@@ -34,7 +34,11 @@ interface EmulateOpts {
 }
 
 /** A sink for the output: stdout, or an atomically replaced file. */
-async function sink(env: CommandEnv, output: string | undefined, inputs: string[]) {
+/**
+ * Where the output goes: stdout, or `--output` (atomically). `reuse`: a chunk's bytes are written
+ * once its `write` settles, so its buffer may be filled again (see LineChunks).
+ */
+async function sink(env: CommandEnv, output: string | undefined, inputs: string[]): Promise<AtomicOutput & { reuse: boolean }> {
   if (output === undefined || output === '-') {
     const stdout = env.io.stdout;
     return {
@@ -44,10 +48,13 @@ async function sink(env: CommandEnv, output: string | undefined, inputs: string[
       },
       commit: async () => {},
       abort: async () => {},
+      reuse: stdout.writesAtOnce === true,
     };
   }
   const io = env.io;
-  return openOutputAtomic(resolve(io.cwd, output), inputs.filter((p) => p !== '-' && p !== '<stdin>').map((p) => resolve(io.cwd, p)));
+  // (Both kinds of output file settle a write once it is done: a temp file's writes are synchronous.)
+  const file = await openOutputAtomic(resolve(io.cwd, output), inputs.filter((p) => p !== '-' && p !== '<stdin>').map((p) => resolve(io.cwd, p)));
+  return Object.assign(file, { reuse: true });
 }
 
 function summaryLine(report: Pick<EmulateReport, 'scenario' | 'host' | 'abi' | 'summary' | 'findings'>): string {
@@ -254,7 +261,7 @@ async function emulateTraceCommand(env: CommandEnv, paths: string[], o: EmulateO
   const host = loaded.hc.host.name;
   let n = 0;
   // Lines are batched so that a million-call trace is not a million writes.
-  const lines = new LineChunks(async (chunk) => out.write(chunk));
+  const lines = new LineChunks(async (chunk) => out.write(chunk), out.reuse);
   // The JSON report is streamed too: its head, each call as it runs, then the findings and the
   // summary — the text `JSON.stringify(report, null, 2)` gives, without holding the calls.
   if (o.format === 'json') lines.line(jsonHead({ version: 1, scenario: display, host, abi }), false);

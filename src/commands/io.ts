@@ -2,7 +2,7 @@
  * The process boundary. Commands talk to the world only through an Io, so tests can run the
  * whole CLI in-process (`main(argv, io)`) and the core never touches `process`.
  */
-import { readFileSync } from 'node:fs';
+import { fstatSync, readFileSync } from 'node:fs';
 
 export interface Out {
   /** Text, or UTF-8 bytes (long streamed outputs are written as buffers, not strings). */
@@ -10,6 +10,12 @@ export interface Out {
   /** When the stream is holding more than it wants (a slow reader on a pipe): a promise of its draining. */
   drained?(): Promise<void> | undefined;
   isTTY?: boolean;
+  /**
+   * `write` is done with the bytes it is given when it returns (stdout is a regular file: Node
+   * writes it synchronously), so their buffer may be filled again. Otherwise a stream may hold
+   * on to them until it drains.
+   */
+  writesAtOnce?: boolean;
 }
 
 export interface Io {
@@ -37,6 +43,7 @@ export function processIo(): Io {
       write: (s) => void process.stdout.write(s),
       drained: () => (process.stdout.writableNeedDrain ? new Promise<void>((resolve) => process.stdout.once('drain', () => resolve())) : undefined),
       isTTY: process.stdout.isTTY,
+      writesAtOnce: isRegularFile(1),
     },
     stderr: { write: (s) => void process.stderr.write(s), isTTY: process.stderr.isTTY },
     readStdin: () =>
@@ -53,6 +60,15 @@ export function processIo(): Io {
   };
 }
 
+/** Whether descriptor `fd` is a regular file (false when that cannot be told). */
+function isRegularFile(fd: number): boolean {
+  try {
+    return fstatSync(fd).isFile();
+  } catch {
+    return false;
+  }
+}
+
 function text(s: string | Uint8Array): string {
   return typeof s === 'string' ? s : Buffer.from(s.buffer, s.byteOffset, s.byteLength).toString('utf8');
 }
@@ -67,13 +83,26 @@ export class LineChunks {
   private static readonly SIZE = 1 << 16;
   /** Room kept free before an encoded line (one longer than what is left of the buffer falls back to its text). */
   private static readonly ROOM = 4096;
-  private buf = Buffer.allocUnsafe(LineChunks.SIZE);
+  /** Most written buffers kept to fill again (between two turns of the event loop a run fills ~30). */
+  private static readonly SPARE = 64;
+  private buf: Buffer = Buffer.allocUnsafe(LineChunks.SIZE);
   private pos = 0;
   private chain: Promise<void> = Promise.resolve();
   /** Bytes handed to `flush` and not yet written. */
   private pending = 0;
+  /** Buffers written and free to fill again (with `reuse`). */
+  private readonly spare: Buffer[] = [];
 
-  constructor(private readonly write: (chunk: Uint8Array) => Promise<void>) {}
+  /**
+   * @param write writes a chunk; the chunk is its own until the promise settles.
+   * @param reuse the chunk's bytes are written (not held by a stream) once `write`'s promise
+   *   settles: its buffer is then filled again instead of a new one being allocated for every
+   *   64 KiB of output (an output file; stdout when it is a file).
+   */
+  constructor(
+    private readonly write: (chunk: Uint8Array) => Promise<void>,
+    private readonly reuse = false,
+  ) {}
 
   /** Add `line` and a newline (or, with `newline` false, only `line`). */
   line(line: string, newline = true): void {
@@ -104,14 +133,16 @@ export class LineChunks {
   /** Queue what is buffered; resolves when everything queued so far is written (or rejects). */
   flush(): Promise<void> {
     if (this.pos > 0) {
-      const chunk = this.buf.subarray(0, this.pos);
+      const whole = this.buf;
+      const chunk = whole.subarray(0, this.pos);
       // The chunk belongs to the writer now (an asynchronous stream keeps it until written).
-      this.buf = Buffer.allocUnsafe(LineChunks.SIZE);
+      this.buf = this.spare.pop() ?? Buffer.allocUnsafe(LineChunks.SIZE);
       this.pos = 0;
       this.pending += chunk.byteLength;
       this.chain = this.chain.then(async () => {
         await this.write(chunk);
         this.pending -= chunk.byteLength;
+        if (this.reuse && whole.length === LineChunks.SIZE && this.spare.length < LineChunks.SPARE) this.spare.push(whole);
       });
       this.chain.catch(() => undefined); // reported by the awaited flush; never an unhandled rejection
     }

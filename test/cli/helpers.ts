@@ -1,5 +1,5 @@
 /** Run the CLI in-process and build throwaway config repos. */
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { main } from '../../src/cli.js';
@@ -40,3 +40,21 @@ type: pv
 role: hardware
 memory: 2GiB
 `;
+
+/** Whether dist/ was built from the current src/ (npm test builds it first). */
+export function distIsFresh(): boolean {
+  const newest = (dir: string, ext: RegExp): number => {
+    let t = 0;
+    for (const name of readdirSync(dir)) {
+      const p = join(dir, name);
+      const st = statSync(p);
+      t = Math.max(t, st.isDirectory() ? newest(p, ext) : ext.test(name) ? st.mtimeMs : 0);
+    }
+    return t;
+  };
+  try {
+    return newest(join(ROOT, 'dist'), /\.js$/) >= newest(join(ROOT, 'src'), /\.ts$/);
+  } catch {
+    return false;
+  }
+}

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run, ROOT } from '../cli/helpers.js';
+import { distIsFresh, run, ROOT } from '../cli/helpers.js';
 import { removeTemps, track } from '../fuzz/harness.js';
 
 afterAll(() => removeTemps());
@@ -93,24 +93,6 @@ describe('byte-identical output whatever the file-system order', () => {
     }
   });
 });
-
-/** Whether dist/ was built from the current src/ (npm test builds it first). */
-function distIsFresh(): boolean {
-  const newest = (dir: string, ext: RegExp): number => {
-    let t = 0;
-    for (const name of readdirSync(dir)) {
-      const p = join(dir, name);
-      const st = statSync(p);
-      t = Math.max(t, st.isDirectory() ? newest(p, ext) : ext.test(name) ? st.mtimeMs : 0);
-    }
-    return t;
-  };
-  try {
-    return newest(join(ROOT, 'dist'), /\.js$/) >= newest(join(ROOT, 'src'), /\.ts$/);
-  } catch {
-    return false;
-  }
-}
 
 describe('separate processes under different locales and time zones', () => {
   // Locale and time zone are fixed when a process starts: only a new process shows their effect.

@@ -100,6 +100,43 @@ describe('LineChunks', () => {
     expect(lc.backlog(0)).toBeUndefined();
   });
 
+  it('with reuse, fills a written buffer again — never one whose write has not settled', async () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 20000; i++) lines.push(`{"index":${i},"pad":"${'z'.repeat(i % 50)}"}`);
+    const run = async (reuse: boolean, hold: boolean) => {
+      const written: string[] = [];
+      const buffers = new Set<ArrayBufferLike>();
+      let handed = 0;
+      const lc = new LineChunks(async (c) => {
+        handed++;
+        buffers.add(c.buffer);
+        const copy = utf8(c);
+        // a slow writer: the chunk must not change while its write is pending
+        if (hold) await new Promise((r) => setTimeout(r, 0));
+        expect(utf8(c)).toBe(copy);
+        written.push(copy);
+      }, reuse);
+      for (const [i, l] of lines.entries()) {
+        lc.line(l);
+        if (i % 3000 !== 0) continue;
+        if (hold) {
+          // go on filling buffers while the writes started here are still pending
+          void lc.flush();
+          await new Promise((r) => setTimeout(r, 0));
+        } else await lc.flush(); // as a run does between chunks of its input
+      }
+      await lc.flush();
+      expect(written.join('')).toBe(lines.map((l) => `${l}\n`).join(''));
+      return { handed, buffers: buffers.size };
+    };
+    const fresh = await run(false, false);
+    expect(fresh.buffers).toBe(fresh.handed);
+    const reused = await run(true, false);
+    expect(reused.handed).toBe(fresh.handed);
+    expect(reused.buffers).toBeLessThan(reused.handed / 2);
+    await run(true, true);
+  });
+
   it('a failed write rejects the flush that waits for it', async () => {
     const lc = new LineChunks(async () => {
       throw new Error('disk full');

@@ -4,12 +4,12 @@
  * one of the files read (also through a symlink, a hard link, `..`, or a directory walk); a FIFO
  * or device given as `--output` is written in place, never replaced.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, linkSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, closeSync, readSync, statSync, symlinkSync, writeFileSync, constants } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { run, repo as makeRepo, HOST, DOM0, ROOT } from '../cli/helpers.js';
+import { distIsFresh, run, repo as makeRepo, HOST, DOM0, ROOT } from '../cli/helpers.js';
 import { removeTemps, track } from '../fuzz/harness.js';
 
 const repo = (files: Record<string, string>) => track(makeRepo(files));
@@ -193,6 +193,44 @@ describe('special files as --output are written in place, never replaced', () =>
       const r = await run(args, { cwd: dir });
       expect(r.code, r.stderr).toBeLessThan(2);
       expect(statSync(dev).isCharacterDevice()).toBe(true);
+    }
+  });
+});
+
+describe('a long streamed output is the same whatever stdout is', () => {
+  // Output buffers are filled again once written when stdout is a file or with --output (not on a
+  // pipe, whose stream may still hold them): the bytes must not depend on it. The trace is longer
+  // than the 1 MiB read at a time, so that written buffers come round again.
+  it.skipIf(!distIsFresh())('emulate --trace to stdout as a file, to a pipe, and to --output', () => {
+    const dir = repo({ 'host.yaml': HOST, 'dom0.yaml': DOM0 });
+    const calls: string[] = [];
+    for (let i = 0; i < 24000; i++) {
+      const gfn = `0x${(0x100 + (i % 64)).toString(16)}`;
+      calls.push(i % 2 === 0 ? `{"op":"memory.populate_physmap","gfns":["${gfn}"]}` : `{"op":"memory.decrease_reservation","gfns":["${gfn}"],"pad":"${'p'.repeat(i % 40)}"}`);
+    }
+    writeFileSync(join(dir, 'trace.jsonl'), calls.join('\n') + '\n');
+    expect(statSync(join(dir, 'trace.jsonl')).size).toBeGreaterThan(1.5 * (1 << 20));
+    for (const format of ['jsonl', 'text']) {
+      const args = [join(ROOT, 'bin', 'pviommu.js'), 'emulate', '.', '--trace', 'trace.jsonl', '--host', 'h1', '--format', format, '--quiet'];
+      const toFile = join(dir, `stdout.${format}`);
+      const fd = openSync(toFile, 'w');
+      let r;
+      try {
+        r = spawnSync(process.execPath, args, { cwd: dir, stdio: ['ignore', fd, 'pipe'], encoding: 'utf8' });
+      } finally {
+        closeSync(fd);
+      }
+      expect(r.status, r.stderr).toBe(1); // unknown key `pad`: schema/invalid
+      const piped = spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8', maxBuffer: 64 << 20 });
+      const out = spawnSync(process.execPath, [...args, '-o', `out.${format}`], { cwd: dir, encoding: 'utf8' });
+      expect(out.status, out.stderr).toBe(1);
+      const bytes = readFileSync(toFile, 'utf8');
+      expect(bytes.length).toBeGreaterThan(2 << 20);
+      expect(piped.stdout).toBe(bytes);
+      expect(readFileSync(join(dir, `out.${format}`), 'utf8')).toBe(bytes);
+      const lines = bytes.split('\n');
+      expect(lines[0]).toMatch(/^(\{"index":0,|#0 )/);
+      expect(lines.filter((l) => /^(\{"index":|#)\d+/.test(l))).toHaveLength(24000);
     }
   });
 });
