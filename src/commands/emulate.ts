@@ -33,7 +33,6 @@ interface EmulateOpts {
   quiet?: boolean;
 }
 
-/** A sink for the output: stdout, or an atomically replaced file. */
 /**
  * Where the output goes: stdout, or `--output` (atomically). `reuse`: a chunk's bytes are written
  * once its `write` settles, so its buffer may be filled again (see LineChunks).

@@ -4,15 +4,16 @@
  * domains. An index by name is built the first time a name is found, and every hit is checked
  * against the machine's map (still there, same name), so an index made before the map changed
  * never answers wrongly: a miss walks the map as before, and rebuilds the index when the walk
- * finds the name. (Names are unique per host once the config validates; with duplicates the
- * index, like the walk, gives the first in the map's order.)
+ * finds the name. (Names are unique on a host whose config validates — `ref/duplicate` — so a hit
+ * that passes the check is the one domain of that name, the walk's answer. Two domains of one
+ * name, which only a hand-built machine can have, get the first the index saw.)
  */
 import type { DeviceModel, DomainModel, DomId, Machine } from './types.js';
 
 const domainIndex = new WeakMap<Map<DomId, DomainModel>, Map<string, DomainModel>>();
 const deviceIndex = new WeakMap<Map<string, DeviceModel>, Map<string, DeviceModel>>();
 
-/** The domain named `name` (the first in `m.domains` order), or undefined. */
+/** The domain named `name`, or undefined. */
 export function domainNamed(m: Machine, name: string): DomainModel | undefined {
   const hit = domainIndex.get(m.domains)?.get(name);
   if (hit !== undefined && hit.name === name && m.domains.get(hit.domid) === hit) return hit;
@@ -22,7 +23,7 @@ export function domainNamed(m: Machine, name: string): DomainModel | undefined {
   return found;
 }
 
-/** The device whose Device document is named `name` (the first in `m.devices` order), or undefined. */
+/** The device whose Device document is named `name`, or undefined. */
 export function deviceNamed(m: Machine, name: string): DeviceModel | undefined {
   const hit = deviceIndex.get(m.devices)?.get(name);
   if (hit !== undefined && hit.cfg.name === name && m.devices.get(hit.bdf) === hit) return hit;
