@@ -10,7 +10,7 @@
 import type { P2mType } from '../config/schema.js';
 import { isFrame, segments } from './pages.js';
 import { makeEntry, setEntries } from './iommu.js';
-import type { DomainModel, IommuContext, Machine, P2mEntry } from './types.js';
+import type { DomId, DomainModel, IommuContext, Machine, P2mEntry } from './types.js';
 import { ExtentMap, linear, type PayloadOps } from './extents.js';
 
 /**
@@ -142,14 +142,19 @@ export function pfnRangesOfMfns(d: DomainModel, start: number, end: number): { s
 }
 
 /** The contexts whose `follows` entries mirror this domain's p2m or ownership. */
-export function followingContexts(d: DomainModel): IommuContext[] {
-  const out: IommuContext[] = [];
-  const add = (c: IommuContext | undefined) => {
-    if (c && (c.followsP2m === d.domid || c.followsOwnership === d.domid) && !out.includes(c)) out.push(c);
-  };
-  add(d.iommu);
-  for (const c of d.ta.contexts.values()) add(c);
+export function followingContexts(d: DomainModel): readonly IommuContext[] {
+  const own = d.iommu !== undefined && follows(d.iommu, d.domid) ? d.iommu : undefined;
+  // (Most domains: no ta contexts; the answer is the default context or nothing, no array built.)
+  if (d.ta.contexts.size === 0) return own === undefined ? NO_CONTEXTS : [own];
+  const out: IommuContext[] = own === undefined ? [] : [own];
+  for (const c of d.ta.contexts.values()) if (follows(c, d.domid) && !out.includes(c)) out.push(c);
   return out;
+}
+
+const NO_CONTEXTS: readonly IommuContext[] = Object.freeze([]);
+
+function follows(c: IommuContext, domid: DomId): boolean {
+  return c.followsP2m === domid || c.followsOwnership === domid;
 }
 
 function range(gfn: number, count: number): { start: number; end: number } | undefined {
