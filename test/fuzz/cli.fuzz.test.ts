@@ -8,18 +8,15 @@
 import { closeSync, ftruncateSync, mkdirSync, openSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { run, repo as makeRepo } from '../cli/helpers.js';
-import { LONG, TIMEOUT, Watchdog, assertNoStackTrace, fcOpts, removeTemps, track } from './harness.js';
+import { LONG, TIMEOUT, Watchdog, assertNoStackTrace, fcOpts, cleanUpAfterAll, track } from './harness.js';
 import { LAB, YAML_CORPUS, aliasBomb, deepNesting, mutatedArb, mutate, mutationArb } from './gen.js';
 
 const repo = (files: Record<string, string>) => track(makeRepo(files));
 
 const dog = new Watchdog();
-afterAll(async () => {
-  await dog.stop();
-  removeTemps();
-});
+cleanUpAfterAll(dog);
 
 type Result = Awaited<ReturnType<typeof run>>;
 

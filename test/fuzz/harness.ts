@@ -14,7 +14,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
-import { expect } from 'vitest';
+import { afterAll, expect } from 'vitest';
 import { loadText, type LoadOptions } from '../../src/config/load.js';
 import { validateDocs } from '../../src/config/validate.js';
 import { checkHost } from '../../src/check.js';
@@ -249,6 +249,17 @@ export function track(dir: string): string {
 
 export function tempDir(prefix = 'pviommu-fuzz-'): string {
   return track(mkdtempSync(join(tmpdir(), prefix)));
+}
+
+/**
+ * After the file's tests: stop its watchdog and remove its temp directories. A long run leaves
+ * thousands of small repos, whose removal alone can take more than vitest's 10 s for a hook.
+ */
+export function cleanUpAfterAll(dog: Watchdog): void {
+  afterAll(async () => {
+    await dog.stop();
+    removeTemps();
+  }, TIMEOUT);
 }
 
 /** Remove every directory made through `tempDir` / `track` so far (call from afterAll). */

@@ -6,16 +6,13 @@
  * watchdog enforces, and the process's peak memory must stay bounded. The default run uses
  * smaller counts for the count-based cases; PVIOMMU_FUZZ=long uses the full sizes.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadText } from '../../src/config/load.js';
-import { LONG, TIMEOUT, Watchdog, assertPipeline, checkTexts, heapMiB, peakRssMiB, removeTemps } from './harness.js';
+import { LONG, TIMEOUT, Watchdog, assertPipeline, checkTexts, heapMiB, peakRssMiB, cleanUpAfterAll } from './harness.js';
 import { LAB, aliasBomb, deepNesting } from './gen.js';
 
 const dog = new Watchdog();
-afterAll(async () => {
-  await dog.stop();
-  removeTemps();
-});
+cleanUpAfterAll(dog);
 
 /** Count-based cases shrink in the default run (the long run checks the full sizes). */
 const K = LONG ? 1 : 0.2;

@@ -12,7 +12,7 @@
 import { mkdirSync, openSync, closeSync, ftruncateSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadPaths } from '../../src/config/load.js';
 import { runCheck } from '../../src/check.js';
 import { ToolError } from '../../src/errors.js';
@@ -27,16 +27,13 @@ import {
   describe as show,
   fcOpts,
   peakRssMiB,
-  removeTemps,
+  cleanUpAfterAll,
   tempDir,
 } from './harness.js';
 import { LAB, YAML_CORPUS, mutatedArb, NASTY_VALUES } from './gen.js';
 
 const dog = new Watchdog();
-afterAll(async () => {
-  await dog.stop();
-  removeTemps();
-});
+cleanUpAfterAll(dog);
 
 /** Time one ordinary input may take before the watchdog kills the run. */
 const INPUT_MS = 20_000;

@@ -9,20 +9,17 @@
 import { join } from 'node:path';
 import { closeSync, ftruncateSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadText } from '../../src/config/load.js';
 import { validateDocs, type HostConfig } from '../../src/config/validate.js';
 import { buildMachine } from '../../src/model/build.js';
 import { OPS, emulateTrace, withAbi, type Abi, type CallReport } from '../../src/hypercalls/index.js';
 import type { Finding } from '../../src/policy/types.js';
-import { LONG, TIMEOUT, Watchdog, assertFinding, fcOpts, peakRssMiB, tempDir, removeTemps } from './harness.js';
+import { LONG, TIMEOUT, Watchdog, assertFinding, fcOpts, peakRssMiB, tempDir, cleanUpAfterAll } from './harness.js';
 import { LAB, NASTY_VALUES, mutate, mutationArb } from './gen.js';
 
 const dog = new Watchdog();
-afterAll(async () => {
-  await dog.stop();
-  removeTemps();
-});
+cleanUpAfterAll(dog);
 
 const HC: HostConfig = (() => {
   const docs = LAB.filter((f) => !/kind: Scenario/.test(f.text)).flatMap((f) => loadText(f.file, f.text).docs);

@@ -7,20 +7,17 @@
 import { join } from 'node:path';
 import { writeFileSync, openSync, ftruncateSync, closeSync } from 'node:fs';
 import fc from 'fast-check';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadText, type RawDoc } from '../../src/config/load.js';
 import { validateDocs } from '../../src/config/validate.js';
 import { checkHost, runCheck } from '../../src/check.js';
 import { xlToDomain } from '../../src/xl/to-domain.js';
 import type { Finding } from '../../src/policy/types.js';
-import { LONG, TIMEOUT, Watchdog, assertFinding, describe as show, fcOpts, peakRssMiB, tempDir, removeTemps } from './harness.js';
+import { LONG, TIMEOUT, Watchdog, assertFinding, describe as show, fcOpts, peakRssMiB, tempDir, cleanUpAfterAll } from './harness.js';
 import { LAB, NASTY_VALUES, XL_CORPUS, mutate, mutationArb, type Mutation } from './gen.js';
 
 const dog = new Watchdog();
-afterAll(async () => {
-  await dog.stop();
-  removeTemps();
-});
+cleanUpAfterAll(dog);
 
 /** The lab's host and devices (its domains minus one, so an xl domain can take a free domid). */
 const LAB_DOCS: RawDoc[] = LAB.filter((f) => !/domains\/vm[123]/.test(f.file)).flatMap((f) => loadText(f.file, f.text).docs);
