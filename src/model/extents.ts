@@ -200,12 +200,18 @@ export class ExtentMap<T> {
   private pl = 0;
   private pi = 0;
   /**
-   * Position of the extent the last point look-up found, valid while `version` is `hitVersion`:
-   * a `set`/`delete` of a frame just looked up (get, update) does not search twice.
+   * Bumped by every change of the extents themselves (`set`, `delete`, `clear`; not by points
+   * held or dropped, which leave every extent where it was).
+   */
+  private shape = 0;
+  /**
+   * Position of the extent the last point look-up found, valid while `shape` is `hitShape`: a
+   * `set`/`delete` of a frame just looked up (get, update) does not search twice, nor does a
+   * look-up of a frame of the same extent after points were held or dropped there.
    */
   private hitLeaf = 0;
   private hitPos = 0;
-  private hitVersion = -1;
+  private hitShape = -1;
   /** Scratch: the (at most 3) extents that `replace` writes in place of the removed ones. */
   private readonly tS: number[] = [0, 0, 0];
   private readonly tE: number[] = [0, 0, 0];
@@ -329,6 +335,7 @@ export class ExtentMap<T> {
     this.dropPoints(start, end);
     let found = this.floor(start);
     this.version++;
+    this.shape++;
     const ops = this.ops;
     const leaves = this.leaves;
     const tS = this.tS;
@@ -423,6 +430,7 @@ export class ExtentMap<T> {
     this.dropPoints(start, end);
     const found = this.floor(start);
     this.version++;
+    this.shape++;
     if (start < this._uncoveredFrom) this._uncoveredFrom = start;
     const leaves = this.leaves;
     const tS = this.tS;
@@ -504,6 +512,7 @@ export class ExtentMap<T> {
     this.gapPts = undefined;
     this.ptsBk = undefined;
     this.version++;
+    this.shape++;
     this._uncoveredFrom = 0;
     this.leaves = [];
     this.mins = [];
@@ -865,7 +874,7 @@ export class ExtentMap<T> {
 
   /** `locate`, answered from the remembered hit when it covers `frame`. */
   private floor(frame: number): boolean {
-    if (this.hitVersion === this.version) {
+    if (this.hitShape === this.shape) {
       const leaf = this.leaves[this.hitLeaf]!;
       const i = this.hitPos;
       if (leaf.s[i]! <= frame && leaf.e[i]! >= frame) {
@@ -882,7 +891,7 @@ export class ExtentMap<T> {
     if (!this.floor(frame) || this.leaves[this.pl]!.e[this.pi]! < frame) return false;
     this.hitLeaf = this.pl;
     this.hitPos = this.pi;
-    this.hitVersion = this.version;
+    this.hitShape = this.shape;
     return true;
   }
 

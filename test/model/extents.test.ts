@@ -139,9 +139,27 @@ describe('ExtentMap basics', () => {
 
   it('clear', () => {
     const m = consts([0, 9, 'A'], [20, 29, 'B']);
+    expect(m.lookup(25)).toBe('B'); // a look-up remembers where it found the frame
     m.clear();
     expect(m.size).toBe(0);
     expect(m.frames).toBe(0);
+    expect(m.lookup(25)).toBeUndefined();
+    expect(m.has(5)).toBe(false);
+    m.checkInvariants();
+  });
+
+  it('a look-up after points were held or dropped in the extent it found last is still right', () => {
+    const m = consts([0, 99, 'A'], [100, 199, 'B']);
+    expect(m.lookup(150)).toBe('B');
+    m.setPoint(160, 'C'); // held aside: no extent moved
+    expect(m.lookup(150)).toBe('B');
+    expect(m.lookup(160)).toBe('C');
+    m.set(120, 130, 'D'); // the extent is cut: positions move
+    expect(m.lookup(150)).toBe('B');
+    expect(m.lookup(125)).toBe('D');
+    m.delete(0, 119);
+    expect(m.lookup(50)).toBeUndefined();
+    expect(m.lookup(135)).toBe('B');
     m.checkInvariants();
   });
 });
