@@ -204,38 +204,24 @@ function setFreeFloor(m: Machine, floor: number): void {
 }
 
 /**
- * Ranges of at most this many frames take and drop their references frame by frame, each held as
- * a point (`setPoint`) as for one frame: the ta ABI's `map_pages` / `unmap_pages` of a few pages,
- * call after call, then leave the page extents as they were, instead of cutting them (and writing
- * in the points that one-page calls hold there). A look-up per frame: past a few, a walk is cheaper.
- */
-const FRAME_BY_FRAME = 16;
-
-/**
  * Take one reference on each frame of [mfn, mfn + count) (Xen: `get_page`). All or nothing: false,
  * and no change, when any frame is free or not host RAM. The owner is not checked here.
  */
 export function getRef(m: Machine, mfn: number, count = 1): boolean {
-  // One frame: one look-up, no range walk.
-  if (count === 1) return isFrame(mfn) && refOne(m, mfn);
-  const r = span(mfn, count);
-  if (!r || !m.pages.covered(r.start, r.end)) return false;
-  if (count <= FRAME_BY_FRAME) {
-    for (let f = r.start; f <= r.end; f++) refOne(m, f);
+  if (count === 1) {
+    // One frame: one look-up, no range walk.
+    if (!isFrame(mfn)) return false;
+    const v = m.pages.lookup(mfn);
+    if (!v) return false;
+    m.pages.setPoint(mfn, pageInfo(v.owner, v.allocated, v.refs + 1, v.pinned));
     return true;
   }
+  const r = span(mfn, count);
+  if (!r || !m.pages.covered(r.start, r.end)) return false;
   for (const e of segments(m.pages, r.start, r.end)) {
     const v = e.value!;
     m.pages.set(e.start, e.end, pageInfo(v.owner, v.allocated, v.refs + 1, v.pinned));
   }
-  return true;
-}
-
-/** One more reference on page `mfn`, held as a point; false (no change) when it is free. */
-function refOne(m: Machine, mfn: number): boolean {
-  const v = m.pages.lookup(mfn);
-  if (!v) return false;
-  m.pages.setPoint(mfn, pageInfo(v.owner, v.allocated, v.refs + 1, v.pinned));
   return true;
 }
 
@@ -257,26 +243,18 @@ function store(m: Machine, start: number, end: number, v: PageInfo): void {
  */
 export function putRef(m: Machine, mfn: number, count = 1): void {
   if (count === 1) {
-    if (isFrame(mfn)) unrefOne(m, mfn);
+    if (!isFrame(mfn)) return;
+    const v = m.pages.lookup(mfn);
+    if (v && v.refs !== 0) store(m, mfn, mfn, pageInfo(v.owner, v.allocated, v.refs - 1, v.pinned));
     return;
   }
   const r = span(mfn, count);
   if (!r) return;
-  if (count <= FRAME_BY_FRAME) {
-    for (let f = r.start; f <= r.end; f++) unrefOne(m, f);
-    return;
-  }
   for (const e of [...m.pages.overlapping(r.start, r.end)]) {
     const v = e.value;
     if (v.refs === 0) continue;
     store(m, e.start, e.end, pageInfo(v.owner, v.allocated, v.refs - 1, v.pinned));
   }
-}
-
-/** One reference fewer on page `mfn` (none dropped from a free page or one holding none). */
-function unrefOne(m: Machine, mfn: number): void {
-  const v = m.pages.lookup(mfn);
-  if (v && v.refs !== 0) store(m, mfn, mfn, pageInfo(v.owner, v.allocated, v.refs - 1, v.pinned));
 }
 
 /**
