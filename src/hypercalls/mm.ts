@@ -9,6 +9,7 @@ import type { DomId, DomainModel, IommuContext, Machine } from '../model/types.j
 import { DOMID_IO, DOMID_SELF, DOMID_XEN } from '../model/types.js';
 import { getRef, isFrame, pageAt, putRef } from '../model/pages.js';
 import { isTranslated, p2mLookup, p2mRemove } from '../model/p2m.js';
+import { iommuWidthFrames } from '../model/iommu.js';
 
 // ---------------------------------------------------------------------------------------------
 // State a run keeps beside the machine.
@@ -262,7 +263,7 @@ export function isSpecialType(t: P2mType | undefined): boolean {
  * (`addr_to_dma_page_maddr`), so a DFN beyond it aliases a low one; AMD cannot represent it (−1).
  */
 export function effectiveDfn(m: Machine, dfn: number): number {
-  const width = 2 ** Math.max(0, m.iommu.address_width - 12);
+  const width = iommuWidthFrames(m);
   if (dfn < width) return dfn;
   return m.vendor === 'amd' ? -1 : dfn % width;
 }

@@ -23,8 +23,8 @@ import { domainByAnyId, effectiveDfn, isHardwareDomain, queryGfn, stateOf, xsmDm
 import { hex } from '../config/units.js';
 import type { DomainModel, Machine } from '../model/types.js';
 import { DOMID_SELF, DOMID_XEN } from '../model/types.js';
-import { makeEntry } from '../model/iommu.js';
-import { getRef, isFrame, pageAt, pinPage, putRef, unpinPage } from '../model/pages.js';
+import { iommuUnmap, makeEntry } from '../model/iommu.js';
+import { getRef, isFrame, pageAt, pinPage, unpinPage } from '../model/pages.js';
 
 // Subop ids (public/pv-iommu.h).
 export const IOMMUOP_query_caps = 1;
@@ -207,13 +207,8 @@ function unmapPage(ctx: OpContext, bfn: number): ElemResult {
   const { machine: m, caller: d } = ctx;
   const ctxt = d.iommu;
   const dfn = effectiveDfn(m, bfn);
-  // 1. Not mapped → -ENOENT.
-  const e = ctxt !== undefined && dfn >= 0 ? ctxt.table.lookup(dfn) : undefined;
-  if (e === undefined) return st('ENOENT');
-  // 2.–4. Unmap; the entry's own reference (if it holds one) is dropped.
-  ctxt!.table.delete(dfn, dfn);
-  if (e.ref) putRef(m, e.base);
-  return OK;
+  // 1. Not mapped → -ENOENT. 2.–4. Unmap; the entry's own reference (if it holds one) is dropped.
+  return ctxt !== undefined && dfn >= 0 && iommuUnmap(m, ctxt, dfn, 1) === 1 ? OK : st('ENOENT');
 }
 
 /** IOMMUOP_map_foreign_page (XS23 `iommu_op_map_foreign_page`). */
@@ -295,8 +290,7 @@ function unmapForeignPage(ctx: OpContext, bfn: number): ElemResult {
   if (!page) return st('ENOENT');
   if (e.origin === 'map_foreign') {
     // A map_foreign_page mapping: unmap it, which drops the reference it holds.
-    ctxt.table.delete(dfn, dfn);
-    putRef(m, mfn);
+    iommuUnmap(m, ctxt, dfn, 1);
     return OK;
   }
   // 4. The permanent foreign window (bfn == mfn + offset): release the pin, no IOMMU unmap.

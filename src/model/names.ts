@@ -15,34 +15,35 @@ const deviceIndex = new WeakMap<Map<string, DeviceModel>, Map<string, DeviceMode
 
 /** The domain named `name`, or undefined. */
 export function domainNamed(m: Machine, name: string): DomainModel | undefined {
-  const hit = domainIndex.get(m.domains)?.get(name);
-  if (hit !== undefined && hit.name === name && m.domains.get(hit.domid) === hit) return hit;
-  const found = first(m.domains.values(), (d) => d.name === name);
-  // Found by the walk, not by the index: the index is stale (or not built yet).
-  if (found !== undefined) domainIndex.set(m.domains, index(m.domains.values(), (d) => d.name));
-  return found;
+  return named(m.domains, domainIndex, name, (d) => d.name, (d) => d.domid);
 }
 
 /** The device whose Device document is named `name`, or undefined. */
 export function deviceNamed(m: Machine, name: string): DeviceModel | undefined {
-  const hit = deviceIndex.get(m.devices)?.get(name);
-  if (hit !== undefined && hit.cfg.name === name && m.devices.get(hit.bdf) === hit) return hit;
-  const found = first(m.devices.values(), (d) => d.cfg.name === name);
-  if (found !== undefined) deviceIndex.set(m.devices, index(m.devices.values(), (d) => d.cfg.name));
-  return found;
+  return named(m.devices, deviceIndex, name, (d) => d.cfg.name, (d) => d.bdf);
 }
 
-function first<T>(items: Iterable<T>, pred: (x: T) => boolean): T | undefined {
-  for (const x of items) if (pred(x)) return x;
-  return undefined;
-}
-
-/** name → the first item with it. */
-function index<T>(items: Iterable<T>, nameOf: (x: T) => string): Map<string, T> {
-  const idx = new Map<string, T>();
-  for (const x of items) {
-    const n = nameOf(x);
-    if (!idx.has(n)) idx.set(n, x);
+/** The item of `map` named `name` (`nameOf`), through its index in `indexes` (`keyOf`: its key). */
+function named<K, T>(
+  map: Map<K, T>,
+  indexes: WeakMap<Map<K, T>, Map<string, T>>,
+  name: string,
+  nameOf: (x: T) => string,
+  keyOf: (x: T) => K,
+): T | undefined {
+  const hit = indexes.get(map)?.get(name);
+  if (hit !== undefined && nameOf(hit) === name && map.get(keyOf(hit)) === hit) return hit;
+  let found: T | undefined;
+  for (const x of map.values()) {
+    if (nameOf(x) === name) {
+      found = x;
+      break;
+    }
   }
-  return idx;
+  if (found === undefined) return undefined;
+  // Found by the walk, not by the index: the index is stale (or not built yet).
+  const idx = new Map<string, T>();
+  for (const x of map.values()) if (!idx.has(nameOf(x))) idx.set(nameOf(x), x);
+  indexes.set(map, idx);
+  return found;
 }
