@@ -27,6 +27,8 @@
  * same as if they had been `set`.
  */
 
+import { FrameTable } from './points.js';
+
 /**
  * How a payload behaves when its extent is split or joined.
  * - `shift(v, delta)`: the payload of the sub-range that starts `delta` frames after the extent's start
@@ -225,14 +227,13 @@ export class ExtentMap<T> {
   /**
    * Values of single frames written by `setPoint` and not yet written into the extents ("points").
    * A point over a covered frame differs from (is not `joinable` at offset 0 with) the stored
-   * value there, which it overrides; a point over a frame no extent covers (`gapPts`) covers it.
+   * value there, which it overrides; a point over a frame no extent covers (flagged in `pts`; never
+   * with `trackCoverage`) covers it.
    * Every method reads through them; those that walk extents (or, for points over gaps, their
    * coverage) first write the points of their range into the extents (`flushPoints`), those that
    * overwrite or uncover frames drop them. `_frames` counts the extents' frames only.
    */
-  private pts: Map<number, T> | undefined;
-  /** The points over frames no extent covers (a subset of `pts`; never with `trackCoverage`). */
-  private gapPts: Set<number> | undefined;
+  private pts: FrameTable<T> | undefined;
   /**
    * How many points each bucket of frames (frame mod 2^20) holds, up to 255 (a full bucket stays
    * full: it only says "maybe"): a range's frames are probed here (consecutive bytes, one cache
@@ -272,7 +273,7 @@ export class ExtentMap<T> {
 
   /** Total number of frames covered. */
   get frames(): number {
-    return this.gapPts === undefined ? this._frames : this._frames + this.gapPts.size;
+    return this.pts === undefined ? this._frames : this._frames + this.pts.flagged;
   }
 
   /**
@@ -288,7 +289,7 @@ export class ExtentMap<T> {
     checkFrame('get', frame);
     for (;;) {
       if (!this.find(frame)) {
-        if (this.gapPts === undefined || !this.gapPts.has(frame)) return undefined;
+        if (this.pts === undefined || !this.pts.isFlagged(frame)) return undefined;
         this.flushPoints(frame, frame);
         continue;
       }
@@ -322,7 +323,7 @@ export class ExtentMap<T> {
   /** Whether `frame` is covered. */
   has(frame: number): boolean {
     checkFrame('has', frame);
-    return (this.gapPts !== undefined && this.gapPts.has(frame)) || this.find(frame);
+    return (this.pts !== undefined && this.pts.flagged !== 0 && this.pts.isFlagged(frame)) || this.find(frame);
   }
 
   /**
@@ -419,7 +420,7 @@ export class ExtentMap<T> {
   /** Remove coverage of [start, end] (inclusive), splitting straddling extents. O(log n + k). */
   delete(start: number, end: number): void {
     checkRange('delete', start, end);
-    if (start === end && this.gapPts !== undefined && this.gapPts.has(start)) {
+    if (start === end && this.pts !== undefined && this.pts.flagged !== 0 && this.pts.isFlagged(start)) {
       // A point over a frame no extent covers (a frame mapped by `setPoint`, now unmapped):
       // dropping it is the whole delete.
       this.removePoint(start);
@@ -509,7 +510,6 @@ export class ExtentMap<T> {
   /** Remove everything. */
   clear(): void {
     this.pts = undefined;
-    this.gapPts = undefined;
     this.ptsBk = undefined;
     this.version++;
     this.shape++;
@@ -713,7 +713,7 @@ export class ExtentMap<T> {
       // Every bucket holding points counts them (or is full). (A bucket counting points that are
       // gone would only cost probes; it is not looked for: that needs a scan of all 2^20.)
       const inBucket = new Map<number, number>();
-      for (const f of this.pts.keys()) inBucket.set(f & POINT_MASK, (inBucket.get(f & POINT_MASK) ?? 0) + 1);
+      this.pts.forEach((_v, f) => inBucket.set(f & POINT_MASK, (inBucket.get(f & POINT_MASK) ?? 0) + 1));
       const held = this.ptsBk;
       if (held === undefined && this.pts.size >= BUCKETS_FROM) throw new Error(`ExtentMap invariant: ${this.pts.size} points held without counts`);
       for (const [b, n] of inBucket) {
@@ -721,20 +721,22 @@ export class ExtentMap<T> {
           throw new Error(`ExtentMap invariant: bucket ${b} counts ${held[b]} points, holds ${n}`);
         }
       }
-      if (this.gapPts !== undefined) {
-        if (this.cov !== undefined && this.gapPts.size > 0) throw new Error('ExtentMap invariant: points over gaps with a coverage index');
-        for (const f of this.gapPts) {
-          if (!this.pts.has(f)) throw new Error(`ExtentMap invariant: point over a gap ${f} holds no value`);
+      if (this.cov !== undefined && this.pts.flagged > 0) throw new Error('ExtentMap invariant: points over gaps with a coverage index');
+      let gaps = 0;
+      this.pts.forEach((v, f, gap) => {
+        if (!isFrame(f)) throw new Error(`ExtentMap invariant: point at ${f}, not a frame`);
+        if (v === undefined) throw new Error(`ExtentMap invariant: point ${f} holds no value`);
+        if (gap) {
+          gaps++;
           if (this.find(f)) throw new Error(`ExtentMap invariant: point ${f} over a gap is over a covered frame`);
+          return;
         }
-      }
-      for (const [f, v] of this.pts) {
-        if (this.gapPts?.has(f)) continue;
-        if (!isFrame(f) || !this.find(f)) throw new Error(`ExtentMap invariant: point ${f} is not over a covered frame`);
+        if (!this.find(f)) throw new Error(`ExtentMap invariant: point ${f} is not over a covered frame`);
         const leaf = this.leaves[this.pl]!;
         const stored = this.ops.shift(leaf.v[this.pi]!, f - leaf.s[this.pi]!);
         if (this.ops.joinable(stored, 0, v)) throw new Error(`ExtentMap invariant: point ${f} holds the stored value`);
-      }
+      });
+      if (gaps !== this.pts.flagged) throw new Error(`ExtentMap invariant: ${this.pts.flagged} points counted over gaps, ${gaps} held`);
     }
     if (this.cov !== undefined) {
       // The coverage index holds exactly the covered frames, as maximal runs.
@@ -756,34 +758,26 @@ export class ExtentMap<T> {
 
   /** Hold `value` at `frame` (over a frame no extent covers: `gap`). */
   private addPoint(frame: number, value: T, gap: boolean): void {
-    const pts = (this.pts ??= new Map<number, T>());
-    const n = pts.size;
-    pts.set(frame, value);
-    if (pts.size !== n) {
+    const pts = (this.pts ??= new FrameTable<T>());
+    if (pts.set(frame, value, gap)) {
       const bk = this.ptsBk;
       if (bk !== undefined) {
         const b = frame & POINT_MASK;
         if (bk[b]! < BUCKET_FULL) bk[b]!++;
       } else if (pts.size >= BUCKETS_FROM) {
         const made = (this.ptsBk = new Uint8Array(POINT_MASK + 1));
-        for (const f of pts.keys()) {
+        pts.forEach((_v, f) => {
           const b = f & POINT_MASK;
           if (made[b]! < BUCKET_FULL) made[b]!++;
-        }
+        });
       }
     }
-    if (gap) (this.gapPts ??= new Set<number>()).add(frame);
-    if (pts.size > MAX_POINTS) this.flushOldest(MAX_POINTS >> 2);
+    if (pts.size > MAX_POINTS) this.flushSome(MAX_POINTS >> 2);
   }
 
-  /** Write the `n` points held longest into the extents (the map keeps its points in that order). */
-  private flushOldest(n: number): void {
-    const old: number[] = [];
-    for (const f of this.pts!.keys()) {
-      old.push(f);
-      if (old.length === n) break;
-    }
-    this.writeIn(old);
+  /** Write `n` of the points into the extents (which ones: see `FrameTable.some`). */
+  private flushSome(n: number): void {
+    this.writeIn(this.pts!.some(n));
   }
 
   /** Write the points held at `frames` into the extents (as `set` would have), and stop holding them. */
@@ -793,34 +787,26 @@ export class ExtentMap<T> {
 
   /** Stop holding a point at `frame`; its value, or undefined when none was held. */
   private removePoint(frame: number): T | undefined {
-    const pts = this.pts;
-    const v = pts?.get(frame);
+    const v = this.pts?.delete(frame);
     if (v === undefined) return undefined;
-    pts!.delete(frame);
     const bk = this.ptsBk;
     if (bk !== undefined) {
       const b = frame & POINT_MASK;
       if (bk[b]! < BUCKET_FULL) bk[b]!--;
     }
-    this.gapPts?.delete(frame);
     return v;
   }
 
   /**
-   * The frames of [start, end] in `among` (the points, or those over gaps): probing each frame
-   * (its bucket, then the set), or walking the set when the range is the longer.
+   * The frames of [start, end] held in `pts` (only those over gaps with `gapsOnly`): probing
+   * each frame (its bucket, then the table), or walking the table when the range is the longer.
    */
-  private pointsIn(among: ReadonlySet<number> | ReadonlyMap<number, T>, start: number, end: number): number[] {
+  private pointsIn(pts: FrameTable<T>, start: number, end: number, gapsOnly = false): number[] {
     const out: number[] = [];
-    if (end - start < among.size) {
-      const bk = this.ptsBk;
-      if (bk === undefined) {
-        for (let f = start; f <= end; f++) if (among.has(f)) out.push(f);
-      } else {
-        for (let f = start; f <= end; f++) if (bk[f & POINT_MASK] !== 0 && among.has(f)) out.push(f);
-      }
-    } else {
-      for (const f of among.keys()) if (f >= start && f <= end) out.push(f);
+    if (end - start >= (gapsOnly ? pts.flagged : pts.size)) return pts.framesIn(start, end, gapsOnly, out);
+    const bk = this.ptsBk;
+    for (let f = start; f <= end; f++) {
+      if ((bk === undefined || bk[f & POINT_MASK] !== 0) && (gapsOnly ? pts.isFlagged(f) : pts.has(f))) out.push(f);
     }
     return out;
   }
@@ -833,8 +819,8 @@ export class ExtentMap<T> {
 
   /** Write the points held over gaps of [start, end] into the extents (for questions of coverage). */
   private flushGapPoints(start: number, end: number): void {
-    const gaps = this.gapPts;
-    if (gaps !== undefined && gaps.size !== 0) this.writeIn(this.pointsIn(gaps, start, end));
+    const pts = this.pts;
+    if (pts !== undefined && pts.flagged !== 0) this.writeIn(this.pointsIn(pts, start, end, true));
   }
 
   /** Forget the points held over [start, end] (the frames are being overwritten or uncovered). */

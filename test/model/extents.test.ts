@@ -615,7 +615,7 @@ describe('setPoint', () => {
     expect(held(m)).toBeLessThanOrEqual(65_536);
     expect(held(m)).toBeLessThan(70_000);
     for (const f of [0, 2, 139_998]) expect(m.lookup(f)).toBe('B');
-    // the oldest went into the extents, the newest are still held
+    // (overlapping writes in the points of its range whether or not they were still held)
     expect([...m.overlapping(0, 1)]).toEqual([ext(0, 0, 'B'), ext(1, 1, 'A')]);
     for (const f of [1, 139_999, 140_000]) expect(m.lookup(f)).toBe('A');
     expect(m.size).toBe(140_000); // 70,000 B frames, the 69,999 A frames between them, the A run after
