@@ -12,7 +12,7 @@
  * Hot path (traces): numbers and plain `0x…` strings are parsed by hand, without regexes.
  */
 import type { NodePart, PathSeg } from '../config/source.js';
-import { parseFrame, parseBdf, formatBdf, toBigInt, describe, type FrameRange } from '../config/units.js';
+import { parseFrame, parseBdf, formatBdf, toBigInt, describe, pow2, type FrameRange } from '../config/units.js';
 import type { Machine } from '../model/types.js';
 import { DOMID_INVALID, DOMID_IO, DOMID_SELF, DOMID_XEN } from '../model/types.js';
 import { MAX_FRAME } from '../model/extents.js';
@@ -114,6 +114,8 @@ export class ArgReader {
   /** The call's arguments: a mapping, or a trace line read by the fast reader. */
   private raw: Record<string, unknown> = NO_ARGS;
   private sc: ScannedCall | undefined;
+  /** For each set of allowed keys, the keys of the last scanned call found all known with it. */
+  private readonly knownKeys = new Map<ReadonlySet<string>, string[]>();
 
   constructor(
     readonly m: Machine,
@@ -413,9 +415,8 @@ export class ArgReader {
   flags(key: string, names: Readonly<Record<string, number>>, bits: number): number {
     const v = this.get(key);
     if (v === undefined || v === null) return 0;
-    const max = 2 ** bits - 1;
     if (typeof v === 'number') {
-      if (Number.isInteger(v) && v >= 0 && v <= max) return v;
+      if (Number.isInteger(v) && v >= 0 && v < pow2(bits)) return v;
       this.bad([key], `\`${key}\` of ${this.op} must be a list of flag names (${Object.keys(names).join(', ')}) or a ${bits}-bit mask, not ${String(v)}`);
       return 0;
     }
@@ -438,8 +439,14 @@ export class ArgReader {
   finish(allowed: ReadonlySet<string>, common: ReadonlySet<string> = COMMON_KEYS): void {
     const sc = this.sc;
     if (sc !== undefined) {
+      // The keys of a trace line are mostly those of the last line of the same op (the same
+      // strings: the scanner shares them): those were all known, so these are.
+      const memo = common === COMMON_KEYS ? this.knownKeys.get(allowed) : undefined;
+      if (memo !== undefined && sameKeys(sc, memo)) return;
+      const before = this.issues.length;
       if (!sc.hasIndexKey()) for (let i = 0; i < sc.n; i++) this.known(sc.keys[i]!, allowed, common);
       else for (const k of sc.keyOrder()) this.known(k, allowed, common);
+      if (this.issues.length === before && common === COMMON_KEYS) this.knownKeys.set(allowed, sc.keys.slice(0, sc.n));
     } else {
       for (const k in this.raw) this.known(k, allowed, common);
     }
@@ -450,6 +457,15 @@ export class ArgReader {
     const hint = closest(k, [...allowed]);
     this.bad([k], `unknown argument \`${k}\` for ${this.op}${hint ? ` — did you mean \`${hint}\`?` : allowed.size ? `; it takes ${[...allowed].join(', ')}` : '; it takes no arguments'}`, 'schema/invalid', 'key');
   }
+}
+
+/** Whether the scanned call has exactly the keys `keys`, in that order. */
+function sameKeys(sc: ScannedCall, keys: readonly string[]): boolean {
+  const n = sc.n;
+  if (n !== keys.length) return false;
+  const mine = sc.keys;
+  for (let i = 0; i < n; i++) if (mine[i] !== keys[i]) return false;
+  return true;
 }
 
 const SPECIAL_DOMIDS: Readonly<Record<string, number>> = {

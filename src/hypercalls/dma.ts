@@ -12,7 +12,7 @@ import type { CallResult, OpContext } from './types.js';
 import { defineOp } from './types.js';
 import { fail, ret } from './errno.js';
 import { ownerName, queryGfn } from './mm.js';
-import { hex } from '../config/units.js';
+import { framesBelow, hex } from '../config/units.js';
 import type { Machine } from '../model/types.js';
 import { DOMID_IO, DOMID_SELF, DOMID_XEN } from '../model/types.js';
 import { contextOfDevice, deviceOf, iommuLookup } from '../model/iommu.js';
@@ -47,8 +47,8 @@ export function deviceDma(ctx: OpContext, a: DmaArgs): CallResult {
   const bfn = a.bfn;
   const at = [a.bfnKey ?? 'bfn'];
   // The device cannot emit an address beyond its own DMA width.
-  if (dev.cfg.dma_bits < 64 && bfn >= 2 ** (dev.cfg.dma_bits - 12)) {
-    ctx.report('dma/fault', `${name} cannot emit BFN ${hex(bfn)}: it is beyond the device's ${dev.cfg.dma_bits}-bit DMA address width; the mediator must hand it addresses below ${hex(2 ** (dev.cfg.dma_bits - 12))}`, { path: at });
+  if (dev.cfg.dma_bits < 64 && bfn >= framesBelow(dev.cfg.dma_bits)) {
+    ctx.report('dma/fault', `${name} cannot emit BFN ${hex(bfn)}: it is beyond the device's ${dev.cfg.dma_bits}-bit DMA address width; the mediator must hand it addresses below ${hex(framesBelow(dev.cfg.dma_bits))}`, { path: at });
     return fail('EFAULT', { fault: 'dma_bits' });
   }
   const c = contextOfDevice(m, dev.bdf);
@@ -62,7 +62,7 @@ export function deviceDma(ctx: OpContext, a: DmaArgs): CallResult {
     const width = m.iommu.address_width;
     ctx.report(
       'dma/address-wrap',
-      `BFN ${hex(bfn)} is beyond the ${width}-bit VT-d address width: the IOMMU masks it to ${hex(bfn % 2 ** (width - 12))}, a different (aliased) address; keep BFNs below ${hex(2 ** (width - 12))} (move the PV-IOMMU foreign window down, or widen address_width)`,
+      `BFN ${hex(bfn)} is beyond the ${width}-bit VT-d address width: the IOMMU masks it to ${hex(bfn % framesBelow(width))}, a different (aliased) address; keep BFNs below ${hex(framesBelow(width))} (move the PV-IOMMU foreign window down, or widen address_width)`,
       { path: at },
     );
   }

@@ -10,11 +10,11 @@ import { ExtentMap, constant, linear, type PayloadOps } from './extents.js';
 import { getRef, isFrame, putRef } from './pages.js';
 import type { ContextMode, DeviceModel, DomId, EntryOrigin, IommuContext, IommuEntry, Machine } from './types.js';
 import { DOMID_IO } from './types.js';
-import { formatBdf, parseBdf } from '../config/units.js';
+import { formatBdf, framesBelow, parseBdf } from '../config/units.js';
 
 /** Number of DFNs a context can hold: 2^(address_width − 12) (frames beyond do not exist). */
 export function iommuWidthFrames(m: Machine): number {
-  return 2 ** Math.max(0, m.iommu.address_width - 12);
+  return framesBelow(m.iommu.address_width);
 }
 
 /**

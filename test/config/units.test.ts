@@ -1,6 +1,6 @@
 /** Unit parsers of SPEC §1: exact, never rounded. */
 import { describe, expect, it } from 'vitest';
-import { parseFrame, parseFrameRange, parseSizePages, parseBdf, formatBdf, formatPages, hex, toBigInt } from '../../src/config/units.js';
+import { parseFrame, parseFrameRange, parseSizePages, parseBdf, formatBdf, formatPages, hex, toBigInt, pow2, framesBelow } from '../../src/config/units.js';
 import { parseStatus, errnoName, gntstName, err } from '../../src/hypercalls/errno.js';
 
 const ok = <T>(v: T) => ({ ok: true, value: v });
@@ -33,6 +33,38 @@ describe('frames', () => {
   it('big integers are exact (BigInt), not rounded', () => {
     expect(toBigInt('9007199254740993')).toEqual(ok(9007199254740993n));
     expect(toBigInt(2 ** 53 + 2)).toEqual({ ok: false, error: expect.stringMatching(/too large to be exact/) });
+  });
+});
+
+describe('hex', () => {
+  it('is `0x` and the lower-case digits of n, as toString(16) gives them, for every size of frame', () => {
+    const cases = [0, 1, 15, 16, 255, 256, 0xfff, 0x1000, 0xffff, 0x10000, 0xffffff, 0x1000000, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 32 + 1, 0x1234_5678_9a, 2 ** 52 - 1, 2 ** 53 - 1];
+    for (let x = 1; x < 2 ** 53; x = x * 3 + 7) cases.push(x, x - 1);
+    for (const n of cases) expect(hex(n)).toBe('0x' + n.toString(16));
+    expect(hex(0x2a975)).toBe('0x2a975');
+    expect(hex(2 ** 40 + 0xab)).toBe('0x100000000ab'); // the low word keeps its leading zeros
+  });
+
+  it('anything else — negative, fractional, unsafe, bigint — as toString(16) gives it', () => {
+    for (const n of [-1, -0x100, 1.5, 2 ** 53, 2 ** 60, Infinity, NaN]) expect(hex(n)).toBe('0x' + n.toString(16));
+    expect(hex(2n ** 64n)).toBe('0x10000000000000000');
+  });
+});
+
+describe('powers of two and address widths', () => {
+  it('pow2 is 2 ** n, from its table for 0..64 and computed elsewhere', () => {
+    for (let n = 0; n <= 70; n++) expect(pow2(n)).toBe(2 ** n);
+    expect(pow2(-1)).toBe(0.5);
+    expect(pow2(0.5)).toBe(2 ** 0.5);
+  });
+
+  it('framesBelow(bits) is the number of 4 KiB frames a width reaches, 1 at 12 bits or fewer', () => {
+    expect(framesBelow(48)).toBe(2 ** 36);
+    expect(framesBelow(39)).toBe(2 ** 27);
+    expect(framesBelow(64)).toBe(2 ** 52);
+    expect(framesBelow(13)).toBe(2);
+    expect(framesBelow(12)).toBe(1);
+    expect(framesBelow(0)).toBe(1);
   });
 });
 

@@ -104,6 +104,33 @@ describe('emulateTrace', () => {
     expect(formatCallText(calls[1]!)).toContain('#1  (invalid)  → EINVAL');
   });
 
+  it('an unknown argument is found on every line that has it, whatever the lines of the same op before it', async () => {
+    // The reader remembers the keys of the last line of an op that were all known; a line with
+    // the same keys is not checked again. Lines of other keys (an unknown one among them) must be.
+    const ok = '{"op":"iommu.unmap_page","bfn":"0x10"}';
+    const p = file(
+      'keys.jsonl',
+      [
+        ok,
+        '{"op":"iommu.unmap_page","bfn":"0x10","bnf":"0x11"}',
+        ok,
+        '{"op":"iommu.unmap_page","bnf":"0x10"}',
+        '{"op":"iommu.unmap_page","bnf":"0x10"}',
+        '{"op":"iommu.query_caps","bfn":"0x10"}',
+        ok,
+        '{"bfn":"0x10","op":"iommu.unmap_page"}',
+      ].join('\n') + '\n',
+    );
+    const res = await emulateTrace(machine(), p, () => {});
+    const unknown = res.findings.filter((f) => f.message.startsWith('unknown argument'));
+    expect(unknown.map((f) => [f.line, f.message.split(' for ')[0]])).toEqual([
+      [2, 'unknown argument `bnf`'],
+      [4, 'unknown argument `bnf`'],
+      [5, 'unknown argument `bnf`'],
+      [6, 'unknown argument `bfn`'],
+    ]);
+  });
+
   it('end-of-run checks apply to traces too', async () => {
     const p = file('d.jsonl', '{"op":"memory.translate","domid":1,"gfns":["0x100"]}\n{"op":"memory.decrease_reservation","caller":"vm1","gfns":[256]}\n');
     const res = await emulateTrace(machine(), p, () => {});
