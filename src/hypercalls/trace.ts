@@ -6,7 +6,7 @@
  * N-th non-blank line. A line that is not a JSON object is reported (`schema/invalid` at
  * file:line) and counted as a call that could not be made (−EINVAL); the run goes on.
  */
-import { closeSync, createReadStream, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, read, statSync } from 'node:fs';
 import type { Location } from '../policy/types.js';
 import { ioReason, ToolError } from '../errors.js';
 import type { Machine } from '../model/types.js';
@@ -171,28 +171,41 @@ class LineSplitter {
 export type TraceSource = string | AsyncIterable<Uint8Array>;
 
 /**
- * The chunks of a trace, each valid until the next is asked for. A regular file is read with
- * readSync into one reused 1 MiB buffer: a stream's chunks each wait for a turn of the event loop
- * and a hop to the thread pool, and a file in the page cache is read in microseconds. Anything
- * else (a FIFO, a device, stdin's chunks) is read as a stream: opening a FIFO waits for its
- * writer, which must not block the event loop. A read that fails is a ToolError naming the trace.
+ * The chunks of a trace, each valid until the next is asked for. A regular file is read 1 MiB at
+ * a time into two reused buffers, the next chunk while the consumer works on this one (a stream
+ * would allocate every chunk; reading in turn with readSync stops the work for each read, and for
+ * as long as the disk takes when the page cache does not hold the file). Anything else (a FIFO,
+ * a device, stdin's chunks) is read as a stream: opening a FIFO waits for its writer, which must
+ * not block the event loop. A read that fails is a ToolError naming the trace.
  */
 async function* traceChunks(file: TraceSource, display: string): AsyncGenerator<Buffer> {
   const fd = typeof file === 'string' ? regularFile(file, display) : undefined;
   if (fd !== undefined) {
+    // Two buffers: the next chunk is read (on the thread pool) while this one is worked on.
+    let cur = Buffer.allocUnsafe(READ_CHUNK);
+    let next = Buffer.allocUnsafe(READ_CHUNK);
+    let at = 0;
+    let reading: Promise<number> | undefined;
     try {
-      const buf = Buffer.allocUnsafe(1 << 20);
+      reading = readAt(fd, cur, at);
       for (;;) {
         let n: number;
         try {
-          n = readSync(fd, buf, 0, buf.length, null);
+          n = await reading;
         } catch (e) {
           throw readFailed(display, e);
         }
+        reading = undefined;
         if (n === 0) return;
-        yield buf.subarray(0, n);
+        at += n;
+        // (`next` was the chunk before this one: its consumer asked for this one, so is done with it.)
+        reading = readAt(fd, next, at);
+        yield cur.subarray(0, n);
+        [cur, next] = [next, cur];
       }
     } finally {
+      // A read still in flight writes into a buffer nobody holds; the descriptor is closed after it.
+      if (reading !== undefined) await reading.catch(() => 0);
       closeSync(fd);
     }
   }
@@ -204,6 +217,14 @@ async function* traceChunks(file: TraceSource, display: string): AsyncGenerator<
   } catch (e) {
     throw readFailed(display, e);
   }
+}
+
+/** Bytes read from a trace file at a time. */
+const READ_CHUNK = 1 << 20;
+
+/** Read into all of `buf` from file offset `at`; how many bytes were read (0 at the end). */
+function readAt(fd: number, buf: Buffer, at: number): Promise<number> {
+  return new Promise((resolve, reject) => read(fd, buf, 0, buf.length, at, (e, n) => (e ? reject(e) : resolve(n))));
 }
 
 /** A trace that cannot be read (EIO, EACCES, …): the tool's failure, in one line. */

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 
-const fail = vi.hoisted(() => ({ write: false, rename: false, sync: false, read: false, stream: false }));
+const fail = vi.hoisted(() => ({ write: false, rename: false, sync: false, read: false, stream: false, reads: 0, readsOk: Infinity }));
 
 const enospc = vi.hoisted(() => (call: string) => Object.assign(new Error(`ENOSPC: no space left on device, ${call}`), { code: 'ENOSPC' }));
 
@@ -20,17 +20,19 @@ vi.mock('node:fs', async (importOriginal) => {
     if (fail.write) throw enospc('write');
     return real.writeSync(...args);
   }) as typeof real.writeSync;
-  // A trace in a regular file is read with readSync; a device or FIFO as a stream.
-  const readSync = ((...args: Parameters<typeof real.readSync>) => {
-    if (fail.read) throw Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
-    return real.readSync(...args);
-  }) as typeof real.readSync;
+  // A trace in a regular file is read with read (at an offset, a chunk ahead); a device or FIFO
+  // as a stream.
+  const read = ((...args: unknown[]) => {
+    if (!fail.read && ++fail.reads <= fail.readsOk) return (real.read as (...a: unknown[]) => void)(...args);
+    const cb = args[args.length - 1] as (e: Error) => void;
+    process.nextTick(() => cb(Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' })));
+  }) as typeof real.read;
   const createReadStream = ((...args: Parameters<typeof real.createReadStream>) => {
     const stream = real.createReadStream(...args);
     if (fail.stream) process.nextTick(() => stream.destroy(Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' })));
     return stream;
   }) as typeof real.createReadStream;
-  const mocked = { writeSync, readSync, createReadStream };
+  const mocked = { writeSync, read, createReadStream };
   return { ...real, ...mocked, default: { ...real, ...mocked } };
 });
 
@@ -91,6 +93,23 @@ describe('a write that fails half-way keeps the old output', () => {
 });
 
 describe('a trace that cannot be read', () => {
+  it('a file that fails after its first chunk (the next one is read while the first is run): exit 2, the old output kept', async () => {
+    const line = '{"op":"iommu.op","ops":[]}\n';
+    const dir = repo({ 'host.yaml': HOST, 'dom0.yaml': DOM0, 't.jsonl': line.repeat(Math.ceil((5 << 19) / line.length)) });
+    const out = track(mkdtempSync(join(tmpdir(), 'pviommu-fail-')));
+    writeFileSync(join(out, 'calls.jsonl'), 'the previous run');
+    fail.reads = 0;
+    fail.readsOk = 1;
+    const r = await run(['emulate', '.', '--trace', 't.jsonl', '--host', 'h1', '-f', 'jsonl', '-o', join(out, 'calls.jsonl')], { cwd: dir });
+    const reads = fail.reads;
+    fail.readsOk = Infinity;
+    expect(reads).toBe(2); // the first chunk, then the failing one (no read after a failure)
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('pviommu: error: cannot read trace t.jsonl: i/o error (EIO)\n');
+    expect(readFileSync(join(out, 'calls.jsonl'), 'utf8')).toBe('the previous run');
+    expect(readdirSync(out)).toEqual(['calls.jsonl']);
+  });
+
   for (const [what, trace] of [['read', 't.jsonl'], ['stream', '/dev/null']] as const) {
     it(`${trace === 't.jsonl' ? 'a file' : 'a device, read as a stream'}: exit 2, one line naming the trace, the old output kept`, async () => {
       const dir = repo({ 'host.yaml': HOST, 'dom0.yaml': DOM0, 't.jsonl': '{"op":"iommu.op","ops":[]}\n' });
