@@ -217,9 +217,16 @@ export const LONG_STRING = 24;
 const JSON_PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 const ENCODER = new TextEncoder();
 
+/** Node's Buffer has `latin1Write` (what `write(s, p, 'latin1')` calls after its checks); @types/node leaves it out. */
+type Latin1Writer = Uint8Array & { latin1Write?: (s: string, offset: number, length: number) => number };
+
 /** Write an ASCII string (checked by the caller, with room for it) at p; the end. */
 export function copyAscii(buf: Uint8Array, p: number, s: string): number {
-  ENCODER.encodeInto(s, buf.subarray(p, p + s.length));
+  // (Straight into a Buffer — the output's buffers are — rather than through a TextEncoder and a
+  // view made for each string: a long trace writes a finding's message and file on every line.)
+  const b = buf as Latin1Writer;
+  if (typeof b.latin1Write === 'function') b.latin1Write(s, p, s.length);
+  else ENCODER.encodeInto(s, buf.subarray(p, p + s.length));
   return p + s.length;
 }
 

@@ -134,8 +134,17 @@ function encodeChecked(c: CallReport, pos = 0, lim?: number, size?: number): num
  * UTF-8 of `text` in [pos, end) with end <= lim, and that nothing else is touched; returns end.
  */
 function writeChecked(write: (buf: Uint8Array, pos: number, lim: number) => number, text: string, pos = 0, lim?: number, size?: number): number {
+  // Into a plain Uint8Array and into a Buffer (the output's buffers, which long strings are
+  // copied into natively): the same bytes, the same end.
+  const asArray = writeCheckedInto(new Uint8Array(size ?? pos + Buffer.byteLength(text) + 16), write, text, pos, lim);
+  const asBuffer = writeCheckedInto(Buffer.alloc(size ?? pos + Buffer.byteLength(text) + 16), write, text, pos, lim);
+  expect(asBuffer).toBe(asArray);
+  return asArray;
+}
+
+function writeCheckedInto(buf: Uint8Array, write: (buf: Uint8Array, pos: number, lim: number) => number, text: string, pos: number, lim?: number): number {
   const want = Buffer.from(text, 'utf8');
-  const buf = new Uint8Array(size ?? pos + want.length + 16).fill(SENTINEL);
+  buf.fill(SENTINEL);
   const end = write(buf, pos, lim ?? buf.length);
   const limit = lim ?? buf.length;
   if (end === -1) {
