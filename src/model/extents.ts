@@ -136,9 +136,10 @@ function checkRange(method: string, start: number, end: number): void {
 }
 
 /**
- * Most one-frame values `setPoint` holds aside; past it the oldest quarter is written into the
- * extents (bounds the memory of a run that only ever takes references on new frames, and keeps
- * the values that last — pins, long mappings — out of the hash map).
+ * Most one-frame values `setPoint` holds aside; past it a quarter of them is written into the
+ * extents, taken going round the table from where the last such write stopped (bounds the memory
+ * of a run that only ever takes references on new frames; the values that last — pins, long
+ * mappings — go into the extents within a few rounds).
  */
 const MAX_POINTS = 1 << 16;
 /** Points are counted per bucket of frames (frame mod 2^20; see `ExtentMap.ptsBk`). */
