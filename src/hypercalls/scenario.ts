@@ -133,8 +133,11 @@ export class Session {
   private index = 0;
   private bfns = new Float64Array(1024);
   private mfns = new Float64Array(1024);
-  private ops: string[] = [];
-  private errnos: string[] = [];
+  /** Each call's op and errno, as an index into `outcomes` (4 bytes a call, not two references). */
+  private outcomeOf = new Uint32Array(1024);
+  private readonly outcomes: { op: string; errno: string }[] = [];
+  /** op → the indexes in `outcomes` of its errnos so far. */
+  private readonly outcomeIds = new Map<string, number[]>();
   readonly findings: Finding[] = [];
   readonly summary: EmulateSummary = { calls: 0, errors: 0, warnings: 0, failed_expectations: 0 };
   private readonly earlier: OutputLookup;
@@ -171,8 +174,9 @@ export class Session {
       if (idx >= this.index) return `call #${idx} has not run yet (this is call #${this.index}); refer to an earlier call`;
       const v = (kind === 'bfn' ? this.bfns : this.mfns)[idx]!;
       if (Number.isNaN(v)) {
-        const why = this.errnos[idx] !== 'OK' ? ` (it returned ${this.errnos[idx]})` : '';
-        return `call #${idx} (${this.ops[idx]}) has no out.${kind}${kind === 'mfn' ? ' or out.mfns' : ''}${why}`;
+        const { op, errno } = this.outcomes[this.outcomeOf[idx]!]!;
+        const why = errno !== 'OK' ? ` (it returned ${errno})` : '';
+        return `call #${idx} (${op}) has no out.${kind}${kind === 'mfn' ? ' or out.mfns' : ''}${why}`;
       }
       return v;
     };
@@ -302,13 +306,10 @@ export class Session {
   /** Remember out.bfn / out.mfn of this call (for bfn_of / mfn_of). */
   private record(index: number, op: string, r: CallResult): void {
     if (index >= this.bfns.length) {
-      const grow = (a: Float64Array) => {
-        const b = new Float64Array(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      this.bfns = grow(this.bfns);
-      this.mfns = grow(this.mfns);
+      const n = this.bfns.length * 2;
+      this.bfns = grown(new Float64Array(n), this.bfns);
+      this.mfns = grown(new Float64Array(n), this.mfns);
+      this.outcomeOf = grown(new Uint32Array(n), this.outcomeOf);
     }
     const out = r.out;
     if (out === NO_OUT) {
@@ -319,8 +320,18 @@ export class Session {
       const mfn = firstOut(out, 'mfn');
       this.mfns[index] = frameOut(mfn !== undefined ? mfn : firstOut(out, 'mfns'));
     }
-    this.ops[index] = op;
-    this.errnos[index] = r.errno;
+    this.outcomeOf[index] = this.outcome(op, r.errno);
+  }
+
+  /** The index of (op, errno) in `outcomes` (added when new). */
+  private outcome(op: string, errno: string): number {
+    let ids = this.outcomeIds.get(op);
+    if (ids === undefined) this.outcomeIds.set(op, (ids = []));
+    for (let i = 0; i < ids.length; i++) if (this.outcomes[ids[i]!]!.errno === errno) return ids[i]!;
+    const id = this.outcomes.length;
+    this.outcomes.push({ op, errno });
+    ids.push(id);
+    return id;
   }
 
   private finding(rule: string, message: string, loc: Location, related?: Related[]): Finding {
@@ -561,6 +572,12 @@ export class Session {
 // Value helpers.
 
 /** out.key, or for a batch the first element's out.key. */
+/** `to` with the elements of `from` at its start. */
+function grown<A extends Float64Array | Uint32Array>(to: A, from: A): A {
+  to.set(from);
+  return to;
+}
+
 function firstOut(out: Out, key: string): OutValue | undefined {
   const v = out[key];
   if (v !== undefined) return Array.isArray(v) ? v[0] : v;

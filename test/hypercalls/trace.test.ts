@@ -131,6 +131,24 @@ describe('emulateTrace', () => {
     ]);
   });
 
+  it('bfn_of names the op and errno of the call it points at, for calls before and after the run has grown its records', async () => {
+    const lines: string[] = [];
+    const what: [string, string][] = [];
+    for (let i = 0; i < 2_500; i++) {
+      // an unknown op (ENOSYS), a failing foreign lookup (ENXIO), a query_caps (no bfn: OK from
+      // dom0, ENOSYS from a guest — one op, two errnos)
+      const kind = i % 3;
+      const guest = i % 2 === 1;
+      lines.push(kind === 0 ? `{"op":"frob.nicate${i % 7}"}` : kind === 1 ? '{"op":"iommu.lookup_foreign_page","domid":"vm1","gfn":"0x7ffff"}' : `{"op":"iommu.query_caps"${guest ? ',"caller":"vm1"' : ''}}`);
+      what.push(kind === 0 ? [`frob.nicate${i % 7}`, ' (it returned ENOSYS)'] : kind === 1 ? ['iommu.lookup_foreign_page', ' (it returned ENXIO)'] : ['iommu.query_caps', guest ? ' (it returned ENOSYS)' : '']);
+    }
+    const refs = [0, 1, 2, 5, 1_023, 1_024, 1_025, 2_047, 2_048, 2_399, 2_400];
+    for (const r of refs) lines.push(`{"op":"device.dma","device":"gpu","bfn_of":${r}}`);
+    const res = await emulateTrace(machine(), file('outcomes.jsonl', lines.join('\n') + '\n'), () => {});
+    const msgs = res.findings.filter((f) => f.message.includes('has no out.bfn')).map((f) => f.message.slice(f.message.indexOf('call #')).split(':')[0]);
+    expect(msgs).toEqual(refs.map((r) => `call #${r} (${what[r]![0]}) has no out.bfn${what[r]![1]}`));
+  });
+
   it('end-of-run checks apply to traces too', async () => {
     const p = file('d.jsonl', '{"op":"memory.translate","domid":1,"gfns":["0x100"]}\n{"op":"memory.decrease_reservation","caller":"vm1","gfns":[256]}\n');
     const res = await emulateTrace(machine(), p, () => {});
