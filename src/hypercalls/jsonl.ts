@@ -69,7 +69,10 @@ interface Head {
   toOut: Uint8Array;
   /** `bytes` + `,"out":{},"findings":[]}`: the rest of a line with no outputs and no findings. */
   noOut: Uint8Array;
-  /** The same, pretty-printed as members of a call at `prettyBase` (made when first asked for). */
+  /**
+   * The same, pretty-printed as members of a call at `prettyBase`, and the pretty `,"out": ` after
+   * it (made when first asked for).
+   */
   pretty: Uint8Array | undefined;
   prettyBase: number;
 }
@@ -370,19 +373,62 @@ function prettyCommon(c: CallReport, h: Head, buf: Uint8Array, pos: number, lim:
     const room = new Uint8Array(h.bytes.length * 2 + 8 * (base + 3));
     const end = indentJson(h.bytes, 0, h.bytes.length, base + 2, room, 0, room.length);
     if (end < 0) return -1;
-    h.pretty = room.slice(0, end);
+    h.pretty = Buffer.concat([room.subarray(0, end), piecesAt(base).out]);
     h.prettyBase = base;
   }
   const pc = piecesAt(base);
   let p = put(buf, pos, lim, pc.open);
   p = wnum(buf, p, lim, c.index);
   p = put(buf, p, lim, h.pretty!);
-  p = put(buf, p, lim, pc.out);
   if (p < 0) return -1;
-  const outEnd = value(compact, 0, compact.length, c.out, 1);
-  if (outEnd < 0) return -1;
-  p = indentJson(compact, 0, outEnd, base + 2, buf, p, lim);
+  const at = p;
+  p = prettyFlat(buf, at, lim, c.out, base + 2);
+  if (p === NOT_FLAT) {
+    // Nested outputs (a list of mfns, a batch's ops): compact, then indented.
+    const outEnd = value(compact, 0, compact.length, c.out, 1);
+    if (outEnd < 0) return -1;
+    p = indentJson(compact, 0, outEnd, base + 2, buf, at, lim);
+  }
   return put(buf, p, lim, pc.close);
+}
+
+/** What {@link prettyFlat} returns for a value that is not a flat plain object. */
+const NOT_FLAT = -2;
+
+/**
+ * A plain object none of whose members is an object or array (the outputs of most calls), as
+ * `JSON.stringify(v, null, 2)` lays it out with its members at `indent` + 2 and its `}` at
+ * `indent`, written straight into `buf` (no compact line to indent afterwards). The end, -1 when
+ * it does not fit before `lim`, or NOT_FLAT (having written only inside [p, lim)).
+ */
+function prettyFlat(buf: Uint8Array, p: number, lim: number, v: object, indent: number): number {
+  const proto: unknown = Object.getPrototypeOf(v);
+  if ((proto !== Object.prototype && proto !== null) || typeof (v as { toJSON?: unknown }).toJSON === 'function') return NOT_FLAT;
+  if (p >= lim) return -1;
+  buf[p++] = 123; // {
+  let first = true;
+  for (const k in v) {
+    if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+    const x: unknown = (v as Record<string, unknown>)[k];
+    if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
+    if (x !== null && typeof x === 'object') return NOT_FLAT;
+    if (!first) {
+      if (p >= lim) return -1;
+      buf[p++] = 44; // ,
+    }
+    first = false;
+    p = newline(buf, p, lim, indent + 2);
+    p = k.length <= 64 ? put(buf, p, lim, qbytes(k)) : jstr(buf, p, lim, k);
+    if (p < 0 || p + 2 > lim) return -1;
+    buf[p++] = 58; // :
+    buf[p++] = 32;
+    p = value(buf, p, lim, x, 1);
+    if (p < 0) return -1;
+  }
+  if (!first) p = newline(buf, p, lim, indent);
+  if (p < 0 || p >= lim) return -1;
+  buf[p++] = 125; // }
+  return p;
 }
 
 /** The same for any JSON value (a finding of the report's top-level list). */
