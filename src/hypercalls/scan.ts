@@ -144,6 +144,18 @@ const CACHE_SIZE = 2048;
 const MAX_CACHED = 48;
 const cache: (string | undefined)[] = new Array<string | undefined>(CACHE_SIZE).fill(undefined);
 
+/** Strings handed out as these very objects wherever their text is met (see {@link shareStrings}). */
+const shared = new Map<string, string>();
+
+/**
+ * Make the reader hand out these string objects for keys and values of the same text (the op
+ * names and argument keys of the emulated ops): a call's keys are then compared with them, and op
+ * names looked up, by reference instead of character by character.
+ */
+export function shareStrings(strings: Iterable<string>): void {
+  for (const s of strings) if (s.length > 0 && s.length <= MAX_CACHED) shared.set(s, s);
+}
+
 /** Node's Buffer has `latin1Slice` (what `toString('latin1', s, e)` calls after its checks); @types/node leaves it out. */
 type Latin1 = Buffer & { latin1Slice(start: number, end: number): string };
 const latin1: (b: Buffer, s: number, e: number) => string =
@@ -169,7 +181,8 @@ function text(b: Buffer, s: number, e: number): string {
     }
     if (same) return hit;
   }
-  const v = latin1(b, s, e);
+  let v = latin1(b, s, e);
+  v = shared.get(v) ?? v;
   cache[slot] = v;
   return v;
 }

@@ -21,8 +21,8 @@ import { domainNamed } from '../model/names.js';
 import { ExtentMap, constant } from '../model/extents.js';
 import { hex, parseFrame, toBigInt } from '../config/units.js';
 import { closest } from '../util/suggest.js';
-import { ArgReader, asObject, fastFrame, type OutputLookup } from './args.js';
-import { ScannedCall } from './scan.js';
+import { ArgReader, asObject, COMMON_KEYS, fastFrame, type OutputLookup } from './args.js';
+import { ScannedCall, shareStrings } from './scan.js';
 import { errnoName, gntstName, parseStatus, fail, NO_OUT } from './errno.js';
 import { domainName, ownerName, stateOf, type RawFrame } from './mm.js';
 import type { Abi, CallReport, CallResult, EmulateReport, EmulateSummary, OpContext, OpSpec, Out, OutValue, RawCall, ReportExtra } from './types.js';
@@ -38,6 +38,8 @@ export const OPS: ReadonlyMap<string, OpSpec<any>> = new Map(
   ([...MEMORY_OPS, ...GRANT_OPS, ...DOMCTL_OPS, ...XS_OPS, ...TA_OPS, ...TA_UNSUPPORTED_OPS, ...DMA_OPS] as OpSpec<any>[]).map((s) => [s.name, s]),
 );
 const OP_NAMES = [...OPS.keys()];
+// (The trace reader hands out these strings themselves for the same text.)
+shareStrings([...OP_NAMES, ...COMMON_KEYS, ...[...OPS.values()].flatMap((s) => [...s.keys])]);
 
 export interface RunOptions {
   /** The PV-IOMMU ABI in force (default: the scenario's `abi`, else the host's). */

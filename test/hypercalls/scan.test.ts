@@ -11,7 +11,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fastFrame } from '../../src/hypercalls/args.js';
-import { MAX_SCAN_DEPTH, ScannedCall, scanCall } from '../../src/hypercalls/scan.js';
+import { MAX_SCAN_DEPTH, ScannedCall, scanCall, shareStrings } from '../../src/hypercalls/scan.js';
 
 const SEED = 20240601;
 const opts = (numRuns: number): fc.Parameters<unknown> => ({ numRuns, seed: SEED, endOnFailure: true });
@@ -704,6 +704,21 @@ const genAround = fc.oneof(
 );
 
 const isTopObject = (g: G) => g.t === 'o';
+
+describe('shareStrings', () => {
+  it('keys and values of shared text read as before (the reader only hands out the shared object for them)', () => {
+    // (A string's identity is not observable in JS: what can be checked is that sharing changes
+    // no value, whether the text was met before it was shared or after.)
+    const line = Buffer.from('{"zq-key":"zq-value","n":"zq-key","zq-other":["zq-value"]}');
+    const before = new ScannedCall();
+    expect(scanCall(line, 0, line.length, before)).toBe(true);
+    shareStrings(['zq-key', 'zq-value', '', 'x'.repeat(200)]);
+    const after = new ScannedCall();
+    expect(scanCall(line, 0, line.length, after)).toBe(true);
+    for (const sc of [before, after]) expect(sc.toObject()).toEqual(JSON.parse(line.toString()));
+    expect(after.keys.slice(0, after.n)).toEqual(['zq-key', 'n', 'zq-other']);
+  });
+});
 
 describe('scanCall: properties', () => {
   it('takes a generated line exactly when it is in the subset, and reads it as JSON.parse does', () => {
