@@ -573,13 +573,13 @@ export class Session {
 // ---------------------------------------------------------------------------------------------
 // Value helpers.
 
-/** out.key, or for a batch the first element's out.key. */
 /** `to` with the elements of `from` at its start. */
 function grown<A extends Float64Array | Uint32Array>(to: A, from: A): A {
   to.set(from);
   return to;
 }
 
+/** out.key, or for a batch the first element's out.key. */
 function firstOut(out: Out, key: string): OutValue | undefined {
   const v = out[key];
   if (v !== undefined) return Array.isArray(v) ? v[0] : v;
