@@ -15,7 +15,7 @@ import { ownerName, queryGfn } from './mm.js';
 import { framesBelow, hex } from '../config/units.js';
 import type { Machine } from '../model/types.js';
 import { DOMID_IO, DOMID_SELF, DOMID_XEN } from '../model/types.js';
-import { contextOfDevice, deviceOf, iommuLookup } from '../model/iommu.js';
+import { contextOfDevice, deviceOf, iommuLookup, iommuWidthFrames } from '../model/iommu.js';
 import { isFree, isHostRam, pageAt } from '../model/pages.js';
 
 export interface DmaArgs {
@@ -62,7 +62,7 @@ export function deviceDma(ctx: OpContext, a: DmaArgs): CallResult {
     const width = m.iommu.address_width;
     ctx.report(
       'dma/address-wrap',
-      `BFN ${hex(bfn)} is beyond the ${width}-bit VT-d address width: the IOMMU masks it to ${hex(bfn % framesBelow(width))}, a different (aliased) address; keep BFNs below ${hex(framesBelow(width))} (move the PV-IOMMU foreign window down, or widen address_width)`,
+      `BFN ${hex(bfn)} is beyond the ${width}-bit VT-d address width: the IOMMU masks it to ${hex(bfn % iommuWidthFrames(m))}, a different (aliased) address; keep BFNs below ${hex(iommuWidthFrames(m))} (move the PV-IOMMU foreign window down, or widen address_width)`,
       { path: at },
     );
   }

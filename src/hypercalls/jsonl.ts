@@ -153,8 +153,25 @@ function value(buf: Uint8Array, p: number, lim: number, v: unknown, depth: numbe
     buf[p++] = 93; // ]
     return p;
   }
+  return object(buf, p, lim, v, depth, COMPACT);
+}
+
+/** `object`'s layout: compact (JSON.stringify(v)), else pretty with the object's `}` at this indent. */
+const COMPACT = -1;
+/** What {@link object} returns, pretty, for an object with a member that is an object or array. */
+const NOT_FLAT = -2;
+
+/**
+ * A plain object at `depth` as JSON.stringify writes it: compact (`indent` COMPACT), or — for a
+ * flat object, none of whose members is an object or array — as `JSON.stringify(v, null, 2)` lays
+ * it out with its members at `indent` + 2 and its `}` at `indent`. The end; -1 when it does not fit
+ * before `lim` or is not a plain object (compact); NOT_FLAT when it is not a flat plain object
+ * (pretty). Only [p, lim) is ever written.
+ */
+function object(buf: Uint8Array, p: number, lim: number, v: object, depth: number, indent: number): number {
+  const pretty = indent !== COMPACT;
   const proto: unknown = Object.getPrototypeOf(v);
-  if ((proto !== Object.prototype && proto !== null) || typeof (v as { toJSON?: unknown }).toJSON === 'function') return -1;
+  if ((proto !== Object.prototype && proto !== null) || typeof (v as { toJSON?: unknown }).toJSON === 'function') return pretty ? NOT_FLAT : -1;
   if (p >= lim) return -1;
   buf[p++] = 123; // {
   let first = true;
@@ -163,18 +180,25 @@ function value(buf: Uint8Array, p: number, lim: number, v: unknown, depth: numbe
     const x: unknown = (v as Record<string, unknown>)[k];
     // (undefined, functions and symbols are left out of an object)
     if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
+    if (pretty && x !== null && typeof x === 'object') return NOT_FLAT;
     if (!first) {
       if (p >= lim) return -1;
       buf[p++] = 44; // ,
     }
     first = false;
+    if (pretty) p = newline(buf, p, lim, indent + 2);
     p = k.length <= 64 ? put(buf, p, lim, qbytes(k)) : jstr(buf, p, lim, k);
     if (p < 0 || p >= lim) return -1;
     buf[p++] = 58; // :
+    if (pretty) {
+      if (p >= lim) return -1;
+      buf[p++] = 32;
+    }
     p = value(buf, p, lim, x, depth + 1);
     if (p < 0) return -1;
   }
-  if (p >= lim) return -1;
+  if (pretty && !first) p = newline(buf, p, lim, indent);
+  if (p < 0 || p >= lim) return -1;
   buf[p++] = 125; // }
   return p;
 }
@@ -382,7 +406,7 @@ function prettyCommon(c: CallReport, h: Head, buf: Uint8Array, pos: number, lim:
   p = put(buf, p, lim, h.pretty!);
   if (p < 0) return -1;
   const at = p;
-  p = prettyFlat(buf, at, lim, c.out, base + 2);
+  p = object(buf, at, lim, c.out, 1, base + 2);
   if (p === NOT_FLAT) {
     // Nested outputs (a list of mfns, a batch's ops): compact, then indented.
     const outEnd = value(compact, 0, compact.length, c.out, 1);
@@ -390,45 +414,6 @@ function prettyCommon(c: CallReport, h: Head, buf: Uint8Array, pos: number, lim:
     p = indentJson(compact, 0, outEnd, base + 2, buf, at, lim);
   }
   return put(buf, p, lim, pc.close);
-}
-
-/** What {@link prettyFlat} returns for a value that is not a flat plain object. */
-const NOT_FLAT = -2;
-
-/**
- * A plain object none of whose members is an object or array (the outputs of most calls), as
- * `JSON.stringify(v, null, 2)` lays it out with its members at `indent` + 2 and its `}` at
- * `indent`, written straight into `buf` (no compact line to indent afterwards). The end, -1 when
- * it does not fit before `lim`, or NOT_FLAT (having written only inside [p, lim)).
- */
-function prettyFlat(buf: Uint8Array, p: number, lim: number, v: object, indent: number): number {
-  const proto: unknown = Object.getPrototypeOf(v);
-  if ((proto !== Object.prototype && proto !== null) || typeof (v as { toJSON?: unknown }).toJSON === 'function') return NOT_FLAT;
-  if (p >= lim) return -1;
-  buf[p++] = 123; // {
-  let first = true;
-  for (const k in v) {
-    if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
-    const x: unknown = (v as Record<string, unknown>)[k];
-    if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
-    if (x !== null && typeof x === 'object') return NOT_FLAT;
-    if (!first) {
-      if (p >= lim) return -1;
-      buf[p++] = 44; // ,
-    }
-    first = false;
-    p = newline(buf, p, lim, indent + 2);
-    p = k.length <= 64 ? put(buf, p, lim, qbytes(k)) : jstr(buf, p, lim, k);
-    if (p < 0 || p + 2 > lim) return -1;
-    buf[p++] = 58; // :
-    buf[p++] = 32;
-    p = value(buf, p, lim, x, 1);
-    if (p < 0) return -1;
-  }
-  if (!first) p = newline(buf, p, lim, indent);
-  if (p < 0 || p >= lim) return -1;
-  buf[p++] = 125; // }
-  return p;
 }
 
 /** The same for any JSON value (a finding of the report's top-level list). */

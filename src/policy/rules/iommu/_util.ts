@@ -11,7 +11,7 @@
 import type { DeviceCfg, DomainCfg, HostCfg, HostConfig } from '../../../config/validate.js';
 import type { PathSeg } from '../../../config/source.js';
 import type { DocSource } from '../../../config/source.js';
-import { formatPages, framesBelow, type FrameRange } from '../../../config/units.js';
+import { formatPages, type FrameRange } from '../../../config/units.js';
 import type { P2mType } from '../../../config/schema.js';
 import type { Machine } from '../../../model/types.js';
 import type { NodeRef } from '../../rule.js';
@@ -39,10 +39,6 @@ export {
 /** 4 GiB in frames: where hvm/pvh high RAM starts (GFN 0x100000). */
 export const FOUR_GIB = 0x100000;
 
-/** Frames below this are reachable with an address width of `bits` (2^(bits−12)). */
-export function frameLimit(bits: number): number {
-  return framesBelow(bits);
-}
 
 /** `39-bit (512 GiB)` */
 export function widthText(bits: number): string {

@@ -17,7 +17,7 @@
 import { defineRule, type NodeRef, type ReportArgs } from '../../rule.js';
 import type { DomainCfg, HostConfig } from '../../../config/validate.js';
 import type { PathSeg } from '../../../config/source.js';
-import { hex, type FrameRange } from '../../../config/units.js';
+import { framesBelow, hex, type FrameRange } from '../../../config/units.js';
 import type { Machine } from '../../../model/types.js';
 import {
   addressWidthRelated,
@@ -27,7 +27,6 @@ import {
   domainMfns,
   domainSubject,
   foreignOffsetAt,
-  frameLimit,
   guestRam,
   hardwareDomain,
   highestOf,
@@ -95,7 +94,7 @@ export default defineRule({
   check({ hc, machine, report }) {
     const host = hc.host;
     const aw = host.iommu.address_width;
-    const limit = frameLimit(aw);
+    const limit = framesBelow(aw);
     const width = `the ${widthText(aw)} IOMMU address width (DFNs below ${hex(limit)})`;
     // only for findings: it looks the host document up (config/yaml/source.ts)
     let widthRelMemo: ReturnType<typeof addressWidthRelated> | undefined;
@@ -120,7 +119,7 @@ export default defineRule({
     for (const dev of hc.devices) {
       const owner = ownerOf(hc, dev);
       const translated = enabled && (owner ? contextKind(hc, owner) !== 'passthrough' : host.iommu.dom0 !== 'passthrough');
-      const dmaLimit = frameLimit(dev.dma_bits);
+      const dmaLimit = framesBelow(dev.dma_bits);
       dev.rmrr.forEach((range: FrameRange, i) => {
         const problems: string[] = [];
         const related: ReportArgs['related'] = [];
@@ -174,7 +173,7 @@ export default defineRule({
     for (const dev of hc.devices) {
       const med = dev.mediated;
       if (!med || med.translation === 'pv-iommu') continue;
-      const dmaLimit = frameLimit(dev.dma_bits);
+      const dmaLimit = framesBelow(dev.dma_bits);
       for (const name of med.vgpus) {
         const vgpu = hc.domains.find((d) => d.name === name);
         if (!vgpu) continue;

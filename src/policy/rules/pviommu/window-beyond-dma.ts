@@ -8,12 +8,11 @@
  * mediated device's `dma_bits` the device cannot emit them.
  */
 import { defineRule } from '../../rule.js';
-import { hex } from '../../../config/units.js';
+import { framesBelow, hex } from '../../../config/units.js';
 import {
   addressWidthRelated,
   devLabel,
   foreignOffsetAt,
-  frameLimit,
   maxHostRamMfn,
   widthText,
   windowEnd,
@@ -34,17 +33,17 @@ export default defineRule({
     const span = `the xs foreign window ends at BFN ${hex(end)} (foreign_offset ${hex(offset)} + highest host RAM MFN ${hex(maxHostRamMfn(hc))})`;
     const subject = { kind: 'Host' as const, name: host.name };
     const aw = host.iommu.address_width;
-    if (end >= frameLimit(aw)) {
+    if (end >= framesBelow(aw)) {
       report({
         at: foreignOffsetAt(hc),
-        message: `${span}, beyond the ${widthText(aw)} IOMMU address width: ${host.cpu_vendor === 'amd' ? 'those BFNs cannot be mapped' : 'VT-d wraps those BFNs to low addresses, so foreign mappings alias other pages'}; lower foreign_offset (keeping it above dom0's highest PFN) so the window ends below ${hex(frameLimit(aw))}`,
+        message: `${span}, beyond the ${widthText(aw)} IOMMU address width: ${host.cpu_vendor === 'amd' ? 'those BFNs cannot be mapped' : 'VT-d wraps those BFNs to low addresses, so foreign mappings alias other pages'}; lower foreign_offset (keeping it above dom0's highest PFN) so the window ends below ${hex(framesBelow(aw))}`,
         subject,
         related: addressWidthRelated(host),
       });
     }
     for (const dev of hc.devices) {
       if (dev.mediated?.translation !== 'pv-iommu') continue;
-      const limit = frameLimit(dev.dma_bits);
+      const limit = framesBelow(dev.dma_bits);
       if (end < limit) continue;
       report({
         at: foreignOffsetAt(hc),
