@@ -114,8 +114,8 @@ export class ArgReader {
   /** The call's arguments: a mapping, or a trace line read by the fast reader. */
   private raw: Record<string, unknown> = NO_ARGS;
   private sc: ScannedCall | undefined;
-  /** For each set of allowed keys, the keys of the last scanned call found all known with it. */
-  private readonly knownKeys = new Map<ReadonlySet<string>, string[]>();
+  /** For each set of allowed keys: the common keys and those, as a list to scan. */
+  private readonly keyLists = new Map<ReadonlySet<string>, readonly string[]>();
 
   constructor(
     readonly m: Machine,
@@ -373,7 +373,7 @@ export class ArgReader {
       const s = v.trim();
       const f = fastFrame(s);
       if (f !== undefined) return this.domidValue(f, at);
-      const special = SPECIAL_DOMIDS[s];
+      const special = SPECIAL_DOMIDS.get(s);
       if (special !== undefined) return special;
       const named = domainNamed(this.m, s);
       if (named !== undefined) return named.domid;
@@ -425,8 +425,9 @@ export class ArgReader {
     let mask = 0;
     for (let i = 0; i < n; i++) {
       const x: unknown = isList ? v[i] : v;
-      if (typeof x === 'string' && Object.prototype.hasOwnProperty.call(names, x)) {
-        mask |= names[x]!;
+      const bit = typeof x === 'string' ? flagBits(names).get(x) : undefined;
+      if (bit !== undefined) {
+        mask |= bit;
         continue;
       }
       const hint = typeof x === 'string' ? closest(x, Object.keys(names)) : undefined;
@@ -439,14 +440,15 @@ export class ArgReader {
   finish(allowed: ReadonlySet<string>, common: ReadonlySet<string> = COMMON_KEYS): void {
     const sc = this.sc;
     if (sc !== undefined) {
-      // The keys of a trace line are mostly those of the last line of the same op (the same
-      // strings: the scanner shares them): those were all known, so these are.
-      const memo = common === COMMON_KEYS ? this.knownKeys.get(allowed) : undefined;
-      if (memo !== undefined && sameKeys(sc, memo)) return;
-      const before = this.issues.length;
+      // A trace line's keys are the very strings of the op's key list (the scanner shares them):
+      // a scan of that short list compares them by reference, cheaper than hashing each.
+      if (common === COMMON_KEYS) {
+        let list = this.keyLists.get(allowed);
+        if (list === undefined) this.keyLists.set(allowed, (list = [...COMMON_KEYS, ...allowed]));
+        if (allListed(sc, list)) return;
+      }
       if (!sc.hasIndexKey()) for (let i = 0; i < sc.n; i++) this.known(sc.keys[i]!, allowed, common);
       else for (const k of sc.keyOrder()) this.known(k, allowed, common);
-      if (this.issues.length === before && common === COMMON_KEYS) this.knownKeys.set(allowed, sc.keys.slice(0, sc.n));
     } else {
       for (const k in this.raw) this.known(k, allowed, common);
     }
@@ -459,23 +461,36 @@ export class ArgReader {
   }
 }
 
-/** Whether the scanned call has exactly the keys `keys`, in that order. */
-function sameKeys(sc: ScannedCall, keys: readonly string[]): boolean {
-  const n = sc.n;
-  if (n !== keys.length) return false;
-  const mine = sc.keys;
-  for (let i = 0; i < n; i++) if (mine[i] !== keys[i]) return false;
+/** Whether every key of the scanned call is in `list`. */
+function allListed(sc: ScannedCall, list: readonly string[]): boolean {
+  const keys = sc.keys;
+  const m = list.length;
+  next: for (let i = 0; i < sc.n; i++) {
+    const k = keys[i];
+    for (let j = 0; j < m; j++) if (list[j] === k) continue next;
+    return false;
+  }
   return true;
 }
 
-const SPECIAL_DOMIDS: Readonly<Record<string, number>> = {
-  DOMID_SELF,
-  self: DOMID_SELF,
-  DOMID_IO,
-  dom_io: DOMID_IO,
-  DOMID_XEN,
-  DOMID_INVALID,
-};
+// (Maps, not objects: a look-up by a string read from a trace then hashes it, instead of the
+// object's property look-up by a key it has not seen before.)
+const SPECIAL_DOMIDS: ReadonlyMap<string, number> = new Map([
+  ['DOMID_SELF', DOMID_SELF],
+  ['self', DOMID_SELF],
+  ['DOMID_IO', DOMID_IO],
+  ['dom_io', DOMID_IO],
+  ['DOMID_XEN', DOMID_XEN],
+  ['DOMID_INVALID', DOMID_INVALID],
+]);
+
+/** The flag names of a flags field (name → bit) as a Map, made once per table. */
+const flagMaps = new Map<Readonly<Record<string, number>>, ReadonlyMap<string, number>>();
+function flagBits(names: Readonly<Record<string, number>>): ReadonlyMap<string, number> {
+  let m = flagMaps.get(names);
+  if (m === undefined) flagMaps.set(names, (m = new Map(Object.entries(names))));
+  return m;
+}
 
 /** `{…}` as a plain object, or undefined. */
 export function asObject(v: unknown): Record<string, unknown> | undefined {
