@@ -139,10 +139,19 @@ function frameOfBytes(b: Buffer, s: number, e: number): number {
 }
 
 // Short strings that repeat from line to line (keys, op and domain names, flag names) are shared:
-// a small table indexed by a hash of their bytes (checked byte by byte on a hit).
+// a small table indexed by a hash of their bytes, each slot with a copy of its string's bytes. A
+// hit is checked against that copy (4 bytes at a time), never against the string's characters,
+// which cost several times more to read one by one.
 const CACHE_SIZE = 2048;
 const MAX_CACHED = 48;
 const cache: (string | undefined)[] = new Array<string | undefined>(CACHE_SIZE).fill(undefined);
+/** The bytes of each slot's string (MAX_CACHED bytes a slot), and the four the hash read of them. */
+const cacheBytes = new Uint8Array(CACHE_SIZE * MAX_CACHED);
+const cacheView = new DataView(cacheBytes.buffer);
+const sampleOf = new Int32Array(CACHE_SIZE);
+/** A view of the buffer being read (4-byte reads at any offset), made once per buffer. */
+let view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+let viewOf: Buffer | undefined;
 
 /** Strings handed out as these very objects wherever their text is met (see {@link shareStrings}). */
 const shared = new Map<string, string>();
@@ -161,29 +170,41 @@ type Latin1 = Buffer & { latin1Slice(start: number, end: number): string };
 const latin1: (b: Buffer, s: number, e: number) => string =
   typeof (Buffer.prototype as Latin1).latin1Slice === 'function' ? (b, s, e) => (b as Latin1).latin1Slice(s, e) : (b, s, e) => b.toString('latin1', s, e);
 
-/** The string of bytes [s, e) of `b` (printable ASCII: checked by the caller). */
-function text(b: Buffer, s: number, e: number): string {
+/**
+ * The string of bytes [s, e) of `b` (the inside of a string token: `e` is its closing quote), or
+ * NO when a byte is outside the subset (see {@link plain}).
+ */
+function text(b: Buffer, s: number, e: number): string | typeof NO {
   const n = e - s;
+  if (n === 0) return '';
   // Frame numbers (`0x…`, digits) hardly repeat: not worth a slot.
   const c0 = b[s]!;
-  if (n > MAX_CACHED || n === 0 || (c0 >= 48 && c0 <= 57)) return latin1(b, s, e);
-  // A cheap hash (length and four bytes): a collision only costs a new string.
-  const h = Math.imul(n, 0x9e3779b1) ^ Math.imul(b[s + 1]! | (b[s + (n >> 1)]! << 8) | (b[e - 1]! << 16) | (c0 << 24), 0x85ebca6b);
+  if (n > MAX_CACHED || (c0 >= 48 && c0 <= 57)) return plain(b, s, e) ? latin1(b, s, e) : NO;
+  // A cheap hash of the length and four bytes (a collision only costs a new string). For up to
+  // four bytes, those four are all of them (b[s + 1] of a one-byte string is its closing quote).
+  const w = b[s + 1]! | (b[s + (n >> 1)]! << 8) | (b[e - 1]! << 16) | (c0 << 24);
+  const h = Math.imul(n, 0x9e3779b1) ^ Math.imul(w, 0x85ebca6b);
   const slot = (h ^ (h >>> 15)) & (CACHE_SIZE - 1);
   const hit = cache[slot];
-  if (hit !== undefined && hit.length === n) {
-    let same = true;
-    for (let i = 0; i < n; i++) {
-      if (hit.charCodeAt(i) !== b[s + i]) {
-        same = false;
-        break;
-      }
+  const at = slot * MAX_CACHED;
+  if (hit !== undefined && hit.length === n && sampleOf[slot] === w) {
+    if (n <= 4) return hit;
+    if (b !== viewOf) {
+      view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+      viewOf = b;
     }
-    if (same) return hit;
+    // Words at 0, 4, 8, …, then the last four bytes (overlapping the word before).
+    let i = 0;
+    for (; i + 4 <= n; i += 4) if (view.getInt32(s + i, true) !== cacheView.getInt32(at + i, true)) break;
+    if (i + 4 > n && view.getInt32(e - 4, true) === cacheView.getInt32(at + n - 4, true)) return hit;
   }
+  // (A slot only ever holds bytes checked here: a hit needs no check.)
+  if (!plain(b, s, e)) return NO;
   let v = latin1(b, s, e);
   v = shared.get(v) ?? v;
   cache[slot] = v;
+  sampleOf[slot] = w;
+  for (let i = 0; i < n; i++) cacheBytes[at + i] = b[s + i]!;
   return v;
 }
 
@@ -193,6 +214,8 @@ let lim = 0;
 
 /** Move pos past whitespace; the byte there, or -1 at the end of the line. */
 function skipWs(b: Buffer): number {
+  const c = pos < lim ? b[pos]! : -1;
+  if (c > 32) return c; // (whitespace is at most 32)
   pos = ws(b, pos, lim);
   return pos < lim ? b[pos]! : -1;
 }
@@ -202,9 +225,18 @@ const NO = Symbol('declined');
 
 /** A string starting at the `"` at pos; NO outside the subset. */
 function str(b: Buffer): string | typeof NO {
-  const e = strClose(b, pos, lim);
+  const s = pos + 1;
+  const c0 = s < lim ? b[s]! : -1;
+  if (c0 >= 48 && c0 <= 57) {
+    // A frame number, most likely: never cached, so checked as it is read.
+    const e = plainQuoteAt(b, s, lim);
+    if (e < 0) return NO;
+    pos = e + 1;
+    return latin1(b, s, e);
+  }
+  const e = quoteAt(b, s, lim);
   if (e < 0) return NO;
-  const v = text(b, pos + 1, e);
+  const v = text(b, s, e);
   pos = e + 1;
   return v;
 }
@@ -301,39 +333,51 @@ export function scanCall(b: Buffer, start: number, end: number, into: ScannedCal
     // After a line of many keys: do not hold its values for the rest of the run.
     into.keys.length = into.values.length = into.starts.length = into.ends.length = 0;
   }
-  // (The top level is read with a local cursor, values other than strings by `value`.)
+  // (The top level is read with a local cursor, values other than strings by `value`. `c` is
+  // the byte at p, -1 at the end; whitespace, at most 32, is skipped only where a byte is ≤ 32.)
   let p = ws(b, start, l);
   if (p >= l || b[p] !== 123) return false;
-  p = ws(b, p + 1, l);
+  p++;
+  let c = p < l ? b[p]! : -1;
+  if (c <= 32) c = (p = ws(b, p, l)) < l ? b[p]! : -1;
   const keys = into.keys;
   const values = into.values;
   const starts = into.starts;
   const ends = into.ends;
   let n = 0;
-  if (p < l && b[p] === 125) p++;
+  if (c === 125) p++;
   else {
     for (;;) {
-      if (p >= l || b[p] !== 34) return false;
-      const ke = strClose(b, p, l);
+      if (c !== 34) return false;
+      const ke = quoteAt(b, p + 1, l);
       if (ke < 0) return false;
       const k = text(b, p + 1, ke);
-      if (k === '__proto__') return false;
+      if (k === NO || k === '__proto__') return false;
       for (let i = 0; i < n; i++) if (keys[i] === k) return false;
-      p = ws(b, ke + 1, l);
-      if (p >= l || b[p] !== 58) return false;
-      p = ws(b, p + 1, l);
-      if (p >= l) return false;
+      p = ke + 1;
+      c = p < l ? b[p]! : -1;
+      if (c <= 32) c = (p = ws(b, p, l)) < l ? b[p]! : -1;
+      if (c !== 58) return false;
+      p++;
+      c = p < l ? b[p]! : -1;
+      if (c <= 32) c = (p = ws(b, p, l)) < l ? b[p]! : -1;
       let v: unknown;
-      if (b[p] === 34) {
-        const ve = strClose(b, p, l);
-        if (ve < 0) return false;
-        const c0 = b[p + 1]!;
+      if (c === 34) {
+        const c0 = p + 1 < l ? b[p + 1]! : -1;
+        let ve: number;
         if (c0 >= 48 && c0 <= 57) {
           // A frame number, most likely: made into a string only if asked for.
+          ve = plainQuoteAt(b, p + 1, l);
+          if (ve < 0) return false;
           v = PENDING;
           starts[n] = p + 1;
           ends[n] = ve;
-        } else v = text(b, p + 1, ve);
+        } else {
+          ve = quoteAt(b, p + 1, l);
+          if (ve < 0) return false;
+          v = text(b, p + 1, ve);
+          if (v === NO) return false;
+        }
         p = ve + 1;
       } else {
         pos = p;
@@ -345,12 +389,13 @@ export function scanCall(b: Buffer, start: number, end: number, into: ScannedCal
       keys[n] = k;
       values[n] = v;
       n++;
-      p = ws(b, p, l);
-      if (p >= l) return false;
-      const t = b[p++];
-      if (t === 125) break;
-      if (t !== 44) return false;
-      p = ws(b, p, l);
+      c = p < l ? b[p]! : -1;
+      if (c <= 32) c = (p = ws(b, p, l)) < l ? b[p]! : -1;
+      p++;
+      if (c === 125) break;
+      if (c !== 44) return false;
+      c = p < l ? b[p]! : -1;
+      if (c <= 32) c = (p = ws(b, p, l)) < l ? b[p]! : -1;
     }
   }
   if (ws(b, p, l) !== l) return false; // something after the object
@@ -363,18 +408,37 @@ export function scanCall(b: Buffer, start: number, end: number, into: ScannedCal
 function ws(b: Buffer, p: number, l: number): number {
   while (p < l) {
     const c = b[p]!;
-    if (c !== 32 && c !== 9 && c !== 13 && c !== 10) break;
+    // (Whitespace is at most 32: anything above ends it at the first compare.)
+    if (c > 32 || (c !== 32 && c !== 9 && c !== 13 && c !== 10)) break;
     p++;
   }
   return p;
 }
 
-/** The closing `"` of the string opened at p, or -1 outside the subset (escapes, control, non-ASCII). */
-function strClose(b: Buffer, p: number, l: number): number {
-  for (p++; p < l; p++) {
+/**
+ * The first `"` at or after p, or -1. The bytes before it are checked by {@link plain} (or are
+ * those of a cached string): a `\` there means the quote may be escaped, and the line is declined.
+ */
+function quoteAt(b: Buffer, p: number, l: number): number {
+  for (; p < l; p++) if (b[p] === 34) return p;
+  return -1;
+}
+
+/** The first `"` at or after p when the bytes before it pass {@link plain}; else -1 (one pass). */
+function plainQuoteAt(b: Buffer, p: number, l: number): number {
+  for (; p < l; p++) {
     const c = b[p]!;
     if (c === 34) return p;
     if (c === 92 || c < 32 || c > 126) return -1;
   }
   return -1;
+}
+
+/** Whether bytes [s, e) may stand in a string of the subset: printable ASCII, no `\` (no escapes). */
+function plain(b: Buffer, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) {
+    const c = b[i]!;
+    if (c === 92 || c < 32 || c > 126) return false;
+  }
+  return true;
 }
