@@ -94,7 +94,6 @@ function head(c: CallReport): Head | undefined {
 }
 
 const ascii = (s: string): Uint8Array => Buffer.from(s, 'latin1');
-const K_INDEX = ascii('{"index":');
 const NO_FINDINGS_END = ascii(',"findings":[]}');
 const TRUE = ascii('true');
 const FALSE = ascii('false');
@@ -116,13 +115,52 @@ export function encodeCallReport(c: CallReport, buf: Uint8Array, pos: number, li
   // The shape of almost every call: {index, op, caller, rc, errno, status, out, findings: []}.
   const h = head(c);
   if (h === undefined) return value(buf, pos, lim, c, 0);
-  let p = put(buf, pos, lim, K_INDEX);
-  p = wnum(buf, p, lim, c.index);
+  let p = put(buf, pos, lim, LINE_INDEX.of(c.index));
   // (No outputs, the shared empty `out` of most calls: the rest of the line is the head's.)
   if (c.out === NO_OUT) return put(buf, p, lim, h.noOut);
   p = value(buf, put(buf, p, lim, h.toOut), lim, c.out, 1);
   return put(buf, p, lim, NO_FINDINGS_END);
 }
+
+/**
+ * `prefix` followed by a call's index (`show`: how an index that is not a count is written; JSON's
+ * way by default), for one output: call after call, the digits of the line before are counted up
+ * in place (calls come in order) instead of the number being written digit by digit. Any other
+ * index is written afresh.
+ */
+export class IndexHead {
+  private bytes: Uint8Array;
+  private last = 0;
+
+  constructor(
+    private readonly prefix: Uint8Array,
+    private readonly show: (n: number) => string = (n) => JSON.stringify(n) ?? 'null',
+  ) {
+    this.bytes = Buffer.concat([prefix, ascii('0')]);
+  }
+
+  of(index: number): Uint8Array {
+    // (First: from 2^53 on, last + 1 is last, and would count up the same index again.)
+    if (index === this.last) return this.bytes;
+    if (index === this.last + 1) {
+      const b = this.bytes;
+      const first = this.prefix.length;
+      let i = b.length - 1;
+      while (i >= first && b[i] === 57) b[i--] = 48; // 9 → 0, carry
+      if (i >= first) {
+        b[i]!++;
+        this.last = index;
+        return b;
+      }
+      // (All nines: one digit more.)
+    }
+    const counted = Number.isSafeInteger(index) && index >= 0;
+    this.bytes = Buffer.concat([this.prefix, ascii(counted ? String(index) : this.show(index))]);
+    this.last = counted ? index : NaN;
+    return this.bytes;
+  }
+}
+const LINE_INDEX = new IndexHead(ascii('{"index":'));
 
 /** Nesting the writer follows (a report nests four levels: findings → related → …). */
 const MAX_DEPTH = 16;
@@ -371,8 +409,8 @@ export function encodePrettyCallReport(c: CallReport, buf: Uint8Array, pos: numb
 
 /** The fixed pieces of a pretty call of the common shape at one depth. */
 interface PrettyPieces {
-  /** `{`, a line break, the members' indentation, `"index": ` */
-  open: Uint8Array;
+  /** `{`, a line break, the members' indentation, `"index": ` and the index */
+  index: IndexHead;
   /** `,`, a line break, the indentation, `"out": ` */
   out: Uint8Array;
   /** `,` … `"findings": []`, a line break, the call's indentation, `}` */
@@ -384,7 +422,8 @@ function piecesAt(base: number): PrettyPieces {
   let pc = prettyPieces.get(base);
   if (pc === undefined) {
     const ind = '\n' + ' '.repeat(base + 2);
-    pc = { open: ascii(`{${ind}"index": `), out: ascii(`,${ind}"out": `), close: ascii(`,${ind}"findings": []\n${' '.repeat(base)}}`) };
+    const open = ascii(`{${ind}"index": `);
+    pc = { index: new IndexHead(open), out: ascii(`,${ind}"out": `), close: ascii(`,${ind}"findings": []\n${' '.repeat(base)}}`) };
     if (prettyPieces.size < 64) prettyPieces.set(base, pc);
   }
   return pc;
@@ -401,8 +440,7 @@ function prettyCommon(c: CallReport, h: Head, buf: Uint8Array, pos: number, lim:
     h.prettyBase = base;
   }
   const pc = piecesAt(base);
-  let p = put(buf, pos, lim, pc.open);
-  p = wnum(buf, p, lim, c.index);
+  let p = put(buf, pos, lim, pc.index.of(c.index));
   p = put(buf, p, lim, h.pretty!);
   if (p < 0) return -1;
   const at = p;

@@ -6,7 +6,7 @@
 import type { CallReport, EmulateReport, EmulateSummary, Out, OutValue } from './types.js';
 import type { Finding } from '../policy/types.js';
 import { printable } from '../report/text.js';
-import { HeadCache, LONG_STRING, copyAscii, put, wnum } from './jsonl.js';
+import { HeadCache, IndexHead, LONG_STRING, copyAscii, put, wnum } from './jsonl.js';
 
 /** Text from the input (op names, callers, messages quoting them) for a terminal: no control characters, no line breaks. */
 function safe(s: string): string {
@@ -61,7 +61,8 @@ interface TextHead {
 }
 const textHeads = new HeadCache<TextHead>();
 
-const HASH = Buffer.from('#', 'latin1');
+/** `#` and the index, as formatCallText writes it. */
+const TEXT_INDEX = new IndexHead(Buffer.from('#', 'latin1'), String);
 const EQUALS = 61;
 const SPACE = 32;
 
@@ -73,8 +74,7 @@ const SPACE = 32;
  */
 export function encodeCallText(c: CallReport, buf: Uint8Array, pos: number, lim: number): number {
   if (c.findings.length !== 0 || c.statuses !== undefined) return -1;
-  let p = put(buf, pos, lim, HASH);
-  p = wnum(buf, p, lim, c.index);
+  let p = put(buf, pos, lim, TEXT_INDEX.of(c.index));
   p = put(buf, p, lim, textHead(c).bytes);
   const out = c.out;
   let first = true;

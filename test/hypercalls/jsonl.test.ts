@@ -387,6 +387,34 @@ describe('encodeCallReport', () => {
   });
 });
 
+describe('the index at the head of a line (counted up from the line before)', () => {
+  // Each writer keeps the digits of its last index and counts them up for the next call.
+  const writers: [string, (c: CallReport, buf: Uint8Array, pos: number, lim: number) => number, (c: CallReport) => string][] = [
+    ['JSON Lines', encodeCallReport, (c) => JSON.stringify(c)],
+    ['pretty JSON', (c, buf, pos, lim) => encodePrettyCallReport(c, buf, pos, lim, 2), (c) => prettyJson(c, 2)],
+    ['text', encodeCallText, formatCallText],
+  ];
+  for (const [name, write, want] of writers) {
+    it(`${name}: right through a run, across every carry, and for any other index`, () => {
+      const buf = Buffer.alloc(512);
+      const check = (index: number): void => {
+        const c = report({ index, out: index % 2 ? { bfn: '0x10' } : {} });
+        const end = write(c, buf, 3, buf.length);
+        expect(buf.toString('utf8', 3, end)).toBe(want(c));
+        buf.fill(0x39); // nines: nothing may be read back from the buffer
+      };
+      // In order (a run), then runs from further on: every carry up to seven digits.
+      for (let i = 0; i <= 20_001; i++) check(i);
+      for (const from of [99_990, 999_990, 9_999_990]) for (let i = from; i <= from + 20; i++) check(i);
+      // Out of order, repeated, back to 0, and numbers a run never has.
+      for (const i of [7, 7, 8, 5, 0, 0, 1, 99, 100, 2 ** 53 - 2, 2 ** 53 - 1, 2 ** 53, 2 ** 53 + 2, 1e21, -0, 0, 1, -1, 0, 1.5, 2.5, NaN, 3, Infinity, 4, -Infinity, 5]) {
+        const c = report({ index: i });
+        expect(writeChecked((b, p, l) => write(c, b, p, l), want(c), 2)).toBeGreaterThan(2);
+      }
+    });
+  }
+});
+
 describe('indentJson and encodePrettyCallReport', () => {
   it('indent compact JSON exactly as JSON.stringify(v, null, 2) lays it out, at any depth (property)', () => {
     fc.assert(
