@@ -185,6 +185,36 @@ describe('argument validation', () => {
     ]);
   });
 
+  it('names of Object.prototype members are domain names like any other, and flag names of none', () => {
+    // (Special domids and flag names were once looked up as properties of plain objects, where
+    // `constructor` or `toString` found a function.)
+    const rep = scenario(
+      labScenario(`  - op: iommu.lookup_foreign_page
+    domid: constructor
+    gfn: 0
+  - op: memory.translate
+    domid: toString
+    gfns: [0]
+  - op: iommu.map_page
+    bfn: 0x100
+    gfn: 0x100
+    flags: [read, hasOwnProperty]
+  - op: iommu.map_page
+    bfn: 0x100
+    gfn: 0x100
+    flags: __proto__
+`),
+    );
+    expect(rep.calls.map((c) => [c.errno, c.findings.map((f) => f.rule)])).toEqual([
+      ['ENXIO', ['ref/unknown']],
+      ['ESRCH', ['ref/unknown']],
+      ['EINVAL', ['schema/invalid']],
+      ['EINVAL', ['schema/invalid']],
+    ]);
+    expect(rep.calls[0]!.findings[0]!.message).toContain('names domain "constructor"');
+    expect(rep.calls[2]!.findings[0]!.message).toContain('unknown flag "hasOwnProperty"');
+  });
+
   it('a domid beyond 16 bits is schema/invalid; an unknown numeric domid is an errno', () => {
     const rep = scenario(labScenario(`  - op: memory.translate\n    domid: 70000\n    gfns: [0]\n  - op: memory.translate\n    domid: 4000\n    gfns: [0]\n`));
     expect(rep.calls.map((c) => [c.errno, rules(rep, c.index)])).toEqual([
