@@ -111,8 +111,9 @@ export function parseStatus(v: unknown): number | undefined {
     return n <= 0 ? n : undefined;
   }
   const name = s.startsWith('-') ? s.slice(1) : s;
-  if (name in ERRNO) return -ERRNO[name]!;
-  if (name in GNTST) return GNTST[name]!;
+  // (Own names only: `toString` and the like are no error codes.)
+  if (Object.hasOwn(ERRNO, name)) return -ERRNO[name]!;
+  if (Object.hasOwn(GNTST, name)) return GNTST[name]!;
   return undefined;
 }
 

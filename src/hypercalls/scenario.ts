@@ -387,7 +387,8 @@ export class Session {
           break;
         }
         default: {
-          const got = r.out[key];
+          // (An output of that name: not a member every object has, such as `toString`.)
+          const got = Object.hasOwn(r.out, key) ? r.out[key] : undefined;
           if (got === undefined) {
             miss(key, show(FRAME_OUTPUTS.has(key) ? asFrames(want) : want), `no output \`${key}\` (outputs: ${Object.keys(r.out).join(', ') || 'none'}; ${r.errno})`);
           } else if (!sameValue(want, got, this.machine)) {
@@ -666,7 +667,7 @@ export function sameValue(want: unknown, got: OutValue, m?: Machine): boolean {
   if (got !== null && typeof got === 'object') {
     const w = asObject(want);
     if (!w) return false;
-    return Object.keys(w).every((k) => got[k] !== undefined && sameValue(w[k], got[k]!, m));
+    return Object.keys(w).every((k) => Object.hasOwn(got, k) && got[k] !== undefined && sameValue(w[k], got[k]!, m));
   }
   if (typeof got === 'boolean' || got === null) return want === got;
   const gb = asBig(got);

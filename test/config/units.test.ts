@@ -160,6 +160,8 @@ describe('error codes', () => {
     expect(parseStatus('GNTST_bad_handle')).toBe(-4);
     expect(parseStatus('EWHAT')).toBeUndefined();
     expect(parseStatus(5)).toBeUndefined();
+    // Names of Object.prototype members are no error codes (they were once read as `in` the table).
+    for (const s of ['toString', '-constructor', 'hasOwnProperty', '__proto__', 'valueOf']) expect(parseStatus(s), s).toBeUndefined();
     expect(errnoName(-98)).toBe('EADDRINUSE');
     expect(errnoName(0)).toBe('OK');
     expect(gntstName(-1)).toBe('GNTST_general_error');

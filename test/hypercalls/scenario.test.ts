@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { labScenario, load, loadDir, scenario, rules } from './helpers.js';
-import { runScenario, runCalls, formatEmulateText, OPS } from '../../src/hypercalls/index.js';
+import { runScenario, runCalls, formatEmulateText, OPS, sameValue } from '../../src/hypercalls/index.js';
 import { buildMachine } from '../../src/model/build.js';
 import type { CallReport } from '../../src/hypercalls/types.js';
 
@@ -213,6 +213,17 @@ describe('argument validation', () => {
     ]);
     expect(rep.calls[0]!.findings[0]!.message).toContain('names domain "constructor"');
     expect(rep.calls[2]!.findings[0]!.message).toContain('unknown flag "hasOwnProperty"');
+  });
+
+  it('an expected output named like an Object.prototype member is an output the call does not have', () => {
+    const rep = scenario(labScenario(`  - op: iommu.query_caps
+    expect: {toString: 1}
+`));
+    expect(rep.calls[0]!.findings.map((f) => f.message)).toEqual([expect.stringContaining('expected toString 1, got no output `toString`')]);
+    // nested: an element of a batch's outputs
+    expect(sameValue({ constructor: 1 }, { bfn: '0x1' })).toBe(false);
+    expect(sameValue([{ toString: 1 }], [{}])).toBe(false);
+    expect(sameValue({ bfn: 1 }, { bfn: '0x1' })).toBe(true);
   });
 
   it('a domid beyond 16 bits is schema/invalid; an unknown numeric domid is an errno', () => {
