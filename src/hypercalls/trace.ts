@@ -25,9 +25,9 @@ export interface TraceLine extends RawCall {
 class TraceCall implements TraceLine {
   constructor(
     readonly call: unknown,
-    readonly line: number,
+    public line: number,
     private readonly file: string,
-    private readonly length: number,
+    public length: number,
     readonly error?: string,
   ) {}
   locate(): Location {
@@ -75,9 +75,12 @@ class LineSplitter {
   private lineNo = 0;
   /** The call of the current line when the fast reader took it (one object for every line). */
   private readonly scanned = new ScannedCall();
+  /** Shared: the line the fast reader took, handed on (one object for every such line). */
+  private scannedLine: TraceCall | undefined;
   /**
-   * `shared`: a line the fast reader takes is handed on as the one ScannedCall of this splitter,
-   * valid until the next line; otherwise as the object JSON.parse would give.
+   * `shared`: a line the fast reader takes is handed on as the one TraceLine and ScannedCall of
+   * this splitter, valid until the next line; otherwise as its own TraceLine with the object
+   * JSON.parse would give.
    */
   constructor(
     private readonly display: string,
@@ -139,7 +142,12 @@ class LineSplitter {
     // The plain lines traces are made of: read straight from the bytes (all ASCII: a column is a byte).
     const sc = this.scanned;
     if (scanCall(buf, s, end, sc)) {
-      each(new TraceCall(this.shared ? sc : sc.toObject(), lineNo, this.display, end - start));
+      if (this.shared) {
+        const t = (this.scannedLine ??= new TraceCall(sc, lineNo, this.display, 0));
+        t.line = lineNo;
+        t.length = end - start;
+        each(t);
+      } else each(new TraceCall(sc.toObject(), lineNo, this.display, end - start));
       return;
     }
     const text = buf.toString('utf8', start, end);
@@ -247,7 +255,8 @@ function regularFile(file: string, display: string): number | undefined {
  * copies what it keeps of a chunk).
  *
  * A line's `call` is the parsed object, or — for the plain lines the fast reader takes — a
- * {@link ScannedCall} that is reused for the next line: use it within `each` (the runner does).
+ * {@link ScannedCall}; such a line and its call are reused for the next line: use them within
+ * `each` (the runner does; the locations it keeps are made there).
  */
 export async function forEachTraceLine(
   file: TraceSource,

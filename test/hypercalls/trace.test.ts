@@ -105,8 +105,9 @@ describe('emulateTrace', () => {
   });
 
   it('an unknown argument is found on every line that has it, whatever the lines of the same op before it', async () => {
-    // The reader remembers the keys of the last line of an op that were all known; a line with
-    // the same keys is not checked again. Lines of other keys (an unknown one among them) must be.
+    // Lines of one op with different keys, an unknown one among them, after lines of the same op
+    // and of others whose keys were all known (the reader once remembered those and skipped the
+    // check for a line with the same keys): every unknown key is found.
     const ok = '{"op":"iommu.unmap_page","bfn":"0x10"}';
     const p = file(
       'keys.jsonl',
