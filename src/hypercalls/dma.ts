@@ -127,7 +127,8 @@ export const DMA_OPS = [
     summary: 'a device DMAs to a BFN: what does it reach? (out.mfn, out.owner)',
     keys: new Set(['device', 'bfn', 'bfn_of', 'mfn_of', 'access', 'target']),
     parse(r) {
-      const a: DmaArgs = { device: r.device('device'), bfn: r.bfn(), access: r.choice('access', ['read', 'write'] as const, 'write') };
+      // (Every field from the start: one shape for every call, whichever fields it has.)
+      const a: DmaArgs = { device: r.device('device'), bfn: r.bfn(), access: r.choice('access', ['read', 'write'] as const, 'write'), target: undefined, bfnKey: undefined };
       if (r.has('bfn_of')) a.bfnKey = 'bfn_of';
       else if (r.has('mfn_of')) a.bfnKey = 'mfn_of';
       const t = r.get('target');

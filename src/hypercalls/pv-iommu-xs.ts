@@ -321,7 +321,8 @@ const UNKNOWN_SUBOP_KEYS: ReadonlySet<string> = new Set(['flags', 'page_order', 
 
 /** Read the fields of one element (subop already known) from `r`. */
 function readElement(r: ArgReader, subop: number): XsOp {
-  const op: XsOp = { subop };
+  // (Every field from the start: one shape for every element, whichever fields it has.)
+  const op: XsOp = { subop, flags: undefined, bfn: undefined, gfn: undefined, domid: undefined, ioserver: undefined };
   const keys = ELEMENT_KEYS[subop] ?? ALL_ELEMENT_KEYS;
   for (const k of keys) {
     if (k === 'domid') op.domid = r.domid('domid', keys === ALL_ELEMENT_KEYS ? DOMID_SELF : undefined);
