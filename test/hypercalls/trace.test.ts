@@ -150,6 +150,15 @@ describe('emulateTrace', () => {
     expect(msgs).toEqual(refs.map((r) => `call #${r} (${what[r]![0]}) has no out.bfn${what[r]![1]}`));
   });
 
+  it("a finding spans its own line, whatever the lines before it (the reader's line object is reused)", async () => {
+    const lines = ['{"op":"iommu.unmap_page","bfn":"0x10"}', '{"op":"memory.translate","domid":"nosuch","gfns":[0]}', '{"op":"iommu.unmap_page","bfn":"0x10"}', '  {"op":"memory.translate","domid":"vm-none","gfns":["0x1","0x2"]}\r'];
+    const res = await emulateTrace(machine(), file('spans.jsonl', lines.join('\n') + '\n'), () => {});
+    expect(res.findings.filter((f) => f.rule === 'ref/unknown').map((f) => [f.line, f.column, f.endLine, f.endColumn])).toEqual([
+      [2, 1, 2, lines[1]!.length + 1],
+      [4, 1, 4, lines[3]!.length], // (the \r is not part of the line)
+    ]);
+  });
+
   it('end-of-run checks apply to traces too', async () => {
     const p = file('d.jsonl', '{"op":"memory.translate","domid":1,"gfns":["0x100"]}\n{"op":"memory.decrease_reservation","caller":"vm1","gfns":[256]}\n');
     const res = await emulateTrace(machine(), p, () => {});
