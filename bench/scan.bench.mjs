@@ -2,9 +2,10 @@
 //   npm run build && node bench/scan.bench.mjs [trace.jsonl] [rounds]
 // Reads the trace (default: 200,000 calls of the bench's generator, in a temp file) into memory,
 // then, `rounds` times (default 5): splits it into lines and reads each with `scanCall`, with
-// `latin1Slice` + `JSON.parse` (what the JSONL floor does per line), and only splits it; prints
-// ns per line. For a count that does not move with the machine, run it under valgrind as
-// docs/performance.md shows (`--single-threaded`), once per mode (`--only scan|json|split`).
+// `toString` + `JSON.parse` (what the JSONL floor, bench/floors.mjs, does per line), and only
+// splits it; prints ns per line. For a count that does not move with the machine, run it under
+// valgrind as docs/performance.md shows (`--single-threaded`), once per mode
+// (`--only scan|json|split`).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -32,7 +33,7 @@ const modes = {
     return scanCall(b, s, e, sc) ? 1 : 0;
   },
   json(b, s, e) {
-    return JSON.parse(b.latin1Slice(s, e)) !== null ? 1 : 0;
+    return JSON.parse(b.toString('utf8', s, e)) !== null ? 1 : 0;
   },
   split() {
     return 1;
