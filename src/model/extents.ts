@@ -321,6 +321,30 @@ export class ExtentMap<T> {
     return this.ops.shift(leaf.v[i]!, frame - leaf.s[i]!);
   }
 
+  /**
+   * The stored payload that holds `frame`, unshifted (undefined: not covered), and in `rawStart`
+   * the frame that payload is the value of (its extent's start, or `frame` itself for a point):
+   * the value at `frame` is `ops.shift(raw, frame - rawStart)`. What `lookup` answers, without the
+   * shifted copy a linear payload costs (a p2m or IOMMU look-up wants one field of it).
+   */
+  raw(frame: number): T | undefined {
+    checkFrame('raw', frame);
+    if (this.pts !== undefined) {
+      const p = this.pts.get(frame);
+      if (p !== undefined) {
+        this.rawStart = frame;
+        return p;
+      }
+    }
+    if (!this.find(frame)) return undefined;
+    const leaf = this.leaves[this.pl]!;
+    this.rawStart = leaf.s[this.pi]!;
+    return leaf.v[this.pi]!;
+  }
+
+  /** Set by `raw` (read it at once: the next call of `raw` changes it). */
+  rawStart = 0;
+
   /** Whether `frame` is covered. */
   has(frame: number): boolean {
     checkFrame('has', frame);
@@ -958,7 +982,14 @@ export class ExtentMap<T> {
     }
     if (n > k) {
       const at = i + k;
-      if (n - k === 1) {
+      if (at === s.length) {
+        // At the end of the leaf (extents added in ascending order): no splice.
+        for (let x = k; x < n; x++) {
+          s.push(tS[x]!);
+          e.push(tE[x]!);
+          v.push(tV[x]!);
+        }
+      } else if (n - k === 1) {
         s.splice(at, 0, tS[k]!);
         e.splice(at, 0, tE[k]!);
         v.splice(at, 0, tV[k]!);
@@ -972,9 +1003,16 @@ export class ExtentMap<T> {
         v.splice(at, 0, tV[k]!, tV[k + 1]!, tV[k + 2]!);
       }
     } else if (k > n) {
-      s.splice(i + n, k - n);
-      e.splice(i + n, k - n);
-      v.splice(i + n, k - n);
+      if (i + k === s.length) {
+        // The leaf's last extents go: cut it short.
+        s.length = i + n;
+        e.length = i + n;
+        v.length = i + n;
+      } else {
+        s.splice(i + n, k - n);
+        e.splice(i + n, k - n);
+        v.splice(i + n, k - n);
+      }
     }
   }
 

@@ -225,6 +225,24 @@ describe('splitting', () => {
     ]);
   });
 
+  it('raw: the stored payload and the frame it is the value of, without a shifted copy', () => {
+    const m = new ExtentMap(linear<Lin>());
+    const stored = { base: 1000, tag: 'x' };
+    m.set(100, 199, stored);
+    expect(m.raw(150)).toBe(stored);
+    expect(m.rawStart).toBe(100);
+    expect(m.raw(99)).toBeUndefined();
+    // a point held inside the extent is its own payload, at its own frame
+    const held = { base: 7, tag: 'y' };
+    m.setPoint(120, held);
+    expect(m.raw(120)).toBe(held);
+    expect(m.rawStart).toBe(120);
+    expect(m.raw(121)).toBe(stored);
+    expect(m.rawStart).toBe(100);
+    expect(m.ops.shift(m.raw(121)!, 121 - m.rawStart)).toEqual(m.lookup(121));
+    m.checkInvariants();
+  });
+
   it('overlapping clips and shifts linear payloads', () => {
     const m = new ExtentMap(linear<Lin>());
     m.set(0, 9, { base: 500, tag: 'a' });
@@ -691,6 +709,7 @@ describe('argument validation', () => {
   it('rejects bad frames in point queries', () => {
     for (const f of [-1, 0.5, 2 ** 52, Number.NaN]) {
       expect(() => m.get(f)).toThrow(RangeError);
+      expect(() => m.raw(f)).toThrow(RangeError);
       expect(() => m.lookup(f)).toThrow(RangeError);
       expect(() => m.has(f)).toThrow(RangeError);
     }

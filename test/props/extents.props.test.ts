@@ -134,6 +134,12 @@ function rle<V>(kind: Kind<V>, naive: Map<number, V>): Run<V>[] {
   return out;
 }
 
+/** The value at `f` as `raw` gives it: the stored payload shifted by hand from `rawStart`. */
+function rawAt<V>(map: ExtentMap<V>, f: number): V | undefined {
+  const r = map.raw(f);
+  return r === undefined ? undefined : map.ops.shift(r, f - map.rawStart);
+}
+
 /**
  * What the map answers while it holds points (`setPoint`): invariants, point look-ups of every
  * frame, coverage over q, `get` at q's end, then `overlapping` over q. Questions of coverage write
@@ -144,13 +150,15 @@ function checkLight<V>(kind: Kind<V>, map: ExtentMap<V>, naive: Map<number, V>, 
   map.checkInvariants();
   const [qs, qe] = q;
   const runs = rle(kind, naive);
-  const got = { lookup: [] as unknown[], has: [] as boolean[] };
-  const want = { lookup: [] as unknown[], has: [] as boolean[] };
+  const got = { lookup: [] as unknown[], raw: [] as unknown[], has: [] as boolean[] };
+  const want = { lookup: [] as unknown[], raw: [] as unknown[], has: [] as boolean[] };
   for (let f = 0; f <= MAX_Q; f++) {
     got.lookup.push(map.lookup(f));
+    got.raw.push(rawAt(map, f));
     got.has.push(map.has(f));
     const v = naive.get(f);
     want.lookup.push(v);
+    want.raw.push(v);
     want.has.push(v !== undefined);
   }
   expect(got).toEqual(want);
@@ -174,17 +182,19 @@ function checkAgainst<V>(kind: Kind<V>, map: ExtentMap<V>, naive: Map<number, V>
   expect(map.highest()).toEqual(runs[runs.length - 1]);
 
   // point queries, every frame (compared in bulk: one expect per kind of query)
-  const got = { lookup: [] as unknown[], has: [] as boolean[], get: [] as unknown[] };
-  const want = { lookup: [] as unknown[], has: [] as boolean[], get: [] as unknown[] };
+  const got = { lookup: [] as unknown[], raw: [] as unknown[], has: [] as boolean[], get: [] as unknown[] };
+  const want = { lookup: [] as unknown[], raw: [] as unknown[], has: [] as boolean[], get: [] as unknown[] };
   let ri = 0;
   for (let f = 0; f <= MAX_Q; f++) {
     const v = naive.get(f);
     while (ri < runs.length && runs[ri]!.end < f) ri++;
     const run = ri < runs.length && runs[ri]!.start <= f ? runs[ri] : undefined;
     got.lookup.push(map.lookup(f));
+    got.raw.push(rawAt(map, f));
     got.has.push(map.has(f));
     got.get.push(map.get(f));
     want.lookup.push(v);
+    want.raw.push(v);
     want.has.push(v !== undefined);
     want.get.push(run);
   }
