@@ -78,7 +78,7 @@ export function grantMap(ctx: OpContext, a: GrantMapArgs): CallResult {
     // per MFN with separate read / write counts.
     const c = ld !== rd ? needIommuMapping(m, ld) : undefined;
     if (c) {
-      const e = c.table.lookup(mfn);
+      const e = c.table.raw(mfn); // (origin and counts only: no shifted copy)
       if (!e) {
         iommuMap(m, c, mfn, mfn, 1, { r: true, w: !ro, origin: 'grant', ref: false, grantReaders: ro ? 1 : 0, grantWriters: ro ? 0 : 1 });
         mapping.iommu = c;
@@ -132,7 +132,7 @@ export function releaseGrant(m: Machine, g: GrantMapping): void {
   }
   const c = g.iommu;
   if (c) {
-    const e = c.table.lookup(g.mfn);
+    const e = c.table.raw(g.mfn); // (origin and counts only: no shifted copy)
     if (e && e.origin === 'grant') {
       const readers = Math.max(0, (e.grantReaders ?? 0) - (g.readonly ? 1 : 0));
       const writers = Math.max(0, (e.grantWriters ?? 0) - (g.readonly ? 0 : 1));

@@ -68,10 +68,18 @@ export function populatePhysmap(ctx: OpContext, a: ReservationArgs): CallResult 
   outer: for (const r of a.gfns.ranges) {
     let gfn = r.start;
     while (gfn <= r.end) {
-      // What is at [gfn, r.end]? Walk it in runs.
-      const seg = segments(d.p2m, gfn, r.end)[0]!;
-      if (seg.value && isSpecialType(seg.value.type)) break outer; // p2m_add_page: domain_crash, -EPERM
-      const want = seg.end - seg.start + 1;
+      // What is at [gfn, r.end]? Walk it in runs (one gfn: a look-up).
+      let segEnd = gfn;
+      let type: P2mType | undefined;
+      if (gfn === r.end) {
+        type = d.p2m.raw(gfn)?.type;
+      } else {
+        const seg = segments(d.p2m, gfn, r.end)[0]!;
+        segEnd = seg.end;
+        type = seg.value?.type;
+      }
+      if (type !== undefined && isSpecialType(type)) break outer; // p2m_add_page: domain_crash, -EPERM
+      const want = segEnd - gfn + 1;
       const room = d.maxPages - d.totPages;
       if (room <= 0) break outer; // assign_pages: over max_pages
       const got = allocFrames(m, d.domid, Math.min(want, room));
@@ -83,7 +91,7 @@ export function populatePhysmap(ctx: OpContext, a: ReservationArgs): CallResult 
         gfn += len;
         n += len;
       }
-      if (gfn <= seg.end) break outer; // fewer frames than asked: the host ran out
+      if (gfn <= segEnd) break outer; // fewer frames than asked: the host ran out
     }
   }
   return pv ? done(n, { mfns }) : done(n);

@@ -250,7 +250,7 @@ export function p2mClear(m: Machine, d: DomainModel, gfn: number, count = 1): vo
 
 /** The p2m type at a gfn (undefined: nothing). */
 export function p2mTypeAt(d: DomainModel, gfn: number): P2mType | undefined {
-  return isFrame(gfn) ? d.p2m.lookup(gfn)?.type : undefined;
+  return isFrame(gfn) ? d.p2m.raw(gfn)?.type : undefined;
 }
 
 /** Xen's "special" p2m types, only creatable/removable through their own paths. */

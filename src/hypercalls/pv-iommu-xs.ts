@@ -283,9 +283,9 @@ function unmapForeignPage(ctx: OpContext, bfn: number): ElemResult {
   }
   const ctxt = d.iommu!;
   const dfn = effectiveDfn(m, bfn);
-  const e = dfn < 0 ? undefined : ctxt.table.lookup(dfn);
+  const e = dfn < 0 ? undefined : ctxt.table.raw(dfn);
   if (!e) return st('ENOENT');
-  const mfn = e.base;
+  const mfn = e.base + (dfn - ctxt.table.rawStart);
   const page = pageAt(m, mfn);
   if (!page) return st('ENOENT');
   if (e.origin === 'map_foreign') {

@@ -155,7 +155,10 @@ export interface IommuLookupResult {
   mfn: number;
   r: boolean;
   w: boolean;
-  /** The table entry used (mode 'table'). */
+  /**
+   * The table entry used (mode 'table'), as stored: its `base` is the MFN of its extent's first
+   * DFN, which may lie below the one looked up (`mfn` is the frame reached).
+   */
   entry?: IommuEntry;
   /** VT-d: the DFN was beyond the address width and was masked to a low one (an alias). */
   wrapped?: boolean;
@@ -185,9 +188,10 @@ export function iommuLookup(m: Machine, ctx: IommuContext, dfn: number): IommuLo
     if (m.scratchMfn === undefined) return FAULT('unmapped', wrapped);
     return wrapped ? { mfn: m.scratchMfn, r: true, w: true, wrapped } : { mfn: m.scratchMfn, r: true, w: true };
   }
-  const entry = ctx.table.lookup(dfn);
+  // (`raw`: the stored entry, its base moved by hand rather than a shifted copy made)
+  const entry = ctx.table.raw(dfn);
   if (!entry) return FAULT('unmapped', wrapped);
-  const res: IommuLookupResult = { mfn: entry.base, r: entry.r, w: entry.w, entry };
+  const res: IommuLookupResult = { mfn: entry.base + (dfn - ctx.table.rawStart), r: entry.r, w: entry.w, entry };
   if (wrapped) res.wrapped = true;
   return res;
 }
@@ -229,10 +233,11 @@ export function iommuUnmap(m: Machine, ctx: IommuContext, dfn: number, count: nu
   if (end === dfn) {
     // One frame (an unmap of a trace, call after call): a look-up, no range walk (and not `get`,
     // which would write in the points held over the whole extent around the frame).
-    const v = ctx.table.lookup(dfn);
+    const v = ctx.table.raw(dfn);
     if (v === undefined) return 0;
+    const mfn = v.base + (dfn - ctx.table.rawStart);
     ctx.table.delete(dfn, dfn);
-    if (v.ref) putRef(m, v.base, 1);
+    if (v.ref) putRef(m, mfn, 1);
     return 1;
   }
   let n = 0;

@@ -46,28 +46,31 @@ export function isTranslated(d: DomainModel): boolean {
  * not mapped. The same table serves share_pt (SPEC; real EPT sharing differs for logdirty,
  * ram_shared and ioreq_server, see reference/xen-model.md §3.1).
  */
-export function iommuPermsForType(t: P2mType): { r: boolean; w: boolean } | undefined {
+export function iommuPermsForType(t: P2mType): Readonly<{ r: boolean; w: boolean }> | undefined {
   switch (t) {
     case 'ram_rw':
     case 'ram_logdirty':
     case 'grant_map_rw':
     case 'map_foreign':
     case 'mmio_direct':
-      return { r: true, w: true };
+      return PERMS_RW;
     case 'ram_ro':
     case 'grant_map_ro':
-      return { r: true, w: false };
+      return PERMS_R;
     default:
       return undefined;
   }
 }
 
+const PERMS_RW = Object.freeze({ r: true, w: true });
+const PERMS_R = Object.freeze({ r: true, w: false });
+
 /** gfn (pfn for PV) → mfn and type, or undefined when nothing is mapped there (Xen: `p2m_get_entry`). */
 export function p2mLookup(d: DomainModel, gfn: number): { mfn: number; type: P2mType } | undefined {
   if (!isFrame(gfn)) return undefined;
-  // (the extent rather than `lookup`: the linear payload's base moved by hand, no shifted copy)
-  const e = d.p2m.get(gfn);
-  return e ? { mfn: e.value.base + (gfn - e.start), type: e.value.type } : undefined;
+  // (`raw` rather than `lookup`: the linear payload's base moved by hand, no shifted copy)
+  const v = d.p2m.raw(gfn);
+  return v === undefined ? undefined : { mfn: v.base + (gfn - d.p2m.rawStart), type: v.type };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -157,9 +160,17 @@ function follows(c: IommuContext, domid: DomId): boolean {
   return c.followsP2m === domid || c.followsOwnership === domid;
 }
 
-function range(gfn: number, count: number): { start: number; end: number } | undefined {
-  if (!isFrame(gfn) || !Number.isInteger(count) || count < 1 || !isFrame(gfn + count - 1)) return undefined;
-  return { start: gfn, end: gfn + count - 1 };
+/** Whether [gfn, gfn + count) is a non-empty run of frames. */
+function isRun(gfn: number, count: number): boolean {
+  return isFrame(gfn) && Number.isInteger(count) && count >= 1 && isFrame(gfn + count - 1);
+}
+
+/**
+ * Whether a change of d's p2m must be mirrored anywhere: an M2P kept in step (PV), or a context
+ * following the p2m or the ownership. When not, writing the p2m is the whole change.
+ */
+function mirrored(d: DomainModel): boolean {
+  return followingContexts(d).length !== 0 || (!isTranslated(d) && liveM2p(d) !== undefined);
 }
 
 /** Delete the `follows` entries of [start, end] in ctx; `identityOnly`: only those mapping DFN = MFN. */
@@ -186,11 +197,11 @@ function addFollowing(m: Machine, ctx: IommuContext, dfn: number, len: number, m
  * Page ownership and references are the caller's business (pages.ts).
  */
 export function p2mSet(m: Machine, d: DomainModel, gfn: number, count: number, mfn: number, type: P2mType): void {
-  const r = range(gfn, count);
-  if (!r || !isFrame(mfn) || !isFrame(mfn + count - 1)) return;
-  p2mRemove(m, d, gfn, count);
+  if (!isRun(gfn, count) || !isFrame(mfn) || !isFrame(mfn + count - 1)) return;
+  // (Nothing mirrored: `set` overwrites what was there, no removal first.)
+  if (mirrored(d)) p2mRemove(m, d, gfn, count);
   const m2p = isTranslated(d) ? undefined : liveM2p(d); // (only PV domains have one)
-  d.p2m.set(r.start, r.end, { base: mfn, type });
+  d.p2m.set(gfn, gfn + count - 1, { base: mfn, type });
   if (m2p !== undefined) {
     m2pAdd(m2p, gfn, mfn, count);
     m2p.revision = d.p2m.revision;
@@ -215,23 +226,29 @@ export function p2mSet(m: Machine, d: DomainModel, gfn: number, count: number, m
  * Ownership and references are the caller's business (`m` is taken for symmetry with p2mSet).
  */
 export function p2mRemove(_m: Machine, d: DomainModel, gfn: number, count: number): void {
-  const r = range(gfn, count);
-  if (!r) return;
-  let old: { start: number; end: number; value: P2mEntry }[];
+  if (!isRun(gfn, count)) return;
+  const end = gfn + count - 1;
+  if (!mirrored(d)) {
+    d.p2m.delete(gfn, end);
+    return;
+  }
+  // What leaves: each run of gfns with the mfn it mapped first.
+  let old: { start: number; end: number; mfn: number }[];
   if (count === 1) {
     // One frame: one look-up instead of a range walk.
-    const v = d.p2m.lookup(gfn);
+    const v = d.p2m.raw(gfn);
     if (v === undefined) return;
-    old = [{ start: gfn, end: gfn, value: v }];
+    old = [{ start: gfn, end: gfn, mfn: v.base + (gfn - d.p2m.rawStart) }];
   } else {
-    old = [...d.p2m.overlapping(r.start, r.end)];
+    old = [];
+    for (const e of d.p2m.overlapping(gfn, end)) old.push({ start: e.start, end: e.end, mfn: e.value.base });
     if (old.length === 0) return;
   }
   const m2p = isTranslated(d) ? undefined : liveM2p(d);
-  d.p2m.delete(r.start, r.end);
+  d.p2m.delete(gfn, end);
   if (m2p !== undefined) {
     // Each frame that left had one pfn (not aliased), and it was this one.
-    if (!m2p.aliased) for (const e of old) m2p.map.delete(e.value.base, e.value.base + (e.end - e.start));
+    if (!m2p.aliased) for (const e of old) m2p.map.delete(e.mfn, e.mfn + (e.end - e.start));
     m2p.revision = d.p2m.revision;
   }
   const ctxs = followingContexts(d);
@@ -240,7 +257,7 @@ export function p2mRemove(_m: Machine, d: DomainModel, gfn: number, count: numbe
       if (ctx.followsP2m === d.domid) for (const e of old) dropFollowing(ctx, e.start, e.end, false);
     } else if (ctx.followsOwnership === d.domid) {
       // (A PV guest mapping one MFN at two PFNs loses the identity entry with the first removal.)
-      for (const e of old) dropFollowing(ctx, e.value.base, e.value.base + (e.end - e.start), true);
+      for (const e of old) dropFollowing(ctx, e.mfn, e.mfn + (e.end - e.start), true);
     }
   }
 }

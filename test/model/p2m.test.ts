@@ -79,6 +79,8 @@ describe('translated domain following its p2m (sync_pt)', () => {
     iommuMap(m, ctx, 0x300, 0x10, 1, { r: true, w: true, origin: 'map_pages', ref: true });
     p2mSet(m, vm, 0x300, 1, 0x480, 'ram_rw');
     expect(iommuLookup(m, ctx, 0x300)).toMatchObject({ mfn: 0x10, entry: { origin: 'map_pages' } });
+    // Inside an extent: the frame reached is the entry's base moved by the offset.
+    expect(iommuLookup(m, ctx, 0x2f)).toMatchObject({ mfn: 0x42f, r: true, w: true, entry: { base: 0x400 } });
     p2mRemove(m, vm, 0x300, 1);
     expect(iommuLookup(m, ctx, 0x300).mfn).toBe(0x10);
   });
@@ -89,6 +91,21 @@ describe('translated domain following its p2m (sync_pt)', () => {
     p2mSet(m, vm, 0x500, 4, 0x900, 'ram_rw');
     expect(p2mLookup(vm, 0x502)).toEqual({ mfn: 0x902, type: 'ram_rw' });
     expect(vm.iommu).toBeUndefined();
+    // Nothing mirrors this p2m: a set overwrites in place, a remove only removes.
+    p2mSet(m, vm, 0x501, 2, 0xa00, 'ram_ro');
+    expect(p2mOf(m, 1).filter((e) => e[0] >= 0x500)).toEqual([
+      [0x500, 0x500, 0x900, 'ram_rw'],
+      [0x501, 0x502, 0xa00, 'ram_ro'],
+      [0x503, 0x503, 0x903, 'ram_rw'],
+    ]);
+    p2mRemove(m, vm, 0x502, 1);
+    p2mRemove(m, vm, 0x503, 4); // runs past the mapping: removes what is there
+    p2mRemove(m, vm, 0x600, 1); // nothing there
+    expect(p2mOf(m, 1).filter((e) => e[0] >= 0x500)).toEqual([
+      [0x500, 0x500, 0x900, 'ram_rw'],
+      [0x501, 0x501, 0xa00, 'ram_ro'],
+    ]);
+    expect(p2mLookup(vm, 0x502)).toBeUndefined();
   });
 });
 
