@@ -93,12 +93,18 @@ const COVERAGE_OPS: PayloadOps<true> = { shift: (v) => v, joinable: () => true }
  * to base+d. shift moves base by delta (a shallow copy with a new base; other fields shared).
  * b continues a (of aLength frames) when `b.base === a.base + aLength` and `eq(a, b)`; the default
  * `eq` compares all own enumerable fields except `base` with `===` (same key set required).
- * Payloads must be plain objects (a shifted copy is made with object spread, dropping prototypes).
+ * Payloads must be plain objects. The shifted copy is made by `withBase(v, base)` when given — a
+ * copy of v with that base, built field by field for the payload's one shape — else by object
+ * spread (which, shared by payloads of many shapes, costs a megamorphic store of `base` a copy).
  */
-export function linear<T extends { base: number }>(eq?: (a: T, b: T) => boolean): PayloadOps<T> {
+export function linear<T extends { base: number }>(
+  eq?: (a: T, b: T) => boolean,
+  withBase?: (v: T, base: number) => T,
+): PayloadOps<T> {
   const same = eq ?? sameExceptBase;
+  const copy = withBase ?? ((v: T, base: number): T => ({ ...v, base }));
   return {
-    shift: (v, delta) => (delta === 0 ? v : { ...v, base: v.base + delta }),
+    shift: (v, delta) => (delta === 0 ? v : copy(v, v.base + delta)),
     joinable: (a, aLength, b) => b.base === a.base + aLength && same(a, b),
   };
 }

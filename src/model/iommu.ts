@@ -18,8 +18,9 @@ export function iommuWidthFrames(m: Machine): number {
 }
 
 /**
- * Every field of an IommuEntry (a new field fails to compile here until IOMMU_OPS compares it).
- * Entries are built by `makeEntry`, which sets an optional field only to a defined value.
+ * Every field of an IommuEntry (a new field fails to compile here until IOMMU_OPS compares it,
+ * and `makeEntry` — which also makes IOMMU_OPS's shifted copies — sets it). Entries are built by
+ * `makeEntry`, which sets an optional field only to a defined value.
  */
 const ENTRY_FIELDS: Record<keyof IommuEntry, true> = {
   base: true,
@@ -50,6 +51,8 @@ export const IOMMU_OPS: PayloadOps<IommuEntry> = linear<IommuEntry>(
     a.grantReaders === b.grantReaders &&
     a.grantWriters === b.grantWriters &&
     a.follows === b.follows,
+  // (a shifted copy made as every entry is, by makeEntry: the same fields, in the same order)
+  (v, base) => makeEntry(base, v.r, v.w, v.origin, v),
 );
 
 /** A new, empty context. */

@@ -18,7 +18,10 @@ import { ExtentMap, linear, type PayloadOps } from './extents.js';
  * when the mfns continue and the types are equal. P2mEntry has exactly `base` and `type`, so this
  * is `linear()`'s default rule without listing keys on every join test.
  */
-export const P2M_OPS: PayloadOps<P2mEntry> = linear<P2mEntry>((a, b) => a.type === b.type);
+export const P2M_OPS: PayloadOps<P2mEntry> = linear<P2mEntry>(
+  (a, b) => a.type === b.type,
+  (v, base) => ({ base, type: v.type }),
+);
 
 /** Xen's RAM types (`P2M_RAM_TYPES` plus ram_broken): a p2m extent of these owns its frames. */
 export const RAM_TYPES: ReadonlySet<P2mType> = new Set<P2mType>([
@@ -93,7 +96,10 @@ interface M2p {
 }
 
 const M2PS = new WeakMap<DomainModel, M2p>();
-const M2P_OPS: PayloadOps<{ base: number }> = linear<{ base: number }>(() => true);
+const M2P_OPS: PayloadOps<{ base: number }> = linear<{ base: number }>(
+  () => true,
+  (_v, base) => ({ base }),
+);
 
 /** The domain's M2P if it exists and is in step with the p2m (before a change is made to both). */
 function liveM2p(d: DomainModel): M2p | undefined {

@@ -65,6 +65,23 @@ describe('payload ops', () => {
     const byTagOnly = linear<Lin & { seen: number }>((a, b) => a.tag === b.tag);
     expect(byTagOnly.joinable({ base: 0, tag: 'a', seen: 1 }, 4, { base: 4, tag: 'a', seen: 2 })).toBe(true);
   });
+
+  it('linear with a copy function: shifted copies are made by it, with the moved base', () => {
+    const made: [Lin, number][] = [];
+    const ops = linear<Lin>(undefined, (v, base) => {
+      made.push([v, base]);
+      return { base, tag: v.tag };
+    });
+    const v = { base: 100, tag: 'a' };
+    expect(ops.shift(v, 0)).toBe(v); // no copy for no shift
+    expect(ops.shift(v, 7)).toEqual({ base: 107, tag: 'a' });
+    expect(made).toEqual([[v, 107]]);
+    const m = new ExtentMap(ops);
+    m.set(10, 19, v);
+    m.delete(12, 12);
+    expect(m.toArray()).toEqual([ext(10, 11, v), ext(13, 19, { base: 103, tag: 'a' })]);
+    expect(m.lookup(15)).toEqual({ base: 105, tag: 'a' });
+  });
 });
 
 describe('ExtentMap basics', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  IOMMU_OPS,
   allContexts,
   contextOfDevice,
   contextsReaching,
@@ -7,6 +8,7 @@ import {
   iommuMap,
   iommuUnmap,
   iommuWidthFrames,
+  makeEntry,
   quarantineContext,
 } from '../../src/model/iommu.js';
 import { installXsMappings, xsConditionsMet } from '../../src/model/build.js';
@@ -29,6 +31,24 @@ const devices = [
   { name: 'igd', bdf: '00:02.0', rmrr: ['0xc0-0xcf'] },
   { name: 'nic', bdf: '03:00.0', assignable: true, rmrr: ['0x1800-0x1801'] },
 ];
+
+describe('entries', () => {
+  it('a shifted entry is the entry with its base moved: the same fields, in the same order', () => {
+    const entries = [
+      makeEntry(0x100, true, false, 'config'),
+      makeEntry(0x100, true, true, 'map_page', { noRef: true }),
+      makeEntry(0x100, true, true, 'map_foreign', { ref: true }),
+      makeEntry(0x100, true, false, 'grant', { grantReaders: 2, grantWriters: 0 }),
+      makeEntry(0x100, true, true, 'config', { follows: true }),
+    ];
+    for (const e of entries) {
+      const moved = IOMMU_OPS.shift(e, 5);
+      expect(moved).toEqual({ ...e, base: 0x105 });
+      expect(Object.keys(moved)).toEqual(Object.keys(e));
+      expect(IOMMU_OPS.joinable(e, 5, moved)).toBe(true);
+    }
+  });
+});
 
 describe('hardware domain contexts', () => {
   it('PV relaxed: all RAM but Xen 1:1, reserved ranges, every RMRR; fixed entries', () => {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { P2M_TYPES } from '../../src/config/schema.js';
 import { iommuLookup, iommuMap } from '../../src/model/iommu.js';
-import { iommuPermsForType, isRamType, p2mLookup, p2mRemove, p2mSet, pfnRangesOfMfns } from '../../src/model/p2m.js';
+import { P2M_OPS, iommuPermsForType, isRamType, p2mLookup, p2mRemove, p2mSet, pfnRangesOfMfns } from '../../src/model/p2m.js';
 import type { DomainModel, Machine } from '../../src/model/types.js';
 import { allocFrames } from '../../src/model/pages.js';
 import { dom0, guest, machine, p2mOf, tableOf } from './helpers.js';
@@ -25,6 +25,16 @@ describe('type tables', () => {
       ioreq_server: undefined,
       ram_broken: undefined,
     });
+  });
+
+  it('a shifted p2m entry has the mfn moved and the type kept, and nothing else', () => {
+    const e = { base: 0x400, type: 'ram_ro' as const };
+    expect(P2M_OPS.shift(e, 0)).toBe(e);
+    const moved = P2M_OPS.shift(e, 3);
+    expect(moved).toEqual({ base: 0x403, type: 'ram_ro' });
+    expect(Object.keys(moved)).toEqual(['base', 'type']);
+    expect(P2M_OPS.joinable(e, 3, moved)).toBe(true);
+    expect(P2M_OPS.joinable(e, 3, { base: 0x403, type: 'ram_rw' })).toBe(false);
   });
 
   it('RAM types', () => {
