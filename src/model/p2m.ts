@@ -16,7 +16,8 @@ import { ExtentMap, linear, type PayloadOps } from './extents.js';
 /**
  * Payload ops of a p2m: linear (gfn g of an extent maps to base + (g − start)); neighbours join
  * when the mfns continue and the types are equal. P2mEntry has exactly `base` and `type`, so this
- * is `linear()`'s default rule without listing keys on every join test.
+ * is `linear()`'s default rule without listing keys on every join test, and a shifted copy is
+ * those two fields.
  */
 export const P2M_OPS: PayloadOps<P2mEntry> = linear<P2mEntry>(
   (a, b) => a.type === b.type,
