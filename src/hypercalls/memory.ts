@@ -46,8 +46,9 @@ function reservationTarget(ctx: OpContext, domid: number | undefined): DomainMod
   return d;
 }
 
-function done(n: number, extra: Record<string, string[]> = {}): CallResult {
-  return ret(n, { done: n, ...extra });
+/** A reservation op's result: the extents done (and, for a PV guest's populate, the MFNs given). */
+function done(n: number, mfns?: string[]): CallResult {
+  return ret(n, mfns === undefined ? { done: n } : { done: n, mfns });
 }
 
 /**
@@ -94,7 +95,7 @@ export function populatePhysmap(ctx: OpContext, a: ReservationArgs): CallResult 
       if (gfn <= segEnd) break outer; // fewer frames than asked: the host ran out
     }
   }
-  return pv ? done(n, { mfns }) : done(n);
+  return pv ? done(n, mfns) : done(n);
 }
 
 /**
