@@ -206,7 +206,7 @@ function addFollowing(m: Machine, ctx: IommuContext, dfn: number, len: number, m
 export function p2mSet(m: Machine, d: DomainModel, gfn: number, count: number, mfn: number, type: P2mType): void {
   if (!isRun(gfn, count) || !isFrame(mfn) || !isFrame(mfn + count - 1)) return;
   // (Nothing mirrored: `set` overwrites what was there, no removal first.)
-  if (mirrored(d)) p2mRemove(m, d, gfn, count);
+  if (mirrored(d)) removeMirrored(d, gfn, gfn + count - 1);
   const m2p = isTranslated(d) ? undefined : liveM2p(d); // (only PV domains have one)
   d.p2m.set(gfn, gfn + count - 1, { base: mfn, type });
   if (m2p !== undefined) {
@@ -220,7 +220,7 @@ export function p2mSet(m: Machine, d: DomainModel, gfn: number, count: number, m
       if (ctx.followsP2m === d.domid) addFollowing(m, ctx, gfn, count, mfn, perms);
     } else if (ctx.followsOwnership === d.domid && isRamType(type)) {
       for (const p of segments(m.pages, mfn, mfn + count - 1)) {
-        if (p.value?.owner === d.domid) addFollowing(m, ctx, p.start, p.end - p.start + 1, p.start, { r: true, w: true });
+        if (p.value?.owner === d.domid) addFollowing(m, ctx, p.start, p.end - p.start + 1, p.start, PERMS_RW);
       }
     }
   }
@@ -235,13 +235,15 @@ export function p2mSet(m: Machine, d: DomainModel, gfn: number, count: number, m
 export function p2mRemove(_m: Machine, d: DomainModel, gfn: number, count: number): void {
   if (!isRun(gfn, count)) return;
   const end = gfn + count - 1;
-  if (!mirrored(d)) {
-    d.p2m.delete(gfn, end);
-    return;
-  }
+  if (mirrored(d)) removeMirrored(d, gfn, end);
+  else d.p2m.delete(gfn, end);
+}
+
+/** p2mRemove of [gfn, end] (a valid run) for a domain whose p2m is `mirrored`. */
+function removeMirrored(d: DomainModel, gfn: number, end: number): void {
   // What leaves: each run of gfns with the mfn it mapped first.
   let old: { start: number; end: number; mfn: number }[];
-  if (count === 1) {
+  if (gfn === end) {
     // One frame: one look-up instead of a range walk.
     const v = d.p2m.raw(gfn);
     if (v === undefined) return;
