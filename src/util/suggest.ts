@@ -33,22 +33,44 @@ export function editDistance(a: string, b: string, max: number = Infinity): numb
 }
 
 /**
- * Answers of `closest` already worked out, by word and candidate list: a trace that names the
- * same unknown caller on every line asks the same question a million times. Emptied when full.
+ * Answers of `closest` already worked out, by word, each with the candidate list it was asked
+ * with: a trace that names the same unknown caller or op on every line asks the same question a
+ * million times. A list is compared element by element (the strings are mostly the very same
+ * objects, so that is cheap; no key made of the whole list is built or hashed). Emptied when full.
  */
-const answers = new Map<string, string | null>();
+const answers = new Map<string, { candidates: readonly string[]; answer: string | undefined }[]>();
 const MAX_ANSWERS = 1024;
-/** Words longer than this are not remembered (a key holds the word). */
+/** Candidate lists remembered per word. */
+const MAX_LISTS_PER_WORD = 4;
+/** Longer words are not remembered (the map holds them as keys). */
 const MAX_REMEMBERED_WORD = 256;
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 /** The candidate closest to `word` (case-insensitive), if within ⌈len/3⌉ edits; ties → first. */
 export function closest(word: string, candidates: readonly string[]): string | undefined {
-  const remember = word.length <= MAX_REMEMBERED_WORD;
-  const key = remember ? JSON.stringify([word, candidates]) : '';
-  if (remember) {
-    const known = answers.get(key);
-    if (known !== undefined) return known ?? undefined;
+  if (word.length > MAX_REMEMBERED_WORD) return nearest(word, candidates);
+  const known = answers.get(word);
+  if (known !== undefined) {
+    for (const k of known) if (sameList(k.candidates, candidates)) return k.answer;
   }
+  const answer = nearest(word, candidates);
+  if (known === undefined) {
+    if (answers.size >= MAX_ANSWERS) answers.clear();
+    answers.set(word, [{ candidates: candidates.slice(), answer }]);
+  } else {
+    if (known.length >= MAX_LISTS_PER_WORD) known.shift();
+    known.push({ candidates: candidates.slice(), answer });
+  }
+  return answer;
+}
+
+function nearest(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestD = Infinity;
   const w = word.toLowerCase();
@@ -64,10 +86,5 @@ export function closest(word: string, candidates: readonly string[]): string | u
       best = c;
     }
   }
-  const answer = bestD <= limit ? best : undefined;
-  if (remember) {
-    if (answers.size >= MAX_ANSWERS) answers.clear();
-    answers.set(key, answer ?? null);
-  }
-  return answer;
+  return bestD <= limit ? best : undefined;
 }

@@ -79,3 +79,18 @@ describe('closest', () => {
     expect(closest('a\u0000b', ['a\u0000c'])).toBe('a\u0000c');
   });
 });
+
+describe('closest on long words', () => {
+  it('answers words too long to be remembered all the same', () => {
+    const long = 'x'.repeat(300);
+    expect(closest(long, ['x'.repeat(299) + 'y'])).toBe('x'.repeat(299) + 'y');
+    expect(closest(long, ['y'.repeat(300)])).toBeUndefined();
+  });
+
+  it('remembers more candidate lists for a word than it keeps, without mixing them up', () => {
+    const lists = [['ab'], ['ac'], ['ad'], ['ae'], ['af'], ['ag']];
+    for (let round = 0; round < 2; round++) {
+      for (const l of lists) expect(closest('aa', l)).toBe(l[0]);
+    }
+  });
+});
