@@ -152,10 +152,20 @@ class LineSplitter {
     }
     const text = buf.toString('utf8', start, end);
     let call: unknown;
+    let notJson: string | undefined;
+    // A line that is not JSON is a finding, not a failure: its SyntaxError is wanted for its
+    // message, not for the stack trace V8 would capture (most of the cost of such a line).
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     try {
       call = JSON.parse(text);
     } catch (e) {
-      each(new TraceCall(undefined, lineNo, this.display, text.length, `line ${lineNo} is not valid JSON (${(e as Error).message}); each line of a trace is one call object like {"op": "iommu.map_page", "bfn": "0x100", "gfn": "0x100"}`));
+      notJson = (e as Error).message;
+    } finally {
+      Error.stackTraceLimit = stackTraceLimit;
+    }
+    if (notJson !== undefined) {
+      each(new TraceCall(undefined, lineNo, this.display, text.length, `line ${lineNo} is not valid JSON (${notJson}); each line of a trace is one call object like {"op": "iommu.map_page", "bfn": "0x100", "gfn": "0x100"}`));
       return;
     }
     if (call === null || typeof call !== 'object' || Array.isArray(call)) {

@@ -75,6 +75,30 @@ describe('forEachTraceLine', () => {
   });
 });
 
+describe('lines that are not JSON', () => {
+  it('keep JSON.parse\'s reason, and leave stack traces as they were, also for what the consumer throws', async () => {
+    const p = file('d.jsonl', '{"op":\n{"op":"iommu.query_caps"}\n[1,\n');
+    const before = Error.stackTraceLimit;
+    const seen: { line: number; error: string | undefined; limit: number }[] = [];
+    await forEachTraceLine(p, (t) => seen.push({ line: t.line, error: t.error, limit: Error.stackTraceLimit }));
+    expect(seen.map((s) => s.line)).toEqual([1, 2, 3]);
+    expect(seen[0]!.error).toMatch(/^line 1 is not valid JSON \(.+\); each line/);
+    expect(seen[2]!.error).toMatch(/^line 3 is not valid JSON \(.+\)/);
+    expect(seen[1]!.error).toBeUndefined();
+    // While the consumer runs and after the trace, errors get their stack traces.
+    expect(seen.map((s) => s.limit)).toEqual([before, before, before]);
+    expect(Error.stackTraceLimit).toBe(before);
+    const thrown = await forEachTraceLine(p, () => {
+      throw new Error('consumer failed');
+    }).then(
+      () => new Error('the consumer\'s error was lost'),
+      (e: unknown) => e as Error,
+    );
+    expect(thrown.message).toBe('consumer failed');
+    expect(thrown.stack).toMatch(/trace\.test\.ts/);
+  });
+});
+
 describe('emulateTrace', () => {
   it('runs each line as a call; a bad line is schema/invalid at file:line, takes an index, and the run goes on', async () => {
     const p = file(
