@@ -110,16 +110,90 @@ const digits = new Uint8Array(24);
  * `callReportJson(c)` instead.
  */
 export function encodeCallReport(c: CallReport, buf: Uint8Array, pos: number, lim: number = buf.length): number {
-  // A batch's statuses, or findings: the whole object, key by key.
-  if (c.statuses !== undefined || c.errnos !== undefined || c.findings.length !== 0) return value(buf, pos, lim, c, 0);
-  // The shape of almost every call: {index, op, caller, rc, errno, status, out, findings: []}.
+  // A batch's statuses: the whole object, key by key.
+  if (c.statuses !== undefined || c.errnos !== undefined) return value(buf, pos, lim, c, 0);
+  // The shape of almost every call: {index, op, caller, rc, errno, status, out, findings}.
   const h = head(c);
   if (h === undefined) return value(buf, pos, lim, c, 0);
   let p = put(buf, pos, lim, LINE_INDEX.of(c.index));
-  // (No outputs, the shared empty `out` of most calls: the rest of the line is the head's.)
-  if (c.out === NO_OUT) return put(buf, p, lim, h.noOut);
+  const findings = c.findings;
+  if (findings.length === 0) {
+    // (No outputs, the shared empty `out` of most calls: the rest of the line is the head's.)
+    if (c.out === NO_OUT) return put(buf, p, lim, h.noOut);
+    p = value(buf, put(buf, p, lim, h.toOut), lim, c.out, 1);
+    return put(buf, p, lim, NO_FINDINGS_END);
+  }
   p = value(buf, put(buf, p, lim, h.toOut), lim, c.out, 1);
-  return put(buf, p, lim, NO_FINDINGS_END);
+  p = put(buf, p, lim, FINDINGS_START);
+  for (let i = 0; i < findings.length; i++) {
+    if (i > 0 && p >= 0) {
+      if (p >= lim) return -1;
+      buf[p++] = 44; // ,
+    }
+    p = finding(buf, p, lim, findings[i]!);
+  }
+  return put(buf, p, lim, FINDINGS_END);
+}
+
+const FINDINGS_START = ascii(',"findings":[');
+const FINDINGS_END = ascii(']}');
+
+/**
+ * The members of a finding as the runner makes it (`Session.finding`), in that order: a string
+ * or a number each. A finding of this shape is written member by member with its keys' bytes
+ * made once; any other (`subject`, `related`, another order or type) by {@link value}.
+ */
+const FINDING_MEMBERS: readonly { key: string; num: boolean; bytes: Uint8Array }[] = [
+  ['rule', false],
+  ['severity', false],
+  ['message', false],
+  ['file', false],
+  ['line', true],
+  ['column', true],
+  ['endLine', true],
+  ['endColumn', true],
+  ['host', false],
+].map(([key, num], i) => ({ key: key as string, num: num as boolean, bytes: ascii(`${i === 0 ? '{' : ','}${JSON.stringify(key)}:`) }));
+
+/**
+ * The bytes of the strings a finding repeats from call to call (rule, severity, file, host),
+ * by member: the last string written there and its JSON. A message differs from call to call;
+ * it is written afresh.
+ */
+const lastString: (string | undefined)[] = FINDING_MEMBERS.map(() => undefined);
+const lastBytes: Uint8Array[] = FINDING_MEMBERS.map(() => new Uint8Array(0));
+const MESSAGE = FINDING_MEMBERS.findIndex((m) => m.key === 'message');
+
+/** `JSON.stringify(f)` for a finding (see FINDING_MEMBERS); -1 when it does not fit. */
+function finding(buf: Uint8Array, p: number, lim: number, f: object): number {
+  if (p < 0) return -1;
+  const r = f as Record<string, unknown>;
+  // The shape, checked as JSON.stringify would see it: these own keys, in this order, no other.
+  let n = 0;
+  for (const k in r) {
+    const m = FINDING_MEMBERS[n];
+    if (m === undefined || k !== m.key || typeof r[k] !== (m.num ? 'number' : 'string')) return value(buf, p, lim, f, 2);
+    n++;
+  }
+  if (n !== FINDING_MEMBERS.length || Object.getPrototypeOf(f) !== Object.prototype) return value(buf, p, lim, f, 2);
+  for (let i = 0; i < FINDING_MEMBERS.length; i++) {
+    const m = FINDING_MEMBERS[i]!;
+    p = put(buf, p, lim, m.bytes);
+    const v = r[m.key];
+    if (m.num) p = wnum(buf, p, lim, v as number);
+    else if (i === MESSAGE) p = jstr(buf, p, lim, v as string);
+    else {
+      if (v !== lastString[i]) {
+        lastString[i] = v as string;
+        lastBytes[i] = Buffer.from(JSON.stringify(v), 'utf8');
+      }
+      p = put(buf, p, lim, lastBytes[i]!);
+    }
+    if (p < 0) return -1;
+  }
+  if (p >= lim) return -1;
+  buf[p++] = 125; // }
+  return p;
 }
 
 /**

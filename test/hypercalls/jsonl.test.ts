@@ -108,9 +108,44 @@ function reportArbitrary() {
       { weight: 8, arbitrary: fc.constant<Partial<CallReport>>({}) },
       { weight: 1, arbitrary: fc.constant<Partial<CallReport>>({ statuses: [0, -1], errnos: ['OK', 'EPERM'] }) },
       { weight: 1, arbitrary: fc.constant<Partial<CallReport>>({ findings: [finding] }) },
+      { weight: 2, arbitrary: fc.array(findingArbitrary(), { minLength: 1, maxLength: 3 }).map((findings) => ({ findings })) },
     ),
   });
   return reportArb;
+}
+
+/**
+ * Findings of the runner's shape (rule, severity, message, file, line, column, endLine,
+ * endColumn, host: the shape written member by member) with any strings and numbers, and the
+ * same just off that shape: a member missing, moved, added, of another type, a subject.
+ */
+function findingArbitrary(): fc.Arbitrary<Finding> {
+  const str = fc.oneof(fc.string({ unit: 'binary' }), fc.constantFrom('dma/isolation', 'error', 'trace.jsonl', 'host-0', 'é → \u{1f600}', 'x'.repeat(40) + '"'));
+  const num = fc.oneof({ weight: 6, arbitrary: fc.nat() }, { weight: 1, arbitrary: fc.double() }, { weight: 1, arbitrary: fc.constant(-0) });
+  const runner = fc.record({ rule: str, severity: str, message: str, file: str, line: num, column: num, endLine: num, endColumn: num, host: str });
+  return fc.tuple(runner, fc.nat({ max: 7 }), str).map(([f, how, x]) => {
+    const r = f as unknown as Record<string, unknown>;
+    switch (how) {
+      case 1: {
+        const { host: _host, ...noHost } = r;
+        return noHost as unknown as Finding;
+      }
+      case 2:
+        return { ...r, subject: { kind: 'Scenario', name: x } } as unknown as Finding;
+      case 3: {
+        const { rule, ...rest } = r;
+        return { ...rest, rule } as unknown as Finding;
+      }
+      case 4:
+        return { ...r, line: x } as unknown as Finding;
+      case 5:
+        return { ...r, message: undefined } as unknown as Finding;
+      case 6:
+        return { ...r, related: [{ file: x, line: 1, column: 2, message: x }] } as unknown as Finding;
+      default:
+        return f as unknown as Finding;
+    }
+  });
 }
 
 function fromArb(r: { extra: Partial<CallReport>; out: unknown } & Omit<CallReport, 'out' | 'findings'>): CallReport {
