@@ -39,11 +39,15 @@ export function editDistance(a: string, b: string, max: number = Infinity): numb
  * objects, so that is cheap; no key made of the whole list is built or hashed). Emptied when full.
  */
 const answers = new Map<string, { candidates: readonly string[]; answer: string | undefined }[]>();
-const MAX_ANSWERS = 1024;
+const MAX_ANSWERS = 256;
 /** Candidate lists remembered per word. */
 const MAX_LISTS_PER_WORD = 4;
-/** Longer words are not remembered (the map holds them as keys). */
+/**
+ * Longer words, and longer candidate lists, are not remembered (the map holds a copy of each):
+ * at most 256 × 4 lists of 1,024 names.
+ */
 const MAX_REMEMBERED_WORD = 256;
+const MAX_REMEMBERED_CANDIDATES = 1024;
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
   if (a === b) return true;
@@ -54,7 +58,7 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 
 /** The candidate closest to `word` (case-insensitive), if within ⌈len/3⌉ edits; ties → first. */
 export function closest(word: string, candidates: readonly string[]): string | undefined {
-  if (word.length > MAX_REMEMBERED_WORD) return nearest(word, candidates);
+  if (word.length > MAX_REMEMBERED_WORD || candidates.length > MAX_REMEMBERED_CANDIDATES) return nearest(word, candidates);
   const known = answers.get(word);
   if (known !== undefined) {
     for (const k of known) if (sameList(k.candidates, candidates)) return k.answer;

@@ -87,6 +87,12 @@ describe('closest on long words', () => {
     expect(closest(long, ['y'.repeat(300)])).toBeUndefined();
   });
 
+  it('answers long candidate lists, which are not remembered, all the same', () => {
+    const many = Array.from({ length: 2000 }, (_, i) => `vm${i}`);
+    expect(closest('vm1999x', many)).toBe('vm1999');
+    expect(closest('vm1999x', many.slice(0, 1999))).toBe('vm199');
+  });
+
   it('remembers more candidate lists for a word than it keeps, without mixing them up', () => {
     const lists = [['ab'], ['ac'], ['ad'], ['ae'], ['af'], ['ag']];
     for (let round = 0; round < 2; round++) {
