@@ -9,7 +9,7 @@ import type { CommandEnv } from '../cli.js';
 import { loadRepo } from '../check.js';
 import { buildMachine } from '../model/build.js';
 import { runScenario, emulateTrace, withAbi, encodeCallText, formatCallText, formatEmulateText, formatEndFinding, formatSummaryText, type CallReport, type EmulateReport, type Abi } from '../hypercalls/index.js';
-import { callReportJson, encodeCallReport, encodeJson, encodePrettyCallReport, encodePrettyJson, indentText, prettyJson } from '../hypercalls/jsonl.js';
+import { callReportJson, encodeCallReport, encodeJson, encodePrettyCallReport, encodePrettyJson, indentJson, indentText, prettyJson } from '../hypercalls/jsonl.js';
 import { openOutputAtomic, type AtomicOutput } from '../report/write.js';
 import { sortFindings } from '../report/index.js';
 import { UsageError, ToolError } from '../errors.js';
@@ -18,6 +18,7 @@ import type { Finding } from '../policy/types.js';
 import { stdinFor } from './options.js';
 import { loadHost, printFindings } from './repo.js';
 import { LineChunks } from './io.js';
+import { DEFAULT_MEMORY_LIMIT, FindingStore, type StoredFinding } from './finding-store.js';
 import { progressReporter } from './progress.js';
 import { printable } from '../report/text.js';
 
@@ -177,33 +178,50 @@ const FIRST_CALL = element<CallReport>('\n    ', (c, b, p, l) => encodePrettyCal
 const NEXT_CALL = element<CallReport>(',\n    ', (c, b, p, l) => encodePrettyCallReport(c, b, p, l, 4), pretty);
 const FIRST_FINDING = element<Finding>('\n    ', (f, b, p, l) => encodePrettyJson(f, b, p, l, 4), pretty);
 const NEXT_FINDING = element<Finding>(',\n    ', (f, b, p, l) => encodePrettyJson(f, b, p, l, 4), pretty);
+/** The same for a finding kept as its compact JSON (`FindingStore`). */
+const indentStored = (j: Uint8Array, b: Uint8Array, p: number, l: number) => indentJson(j, 0, j.length, 4, b, p, l);
+const prettyStored = (j: Uint8Array) => pretty(JSON.parse(Buffer.from(j).toString('utf8')));
+const FIRST_STORED = element<Uint8Array>('\n    ', indentStored, prettyStored);
+const NEXT_STORED = element<Uint8Array>(',\n    ', indentStored, prettyStored);
 /** Elements of the compact `findings` of the JSON Lines summary line. */
 const FIRST_COMPACT = element<Finding>('', encodeJson, (f) => JSON.stringify(f));
 const NEXT_COMPACT = element<Finding>(',', encodeJson, (f) => JSON.stringify(f));
 
 /**
  * Write `each` item into `lines`, handing full buffers on and waiting while the output is backed
- * up: a list of any length (the findings of a long run) never becomes one string.
+ * up: a list of any length (the findings of a long run) never becomes one string. How many
+ * items there were.
  */
-async function streamList<T>(lines: LineChunks, items: readonly T[], each: (item: T, i: number) => void): Promise<void> {
-  for (let i = 0; i < items.length; i++) {
-    each(items[i]!, i);
+async function streamList<T>(lines: LineChunks, items: Iterable<T>, each: (item: T, i: number) => void): Promise<number> {
+  let i = 0;
+  for (const item of items) {
+    each(item, i);
     if ((i & 1023) === 1023) {
       void lines.flush();
       const wait = lines.backlog();
       if (wait !== undefined) await wait;
     }
+    i++;
   }
+  return i;
 }
 
-/** The rest of a streamed JSON report: the end of `calls`, the findings one by one, the summary. */
-async function writeJsonTail(lines: LineChunks, calls: number, findings: Finding[], summary: EmulateReport['summary']): Promise<void> {
+/**
+ * The rest of a streamed JSON report: the end of `calls`, the findings one by one (objects, or
+ * kept as their compact JSON), the summary.
+ */
+async function writeJsonTail(lines: LineChunks, calls: number, findings: Iterable<StoredFinding>, summary: EmulateReport['summary']): Promise<void> {
   lines.line(`${calls > 0 ? '\n  ]' : ']'},\n  "findings": [`, false);
-  await streamList(lines, findings, (f, i) => {
-    const el = i === 0 ? FIRST_FINDING : NEXT_FINDING;
-    lines.encoded(f, el.encode, el.text, false);
+  const n = await streamList(lines, findings, (f, i) => {
+    if (f instanceof Uint8Array) {
+      const el = i === 0 ? FIRST_STORED : NEXT_STORED;
+      lines.encoded(f, el.encode, el.text, false);
+    } else {
+      const el = i === 0 ? FIRST_FINDING : NEXT_FINDING;
+      lines.encoded(f, el.encode, el.text, false);
+    }
   });
-  lines.line(`${findings.length > 0 ? '\n  ]' : ']'},\n  "summary": ${indentText(JSON.stringify(summary, null, 2), 2)}\n}`);
+  lines.line(`${n > 0 ? '\n  ]' : ']'},\n  "summary": ${indentText(JSON.stringify(summary, null, 2), 2)}\n}`);
 }
 
 /** The last line of `--format jsonl`: `summaryLine(report)`, its findings written one by one. */
@@ -264,6 +282,9 @@ async function emulateTraceCommand(env: CommandEnv, paths: string[], o: EmulateO
   // The JSON report is streamed too: its head, each call as it runs, then the findings and the
   // summary — the text `JSON.stringify(report, null, 2)` gives, without holding the calls.
   if (o.format === 'json') lines.line(jsonHead({ version: 1, scenario: display, host, abi }), false);
+  // The calls' findings, for the JSON report's top-level list (after the calls): kept compact,
+  // in a temp file past a limit.
+  const kept = o.format === 'json' ? new FindingStore(memoryLimit(io.env), io.env.TMPDIR || undefined) : undefined;
   try {
     const result = await emulateTrace(
       machine,
@@ -271,7 +292,10 @@ async function emulateTraceCommand(env: CommandEnv, paths: string[], o: EmulateO
       (c) => {
         n++;
         if (o.format === 'jsonl') lines.encoded(c, encodeCallReport, callReportJson);
-        else if (o.format === 'json') lines.encoded(c, n === 1 ? FIRST_CALL.encode : NEXT_CALL.encode, n === 1 ? FIRST_CALL.text : NEXT_CALL.text, false);
+        else if (o.format === 'json') {
+          lines.encoded(c, n === 1 ? FIRST_CALL.encode : NEXT_CALL.encode, n === 1 ? FIRST_CALL.text : NEXT_CALL.text, false);
+          if (c.findings.length > 0) kept!.addCall(c.findings);
+        }
         else lines.encoded(c, encodeCallText, formatCallText);
         if ((n & 0xffff) === 0) progress?.update('calls emulated', n, 0);
       },
@@ -279,7 +303,7 @@ async function emulateTraceCommand(env: CommandEnv, paths: string[], o: EmulateO
         abi,
         display,
         scenario: display,
-        keepCallFindings: o.format === 'json',
+        keepCallFindings: false,
         // After each chunk of input, what it produced is written before the next is read: a trace
         // arriving on a pipe shows each result as its line arrives, a slow reader of the output
         // holds the reading back, and at most one chunk's output waits in memory. (To a file this
@@ -289,8 +313,9 @@ async function emulateTraceCommand(env: CommandEnv, paths: string[], o: EmulateO
     );
     progress?.done();
     await lines.flush();
+    // (The findings of the end of the run: the calls' are not kept in the result.)
     const findings = sortFindings(result.findings);
-    if (o.format === 'json') await writeJsonTail(lines, n, findings, result.summary);
+    if (kept !== undefined) await writeJsonTail(lines, n, kept.sorted(findings), result.summary);
     else if (o.format === 'jsonl') await writeSummaryLine(lines, { scenario: display, host, abi, findings, summary: result.summary });
     else await writeTextTail(lines, findings, result.summary);
     await lines.flush();
@@ -299,5 +324,16 @@ async function emulateTraceCommand(env: CommandEnv, paths: string[], o: EmulateO
   } catch (e) {
     await out.abort();
     throw e;
+  } finally {
+    kept?.dispose();
   }
+}
+
+/**
+ * Bytes of a JSON report's findings kept in memory before the rest go to a temp file:
+ * `PVIOMMU_FINDINGS_MEMORY` (bytes; for tests and small machines), else 32 MiB.
+ */
+function memoryLimit(env: NodeJS.ProcessEnv): number {
+  const v = Number(env.PVIOMMU_FINDINGS_MEMORY);
+  return env.PVIOMMU_FINDINGS_MEMORY !== undefined && Number.isSafeInteger(v) && v >= 0 ? v : DEFAULT_MEMORY_LIMIT;
 }

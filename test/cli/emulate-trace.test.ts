@@ -10,6 +10,11 @@ import { memoryIo } from '../../src/commands/io.js';
 import { lab } from '../hypercalls/helpers.js';
 import { formatCallText } from '../../src/hypercalls/text.js';
 import type { CallReport } from '../../src/hypercalls/types.js';
+import type { Finding } from '../../src/policy/types.js';
+import { sortFindings } from '../../src/report/index.js';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** Calls of every kind of report: outputs, an expectation, findings, a bad line, a batch, a list output, an end-of-run finding. */
 const TRACE = [
@@ -100,6 +105,30 @@ describe('emulate --trace output formats', () => {
     const tail = text.stdout.trimEnd().split('\n').slice(-1201);
     expect(tail.slice(0, -1).every((l) => /^ {4}t\.jsonl:\d+:1 {2}\w+ {2}call #\d+ handed out .* {2}mapping\/dangling$/.test(l))).toBe(true);
     expect(tail[1200]).toMatch(/^2400 calls, /);
+  });
+
+  it('--format json keeps the calls\' findings in a temp file past PVIOMMU_FINDINGS_MEMORY bytes: the same report, sorted, nothing left behind', async () => {
+    // The 1,200 stale translations of the test above, and a finding of every call besides.
+    const calls: string[] = [];
+    for (let i = 0; i < 1200; i++) {
+      const gfn = `0x${i.toString(16)}`;
+      calls.push(`{"op":"memory.translate","domid":1,"gfns":["${gfn}"]}`, `{"op":"memory.decrease_reservation","caller":"vm1","gfns":["${gfn}"],"expect":{"rc":2}}`);
+    }
+    const dir = repo({ 'lab.yaml': lab(), 't.jsonl': `${TRACE}\n${calls.join('\n')}\n` });
+    const args = ['emulate', '.', '--trace', 't.jsonl', '--host', 'h', '--format', 'json', '--quiet'];
+    const inMemory = await run(args, { cwd: dir });
+    const tmp = mkdtempSync(join(tmpdir(), 'pviommu-spill-'));
+    const spilled = await run(args, { cwd: dir, env: { PVIOMMU_FINDINGS_MEMORY: '0', TMPDIR: tmp } });
+    expect(spilled.code).toBe(1);
+    expect(spilled.stderr).toBe('');
+    expect(spilled.stdout).toBe(inMemory.stdout);
+    const report = JSON.parse(spilled.stdout) as { calls: CallReport[]; findings: Finding[] };
+    expect(report.findings).toEqual(sortFindings(report.findings));
+    const { last } = jsonLines((await run([...args.slice(0, -2), 'jsonl', '--quiet'], { cwd: dir })).stdout);
+    expect(last.findings.length).toBeGreaterThan(1000);
+    expect(report.findings).toHaveLength(report.calls.flatMap((c) => c.findings).length + last.findings.length);
+    expect(report.findings).toEqual(expect.arrayContaining(last.findings));
+    expect(readdirSync(tmp)).toEqual([]);
   });
 
   it('--trace - reads the trace from stdin as it comes: the same run, the findings at <stdin>', async () => {
