@@ -331,9 +331,10 @@ async function emulateTraceCommand(env: CommandEnv, paths: string[], o: EmulateO
 
 /**
  * Bytes of a JSON report's findings kept in memory before the rest go to a temp file:
- * `PVIOMMU_FINDINGS_MEMORY` (bytes; for tests and small machines), else 32 MiB.
+ * `PVIOMMU_FINDINGS_MEMORY` when it is a whole number of bytes (for tests and small machines),
+ * else 32 MiB.
  */
 function memoryLimit(env: NodeJS.ProcessEnv): number {
-  const v = Number(env.PVIOMMU_FINDINGS_MEMORY);
-  return env.PVIOMMU_FINDINGS_MEMORY !== undefined && Number.isSafeInteger(v) && v >= 0 ? v : DEFAULT_MEMORY_LIMIT;
+  const v = env.PVIOMMU_FINDINGS_MEMORY;
+  return v !== undefined && /^\d{1,15}$/.test(v) ? Number(v) : DEFAULT_MEMORY_LIMIT;
 }
