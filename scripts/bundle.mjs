@@ -117,7 +117,7 @@ async function makeCodeCache() {
     ];
     const discard = { write: () => {}, isTTY: false };
     for (const args of runs) {
-      await exports.main(['node', 'pviommu', ...args], {
+      const code = await exports.main(['node', 'pviommu', ...args], {
         stdout: discard,
         stderr: discard,
         readStdin: async () => '',
@@ -126,6 +126,8 @@ async function makeCodeCache() {
         env: {},
         cwd: root,
       });
+      // (Findings are fine; a failure of the tool means the training did not run what it meant to.)
+      if (code !== 0 && code !== 1) throw new Error(`code-cache training run failed (exit ${code}): pviommu ${args.join(' ')}`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
