@@ -79,7 +79,8 @@ await makeCodeCache();
 
 /**
  * Run the bundle on the shipped examples — check in two formats, the scenarios, a short trace of
- * every common op — with its output discarded, then save the bytecode compiled so far.
+ * every common op — with its output kept in memory and dropped, then save the bytecode compiled
+ * so far.
  */
 async function makeCodeCache() {
   const { loadBundle, codeCacheOf, CODE_CACHE } = await import('../bin/load-bundle.js');
@@ -115,17 +116,10 @@ async function makeCodeCache() {
       ['emulate', 'examples/mediated-gpu', '--scenario', 'pv-iommu-mediator'],
       ...['jsonl', 'text', 'json'].map((f) => ['emulate', 'examples/lab', '--trace', trace, '--host', 'lab-1', '--format', f, '--quiet']),
     ];
-    const discard = { write: () => {}, isTTY: false };
+    // (The tests' in-memory Io, from the unbundled build: the output is only collected.)
+    const { memoryIo } = await import('../dist/commands/io.js');
     for (const args of runs) {
-      const code = await exports.main(['node', 'pviommu', ...args], {
-        stdout: discard,
-        stderr: discard,
-        readStdin: async () => '',
-        stdinChunks: async function* () {},
-        stdinIsTTY: false,
-        env: {},
-        cwd: root,
-      });
+      const code = await exports.main(['node', 'pviommu', ...args], memoryIo({ cwd: root }).io);
       // (Findings are fine; a failure of the tool means the training did not run what it meant to.)
       if (code !== 0 && code !== 1) throw new Error(`code-cache training run failed (exit ${code}): pviommu ${args.join(' ')}`);
     }

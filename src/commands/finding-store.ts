@@ -173,22 +173,14 @@ export class FindingStore {
           data = Buffer.concat([carry, data]);
           carry = undefined;
         }
-        let start = 0;
-        for (let nl = data.indexOf(10, start); nl >= 0; nl = data.indexOf(10, start)) {
-          yield data.subarray(start, nl);
-          start = nl + 1;
-        }
+        const rest = yield* linesOf(data);
         // (A copy: `read` is filled again by the next read.)
-        if (start < data.length) carry = Buffer.from(data.subarray(start));
+        if (rest < data.length) carry = Buffer.from(data.subarray(rest));
       }
     }
-    for (const c of [...this.chunks, this.buf.subarray(0, this.pos)]) {
-      let start = 0;
-      for (let nl = c.indexOf(10, start); nl >= 0; nl = c.indexOf(10, start)) {
-        yield c.subarray(start, nl);
-        start = nl + 1;
-      }
-    }
+    // (A buffer in memory holds whole lines.)
+    for (const c of this.chunks) yield* linesOf(c);
+    yield* linesOf(this.buf.subarray(0, this.pos));
   }
 
   /** Close and remove the temp file, if any. */
@@ -208,4 +200,14 @@ export class FindingStore {
     }
     this.chunks = [];
   }
+}
+
+/** The newline-ended lines of `data`, without their newlines; returns where the unended rest starts. */
+function* linesOf(data: Buffer): Generator<Uint8Array, number> {
+  let start = 0;
+  for (let nl = data.indexOf(10, start); nl >= 0; nl = data.indexOf(10, start)) {
+    yield data.subarray(start, nl);
+    start = nl + 1;
+  }
+  return start;
 }

@@ -17,6 +17,7 @@ import {
   isMappableRam,
   isSpecialType,
   p2mClear,
+  p2mTypeAt,
   queryGfn,
   stateOf,
   xsmTarget,
@@ -73,7 +74,7 @@ export function populatePhysmap(ctx: OpContext, a: ReservationArgs): CallResult 
       let segEnd = gfn;
       let type: P2mType | undefined;
       if (gfn === r.end) {
-        type = d.p2m.raw(gfn)?.type;
+        type = p2mTypeAt(d, gfn);
       } else {
         const seg = segments(d.p2m, gfn, r.end)[0]!;
         segEnd = seg.end;

@@ -172,14 +172,6 @@ function isRun(gfn: number, count: number): boolean {
   return isFrame(gfn) && Number.isInteger(count) && count >= 1 && isFrame(gfn + count - 1);
 }
 
-/**
- * Whether a change of d's p2m must be mirrored anywhere: an M2P kept in step (PV), or a context
- * following the p2m or the ownership. When not, writing the p2m is the whole change.
- */
-function mirrored(d: DomainModel): boolean {
-  return followingContexts(d).length !== 0 || (!isTranslated(d) && liveM2p(d) !== undefined);
-}
-
 /** Delete the `follows` entries of [start, end] in ctx; `identityOnly`: only those mapping DFN = MFN. */
 function dropFollowing(ctx: IommuContext, start: number, end: number, identityOnly: boolean): void {
   for (const e of [...ctx.table.overlapping(start, end)]) {
@@ -205,9 +197,10 @@ function addFollowing(m: Machine, ctx: IommuContext, dfn: number, len: number, m
  */
 export function p2mSet(m: Machine, d: DomainModel, gfn: number, count: number, mfn: number, type: P2mType): void {
   if (!isRun(gfn, count) || !isFrame(mfn) || !isFrame(mfn + count - 1)) return;
-  // (Nothing mirrored: `set` overwrites what was there, no removal first.)
-  if (mirrored(d)) removeMirrored(d, gfn, gfn + count - 1);
+  const ctxs = followingContexts(d);
   const m2p = isTranslated(d) ? undefined : liveM2p(d); // (only PV domains have one)
+  // (Nothing mirrored: `set` overwrites what was there, no removal first.)
+  if (ctxs.length !== 0 || m2p !== undefined) removeMirrored(d, gfn, gfn + count - 1, ctxs, m2p);
   d.p2m.set(gfn, gfn + count - 1, { base: mfn, type });
   if (m2p !== undefined) {
     m2pAdd(m2p, gfn, mfn, count);
@@ -215,7 +208,7 @@ export function p2mSet(m: Machine, d: DomainModel, gfn: number, count: number, m
   }
   const perms = iommuPermsForType(type);
   if (!perms) return;
-  for (const ctx of followingContexts(d)) {
+  for (const ctx of ctxs) {
     if (isTranslated(d)) {
       if (ctx.followsP2m === d.domid) addFollowing(m, ctx, gfn, count, mfn, perms);
     } else if (ctx.followsOwnership === d.domid && isRamType(type)) {
@@ -235,12 +228,18 @@ export function p2mSet(m: Machine, d: DomainModel, gfn: number, count: number, m
 export function p2mRemove(_m: Machine, d: DomainModel, gfn: number, count: number): void {
   if (!isRun(gfn, count)) return;
   const end = gfn + count - 1;
-  if (mirrored(d)) removeMirrored(d, gfn, end);
+  const ctxs = followingContexts(d);
+  const m2p = isTranslated(d) ? undefined : liveM2p(d);
+  // (Nothing mirrored — no following context, no M2P kept in step: deleting is the whole change.)
+  if (ctxs.length !== 0 || m2p !== undefined) removeMirrored(d, gfn, end, ctxs, m2p);
   else d.p2m.delete(gfn, end);
 }
 
-/** p2mRemove of [gfn, end] (a valid run) for a domain whose p2m is `mirrored`. */
-function removeMirrored(d: DomainModel, gfn: number, end: number): void {
+/**
+ * p2mRemove of [gfn, end] (a valid run) for a domain whose p2m is mirrored: into `ctxs` (its
+ * following contexts) and `m2p` (its M2P, when live).
+ */
+function removeMirrored(d: DomainModel, gfn: number, end: number, ctxs: readonly IommuContext[], m2p: M2p | undefined): void {
   // What leaves: each run of gfns with the mfn it mapped first.
   let old: { start: number; end: number; mfn: number }[];
   if (gfn === end) {
@@ -253,14 +252,12 @@ function removeMirrored(d: DomainModel, gfn: number, end: number): void {
     for (const e of d.p2m.overlapping(gfn, end)) old.push({ start: e.start, end: e.end, mfn: e.value.base });
     if (old.length === 0) return;
   }
-  const m2p = isTranslated(d) ? undefined : liveM2p(d);
   d.p2m.delete(gfn, end);
   if (m2p !== undefined) {
     // Each frame that left had one pfn (not aliased), and it was this one.
     if (!m2p.aliased) for (const e of old) m2p.map.delete(e.mfn, e.mfn + (e.end - e.start));
     m2p.revision = d.p2m.revision;
   }
-  const ctxs = followingContexts(d);
   for (const ctx of ctxs) {
     if (isTranslated(d)) {
       if (ctx.followsP2m === d.domid) for (const e of old) dropFollowing(ctx, e.start, e.end, false);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { distIsFresh, ROOT } from '../cli/helpers.js';
+import { memoryIo } from '../../src/commands/io.js';
 // @ts-expect-error: a plain ES module of bin/, without types
 import { BUNDLE, CODE_CACHE, loadBundle, sourceHash } from '../../bin/load-bundle.js';
 
@@ -20,18 +21,9 @@ const load = loadBundle as (useCache?: boolean, bundle?: string, cache?: string)
 
 /** Run `pviommu check examples/lab` through a loaded bundle; its exit code and output. */
 async function check(loaded: Loaded): Promise<{ code: number; out: string }> {
-  let out = '';
-  const sink = { write: (s: string) => void (out += s), isTTY: false };
-  const code = await loaded.exports.main(['node', 'pviommu', 'check', 'examples/lab', '--no-color'], {
-    stdout: sink,
-    stderr: sink,
-    readStdin: async () => '',
-    stdinChunks: async function* () {},
-    stdinIsTTY: false,
-    env: {},
-    cwd: process.cwd(),
-  });
-  return { code, out };
+  const m = memoryIo({ cwd: ROOT });
+  const code = await loaded.exports.main(['node', 'pviommu', 'check', 'examples/lab', '--no-color'], m.io);
+  return { code, out: m.stdout() + m.stderr() };
 }
 
 describe.skipIf(!distIsFresh())('the bundled CLI', () => {
@@ -51,6 +43,7 @@ describe.skipIf(!distIsFresh())('the bundled CLI', () => {
     const other = join(dir, 'other.cjs');
     writeFileSync(other, 'exports.main = async () => 0;\n');
     const loader = pathToFileURL(join(ROOT, 'bin', 'load-bundle.js')).href;
+    const io = pathToFileURL(join(ROOT, 'dist', 'commands', 'io.js')).href;
     const probe = (file: string, cache: string): string =>
       execFileSync(
         process.execPath,
@@ -58,9 +51,9 @@ describe.skipIf(!distIsFresh())('the bundled CLI', () => {
           '--input-type=module',
           '-e',
           `const { loadBundle } = await import(${JSON.stringify(loader)});
+           const { memoryIo } = await import(${JSON.stringify(io)});
            const { exports, script } = loadBundle(true, ${JSON.stringify(file)}, ${JSON.stringify(cache)});
-           const sink = { write: () => {}, isTTY: false };
-           const code = await exports.main(['node', 'pviommu', 'check', 'examples/lab'], { stdout: sink, stderr: sink, readStdin: async () => '', stdinChunks: async function* () {}, stdinIsTTY: false, env: {}, cwd: ${JSON.stringify(ROOT)} });
+           const code = await exports.main(['node', 'pviommu', 'check', 'examples/lab'], memoryIo({ cwd: ${JSON.stringify(ROOT)} }).io);
            console.log(String(script.cachedDataRejected), code);`,
         ],
         { cwd: ROOT, encoding: 'utf8' },
