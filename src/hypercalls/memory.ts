@@ -21,7 +21,6 @@ import {
   queryGfn,
   stateOf,
   xsmTarget,
-  recordTranslated,
 } from './mm.js';
 import { hex } from '../config/units.js';
 import type { P2mType } from '../config/schema.js';
@@ -322,7 +321,9 @@ export function translate(ctx: OpContext, a: TranslateArgs): CallResult {
   const d = domainByAnyId(m, a.domid ?? DOMID_SELF, ctx.caller);
   if (!d) return fail('ESRCH');
   if (a.gfns.count > TRANSLATE_MAX) return fail('E2BIG');
-  const out: { gfn: number; mfn: number }[] = [];
+  // (gfns and mfns as numbers: a call may translate 2048 frames, a trace millions)
+  const gfns: number[] = [];
+  const mfns: number[] = [];
   for (const r of a.gfns.ranges) {
     for (let g = r.start; g <= r.end; g++) {
       let mfn: number | undefined;
@@ -333,19 +334,21 @@ export function translate(ctx: OpContext, a: TranslateArgs): CallResult {
         mfn = isFrame(g) ? g : undefined; // PV: get_gfn_query returns the gfn itself
       }
       if (mfn === undefined) return fail('EINVAL');
-      out.push({ gfn: g, mfn });
+      gfns.push(g);
+      mfns.push(mfn);
     }
   }
   const st = stateOf(m);
   const o = ctx.origin;
   const at = o?.locate();
-  for (const x of out) recordTranslated(st, d.domid, x.gfn, x.mfn, pageAt(m, x.mfn)?.owner, at, o?.index);
+  for (let i = 0; i < mfns.length; i++) st.raw.translated(d.domid, gfns[i]!, mfns[i]!, pageAt(m, mfns[i]!)?.owner, at, o?.index);
+  const n = mfns.length;
   ctx.report(
     'hypercall/raw-mfn-exposed',
-    `memory.translate handed ${ctx.caller.name} ${out.length} raw MFN${out.length === 1 ? '' : 's'} of ${d.name} without a page reference: if ${d.name} balloons a page out, the frame can be reused by another domain while a device still uses it; use a mapping that holds a reference (PV-IOMMU lookup_foreign_page / map_foreign_page, grant maps)`,
+    `memory.translate handed ${ctx.caller.name} ${n} raw MFN${n === 1 ? '' : 's'} of ${d.name} without a page reference: if ${d.name} balloons a page out, the frame can be reused by another domain while a device still uses it; use a mapping that holds a reference (PV-IOMMU lookup_foreign_page / map_foreign_page, grant maps)`,
     { path: ['gfns'] },
   );
-  return ret(0, { mfns: out.map((x) => hex(x.mfn)) });
+  return ret(0, { mfns: mfns.map((x) => hex(x)) });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ export interface GrantMapping {
  * Frames handed out without a reference (memory.translate, xs map_page with no_ref_cnt), as runs:
  * [mfn, mfn + count), translated from [gfn, gfn + count) of `domid` (translate), or mapped at `bfn`
  * of `ctx` (no_ref_cnt: one frame). One record per run a call handed out, never one per frame.
+ * (The shape {@link RawLog.at} gives; the log itself holds them as columns.)
  */
 export interface RawFrame {
   kind: 'translate' | 'no_ref_cnt';
@@ -53,30 +54,129 @@ export interface RawFrame {
   index?: number;
 }
 
+const KIND_TRANSLATE = 0;
+const KIND_NO_REF = 1;
+/** `owner` column: no domain's page. */
+const NO_OWNER = -1;
+/** Runs per chunk of the columns (a power of two): a log grows a chunk at a time, never copied. */
+const CHUNK_BITS = 12;
+const CHUNK = 1 << CHUNK_BITS;
+const IN_CHUNK = CHUNK - 1;
+
+/** One chunk of the log's columns (run r is at r & IN_CHUNK of chunk r >> CHUNK_BITS). */
+class RawChunk {
+  readonly kind = new Uint8Array(CHUNK);
+  readonly mfns = new Float64Array(CHUNK);
+  /** translate: the first gfn; no_ref_cnt: the bfn. */
+  readonly where = new Float64Array(CHUNK);
+  /** Frames in the run (a run is one call's: at most the 2048 gfns of a translate). */
+  readonly counts = new Int32Array(CHUNK);
+  readonly owners = new Int32Array(CHUNK);
+  /** translate: the domid; no_ref_cnt: the context's slot in `RawLog.ctxs`. */
+  readonly doms = new Int32Array(CHUNK);
+  /** The slot in the log's call columns of the call that handed the run out. */
+  readonly calls = new Int32Array(CHUNK);
+}
+
 /**
- * Remember that a call translated `gfn` of `domid` to `mfn` (owned by `owner` then): extends the
- * run the same call recorded last when this frame continues it, else starts a new one.
+ * The raw frames a run handed out, in call order, as chunks of number columns: a trace that
+ * translates millions of scattered pages keeps ~33 bytes per run instead of an object each (and a
+ * call's place in the input once per call, not per run).
  */
-export function recordTranslated(st: EmuState, domid: DomId, gfn: number, mfn: number, owner: DomId | undefined, at: Location | undefined, index: number | undefined): void {
-  const raw = st.raw;
-  const last = raw.length > 0 ? raw[raw.length - 1]! : undefined;
-  if (
-    last !== undefined &&
-    last.kind === 'translate' &&
-    last.index === index &&
-    last.at === at &&
-    last.domid === domid &&
-    last.owner === owner &&
-    last.gfn! + last.count === gfn &&
-    last.mfn + last.count === mfn
-  ) {
-    last.count++;
-    return;
+export class RawLog {
+  /** Runs recorded. */
+  length = 0;
+  private chunks: RawChunk[] = [];
+  /** Per call (a slot for each call that recorded runs; consecutive runs of a call share it). */
+  private callIndex: (number | undefined)[] = [];
+  private callAt: (Location | undefined)[] = [];
+  private ctxs: IommuContext[] = [];
+  private ctxSlots = new Map<IommuContext, number>();
+
+  /**
+   * Remember that a call translated `gfn` of `domid` to `mfn` (owned by `owner` then): extends the
+   * run the same call recorded last when this frame continues it, else starts a new one.
+   */
+  translated(domid: DomId, gfn: number, mfn: number, owner: DomId | undefined, at: Location | undefined, index: number | undefined): void {
+    const o = owner === undefined ? NO_OWNER : owner;
+    const r = this.length - 1;
+    if (r >= 0) {
+      const c = this.chunks[r >> CHUNK_BITS]!;
+      const i = r & IN_CHUNK;
+      const n = c.counts[i]!;
+      if (
+        c.kind[i] === KIND_TRANSLATE &&
+        this.callIndex[c.calls[i]!] === index &&
+        this.callAt[c.calls[i]!] === at &&
+        c.doms[i] === domid &&
+        c.owners[i] === o &&
+        c.where[i]! + n === gfn &&
+        c.mfns[i]! + n === mfn
+      ) {
+        c.counts[i] = n + 1;
+        return;
+      }
+    }
+    this.push(KIND_TRANSLATE, mfn, o, domid, gfn, at, index);
   }
-  const r: RawFrame = { kind: 'translate', mfn, count: 1, owner, domid, gfn };
-  if (at !== undefined) r.at = at;
-  if (index !== undefined) r.index = index;
-  raw.push(r);
+
+  /** Remember that a call mapped `mfn` (owned by `owner` then) at `bfn` of `ctx` without a reference. */
+  unreferenced(ctx: IommuContext, bfn: number, mfn: number, owner: DomId | undefined, at: Location | undefined, index: number | undefined): void {
+    let slot = this.ctxSlots.get(ctx);
+    if (slot === undefined) {
+      slot = this.ctxs.length;
+      this.ctxs.push(ctx);
+      this.ctxSlots.set(ctx, slot);
+    }
+    this.push(KIND_NO_REF, mfn, owner === undefined ? NO_OWNER : owner, slot, bfn, at, index);
+  }
+
+  /** Run `r` (0 ≤ r < length) as a record. */
+  at(r: number): RawFrame {
+    const c = this.chunks[r >> CHUNK_BITS]!;
+    const i = r & IN_CHUNK;
+    const owner = c.owners[i] === NO_OWNER ? undefined : c.owners[i]!;
+    const x: RawFrame =
+      c.kind[i] === KIND_TRANSLATE
+        ? { kind: 'translate', mfn: c.mfns[i]!, count: c.counts[i]!, owner, domid: c.doms[i]!, gfn: c.where[i]! }
+        : { kind: 'no_ref_cnt', mfn: c.mfns[i]!, count: 1, owner, ctx: this.ctxs[c.doms[i]!]!, bfn: c.where[i]! };
+    const at = this.callAt[c.calls[i]!];
+    const index = this.callIndex[c.calls[i]!];
+    if (at !== undefined) x.at = at;
+    if (index !== undefined) x.index = index;
+    return x;
+  }
+
+  /** The index of the call that recorded run `r` (0 ≤ r < length). */
+  callOf(r: number): number | undefined {
+    return this.callIndex[this.chunks[r >> CHUNK_BITS]!.calls[r & IN_CHUNK]!];
+  }
+
+  *[Symbol.iterator](): Generator<RawFrame, void, undefined> {
+    for (let r = 0; r < this.length; r++) yield this.at(r);
+  }
+
+  private push(kind: number, mfn: number, owner: number, dom: number, where: number, at: Location | undefined, index: number | undefined): void {
+    const r = this.length;
+    // A new call slot unless the last run is the same call's (runs come in call order).
+    let call = r > 0 ? this.chunks[(r - 1) >> CHUNK_BITS]!.calls[(r - 1) & IN_CHUNK]! : -1;
+    if (call < 0 || this.callIndex[call] !== index || this.callAt[call] !== at) {
+      call = this.callIndex.length;
+      this.callIndex.push(index);
+      this.callAt.push(at);
+    }
+    if ((r & IN_CHUNK) === 0) this.chunks.push(new RawChunk());
+    const c = this.chunks[r >> CHUNK_BITS]!;
+    const i = r & IN_CHUNK;
+    c.kind[i] = kind;
+    c.mfns[i] = mfn;
+    c.counts[i] = 1;
+    c.owners[i] = owner;
+    c.doms[i] = dom;
+    c.where[i] = where;
+    c.calls[i] = call;
+    this.length = r + 1;
+  }
 }
 
 export interface DestroyedDomain {
@@ -90,7 +190,7 @@ export interface EmuState {
   /** mapper domid → handle → mapping. */
   grants: Map<DomId, Map<number, GrantMapping>>;
   nextHandle: Map<DomId, number>;
-  raw: RawFrame[];
+  raw: RawLog;
   destroyed: DestroyedDomain[];
   /** Inside a ta `IOMMU_remote_cmd` (no nesting). */
   remoteDepth: number;
@@ -106,7 +206,7 @@ export function stateOf(m: Machine): EmuState {
   if (!s) {
     const quarantined = new Set<string>();
     for (const dev of m.devices.values()) if (dev.owner === DOMID_IO) quarantined.add(dev.bdf);
-    s = { grants: new Map(), nextHandle: new Map(), raw: [], destroyed: [], remoteDepth: 0, quarantined };
+    s = { grants: new Map(), nextHandle: new Map(), raw: new RawLog(), destroyed: [], remoteDepth: 0, quarantined };
     STATES.set(m, s);
   }
   return s;

@@ -195,9 +195,8 @@ function mapPage(ctx: OpContext, bfn: number, gfn: number, flags: number): ElemR
   // aside instead of inserting an extent into the table and removing it again.)
   ctxt.table.setPoint(dfn, noRef ? makeEntry(mfn, r, w, 'map_page', { noRef: true }) : makeEntry(mfn, r, w, 'map_page', { ref: true }));
   if (noRef) {
-    const p = pageAt(m, mfn);
-    const raw = { kind: 'no_ref_cnt' as const, mfn, count: 1, owner: p?.owner, ctx: ctxt, bfn: dfn };
-    stateOf(m).raw.push(ctx.origin ? { ...raw, at: ctx.origin.locate(), index: ctx.origin.index } : raw);
+    const o = ctx.origin;
+    stateOf(m).raw.unreferenced(ctxt, dfn, mfn, pageAt(m, mfn)?.owner, o?.locate(), o?.index);
   }
   return OK;
 }

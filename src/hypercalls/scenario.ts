@@ -442,12 +442,12 @@ export class Session {
     let seenFrames: ExtentMap<true> | undefined;
     let seenMaps: Set<string> | undefined;
     for (let r = 0; r < raw.length; r++) {
-      const x = raw[r]!;
-      if (r === 0 || raw[r - 1]!.index !== x.index) {
+      const x = raw.at(r);
+      if (r === 0 || raw.callOf(r - 1) !== x.index) {
         seenFrames = undefined; // a new call
         seenMaps = undefined;
       }
-      const alone = (seenFrames === undefined && seenMaps === undefined) && !(r + 1 < raw.length && raw[r + 1]!.index === x.index);
+      const alone = (seenFrames === undefined && seenMaps === undefined) && !(r + 1 < raw.length && raw.callOf(r + 1) === x.index);
       if (x.kind === 'no_ref_cnt') {
         // Only while the mapping is still there.
         const e = x.ctx?.table.lookup(x.bfn!);

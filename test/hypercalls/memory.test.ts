@@ -365,7 +365,7 @@ describe('memory.translate', () => {
     const e = env(lab());
     expect(translate(e.ctx(), { domid: 1, gfns: gf({ start: 0, end: 2047 }) }).errno).toBe('OK');
     expect(translate(e.ctx(), { domid: 1, gfns: gf(0x10, 0x11, 0x13, 0x12) }).errno).toBe('OK');
-    expect(stateOf(e.m).raw.map((r) => [r.gfn, r.mfn, r.count])).toEqual([
+    expect([...stateOf(e.m).raw].map((r) => [r.gfn, r.mfn, r.count])).toEqual([
       [0, 0x1100, 2048],
       [0x10, 0x1110, 2],
       [0x13, 0x1113, 1],
