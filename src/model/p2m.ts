@@ -174,7 +174,14 @@ function isRun(gfn: number, count: number): boolean {
 
 /** Delete the `follows` entries of [start, end] in ctx; `identityOnly`: only those mapping DFN = MFN. */
 function dropFollowing(ctx: IommuContext, start: number, end: number, identityOnly: boolean): void {
-  for (const e of [...ctx.table.overlapping(start, end)]) {
+  const t = ctx.table;
+  if (start === end) {
+    // One frame (a balloon giving back page after page): one look-up, whose hit the delete reuses.
+    const v = t.raw(start);
+    if (v !== undefined && v.follows && (!identityOnly || v.base + (start - t.rawStart) === start)) t.delete(start, end);
+    return;
+  }
+  for (const e of [...t.overlapping(start, end)]) {
     if (e.value.follows && (!identityOnly || e.value.base === e.start)) ctx.table.delete(e.start, e.end);
   }
 }
