@@ -214,9 +214,10 @@ export class ExtentMap<T> {
    */
   private shape = 0;
   /**
-   * Position of the extent the last point look-up found, valid while `shape` is `hitShape`: a
-   * `set`/`delete` of a frame just looked up (get, update) does not search twice, nor does a
-   * look-up of a frame of the same extent after points were held or dropped there.
+   * Position of the extent the last point look-up found (the last one starting at or before its
+   * frame, covering it or not), valid while `shape` is `hitShape`: a `set`/`delete` of a frame
+   * just looked up (get, update) does not search twice — nor a `set` of a gap just found empty —
+   * nor does a look-up of a frame of the same extent after points were held or dropped there.
    */
   private hitLeaf = 0;
   private hitPos = 0;
@@ -889,27 +890,34 @@ export class ExtentMap<T> {
     return true;
   }
 
-  /** `locate`, answered from the remembered hit when it covers `frame`. */
+  /**
+   * `locate`, answered from the remembered position when `frame` lies between that extent's start
+   * and the next one's (covered by it, or in the gap after it), else searched and remembered.
+   */
   private floor(frame: number): boolean {
     if (this.hitShape === this.shape) {
-      const leaf = this.leaves[this.hitLeaf]!;
+      const li = this.hitLeaf;
+      const s = this.leaves[li]!.s;
       const i = this.hitPos;
-      if (leaf.s[i]! <= frame && leaf.e[i]! >= frame) {
-        this.pl = this.hitLeaf;
-        this.pi = i;
-        return true;
+      if (s[i]! <= frame) {
+        const next = i + 1 < s.length ? s[i + 1]! : li + 1 < this.mins.length ? this.mins[li + 1]! : Infinity;
+        if (frame < next) {
+          this.pl = li;
+          this.pi = i;
+          return true;
+        }
       }
     }
-    return this.locate(frame);
-  }
-
-  /** Whether some extent covers `frame`; if so its position is (pl, pi) and is remembered. */
-  private find(frame: number): boolean {
-    if (!this.floor(frame) || this.leaves[this.pl]!.e[this.pi]! < frame) return false;
+    if (!this.locate(frame)) return false;
     this.hitLeaf = this.pl;
     this.hitPos = this.pi;
     this.hitShape = this.shape;
     return true;
+  }
+
+  /** Whether some extent covers `frame`; if so its position is (pl, pi). */
+  private find(frame: number): boolean {
+    return this.floor(frame) && this.leaves[this.pl]!.e[this.pi]! >= frame;
   }
 
   /**
