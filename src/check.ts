@@ -69,7 +69,13 @@ export interface LoadedRepo {
   project: ProjectConfig;
 }
 
-export type RepoOptions = Pick<CheckOptions, 'cwd' | 'stdinText' | 'configFile' | 'xl' | 'xlHost' | 'followSymlinks' | 'onProgress'>;
+export type RepoOptions = Pick<CheckOptions, 'cwd' | 'stdinText' | 'configFile' | 'xl' | 'xlHost' | 'followSymlinks' | 'onProgress'> & {
+  /**
+   * Validate only this host's documents (and every Host): for commands that work on one host of
+   * a fleet. The findings of other hosts' documents are then not looked for.
+   */
+  onlyHost?: string;
+};
 
 /**
  * Load and validate a config repo (the first half of every command that reads configs).
@@ -105,7 +111,7 @@ export async function loadRepo(paths: string[], opts: RepoOptions = {}): Promise
     const skipped = loaded.skipped ? ` (${loaded.skipped} YAML document${loaded.skipped === 1 ? '' : 's'} skipped: no \`apiVersion: pviommu/v1\`)` : '';
     throw new ToolError(`no pviommu document found in ${where}${skipped}; nothing was checked`);
   }
-  const { config, findings } = validateDocs(docs);
+  const { config, findings } = validateDocs(docs, opts.onlyHost);
   return { config, findings: [...inputFindings, ...findings], files, skipped: loaded.skipped, suppressions: [...loaded.suppressions, ...xl.suppressions], project };
 }
 

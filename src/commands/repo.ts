@@ -20,7 +20,8 @@ export async function loadHost(
   io: Io,
   opts: RepoOptions,
 ): Promise<{ hc: HostConfig; findings: Finding[]; files: string[] } | undefined> {
-  const repo = await loadRepo(paths, { ...opts, cwd: io.cwd });
+  // (Named host: the other hosts' documents are read, for their place in the repo, not validated.)
+  const repo = await loadRepo(paths, { ...opts, cwd: io.cwd, ...(hostName !== undefined ? { onlyHost: hostName } : {}) });
   const hosts = repo.config.hosts;
   let hc: HostConfig | undefined;
   if (hostName === undefined) {

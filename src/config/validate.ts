@@ -82,6 +82,13 @@ export function relatedAt(src: DocSource, path: readonly PathSeg[], message: str
   return { file: l.file, line: l.line, column: l.column, message };
 }
 
+/** Whether a document names a host other than `host` (and is not a Host itself). */
+function ofAnotherHost(v: unknown, host: string): boolean {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
+  const o = v as Record<string, unknown>;
+  return o.kind !== 'Host' && typeof o.host === 'string' && o.host !== host;
+}
+
 interface Parsed<T> {
   kind: Kind;
   data: T;
@@ -89,7 +96,15 @@ interface Parsed<T> {
   origin?: 'yaml' | 'xl';
 }
 
-export function validateDocs(raw: readonly RawDoc[]): ValidateResult {
+/**
+ * Validate documents and put each host's together. With `onlyHost`, the documents that name
+ * another host (`host:` a string other than it) are left out unread: every Host document is still
+ * validated (names are unique across the repo, and a wrong `--host` gets the list), and so is every
+ * document without a `host:` string (it belongs to the only host, or is an error of its own). What
+ * the commands that work on one host need, without the rest of a fleet (`counts` still count every
+ * document).
+ */
+export function validateDocs(raw: readonly RawDoc[], onlyHost?: string): ValidateResult {
   const findings: Finding[] = [];
   const hosts: Parsed<HostInput>[] = [];
   const devices: Parsed<DeviceInput>[] = [];
@@ -101,6 +116,7 @@ export function validateDocs(raw: readonly RawDoc[]): ValidateResult {
   const brokenNames = new Set<string>();
 
   for (const doc of raw) {
+    if (onlyHost !== undefined && ofAnotherHost(doc.value, onlyHost)) continue;
     const value = normalizeNumbers(doc.value);
     const src = doc.source;
     const obj = value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};

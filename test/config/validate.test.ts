@@ -98,3 +98,37 @@ describe('JSON Schema for editors', () => {
     expect(JSON.stringify(s)).toMatch(/frame number/);
   });
 });
+
+describe('validateDocs for one host (onlyHost: emulate, inspect, translate --host)', () => {
+  const two =
+    HOST.replace('name: h1', 'name: a') +
+    '---\n' +
+    HOST.replace('name: h1', 'name: b') +
+    '---\n' +
+    DOM0.replace('name: dom0', 'name: dom0\nhost: a') +
+    '---\n' +
+    DOM0.replace('name: dom0', 'name: dom0\nhost: b') +
+    '---\n' +
+    // b's broken guest, and a document that names no host
+    'apiVersion: pviommu/v1\nkind: Domain\nname: vm1\nhost: b\ndomid: "x"\ntype: hvm\n' +
+    '---\n' +
+    'apiVersion: pviommu/v1\nkind: Domain\nname: stray\ndomid: 3\ntype: hvm\nmemory: 1GiB\n';
+
+  it('leaves out the documents of other hosts, keeps every Host and those that name none', () => {
+    const docs = loadText('t.yaml', two).docs;
+    const all = validateDocs(docs);
+    const onlyA = validateDocs(docs, 'a');
+    expect(all.config.hosts.map((h) => [h.host.name, h.domains.map((d) => d.name), h.inputErrors])).toEqual([
+      ['a', ['dom0'], false],
+      ['b', ['dom0'], true],
+    ]);
+    expect(onlyA.config.hosts.map((h) => [h.host.name, h.domains.map((d) => d.name), h.inputErrors])).toEqual([
+      ['a', ['dom0'], false],
+      ['b', [], false],
+    ]);
+    // b's schema error is not looked for; the document naming no host is still an error.
+    expect(all.findings.map((f) => f.rule).sort()).toEqual(['ref/unknown', 'schema/invalid', 'schema/invalid']);
+    expect(onlyA.findings.map((f) => [f.rule, f.line])).toEqual([['ref/unknown', 38]]); // stray's name
+    expect(onlyA.config.counts.documents).toBe(all.config.counts.documents);
+  });
+});
