@@ -11,7 +11,7 @@
  * exist, a directory or file that cannot be read) throws a ToolError (exit 2).
  */
 import { isUtf8 } from 'node:buffer';
-import { closeSync, existsSync, fstatSync, openSync, promises as fsp, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, promises as fsp, readdirSync, readSync } from 'node:fs';
 import type { Dirent, Stats } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -612,6 +612,44 @@ function firstInvalidUtf8(buf: Buffer): { line: number; column: number } {
   return { line, column };
 }
 
+/** Where config files are read first (most are a few KiB): one buffer, copied out at the file's size. */
+const READ_SCRATCH = Buffer.allocUnsafe(64 * 1024);
+
+/**
+ * The bytes of `fd` from its current offset to its end, but no more than `max` + 1 (enough to tell
+ * it is over the limit; a FIFO or a device is not read to its end). No fstat: a regular file
+ * small enough for the scratch buffer is an open, two reads and a close.
+ */
+export function readUpTo(fd: number, max: number): Buffer {
+  const limit = max + 1;
+  let total = 0;
+  // Into the scratch buffer while it holds everything (most files).
+  for (;;) {
+    const room = Math.min(READ_SCRATCH.length, limit) - total;
+    if (room <= 0) break;
+    const n = readSync(fd, READ_SCRATCH, total, room, null);
+    if (n === 0) return Buffer.from(READ_SCRATCH.subarray(0, total));
+    total += n;
+  }
+  // Larger: chunks of doubling size up to the limit.
+  const chunks: Buffer[] = [Buffer.from(READ_SCRATCH.subarray(0, total))];
+  let size = READ_SCRATCH.length;
+  while (total < limit) {
+    size = Math.min(size * 2, 16 * 1024 * 1024);
+    const chunk = Buffer.allocUnsafe(Math.min(size, limit - total));
+    let got = 0;
+    while (got < chunk.length) {
+      const n = readSync(fd, chunk, got, chunk.length - got, null);
+      if (n === 0) break;
+      got += n;
+    }
+    chunks.push(got === chunk.length ? chunk : chunk.subarray(0, got));
+    total += got;
+    if (got < chunk.length) break; // end of file
+  }
+  return Buffer.concat(chunks, total);
+}
+
 function loadEntry(e: Entry, opts: LoadOptions): LoadTextResult {
   if (e.abs === '-') {
     if (opts.stdinText === undefined) throw new ToolError('`-` (stdin) was given but no stdin text was read');
@@ -632,22 +670,18 @@ function loadEntry(e: Entry, opts: LoadOptions): LoadTextResult {
   let fd: number | undefined;
   try {
     fd = openSync(e.abs, 'r');
-    const st = fstatSync(fd);
-    if (st.isFile() && st.size > maxBytes) {
+    buf = readUpTo(fd, maxBytes);
+    if (buf.length > maxBytes) {
+      // (A regular file's size, or what a FIFO or device gave before it was cut off.)
+      const st = fstatSync(fd);
       const r = empty();
-      r.findings.push(tooLarge(e.display, st.size, maxBytes));
+      r.findings.push(tooLarge(e.display, st.isFile() ? Math.max(st.size, buf.length) : buf.length, maxBytes));
       return r;
     }
-    buf = readFileSync(fd);
   } catch (err) {
     throw new ToolError(`cannot read ${e.display}: ${ioReason(err)}`);
   } finally {
     if (fd !== undefined) closeSync(fd);
-  }
-  if (buf.length > maxBytes) {
-    const r = empty();
-    r.findings.push(tooLarge(e.display, buf.length, maxBytes));
-    return r;
   }
   if (!isUtf8(buf)) {
     const r = empty();

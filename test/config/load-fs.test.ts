@@ -1,9 +1,9 @@
 /** Discovery and loadPaths over real directories (temp dirs). */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { discoverFiles, loadPaths } from '../../src/config/load.js';
+import { discoverFiles, loadPaths, readUpTo } from '../../src/config/load.js';
 import { ToolError } from '../../src/errors.js';
 
 const DOMAIN = (name: string): string => `apiVersion: pviommu/v1\nkind: Domain\nname: ${name}\n`;
@@ -186,7 +186,31 @@ describe('reading', () => {
     const r = await loadPaths(['big.yaml'], { cwd: root, maxFileBytes: 1024 });
     expect(r.docs).toEqual([]);
     expect(r.findings).toMatchObject([{ rule: 'yaml/syntax', severity: 'error', file: 'big.yaml', line: 1, column: 1 }]);
-    expect(r.findings[0]!.message).toMatch(/too large/);
+    expect(r.findings[0]!.message).toBe(`file is too large (${DOMAIN('a').length + 2003} bytes; the limit is 1024); split it, or raise the limit`);
+  });
+
+  it('reads files of every size around its 64 KiB first buffer whole, and stops one byte past the limit', () => {
+    const KiB = 1024;
+    for (const size of [0, 1, 64 * KiB - 1, 64 * KiB, 64 * KiB + 1, 200 * KiB + 7, 3 * 1024 * KiB]) {
+      const bytes = Buffer.alloc(size);
+      for (let i = 0; i < size; i++) bytes[i] = (i * 7 + (i >> 10)) & 0xff;
+      const p = write(`f${size}.bin`, bytes);
+      const fd = openSync(p, 'r');
+      try {
+        expect(readUpTo(fd, 8 * 1024 * KiB).equals(bytes)).toBe(true);
+      } finally {
+        closeSync(fd);
+      }
+      for (const max of [0, 10, 64 * KiB, 100 * KiB]) {
+        const fd2 = openSync(p, 'r');
+        try {
+          const got = readUpTo(fd2, max);
+          expect(got.equals(bytes.subarray(0, Math.min(size, max + 1)))).toBe(true);
+        } finally {
+          closeSync(fd2);
+        }
+      }
+    }
   });
 
   it('an unreadable directory is a ToolError', async () => {
