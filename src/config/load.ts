@@ -372,11 +372,14 @@ function expandsBeyond(value: unknown, budget: number): boolean {
   return n > budget;
 }
 
-function tooLarge(file: string, bytes: number, max: number): Finding {
+/** `bytes`: the file's size; undefined for a FIFO or device, read only to one byte past `max`. */
+function tooLarge(file: string, bytes: number | undefined, max: number): Finding {
   return fileFinding(
     file,
     'yaml/syntax',
-    `file is too large (${bytes} bytes; the limit is ${max}); split it, or raise the limit`,
+    bytes === undefined
+      ? `file is too large (more than the limit of ${max} bytes); split it, or raise the limit`
+      : `file is too large (${bytes} bytes; the limit is ${max}); split it, or raise the limit`,
   );
 }
 
@@ -672,10 +675,10 @@ function loadEntry(e: Entry, opts: LoadOptions): LoadTextResult {
     fd = openSync(e.abs, 'r');
     buf = readUpTo(fd, maxBytes);
     if (buf.length > maxBytes) {
-      // (A regular file's size, or what a FIFO or device gave before it was cut off.)
+      // (A regular file's size; a FIFO or a device has none.)
       const st = fstatSync(fd);
       const r = empty();
-      r.findings.push(tooLarge(e.display, st.isFile() ? Math.max(st.size, buf.length) : buf.length, maxBytes));
+      r.findings.push(tooLarge(e.display, st.isFile() ? Math.max(st.size, buf.length) : undefined, maxBytes));
       return r;
     }
   } catch (err) {

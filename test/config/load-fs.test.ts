@@ -1,5 +1,5 @@
 /** Discovery and loadPaths over real directories (temp dirs). */
-import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -187,6 +187,13 @@ describe('reading', () => {
     expect(r.docs).toEqual([]);
     expect(r.findings).toMatchObject([{ rule: 'yaml/syntax', severity: 'error', file: 'big.yaml', line: 1, column: 1 }]);
     expect(r.findings[0]!.message).toBe(`file is too large (${DOMAIN('a').length + 2003} bytes; the limit is 1024); split it, or raise the limit`);
+  });
+
+  it('a device named as a config is read only to one byte past the limit', async () => {
+    if (!existsSync('/dev/zero')) return; // (not on this platform)
+    const r = await loadPaths(['/dev/zero'], { cwd: root, maxFileBytes: 4096 });
+    expect(r.docs).toEqual([]);
+    expect(r.findings.map((f) => f.message)).toEqual(['file is too large (more than the limit of 4096 bytes); split it, or raise the limit']);
   });
 
   it('reads files of every size around its 64 KiB first buffer whole, and stops one byte past the limit', () => {
