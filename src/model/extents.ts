@@ -156,6 +156,8 @@ const BUCKET_FULL = 255;
 const BUCKETS_FROM = 1024;
 
 const NO_FRAMES: readonly number[] = [];
+/** Points written in at once past this many are sorted first (see `writeIn`). */
+const SORT_WRITES_FROM = 64;
 
 /** Default leaf capacity (extents per leaf); see `ExtentMap`'s constructor. */
 const DEFAULT_LEAF_CAPACITY = 128;
@@ -812,8 +814,18 @@ export class ExtentMap<T> {
     this.writeIn(this.pts!.some(n));
   }
 
-  /** Write the points held at `frames` into the extents (as `set` would have), and stop holding them. */
+  /**
+   * Write the points held at `frames` into the extents (as `set` would have), and stop holding them.
+   * Many are written in ascending order (they come in the hash table's order): each `set` then
+   * lands next to the last one, in a leaf just searched, instead of anywhere in the map. The
+   * result does not depend on the order — each frame is written once.
+   */
   private writeIn(frames: readonly number[]): void {
+    if (frames.length > SORT_WRITES_FROM) {
+      const sorted = Float64Array.from(frames).sort();
+      for (let i = 0; i < sorted.length; i++) this.set(sorted[i]!, sorted[i]!, this.removePoint(sorted[i]!)!);
+      return;
+    }
     for (const f of frames) this.set(f, f, this.removePoint(f)!);
   }
 
