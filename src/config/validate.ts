@@ -98,7 +98,7 @@ interface Parsed<T> {
 
 /**
  * Validate documents and put each host's together. With `onlyHost`, the documents that name
- * another host (`host:` a string other than it) are left out unread: every Host document is still
+ * another host (`host:` a string other than it) are left out, not validated: every Host is still
  * validated (names are unique across the repo, and a wrong `--host` gets the list), and so is every
  * document without a `host:` string (it belongs to the only host, or is an error of its own). What
  * the commands that work on one host need, without the rest of a fleet (`counts` still count every
