@@ -188,6 +188,11 @@ function dropFollowing(ctx: IommuContext, start: number, end: number, identityOn
 
 /** Map [dfn, dfn+len) → mfn in ctx as a `follows` entry, only where the DFNs are unmapped. */
 function addFollowing(m: Machine, ctx: IommuContext, dfn: number, len: number, mfn: number, perms: { r: boolean; w: boolean }): void {
+  if (len === 1) {
+    // One frame (a populate of scattered gfns): a look-up, whose position the set reuses.
+    if (!ctx.table.has(dfn)) setEntries(m, ctx, dfn, dfn, makeEntry(mfn, perms.r, perms.w, 'config', { follows: true }));
+    return;
+  }
   for (const s of segments(ctx.table, dfn, dfn + len - 1)) {
     if (s.value !== undefined) continue;
     setEntries(m, ctx, s.start, s.end, makeEntry(mfn + (s.start - dfn), perms.r, perms.w, 'config', { follows: true }));
