@@ -182,7 +182,7 @@ function dropFollowing(ctx: IommuContext, start: number, end: number, identityOn
     return;
   }
   for (const e of [...t.overlapping(start, end)]) {
-    if (e.value.follows && (!identityOnly || e.value.base === e.start)) ctx.table.delete(e.start, e.end);
+    if (e.value.follows && (!identityOnly || e.value.base === e.start)) t.delete(e.start, e.end);
   }
 }
 
