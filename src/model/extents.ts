@@ -6,11 +6,14 @@
  *
  * Storage is a two-level list of sorted arrays specialised for numeric keys (in the manner of
  * Python's sortedcontainers): the extents, in order, are cut into leaves of at most `capacity`
- * extents, each leaf holding parallel plain arrays of starts, ends and values (no object per
- * extent); a top-level array holds each leaf's first start. A point lookup is two binary searches,
- * O(log n); a range operation touching k extents is O(log n + k) plus splicing within one leaf (and,
- * when a leaf splits, merges or empties, in the leaf index of ~n/capacity entries), whatever the
- * number of frames involved.
+ * extents; a top-level array holds each leaf's first start. The leaves live in fixed-size slots of
+ * two columns shared by the whole map — starts and ends side by side in one array, values in
+ * another — so that reaching an extent from the leaf index is one step into a column, not a
+ * walk through a leaf object and its arrays (in a map of 10^6 extents each of those steps is a
+ * cache miss). No object per extent. A point lookup is two binary searches, O(log n); a range operation
+ * touching k extents is O(log n + k) plus moving the rest of one leaf (and, when a leaf splits,
+ * merges or empties, editing the leaf index of ~n/capacity entries), whatever the number of frames
+ * involved.
  *
  * Invariants (checked by `checkInvariants()`), true after every public call:
  * - extents are sorted, non-overlapping and non-empty (start ≤ end);
@@ -164,17 +167,6 @@ const DEFAULT_LEAF_CAPACITY = 128;
 const MIN_LEAF_CAPACITY = 4;
 const MAX_LEAF_CAPACITY = 1 << 16;
 
-/**
- * A run of consecutive extents: parallel arrays, sorted by start. Never empty while in a map.
- * Arrays are edited in place; clones copy them.
- */
-class Leaf<T> {
-  constructor(
-    readonly s: number[],
-    readonly e: number[],
-    readonly v: T[],
-  ) {}
-}
 
 /**
  * Map from frames to payloads, held as maximal extents.
@@ -188,17 +180,32 @@ class Leaf<T> {
  * With points held (`setPoint`), a read that walks extents or asks about coverage (`get`,
  * `overlapping`, `firstGap`, …) may write some in, which counts as a modification too.
  *
- * Structure (see the file header): `leaves[li]` holds extents in order, every leaf non-empty and
+ * Structure (see the file header): leaf li holds extents in order, every leaf non-empty and
  * holding at most `capacity` extents (and, when there are several leaves, at least capacity / 4:
- * an emptier leaf is merged with a neighbour); `mins[li]` is `leaves[li].s[0]`. An extent is
- * addressed by its position (leaf index, index in the leaf).
+ * an emptier leaf is merged with a neighbour); `mins[li]` is its first start. An extent is
+ * addressed by its position (leaf index, index in the leaf), and stored at column index
+ * `slotOf[li] × stride + i`.
  */
 export class ExtentMap<T> {
   readonly ops: PayloadOps<T>;
   private readonly cap: number;
   /** A leaf with fewer extents than this is merged with a neighbour (unless it is the only one). */
   private readonly minFill: number;
-  private leaves: Leaf<T>[] = [];
+  /**
+   * The leaves, in order: leaf li lives in slot `slotOf[li]`, its extents at column indices
+   * [slot × stride, slot × stride + lens[slot]), sorted by start: the extent at index x has its
+   * start at `se[2x]`, its end at `se[2x + 1]` (side by side: the end is read right after the
+   * search over starts found the extent) and its value at `V[x]`. A slot has room for `stride` extents: a leaf may briefly pass `capacity` (by
+   * at most 3) before it is split. Slots of dropped leaves are reused.
+   */
+  private slotOf: number[] = [];
+  private se: number[] = [];
+  private V: T[] = [];
+  /** Extents held per slot. */
+  private lens: Int32Array = new Int32Array(0);
+  private freeSlots: number[] = [];
+  private nSlots = 0;
+  private readonly stride: number;
   /** First start of each leaf, for the binary search over leaves. */
   private mins: number[] = [];
   private _size = 0;
@@ -272,6 +279,8 @@ export class ExtentMap<T> {
     this.cap =
       n !== undefined && n >= MIN_LEAF_CAPACITY ? Math.min(Math.floor(n), MAX_LEAF_CAPACITY) : DEFAULT_LEAF_CAPACITY;
     this.minFill = this.cap >> 2;
+    // (An edit adds at most 3 extents to a leaf before `fix` splits it.)
+    this.stride = this.cap + 4;
     if (options?.trackCoverage) this.cov = new ExtentMap<true>(COVERAGE_OPS);
   }
 
@@ -303,16 +312,15 @@ export class ExtentMap<T> {
         this.flushPoints(frame, frame);
         continue;
       }
-      const leaf = this.leaves[this.pl]!;
-      const i = this.pi;
-      const s = leaf.s[i]!;
-      const e = leaf.e[i]!;
+      const x = this.at(this.pl, this.pi);
+      const s = this.se[2 * x]!;
+      const e = this.se[2 * x + 1]!;
       // Points held inside the extent cut it, and one right next to it may continue it: write
       // them in, then find the extent again (it may now reach frames holding points in turn).
       const lo = s > 0 ? s - 1 : s;
       const hi = e < MAX_FRAME ? e + 1 : e;
       const near = this.pts === undefined || this.pts.size === 0 ? NO_FRAMES : this.pointsIn(this.pts, lo, hi);
-      if (near.length === 0) return { start: s, end: e, value: leaf.v[i]! };
+      if (near.length === 0) return { start: s, end: e, value: this.V[x]! };
       this.writeIn(near);
     }
   }
@@ -325,9 +333,8 @@ export class ExtentMap<T> {
       if (p !== undefined) return p;
     }
     if (!this.find(frame)) return undefined;
-    const leaf = this.leaves[this.pl]!;
-    const i = this.pi;
-    return this.ops.shift(leaf.v[i]!, frame - leaf.s[i]!);
+    const x = this.at(this.pl, this.pi);
+    return this.ops.shift(this.V[x]!, frame - this.se[2 * x]!);
   }
 
   /**
@@ -346,9 +353,9 @@ export class ExtentMap<T> {
       }
     }
     if (!this.find(frame)) return undefined;
-    const leaf = this.leaves[this.pl]!;
-    this.rawStart = leaf.s[this.pi]!;
-    return leaf.v[this.pi]!;
+    const x = this.at(this.pl, this.pi);
+    this.rawStart = this.se[2 * x]!;
+    return this.V[x]!;
   }
 
   /** Set by `raw` (read it at once: the next call of `raw` changes it). */
@@ -372,14 +379,13 @@ export class ExtentMap<T> {
     this.version++;
     this.shape++;
     const ops = this.ops;
-    const leaves = this.leaves;
     const tS = this.tS;
     const tE = this.tE;
     const tV = this.tV;
-    if (found && leaves[this.pl]!.s[this.pi] === start) {
+    if (found && this.se[2 * this.at(this.pl, this.pi)] === start) {
       // The extent before, if any, is the one that may end at start - 1 (a neighbour to merge with).
       if (this.pi > 0) this.pi--;
-      else if (this.pl > 0) this.pi = leaves[--this.pl]!.s.length - 1;
+      else if (this.pl > 0) this.pi = this.leafLen(--this.pl) - 1;
       else found = false;
     }
     // Now (pl, pi) is the last extent starting before `start`. The run of extents replaced starts
@@ -392,11 +398,11 @@ export class ExtentMap<T> {
     if (found) {
       li = this.pl;
       i = this.pi;
-      const leaf = leaves[li]!;
-      const as = leaf.s[i]!;
-      const ae = leaf.e[i]!;
+      const x = this.at(li, i);
+      const as = this.se[2 * x]!;
+      const ae = this.se[2 * x + 1]!;
       if (ae >= start - 1) {
-        const av = leaf.v[i]!;
+        const av = this.V[x]!;
         if (ops.joinable(av, start - as, value)) {
           // One frame strictly inside an extent already mapping it to (an equivalent of) value:
           // splitting and merging again would give the same extents.
@@ -467,7 +473,6 @@ export class ExtentMap<T> {
     this.version++;
     this.shape++;
     if (start < this._uncoveredFrom) this._uncoveredFrom = start;
-    const leaves = this.leaves;
     const tS = this.tS;
     const tE = this.tE;
     const tV = this.tV;
@@ -477,13 +482,13 @@ export class ExtentMap<T> {
     if (found) {
       li = this.pl;
       i = this.pi;
-      const leaf = leaves[li]!;
-      const as = leaf.s[i]!;
-      if (leaf.e[i]! >= start) {
+      const x = this.at(li, i);
+      const as = this.se[2 * x]!;
+      if (this.se[2 * x + 1]! >= start) {
         if (as < start) {
           tS[0] = as;
           tE[0] = start - 1;
-          tV[0] = leaf.v[i]!;
+          tV[0] = this.V[x]!;
           n = 1;
         }
       } else {
@@ -529,10 +534,9 @@ export class ExtentMap<T> {
       this.addPoint(frame, value, true);
       return;
     }
-    const leaf = this.leaves[this.pl]!;
-    const i = this.pi;
-    const s = leaf.s[i]!;
-    const stored = frame === s ? leaf.v[i]! : this.ops.shift(leaf.v[i]!, frame - s);
+    const x = this.at(this.pl, this.pi);
+    const s = this.se[2 * x]!;
+    const stored = frame === s ? this.V[x]! : this.ops.shift(this.V[x]!, frame - s);
     this.version++;
     if (this.ops.joinable(stored, 0, value)) {
       this.removePoint(frame);
@@ -548,7 +552,12 @@ export class ExtentMap<T> {
     this.version++;
     this.shape++;
     this._uncoveredFrom = 0;
-    this.leaves = [];
+    this.slotOf = [];
+    this.se = [];
+    this.V = [];
+    this.lens = new Int32Array(0);
+    this.freeSlots = [];
+    this.nSlots = 0;
     this.mins = [];
     this._size = 0;
     this._frames = 0;
@@ -603,22 +612,24 @@ export class ExtentMap<T> {
     this.flushGapPoints(from, limit);
     if (this.cov !== undefined) return this.cov.firstGap(from, limit);
     if (!this.locate(from)) return from;
-    const leaves = this.leaves;
+    const se = this.se;
     let li = this.pl;
-    let i = this.pi;
-    let leaf = leaves[li]!;
-    if (leaf.e[i]! < from) return from;
-    let cursor = leaf.e[i]! + 1;
+    let b = this.base(li);
+    let x = b + this.pi;
+    let stop = b + this.leafLen(li);
+    if (se[2 * x + 1]! < from) return from;
+    let cursor = se[2 * x + 1]! + 1;
     if (cursor > limit) return undefined;
     // Adjacent-but-unjoinable extents may continue the coverage: walk them.
     for (;;) {
-      if (++i === leaf.s.length) {
-        if (++li === leaves.length) return cursor;
-        leaf = leaves[li]!;
-        i = 0;
+      if (++x === stop) {
+        if (++li === this.slotOf.length) return cursor;
+        b = this.base(li);
+        x = b;
+        stop = b + this.leafLen(li);
       }
-      if (leaf.s[i] !== cursor) return cursor;
-      cursor = leaf.e[i]! + 1;
+      if (se[2 * x] !== cursor) return cursor;
+      cursor = se[2 * x + 1]! + 1;
       if (cursor > limit) return undefined;
     }
   }
@@ -631,9 +642,9 @@ export class ExtentMap<T> {
     if (!this.locate(from)) {
       next = this.mins[0];
     } else {
-      const leaf = this.leaves[this.pl]!;
-      if (leaf.e[this.pi]! >= from) return from;
-      next = this.pi + 1 < leaf.s.length ? leaf.s[this.pi + 1] : this.mins[this.pl + 1];
+      const x = this.at(this.pl, this.pi);
+      if (this.se[2 * x + 1]! >= from) return from;
+      next = this.pi + 1 < this.leafLen(this.pl) ? this.se[2 * (x + 1)] : this.mins[this.pl + 1];
     }
     return next !== undefined && next <= limit ? next : undefined;
   }
@@ -648,23 +659,24 @@ export class ExtentMap<T> {
   anyIn(start: number, end: number): boolean {
     checkRange('anyIn', start, end);
     this.flushGapPoints(start, end);
-    return this.locate(end) && this.leaves[this.pl]!.e[this.pi]! >= start;
+    return this.locate(end) && this.se[2 * this.at(this.pl, this.pi) + 1]! >= start;
   }
 
   /** Lowest extent (stored value). */
   lowest(): Extent<T> | undefined {
     this.flushPoints(0, MAX_FRAME);
-    const leaf = this.leaves[0];
-    return leaf === undefined ? undefined : { start: leaf.s[0]!, end: leaf.e[0]!, value: leaf.v[0]! };
+    if (this.slotOf.length === 0) return undefined;
+    const x = this.base(0);
+    return { start: this.se[2 * x]!, end: this.se[2 * x + 1]!, value: this.V[x]! };
   }
 
   /** Highest extent (stored value). */
   highest(): Extent<T> | undefined {
     this.flushPoints(0, MAX_FRAME);
-    const leaf = this.leaves[this.leaves.length - 1];
-    if (leaf === undefined) return undefined;
-    const i = leaf.s.length - 1;
-    return { start: leaf.s[i]!, end: leaf.e[i]!, value: leaf.v[i]! };
+    const li = this.slotOf.length - 1;
+    if (li < 0) return undefined;
+    const x = this.at(li, this.leafLen(li) - 1);
+    return { start: this.se[2 * x]!, end: this.se[2 * x + 1]!, value: this.V[x]! };
   }
 
   /**
@@ -678,13 +690,30 @@ export class ExtentMap<T> {
   }
 
   /**
-   * An independent copy (same leaf capacity). O(n): the leaves' arrays are copied (payloads are
-   * shared, being immutable); either map may then be modified without affecting the other.
+   * An independent copy (same leaf capacity). O(n): the columns are copied, the leaves packed into
+   * slots 0, 1, … (payloads are shared, being immutable); either map may then be modified without
+   * affecting the other.
    */
   clone(): ExtentMap<T> {
     this.flushPoints(0, MAX_FRAME);
     const c = new ExtentMap<T>(this.ops, { maxNodeSize: this.cap });
-    c.leaves = this.leaves.map((l) => new Leaf<T>(l.s.slice(), l.e.slice(), l.v.slice()));
+    const leaves = this.slotOf.length;
+    if (leaves > 0) {
+      const stride = this.stride;
+      // The last slot needs only its extents' room (a map of one small leaf stays small).
+      c.room((leaves - 1) * stride + this.leafLen(leaves - 1));
+      c.lens = new Int32Array(Math.max(8, leaves));
+      for (let li = 0; li < leaves; li++) {
+        const from = this.base(li);
+        const len = this.leafLen(li);
+        const to = li * stride;
+        for (let x = 2 * from, y = 2 * to; x < 2 * (from + len); x++, y++) c.se[y] = this.se[x]!;
+        for (let x = 0; x < len; x++) c.V[to + x] = this.V[from + x]!;
+        c.lens[li] = len;
+        c.slotOf.push(li);
+      }
+      c.nSlots = leaves;
+    }
     c.mins = this.mins.slice();
     c._size = this._size;
     c._frames = this._frames;
@@ -703,22 +732,30 @@ export class ExtentMap<T> {
    * structure). O(n). Throws an Error describing the first violation.
    */
   checkInvariants(): void {
-    const leaves = this.leaves;
-    if (this.mins.length !== leaves.length) {
-      throw new Error(`ExtentMap invariant: ${this.mins.length} leaf minimums for ${leaves.length} leaves`);
+    const leaves = this.slotOf.length;
+    if (this.mins.length !== leaves) {
+      throw new Error(`ExtentMap invariant: ${this.mins.length} leaf minimums for ${leaves} leaves`);
     }
+    // Every slot is either one leaf's or free, never both, never twice.
+    const slotUse = new Uint8Array(this.nSlots);
+    for (const slot of [...this.slotOf, ...this.freeSlots]) {
+      if (!Number.isInteger(slot) || slot < 0 || slot >= this.nSlots || slotUse[slot] !== 0) {
+        throw new Error(`ExtentMap invariant: slot ${slot} used twice or out of range (${this.nSlots} slots)`);
+      }
+      slotUse[slot] = 1;
+    }
+    if (slotUse.some((u) => u === 0)) throw new Error('ExtentMap invariant: a slot is neither a leaf nor free');
     let count = 0;
-    for (let li = 0; li < leaves.length; li++) {
-      const leaf = leaves[li]!;
-      const len = leaf.s.length;
-      if (leaf.e.length !== len || leaf.v.length !== len) {
-        throw new Error(`ExtentMap invariant: leaf ${li} arrays of lengths ${len}, ${leaf.e.length}, ${leaf.v.length}`);
+    for (let li = 0; li < leaves; li++) {
+      const len = this.leafLen(li);
+      if (len === 0 || len > this.cap || (leaves > 1 && len < this.minFill)) {
+        throw new Error(`ExtentMap invariant: leaf ${li} holds ${len} extents (capacity ${this.cap}, ${leaves} leaves)`);
       }
-      if (len === 0 || len > this.cap || (leaves.length > 1 && len < this.minFill)) {
-        throw new Error(`ExtentMap invariant: leaf ${li} holds ${len} extents (capacity ${this.cap}, ${leaves.length} leaves)`);
+      if (2 * (this.base(li) + len) > this.se.length || this.base(li) + len > this.V.length) {
+        throw new Error(`ExtentMap invariant: leaf ${li} runs past the columns`);
       }
-      if (this.mins[li] !== leaf.s[0]) {
-        throw new Error(`ExtentMap invariant: leaf ${li} minimum ${this.mins[li]} but first start ${leaf.s[0]}`);
+      if (this.mins[li] !== this.se[2 * this.base(li)]) {
+        throw new Error(`ExtentMap invariant: leaf ${li} minimum ${this.mins[li]} but first start ${this.se[2 * this.base(li)]}`);
       }
       count += len;
     }
@@ -766,8 +803,8 @@ export class ExtentMap<T> {
           return;
         }
         if (!this.find(f)) throw new Error(`ExtentMap invariant: point ${f} is not over a covered frame`);
-        const leaf = this.leaves[this.pl]!;
-        const stored = this.ops.shift(leaf.v[this.pi]!, f - leaf.s[this.pi]!);
+        const x = this.at(this.pl, this.pi);
+        const stored = this.ops.shift(this.V[x]!, f - this.se[2 * x]!);
         if (this.ops.joinable(stored, 0, v)) throw new Error(`ExtentMap invariant: point ${f} holds the stored value`);
       });
       if (gaps !== this.pts.flagged) throw new Error(`ExtentMap invariant: ${this.pts.flagged} points counted over gaps, ${gaps} held`);
@@ -889,17 +926,105 @@ export class ExtentMap<T> {
       if (mins[mid]! <= frame) lo = mid;
       else hi = mid - 1;
     }
-    const s = this.leaves[lo]!.s;
-    let a = 0;
-    let b = s.length - 1;
-    while (a < b) {
-      const mid = (a + b + 1) >>> 1;
-      if (s[mid]! <= frame) a = mid;
-      else b = mid - 1;
+    const se = this.se;
+    const slot = this.slotOf[lo]!;
+    const b = slot * this.stride;
+    let a = b;
+    let c = b + this.lens[slot]! - 1;
+    while (a < c) {
+      const mid = (a + c + 1) >>> 1;
+      if (se[2 * mid]! <= frame) a = mid;
+      else c = mid - 1;
     }
     this.pl = lo;
-    this.pi = a;
+    this.pi = a - b;
     return true;
+  }
+
+  /** Column index of the i-th extent of leaf li. */
+  private at(li: number, i: number): number {
+    return this.slotOf[li]! * this.stride + i;
+  }
+
+  /** Column index of leaf li's first extent. */
+  private base(li: number): number {
+    return this.slotOf[li]! * this.stride;
+  }
+
+  /** Number of extents in leaf li. */
+  private leafLen(li: number): number {
+    return this.lens[this.slotOf[li]!]!;
+  }
+
+  /**
+   * Make the columns at least n long (growing by half, so that a map of one small leaf stays small
+   * and a large map carries at most a third of its columns as room to grow). Plain arrays grown by
+   * `push`, never with holes: the frames stay small integers where they are (a Float64Array would
+   * hand out doubles, and every computation on a frame read from it would then be done in them).
+   */
+  private room(n: number): void {
+    const have = this.V.length;
+    if (n <= have) return;
+    const size = Math.max(n, have + (have >> 1), 4);
+    const se = this.se;
+    for (let x = se.length; x < 2 * size; x++) se.push(0);
+    const V = this.V;
+    for (let x = V.length; x < size; x++) V.push(undefined as T);
+  }
+
+  /** A slot for a new leaf (empty; its room in the columns is the caller's to make). */
+  private newSlot(): number {
+    const slot = this.freeSlots.length > 0 ? this.freeSlots.pop()! : this.nSlots++;
+    if (slot >= this.lens.length) {
+      const lens = new Int32Array(Math.max(8, this.lens.length * 2));
+      lens.set(this.lens);
+      this.lens = lens;
+    }
+    this.lens[slot] = 0;
+    return slot;
+  }
+
+  /** Give a dropped leaf's slot back (its values are let go of, for the garbage collector). */
+  private freeSlot(slot: number): void {
+    const b = slot * this.stride;
+    this.V.fill(undefined as T, b, b + this.lens[slot]!);
+    this.lens[slot] = 0;
+    this.freeSlots.push(slot);
+  }
+
+  /**
+   * Move the column entries [from, stop) to start at `to` (within one slot, or from one slot to
+   * another), in the direction that never overwrites an entry before it moved. (A loop: the
+   * arrays' `copyWithin` is generic, and 10× slower on these.)
+   */
+  private move(to: number, from: number, stop: number): void {
+    const se = this.se;
+    const V = this.V;
+    const d = to - from;
+    if (d > 0) {
+      for (let x = stop - 1; x >= from; x--) {
+        se[2 * (x + d)] = se[2 * x]!;
+        se[2 * (x + d) + 1] = se[2 * x + 1]!;
+        V[x + d] = V[x]!;
+      }
+    } else {
+      for (let x = from; x < stop; x++) {
+        se[2 * (x + d)] = se[2 * x]!;
+        se[2 * (x + d) + 1] = se[2 * x + 1]!;
+        V[x + d] = V[x]!;
+      }
+    }
+  }
+
+  /** Write the n extents of the scratch arrays at column index x. */
+  private writeScratch(x: number, n: number): void {
+    const se = this.se;
+    const V = this.V;
+    for (let y = 0; y < n; y++) {
+      se[2 * (x + y)] = this.tS[y]!;
+      se[2 * (x + y) + 1] = this.tE[y]!;
+      V[x + y] = this.tV[y]!;
+    }
   }
 
   /**
@@ -909,10 +1034,12 @@ export class ExtentMap<T> {
   private floor(frame: number): boolean {
     if (this.hitShape === this.shape) {
       const li = this.hitLeaf;
-      const s = this.leaves[li]!.s;
       const i = this.hitPos;
-      if (s[i]! <= frame) {
-        const next = i + 1 < s.length ? s[i + 1]! : li + 1 < this.mins.length ? this.mins[li + 1]! : Infinity;
+      const slot = this.slotOf[li]!;
+      const x = slot * this.stride + i;
+      const se = this.se;
+      if (se[2 * x]! <= frame) {
+        const next = i + 1 < this.lens[slot]! ? se[2 * (x + 1)]! : li + 1 < this.mins.length ? this.mins[li + 1]! : Infinity;
         if (frame < next) {
           this.pl = li;
           this.pi = i;
@@ -929,7 +1056,7 @@ export class ExtentMap<T> {
 
   /** Whether some extent covers `frame`; if so its position is (pl, pi). */
   private find(frame: number): boolean {
-    return this.floor(frame) && this.leaves[this.pl]!.e[this.pi]! >= frame;
+    return this.floor(frame) && this.se[2 * this.at(this.pl, this.pi) + 1]! >= frame;
   }
 
   /**
@@ -938,108 +1065,79 @@ export class ExtentMap<T> {
    * leaf li (i.e. before the first extent of the next leaf); with no leaves, k is 0.
    */
   private replace(li: number, i: number, k: number, n: number): void {
-    const leaves = this.leaves;
     this._size += n - k;
-    if (leaves.length === 0) {
+    if (this.slotOf.length === 0) {
       if (n === 0) return;
-      leaves.push(new Leaf<T>(this.tS.slice(0, n), this.tE.slice(0, n), this.tV.slice(0, n)));
+      const slot = this.newSlot();
+      const b = slot * this.stride;
+      this.room(b + n);
+      this.writeScratch(b, n);
+      this.lens[slot] = n;
+      this.slotOf.push(slot);
       this.mins.push(this.tS[0]!);
       return;
     }
-    let leaf = leaves[li]!;
-    let len = leaf.s.length;
+    let len = this.leafLen(li);
     if (k > 0 && i === len) {
       li++;
       i = 0;
-      leaf = leaves[li]!;
-      len = leaf.s.length;
+      len = this.leafLen(li);
     }
     if (i + k <= len) {
       // Within one leaf (the common case).
-      this.spliceLeaf(leaf, i, k, n);
-      const after = leaf.s.length;
+      this.spliceLeaf(li, i, k, n);
+      const after = this.leafLen(li);
       if (i === 0 || after > this.cap || after < this.minFill) this.fix(li);
       return;
     }
     // Across leaves: cut the tail of this leaf, drop the leaves wholly inside, cut the head of the
     // last one, and write the new extents at the end of this leaf.
     let rest = k - (len - i);
-    leaf.s.length = i;
-    leaf.e.length = i;
-    leaf.v.length = i;
+    const slot = this.slotOf[li]!;
+    const b = slot * this.stride;
+    this.V.fill(undefined as T, b + i, b + len);
+    this.lens[slot] = i;
     let j = li + 1;
-    while (rest > 0 && rest >= leaves[j]!.s.length) {
-      rest -= leaves[j]!.s.length;
+    while (rest > 0 && rest >= this.leafLen(j)) {
+      rest -= this.leafLen(j);
       j++;
     }
     if (rest > 0) {
-      const last = leaves[j]!;
-      last.s.splice(0, rest);
-      last.e.splice(0, rest);
-      last.v.splice(0, rest);
-      this.mins[j] = last.s[0]!;
+      const last = this.slotOf[j]!;
+      const lb = last * this.stride;
+      const ll = this.lens[last]!;
+      this.move(lb, lb + rest, lb + ll);
+      this.V.fill(undefined as T, lb + ll - rest, lb + ll);
+      this.lens[last] = ll - rest;
+      this.mins[j] = this.se[2 * lb]!;
     }
     if (j > li + 1) {
-      leaves.splice(li + 1, j - li - 1);
+      for (let x = li + 1; x < j; x++) this.freeSlot(this.slotOf[x]!);
+      this.slotOf.splice(li + 1, j - li - 1);
       this.mins.splice(li + 1, j - li - 1);
     }
-    for (let x = 0; x < n; x++) {
-      leaf.s.push(this.tS[x]!);
-      leaf.e.push(this.tE[x]!);
-      leaf.v.push(this.tV[x]!);
-    }
-    if (li + 1 < leaves.length) this.fix(li + 1);
+    this.room(b + i + n);
+    this.writeScratch(b + i, n);
+    this.lens[slot] = i + n;
+    if (li + 1 < this.slotOf.length) this.fix(li + 1);
     this.fix(li);
   }
 
-  /** In leaf `leaf`, replace the k extents from index i by the n in the scratch arrays. */
-  private spliceLeaf(leaf: Leaf<T>, i: number, k: number, n: number): void {
-    const s = leaf.s;
-    const e = leaf.e;
-    const v = leaf.v;
-    const tS = this.tS;
-    const tE = this.tE;
-    const tV = this.tV;
-    const common = k < n ? k : n;
-    for (let x = 0; x < common; x++) {
-      s[i + x] = tS[x]!;
-      e[i + x] = tE[x]!;
-      v[i + x] = tV[x]!;
+  /** In leaf li, replace the k extents from index i by the n in the scratch arrays. */
+  private spliceLeaf(li: number, i: number, k: number, n: number): void {
+    const slot = this.slotOf[li]!;
+    const b = slot * this.stride;
+    const len = this.lens[slot]!;
+    const x = b + i;
+    if (n !== k) {
+      const tail = b + len;
+      if (n > k) this.room(tail + (n - k));
+      // (At the end of the leaf — extents added in ascending order — nothing moves.)
+      if (x + k < tail) this.move(x + n, x + k, tail);
+      if (k > n) this.V.fill(undefined as T, tail - (k - n), tail);
+      this.lens[slot] = len + n - k;
     }
-    if (n > k) {
-      const at = i + k;
-      if (at === s.length) {
-        // At the end of the leaf (extents added in ascending order): no splice.
-        for (let x = k; x < n; x++) {
-          s.push(tS[x]!);
-          e.push(tE[x]!);
-          v.push(tV[x]!);
-        }
-      } else if (n - k === 1) {
-        s.splice(at, 0, tS[k]!);
-        e.splice(at, 0, tE[k]!);
-        v.splice(at, 0, tV[k]!);
-      } else if (n - k === 2) {
-        s.splice(at, 0, tS[k]!, tS[k + 1]!);
-        e.splice(at, 0, tE[k]!, tE[k + 1]!);
-        v.splice(at, 0, tV[k]!, tV[k + 1]!);
-      } else {
-        s.splice(at, 0, tS[k]!, tS[k + 1]!, tS[k + 2]!);
-        e.splice(at, 0, tE[k]!, tE[k + 1]!, tE[k + 2]!);
-        v.splice(at, 0, tV[k]!, tV[k + 1]!, tV[k + 2]!);
-      }
-    } else if (k > n) {
-      if (i + k === s.length) {
-        // The leaf's last extents go: cut it short.
-        s.length = i + n;
-        e.length = i + n;
-        v.length = i + n;
-      } else {
-        s.splice(i + n, k - n);
-        e.splice(i + n, k - n);
-        v.splice(i + n, k - n);
-      }
-    }
+    this.writeScratch(x, n);
   }
 
   /**
@@ -1048,26 +1146,27 @@ export class ExtentMap<T> {
    * last one's start, end and value). Scratch fields, so the hot paths allocate nothing.
    */
   private scanRun(li: number, i: number, bound: number, start: number, end: number): void {
-    const leaves = this.leaves;
+    const slotOf = this.slotOf;
+    const se = this.se;
     let k = 0;
     let removed = 0;
     let bS = 0;
     let bE = -1;
-    let bV: T | undefined;
+    let bX = -1;
     let cl = li;
     let ci = i;
-    walk: while (cl < leaves.length) {
-      const leaf = leaves[cl]!;
-      const ls = leaf.s;
-      const le = leaf.e;
-      for (; ci < ls.length; ci++) {
-        const xs = ls[ci]!;
+    walk: while (cl < slotOf.length) {
+      const slot = slotOf[cl]!;
+      const b = slot * this.stride;
+      const stop = b + this.lens[slot]!;
+      for (let x = b + ci; x < stop; x++) {
+        const xs = se[2 * x]!;
         if (xs > bound) break walk;
-        const xe = le[ci]!;
+        const xe = se[2 * x + 1]!;
         removed += (xe < end ? xe : end) - (xs > start ? xs : start) + 1;
         bS = xs;
         bE = xe;
-        bV = leaf.v[ci];
+        bX = x;
         k++;
       }
       cl++;
@@ -1077,60 +1176,97 @@ export class ExtentMap<T> {
     this.runRemoved = removed;
     this.runS = bS;
     this.runE = bE;
-    this.runV = bV;
+    this.runV = bX < 0 ? undefined : this.V[bX];
   }
 
   /** Restore the invariants of leaf li after an edit: split it, drop it, or merge it with a neighbour. */
   private fix(li: number): void {
-    const leaves = this.leaves;
-    const leaf = leaves[li]!;
-    const len = leaf.s.length;
+    const slot = this.slotOf[li]!;
+    const len = this.lens[slot]!;
     if (len > this.cap) {
       this.split(li);
       return;
     }
     if (len === 0) {
-      leaves.splice(li, 1);
+      this.freeSlot(slot);
+      this.slotOf.splice(li, 1);
       this.mins.splice(li, 1);
       return;
     }
-    this.mins[li] = leaf.s[0]!;
-    if (len < this.minFill && leaves.length > 1) {
-      // Append the right one of (previous, this) or (this, next) to the left one.
+    this.mins[li] = this.se[2 * (slot * this.stride)]!;
+    if (len < this.minFill && this.slotOf.length > 1) {
+      // Of (previous, this) or (this, next): append the right one to the left one, or, when the
+      // two hold more than a leaf may, share their extents out evenly (the left one taking the
+      // smaller half, as a split of the two appended would).
       const a = li > 0 ? li - 1 : li;
-      const left = leaves[a]!;
-      const right = leaves[a + 1]!;
-      for (let x = 0; x < right.s.length; x++) {
-        left.s.push(right.s[x]!);
-        left.e.push(right.e[x]!);
-        left.v.push(right.v[x]!);
+      const left = this.slotOf[a]!;
+      const right = this.slotOf[a + 1]!;
+      const lb = left * this.stride;
+      const ll = this.lens[left]!;
+      const rb = right * this.stride;
+      const rl = this.lens[right]!;
+      const total = ll + rl;
+      if (total <= this.cap) {
+        this.room(lb + total);
+        this.move(lb + ll, rb, rb + rl);
+        this.lens[left] = total;
+        this.freeSlot(right);
+        this.slotOf.splice(a + 1, 1);
+        this.mins.splice(a + 1, 1);
+        return;
       }
-      leaves.splice(a + 1, 1);
-      this.mins.splice(a + 1, 1);
-      if (left.s.length > this.cap) this.split(a);
+      const half = total >> 1;
+      if (ll > half) {
+        // The left one's tail goes to the front of the right one.
+        const m = ll - half;
+        this.room(rb + rl + m);
+        this.move(rb + m, rb, rb + rl);
+        this.move(rb, lb + half, lb + ll);
+        this.V.fill(undefined as T, lb + half, lb + ll);
+      } else {
+        // The right one's head goes to the end of the left one.
+        const m = half - ll;
+        this.room(lb + half);
+        this.move(lb + ll, rb, rb + m);
+        this.move(rb, rb + m, rb + rl);
+        this.V.fill(undefined as T, rb + rl - m, rb + rl);
+      }
+      this.lens[left] = half;
+      this.lens[right] = total - half;
+      this.mins[a] = this.se[2 * lb]!;
+      this.mins[a + 1] = this.se[2 * rb]!;
     }
   }
 
-  /** Cut leaf li in two halves (it holds at most 2 × capacity extents). */
+  /** Cut leaf li in two halves (it holds at most capacity + 3 extents). */
   private split(li: number): void {
-    const leaf = this.leaves[li]!;
-    const half = leaf.s.length >> 1;
-    const right = new Leaf<T>(leaf.s.slice(half), leaf.e.slice(half), leaf.v.slice(half));
-    leaf.s.length = half;
-    leaf.e.length = half;
-    leaf.v.length = half;
-    this.leaves.splice(li + 1, 0, right);
-    this.mins.splice(li + 1, 0, right.s[0]!);
-    this.mins[li] = leaf.s[0]!;
+    const slot = this.slotOf[li]!;
+    const b = slot * this.stride;
+    const len = this.lens[slot]!;
+    const half = len >> 1;
+    const to = this.newSlot();
+    const nb = to * this.stride;
+    this.room(nb + (len - half));
+    this.move(nb, b + half, b + len);
+    this.V.fill(undefined as T, b + half, b + len);
+    this.lens[slot] = half;
+    this.lens[to] = len - half;
+    this.slotOf.splice(li + 1, 0, to);
+    this.mins.splice(li + 1, 0, this.se[2 * nb]!);
+    this.mins[li] = this.se[2 * b]!;
   }
 
+  // (The generators keep the columns in locals: a change of the map, which may replace them, makes
+  // the next step throw before they are read again.)
   private *entriesGen(): Generator<Extent<T>, void, undefined> {
     const version = this.version;
-    const leaves = this.leaves;
-    for (let li = 0; li < leaves.length; li++) {
-      const leaf = leaves[li]!;
-      for (let i = 0; i < leaf.s.length; i++) {
-        yield { start: leaf.s[i]!, end: leaf.e[i]!, value: leaf.v[i]! };
+    const se = this.se;
+    const V = this.V;
+    for (let li = 0; li < this.slotOf.length; li++) {
+      const b = this.base(li);
+      const stop = b + this.leafLen(li);
+      for (let x = b; x < stop; x++) {
+        yield { start: se[2 * x]!, end: se[2 * x + 1]!, value: V[x]! };
         this.checkVersion(version);
       }
     }
@@ -1139,22 +1275,24 @@ export class ExtentMap<T> {
   private *overlappingGen(start: number, end: number): Generator<Extent<T>, void, undefined> {
     const version = this.version;
     const ops = this.ops;
-    const leaves = this.leaves;
     let li = 0;
     let i = 0;
     if (this.locate(start)) {
       li = this.pl;
       i = this.pi;
-      if (leaves[li]!.e[i]! < start) i++;
+      if (this.se[2 * this.at(li, i) + 1]! < start) i++;
     }
-    for (; li < leaves.length; li++, i = 0) {
-      const leaf = leaves[li]!;
-      for (; i < leaf.s.length; i++) {
-        const k = leaf.s[i]!;
+    const se = this.se;
+    const V = this.V;
+    for (; li < this.slotOf.length; li++, i = 0) {
+      const b = this.base(li);
+      const stop = b + this.leafLen(li);
+      for (let x = b + i; x < stop; x++) {
+        const k = se[2 * x]!;
         if (k > end) return;
-        const ke = leaf.e[i]!;
+        const ke = se[2 * x + 1]!;
         const s = k < start ? start : k;
-        yield { start: s, end: ke > end ? end : ke, value: s === k ? leaf.v[i]! : ops.shift(leaf.v[i]!, s - k) };
+        yield { start: s, end: ke > end ? end : ke, value: s === k ? V[x]! : ops.shift(V[x]!, s - k) };
         this.checkVersion(version);
       }
     }

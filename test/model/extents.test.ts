@@ -739,11 +739,12 @@ describe('argument validation', () => {
   });
 });
 
-// ---- leaf structure (white-box: reads the private leaf arrays to check that the cases happen) ----
+// ---- leaf structure (white-box: reads the private leaf slots to check that the cases happen) ----
 
-/** Extents per leaf, in order (ExtentMap's private `leaves`). */
+/** Extents per leaf, in order (ExtentMap's private `slotOf` and `lens`). */
 function leafSizes(m: ExtentMap<unknown>): number[] {
-  return (m as unknown as { leaves: { s: number[] }[] }).leaves.map((l) => l.s.length);
+  const x = m as unknown as { slotOf: number[]; lens: Int32Array };
+  return x.slotOf.map((slot) => x.lens[slot]!);
 }
 
 /** Seeded PRNG (mulberry32). */
@@ -829,6 +830,50 @@ describe('leaf structure (small capacities)', () => {
     expect(i).toBe(50);
     expect(m.lowest()).toEqual(ext(0, 4, 0));
     expect(m.highest()).toEqual(ext(490, 494, 49));
+  });
+
+  it('an under-full leaf is merged with its neighbour, or shares their extents out evenly', () => {
+    // Capacity 8: a leaf under 2 extents (of several leaves) is merged with a neighbour; when the
+    // two hold more than 8, they share them out (the left one taking the smaller half).
+    const m = spaced(12, 8);
+    expect(leafSizes(m)).toEqual([4, 8]);
+    m.delete(0, 24); // the first leaf keeps one extent; its right neighbour is full
+    m.checkInvariants();
+    expect(leafSizes(m)).toEqual([4, 5]); // the right one's head moved over
+    expect(m.toArray()).toEqual(spacedRuns(range(3, 12)));
+    expect(m.get(60)).toEqual(ext(60, 64, 6));
+    m.delete(30, 74); // the first leaf again: 0 left of 4, then merged
+    m.checkInvariants();
+    expect(leafSizes(m)).toEqual([4]);
+    expect(m.toArray()).toEqual(spacedRuns(range(8, 12)));
+
+    const n = spaced(13, 8);
+    expect(leafSizes(n)).toEqual([4, 4, 5]);
+    for (const f of [46, 56, 66, 76]) n.set(f, f, f); // the middle leaf fills up
+    expect(leafSizes(n)).toEqual([4, 8, 5]);
+    n.delete(90, 124); // the last leaf keeps one extent; its left neighbour is full
+    n.checkInvariants();
+    expect(leafSizes(n)).toEqual([4, 4, 5]); // the left one's tail moved over
+    const mid = [ext(40, 44, 4), ext(46, 46, 46), ext(50, 54, 5), ext(56, 56, 56), ext(60, 64, 6), ext(66, 66, 66), ext(70, 74, 7), ext(76, 76, 76)];
+    expect(n.toArray()).toEqual([...spacedRuns(range(0, 4)), ...mid, ext(80, 84, 8)]);
+    expect(n.get(76)).toEqual(ext(76, 76, 76));
+    expect(n.get(80)).toEqual(ext(80, 84, 8));
+  });
+
+  it('the slots of dropped leaves are reused: the columns do not grow under churn', () => {
+    const m = new ExtentMap<number>(constant, { maxNodeSize: 8 });
+    const columns = (): number => (m as unknown as { se: number[] }).se.length;
+    let most = 0;
+    for (let round = 0; round < 50; round++) {
+      // 400 extents in, then all but the first few out again, from the middle outwards
+      for (let i = 0; i < 400; i++) m.set(10 * i, 10 * i + 4, round);
+      if (round === 0) most = columns();
+      for (let i = 200; i < 400; i++) m.delete(10 * i, 10 * i + 4);
+      for (let i = 199; i >= 3; i--) m.delete(10 * i, 10 * i + 4);
+      m.checkInvariants();
+      expect(m.size).toBe(3);
+    }
+    expect(columns()).toBe(most);
   });
 
   it('a range delete spanning several leaves cuts both edge extents and drops the leaves in between', () => {
