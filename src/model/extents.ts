@@ -7,13 +7,14 @@
  * Storage is a two-level list of sorted arrays specialised for numeric keys (in the manner of
  * Python's sortedcontainers): the extents, in order, are cut into leaves of at most `capacity`
  * extents; a top-level array holds each leaf's first start. The leaves live in fixed-size slots of
- * two columns shared by the whole map — starts and ends side by side in one array, values in
- * another — so that reaching an extent from the leaf index is one step into a column, not a
- * walk through a leaf object and its arrays (in a map of 10^6 extents each of those steps is a
- * cache miss). No object per extent. A point lookup is two binary searches, O(log n); a range operation
- * touching k extents is O(log n + k) plus moving the rest of one leaf (and, when a leaf splits,
- * merges or empties, editing the leaf index of ~n/capacity entries), whatever the number of frames
- * involved.
+ * two columns — starts and ends side by side in one array, values in another — cut into chunks of
+ * 32 slots, so that reaching an extent from the leaf index is one step into a column (whose chunk
+ * is one of a few, and hot), not a walk through a leaf object and its arrays: in a map of 10^6
+ * extents each of those steps is a cache miss. A large map grows by chunks, never copying its
+ * columns. No object per extent. A point lookup is two binary searches, O(log n); a range
+ * operation touching k extents is O(log n + k) plus moving the rest of one leaf (and, when a leaf
+ * splits, merges or empties, editing the leaf index of ~n/capacity entries), whatever the number
+ * of frames involved.
  *
  * Invariants (checked by `checkInvariants()`), true after every public call:
  * - extents are sorted, non-overlapping and non-empty (start ≤ end);
@@ -162,8 +163,21 @@ const NO_FRAMES: readonly number[] = [];
 /** Points written in at once past this many are sorted first (see `writeIn`). */
 const SORT_WRITES_FROM = 64;
 
-/** Default leaf capacity (extents per leaf); see `ExtentMap`'s constructor. */
-const DEFAULT_LEAF_CAPACITY = 128;
+/**
+ * The columns are cut into chunks of 2^CHUNK_SHIFT slots (see `ExtentMap.room`): a chunk of the
+ * default capacity holds 2,176 extents, ~50 KiB.
+ */
+const CHUNK_SHIFT = 5;
+const CHUNK_SLOTS = 1 << CHUNK_SHIFT;
+const CHUNK_MASK = CHUNK_SLOTS - 1;
+
+/**
+ * Default leaf capacity (extents per leaf); see `ExtentMap`'s constructor. An edit moves the rest
+ * of its leaf, half of it on average, element by element (see `move`); with leaves in slots, more
+ * and smaller ones cost the binary search over leaves little: 64 was faster than 128 and 32 on
+ * the fragmented maps of the independent traces (docs/performance.md, fifteenth round).
+ */
+const DEFAULT_LEAF_CAPACITY = 64;
 const MIN_LEAF_CAPACITY = 4;
 const MAX_LEAF_CAPACITY = 1 << 16;
 
@@ -183,8 +197,8 @@ const MAX_LEAF_CAPACITY = 1 << 16;
  * Structure (see the file header): leaf li holds extents in order, every leaf non-empty and
  * holding at most `capacity` extents (and, when there are several leaves, at least capacity / 4:
  * an emptier leaf is merged with a neighbour); `mins[li]` is its first start. An extent is
- * addressed by its position (leaf index, index in the leaf), and stored at column index
- * `slotOf[li] × stride + i`.
+ * addressed by its position (leaf index, index in the leaf), and stored at index
+ * `(slotOf[li] & 31) × stride + i` of chunk `slotOf[li] >> 5` of the columns.
  */
 export class ExtentMap<T> {
   readonly ops: PayloadOps<T>;
@@ -192,15 +206,20 @@ export class ExtentMap<T> {
   /** A leaf with fewer extents than this is merged with a neighbour (unless it is the only one). */
   private readonly minFill: number;
   /**
-   * The leaves, in order: leaf li lives in slot `slotOf[li]`, its extents at column indices
-   * [slot × stride, slot × stride + lens[slot]), sorted by start: the extent at index x has its
-   * start at `se[2x]`, its end at `se[2x + 1]` (side by side: the end is read right after the
-   * search over starts found the extent) and its value at `V[x]`. A slot has room for `stride` extents: a leaf may briefly pass `capacity` (by
+   * The leaves, in order: leaf li lives in slot `slotOf[li]`. Slot s is in chunk c = s >> 5 of
+   * the columns, its extents at indices [o, o + lens[s]) there, o = (s & 31) × stride, sorted by
+   * start: the extent at index x has its start at `seC[c][2x]`, its end at `seC[c][2x + 1]` (side
+   * by side: the end is read right after the search over starts found the extent) and its value at
+   * `vC[c][x]`. A slot has room for `stride` extents: a leaf may briefly pass `capacity` (by
    * at most 3) before it is split. Slots of dropped leaves are reused.
    */
   private slotOf: number[] = [];
-  private se: number[] = [];
-  private V: T[] = [];
+  private seC: number[][] = [];
+  private vC: T[][] = [];
+  /** Scratch: the columns of the chunk of the extent `at` addressed last (read at once). */
+  private cse: number[] = [];
+  private cv: T[] = [];
+  private px = 0;
   /** Extents held per slot. */
   private lens: Int32Array = new Int32Array(0);
   private freeSlots: number[] = [];
@@ -266,7 +285,7 @@ export class ExtentMap<T> {
   private runV: T | undefined = undefined;
 
   /**
-   * @param options.maxNodeSize leaf capacity: most extents per leaf (4..65536, default 128; other
+   * @param options.maxNodeSize leaf capacity: most extents per leaf (4..65536, default 64; other
    *   values give the default); small values only serve to exercise many-leaf structure in tests.
    * @param options.trackCoverage also keep the covered frames as maximal runs, so that finding
    *   the first uncovered frame (`firstGap`, `covered`, `gaps`) costs O(log n) even where many
@@ -313,14 +332,14 @@ export class ExtentMap<T> {
         continue;
       }
       const x = this.at(this.pl, this.pi);
-      const s = this.se[2 * x]!;
-      const e = this.se[2 * x + 1]!;
+      const s = this.cse[2 * x]!;
+      const e = this.cse[2 * x + 1]!;
       // Points held inside the extent cut it, and one right next to it may continue it: write
       // them in, then find the extent again (it may now reach frames holding points in turn).
       const lo = s > 0 ? s - 1 : s;
       const hi = e < MAX_FRAME ? e + 1 : e;
       const near = this.pts === undefined || this.pts.size === 0 ? NO_FRAMES : this.pointsIn(this.pts, lo, hi);
-      if (near.length === 0) return { start: s, end: e, value: this.V[x]! };
+      if (near.length === 0) return { start: s, end: e, value: this.cv[x]! };
       this.writeIn(near);
     }
   }
@@ -333,8 +352,8 @@ export class ExtentMap<T> {
       if (p !== undefined) return p;
     }
     if (!this.find(frame)) return undefined;
-    const x = this.at(this.pl, this.pi);
-    return this.ops.shift(this.V[x]!, frame - this.se[2 * x]!);
+    const x = this.px;
+    return this.ops.shift(this.cv[x]!, frame - this.cse[2 * x]!);
   }
 
   /**
@@ -353,9 +372,9 @@ export class ExtentMap<T> {
       }
     }
     if (!this.find(frame)) return undefined;
-    const x = this.at(this.pl, this.pi);
-    this.rawStart = this.se[2 * x]!;
-    return this.V[x]!;
+    const x = this.px;
+    this.rawStart = this.cse[2 * x]!;
+    return this.cv[x]!;
   }
 
   /** Set by `raw` (read it at once: the next call of `raw` changes it). */
@@ -382,7 +401,7 @@ export class ExtentMap<T> {
     const tS = this.tS;
     const tE = this.tE;
     const tV = this.tV;
-    if (found && this.se[2 * this.at(this.pl, this.pi)] === start) {
+    if (found && this.startAt(this.pl, this.pi) === start) {
       // The extent before, if any, is the one that may end at start - 1 (a neighbour to merge with).
       if (this.pi > 0) this.pi--;
       else if (this.pl > 0) this.pi = this.leafLen(--this.pl) - 1;
@@ -399,10 +418,10 @@ export class ExtentMap<T> {
       li = this.pl;
       i = this.pi;
       const x = this.at(li, i);
-      const as = this.se[2 * x]!;
-      const ae = this.se[2 * x + 1]!;
+      const as = this.cse[2 * x]!;
+      const ae = this.cse[2 * x + 1]!;
       if (ae >= start - 1) {
-        const av = this.V[x]!;
+        const av = this.cv[x]!;
         if (ops.joinable(av, start - as, value)) {
           // One frame strictly inside an extent already mapping it to (an equivalent of) value:
           // splitting and merging again would give the same extents.
@@ -483,12 +502,12 @@ export class ExtentMap<T> {
       li = this.pl;
       i = this.pi;
       const x = this.at(li, i);
-      const as = this.se[2 * x]!;
-      if (this.se[2 * x + 1]! >= start) {
+      const as = this.cse[2 * x]!;
+      if (this.cse[2 * x + 1]! >= start) {
         if (as < start) {
           tS[0] = as;
           tE[0] = start - 1;
-          tV[0] = this.V[x]!;
+          tV[0] = this.cv[x]!;
           n = 1;
         }
       } else {
@@ -535,8 +554,8 @@ export class ExtentMap<T> {
       return;
     }
     const x = this.at(this.pl, this.pi);
-    const s = this.se[2 * x]!;
-    const stored = frame === s ? this.V[x]! : this.ops.shift(this.V[x]!, frame - s);
+    const s = this.cse[2 * x]!;
+    const stored = frame === s ? this.cv[x]! : this.ops.shift(this.cv[x]!, frame - s);
     this.version++;
     if (this.ops.joinable(stored, 0, value)) {
       this.removePoint(frame);
@@ -553,8 +572,8 @@ export class ExtentMap<T> {
     this.shape++;
     this._uncoveredFrom = 0;
     this.slotOf = [];
-    this.se = [];
-    this.V = [];
+    this.seC = [];
+    this.vC = [];
     this.lens = new Int32Array(0);
     this.freeSlots = [];
     this.nSlots = 0;
@@ -612,11 +631,10 @@ export class ExtentMap<T> {
     this.flushGapPoints(from, limit);
     if (this.cov !== undefined) return this.cov.firstGap(from, limit);
     if (!this.locate(from)) return from;
-    const se = this.se;
     let li = this.pl;
-    let b = this.base(li);
-    let x = b + this.pi;
-    let stop = b + this.leafLen(li);
+    let x = this.at(li, this.pi);
+    let se = this.cse;
+    let stop = x - this.pi + this.leafLen(li);
     if (se[2 * x + 1]! < from) return from;
     let cursor = se[2 * x + 1]! + 1;
     if (cursor > limit) return undefined;
@@ -624,9 +642,9 @@ export class ExtentMap<T> {
     for (;;) {
       if (++x === stop) {
         if (++li === this.slotOf.length) return cursor;
-        b = this.base(li);
-        x = b;
-        stop = b + this.leafLen(li);
+        x = this.at(li, 0);
+        se = this.cse;
+        stop = x + this.leafLen(li);
       }
       if (se[2 * x] !== cursor) return cursor;
       cursor = se[2 * x + 1]! + 1;
@@ -643,8 +661,8 @@ export class ExtentMap<T> {
       next = this.mins[0];
     } else {
       const x = this.at(this.pl, this.pi);
-      if (this.se[2 * x + 1]! >= from) return from;
-      next = this.pi + 1 < this.leafLen(this.pl) ? this.se[2 * (x + 1)] : this.mins[this.pl + 1];
+      if (this.cse[2 * x + 1]! >= from) return from;
+      next = this.pi + 1 < this.leafLen(this.pl) ? this.cse[2 * (x + 1)] : this.mins[this.pl + 1];
     }
     return next !== undefined && next <= limit ? next : undefined;
   }
@@ -659,15 +677,17 @@ export class ExtentMap<T> {
   anyIn(start: number, end: number): boolean {
     checkRange('anyIn', start, end);
     this.flushGapPoints(start, end);
-    return this.locate(end) && this.se[2 * this.at(this.pl, this.pi) + 1]! >= start;
+    if (!this.locate(end)) return false;
+    const x = this.at(this.pl, this.pi);
+    return this.cse[2 * x + 1]! >= start;
   }
 
   /** Lowest extent (stored value). */
   lowest(): Extent<T> | undefined {
     this.flushPoints(0, MAX_FRAME);
     if (this.slotOf.length === 0) return undefined;
-    const x = this.base(0);
-    return { start: this.se[2 * x]!, end: this.se[2 * x + 1]!, value: this.V[x]! };
+    const x = this.at(0, 0);
+    return { start: this.cse[2 * x]!, end: this.cse[2 * x + 1]!, value: this.cv[x]! };
   }
 
   /** Highest extent (stored value). */
@@ -676,7 +696,7 @@ export class ExtentMap<T> {
     const li = this.slotOf.length - 1;
     if (li < 0) return undefined;
     const x = this.at(li, this.leafLen(li) - 1);
-    return { start: this.se[2 * x]!, end: this.se[2 * x + 1]!, value: this.V[x]! };
+    return { start: this.cse[2 * x]!, end: this.cse[2 * x + 1]!, value: this.cv[x]! };
   }
 
   /**
@@ -699,18 +719,21 @@ export class ExtentMap<T> {
     const c = new ExtentMap<T>(this.ops, { maxNodeSize: this.cap });
     const leaves = this.slotOf.length;
     if (leaves > 0) {
-      const stride = this.stride;
-      // The last slot needs only its extents' room (a map of one small leaf stays small).
-      c.room((leaves - 1) * stride + this.leafLen(leaves - 1));
       c.lens = new Int32Array(Math.max(8, leaves));
       for (let li = 0; li < leaves; li++) {
-        const from = this.base(li);
+        const from = this.at(li, 0);
+        const se = this.cse;
+        const V = this.cv;
         const len = this.leafLen(li);
-        const to = li * stride;
-        for (let x = 2 * from, y = 2 * to; x < 2 * (from + len); x++, y++) c.se[y] = this.se[x]!;
-        for (let x = 0; x < len; x++) c.V[to + x] = this.V[from + x]!;
-        c.lens[li] = len;
         c.slotOf.push(li);
+        c.room(li, len);
+        const to = c.at(li, 0);
+        for (let x = 0; x < len; x++) {
+          c.cse[2 * (to + x)] = se[2 * (from + x)]!;
+          c.cse[2 * (to + x) + 1] = se[2 * (from + x) + 1]!;
+          c.cv[to + x] = V[from + x]!;
+        }
+        c.lens[li] = len;
       }
       c.nSlots = leaves;
     }
@@ -751,11 +774,12 @@ export class ExtentMap<T> {
       if (len === 0 || len > this.cap || (leaves > 1 && len < this.minFill)) {
         throw new Error(`ExtentMap invariant: leaf ${li} holds ${len} extents (capacity ${this.cap}, ${leaves} leaves)`);
       }
-      if (2 * (this.base(li) + len) > this.se.length || this.base(li) + len > this.V.length) {
-        throw new Error(`ExtentMap invariant: leaf ${li} runs past the columns`);
+      const x = this.at(li, 0);
+      if (2 * (x + len) > this.cse.length || x + len > this.cv.length) {
+        throw new Error(`ExtentMap invariant: leaf ${li} runs past its chunk's columns`);
       }
-      if (this.mins[li] !== this.se[2 * this.base(li)]) {
-        throw new Error(`ExtentMap invariant: leaf ${li} minimum ${this.mins[li]} but first start ${this.se[2 * this.base(li)]}`);
+      if (this.mins[li] !== this.firstStart(li)) {
+        throw new Error(`ExtentMap invariant: leaf ${li} minimum ${this.mins[li]} but first start ${this.firstStart(li)}`);
       }
       count += len;
     }
@@ -804,7 +828,7 @@ export class ExtentMap<T> {
         }
         if (!this.find(f)) throw new Error(`ExtentMap invariant: point ${f} is not over a covered frame`);
         const x = this.at(this.pl, this.pi);
-        const stored = this.ops.shift(this.V[x]!, f - this.se[2 * x]!);
+        const stored = this.ops.shift(this.cv[x]!, f - this.cse[2 * x]!);
         if (this.ops.joinable(stored, 0, v)) throw new Error(`ExtentMap invariant: point ${f} holds the stored value`);
       });
       if (gaps !== this.pts.flagged) throw new Error(`ExtentMap invariant: ${this.pts.flagged} points counted over gaps, ${gaps} held`);
@@ -926,9 +950,9 @@ export class ExtentMap<T> {
       if (mins[mid]! <= frame) lo = mid;
       else hi = mid - 1;
     }
-    const se = this.se;
     const slot = this.slotOf[lo]!;
-    const b = slot * this.stride;
+    const se = this.seC[slot >> CHUNK_SHIFT]!;
+    const b = (slot & CHUNK_MASK) * this.stride;
     let a = b;
     let c = b + this.lens[slot]! - 1;
     while (a < c) {
@@ -941,14 +965,15 @@ export class ExtentMap<T> {
     return true;
   }
 
-  /** Column index of the i-th extent of leaf li. */
+  /**
+   * The i-th extent of leaf li: its chunk's columns into `cse` / `cv` (read them at once: the next
+   * call changes them), and its index there.
+   */
   private at(li: number, i: number): number {
-    return this.slotOf[li]! * this.stride + i;
-  }
-
-  /** Column index of leaf li's first extent. */
-  private base(li: number): number {
-    return this.slotOf[li]! * this.stride;
+    const slot = this.slotOf[li]!;
+    this.cse = this.seC[slot >> CHUNK_SHIFT]!;
+    this.cv = this.vC[slot >> CHUNK_SHIFT]!;
+    return (slot & CHUNK_MASK) * this.stride + i;
   }
 
   /** Number of extents in leaf li. */
@@ -956,22 +981,32 @@ export class ExtentMap<T> {
     return this.lens[this.slotOf[li]!]!;
   }
 
+  /** Index of a slot's first extent in its chunk. */
+  private off(slot: number): number {
+    return (slot & CHUNK_MASK) * this.stride;
+  }
+
   /**
-   * Make the columns at least n long. They double (a map of one leaf: up to one slot), so that a
-   * map of one small leaf stays small; doubling rather than growing by half leaves more room unused
-   * but half as many old columns for the garbage collector to find: peak RSS on the second
-   * independent generator's churn trace 664 → 494 MiB. Plain arrays grown by `push`, never with
-   * holes: the frames stay small integers where they are (a Float64Array would hand out doubles,
-   * and every computation on a frame read from it would then be done in them).
+   * Make room in the chunk of `slot` for n extents of that slot. A chunk past the first is made
+   * whole at once; the first doubles as it fills (up to one slot while the map has one leaf), so
+   * that a map of a few extents stays small. A chunk never moves once made whole: a large map
+   * grows by chunks, leaving no old columns behind for the garbage collector. Plain arrays grown by
+   * `push`, never with holes: the frames stay small integers where they are (a Float64Array would
+   * hand out doubles, and every computation on a frame read from it would then be done in them).
    */
-  private room(n: number): void {
-    const have = this.V.length;
-    if (n <= have) return;
-    let size = Math.max(n, have * 2, 4);
-    if (n <= this.stride) size = Math.min(size, this.stride);
-    const se = this.se;
+  private room(slot: number, n: number): void {
+    const c = slot >> CHUNK_SHIFT;
+    while (this.vC.length <= c) {
+      this.seC.push([]);
+      this.vC.push([]);
+    }
+    const V = this.vC[c]!;
+    const need = this.off(slot) + n;
+    if (need <= V.length) return;
+    const whole = CHUNK_SLOTS * this.stride;
+    const size = c > 0 ? whole : Math.max(need, Math.min(V.length > 0 ? 2 * V.length : 4, need <= this.stride ? this.stride : whole));
+    const se = this.seC[c]!;
     for (let x = se.length; x < 2 * size; x++) se.push(0);
-    const V = this.V;
     for (let x = V.length; x < size; x++) V.push(undefined as T);
   }
 
@@ -987,47 +1022,70 @@ export class ExtentMap<T> {
     return slot;
   }
 
-  /** Give a dropped leaf's slot back (its values are let go of, for the garbage collector). */
+  /** Let go of the values of extents [i, stop) of `slot` (for the garbage collector). */
+  private forget(slot: number, i: number, stop: number): void {
+    const V = this.vC[slot >> CHUNK_SHIFT]!;
+    const b = this.off(slot);
+    // (A loop: mostly a few entries, where calling `fill` costs more than the stores.)
+    for (let x = b + i; x < b + stop; x++) V[x] = undefined as T;
+  }
+
+  /** Give a dropped leaf's slot back. */
   private freeSlot(slot: number): void {
-    const b = slot * this.stride;
-    this.V.fill(undefined as T, b, b + this.lens[slot]!);
+    this.forget(slot, 0, this.lens[slot]!);
     this.lens[slot] = 0;
     this.freeSlots.push(slot);
   }
 
   /**
-   * Move the column entries [from, stop) to start at `to` (within one slot, or from one slot to
-   * another), in the direction that never overwrites an entry before it moved. (A loop: the
+   * Move `count` extents from index si of slot `from` to index di of slot `to` (the same slot or
+   * another), in the direction that never overwrites an extent before it moved. (A loop: the
    * arrays' `copyWithin` is generic, and 10× slower on these.)
    */
-  private move(to: number, from: number, stop: number): void {
-    const se = this.se;
-    const V = this.V;
-    const d = to - from;
-    if (d > 0) {
-      for (let x = stop - 1; x >= from; x--) {
-        se[2 * (x + d)] = se[2 * x]!;
-        se[2 * (x + d) + 1] = se[2 * x + 1]!;
-        V[x + d] = V[x]!;
+  private move(to: number, di: number, from: number, si: number, count: number): void {
+    const dse = this.seC[to >> CHUNK_SHIFT]!;
+    const dv = this.vC[to >> CHUNK_SHIFT]!;
+    const sse = this.seC[from >> CHUNK_SHIFT]!;
+    const sv = this.vC[from >> CHUNK_SHIFT]!;
+    const d = this.off(to) + di;
+    const s = this.off(from) + si;
+    if (dse === sse && d > s) {
+      for (let k = count - 1; k >= 0; k--) {
+        dse[2 * (d + k)] = sse[2 * (s + k)]!;
+        dse[2 * (d + k) + 1] = sse[2 * (s + k) + 1]!;
+        dv[d + k] = sv[s + k]!;
       }
     } else {
-      for (let x = from; x < stop; x++) {
-        se[2 * (x + d)] = se[2 * x]!;
-        se[2 * (x + d) + 1] = se[2 * x + 1]!;
-        V[x + d] = V[x]!;
+      for (let k = 0; k < count; k++) {
+        dse[2 * (d + k)] = sse[2 * (s + k)]!;
+        dse[2 * (d + k) + 1] = sse[2 * (s + k) + 1]!;
+        dv[d + k] = sv[s + k]!;
       }
     }
   }
 
-  /** Write the n extents of the scratch arrays at column index x. */
-  private writeScratch(x: number, n: number): void {
-    const se = this.se;
-    const V = this.V;
+  /** Write the n extents of the scratch arrays at index i of `slot`. */
+  private writeScratch(slot: number, i: number, n: number): void {
+    const se = this.seC[slot >> CHUNK_SHIFT]!;
+    const V = this.vC[slot >> CHUNK_SHIFT]!;
+    const x = this.off(slot) + i;
     for (let y = 0; y < n; y++) {
       se[2 * (x + y)] = this.tS[y]!;
       se[2 * (x + y) + 1] = this.tE[y]!;
       V[x + y] = this.tV[y]!;
     }
+  }
+
+  /** The start of the i-th extent of leaf li. */
+  private startAt(li: number, i: number): number {
+    const slot = this.slotOf[li]!;
+    return this.seC[slot >> CHUNK_SHIFT]![2 * (this.off(slot) + i)]!;
+  }
+
+  /** The start of leaf li's first extent. */
+  private firstStart(li: number): number {
+    const slot = this.slotOf[li]!;
+    return this.seC[slot >> CHUNK_SHIFT]![2 * this.off(slot)]!;
   }
 
   /**
@@ -1039,8 +1097,8 @@ export class ExtentMap<T> {
       const li = this.hitLeaf;
       const i = this.hitPos;
       const slot = this.slotOf[li]!;
-      const x = slot * this.stride + i;
-      const se = this.se;
+      const se = this.seC[slot >> CHUNK_SHIFT]!;
+      const x = (slot & CHUNK_MASK) * this.stride + i;
       if (se[2 * x]! <= frame) {
         const next = i + 1 < this.lens[slot]! ? se[2 * (x + 1)]! : li + 1 < this.mins.length ? this.mins[li + 1]! : Infinity;
         if (frame < next) {
@@ -1057,9 +1115,14 @@ export class ExtentMap<T> {
     return true;
   }
 
-  /** Whether some extent covers `frame`; if so its position is (pl, pi). */
+  /**
+   * Whether some extent covers `frame`; if so its position is (pl, pi), and its index in its
+   * chunk's columns (`cse`, `cv`) is px.
+   */
   private find(frame: number): boolean {
-    return this.floor(frame) && this.se[2 * this.at(this.pl, this.pi) + 1]! >= frame;
+    if (!this.floor(frame)) return false;
+    const x = (this.px = this.at(this.pl, this.pi));
+    return this.cse[2 * x + 1]! >= frame;
   }
 
   /**
@@ -1072,9 +1135,8 @@ export class ExtentMap<T> {
     if (this.slotOf.length === 0) {
       if (n === 0) return;
       const slot = this.newSlot();
-      const b = slot * this.stride;
-      this.room(b + n);
-      this.writeScratch(b, n);
+      this.room(slot, n);
+      this.writeScratch(slot, 0, n);
       this.lens[slot] = n;
       this.slotOf.push(slot);
       this.mins.push(this.tS[0]!);
@@ -1097,8 +1159,7 @@ export class ExtentMap<T> {
     // last one, and write the new extents at the end of this leaf.
     let rest = k - (len - i);
     const slot = this.slotOf[li]!;
-    const b = slot * this.stride;
-    this.V.fill(undefined as T, b + i, b + len);
+    this.forget(slot, i, len);
     this.lens[slot] = i;
     let j = li + 1;
     while (rest > 0 && rest >= this.leafLen(j)) {
@@ -1107,20 +1168,19 @@ export class ExtentMap<T> {
     }
     if (rest > 0) {
       const last = this.slotOf[j]!;
-      const lb = last * this.stride;
       const ll = this.lens[last]!;
-      this.move(lb, lb + rest, lb + ll);
-      this.V.fill(undefined as T, lb + ll - rest, lb + ll);
+      this.move(last, 0, last, rest, ll - rest);
+      this.forget(last, ll - rest, ll);
       this.lens[last] = ll - rest;
-      this.mins[j] = this.se[2 * lb]!;
+      this.mins[j] = this.firstStart(j);
     }
     if (j > li + 1) {
       for (let x = li + 1; x < j; x++) this.freeSlot(this.slotOf[x]!);
       this.slotOf.splice(li + 1, j - li - 1);
       this.mins.splice(li + 1, j - li - 1);
     }
-    this.room(b + i + n);
-    this.writeScratch(b + i, n);
+    this.room(slot, i + n);
+    this.writeScratch(slot, i, n);
     this.lens[slot] = i + n;
     if (li + 1 < this.slotOf.length) this.fix(li + 1);
     this.fix(li);
@@ -1129,18 +1189,15 @@ export class ExtentMap<T> {
   /** In leaf li, replace the k extents from index i by the n in the scratch arrays. */
   private spliceLeaf(li: number, i: number, k: number, n: number): void {
     const slot = this.slotOf[li]!;
-    const b = slot * this.stride;
     const len = this.lens[slot]!;
-    const x = b + i;
     if (n !== k) {
-      const tail = b + len;
-      if (n > k) this.room(tail + (n - k));
+      if (n > k) this.room(slot, len + (n - k));
       // (At the end of the leaf — extents added in ascending order — nothing moves.)
-      if (x + k < tail) this.move(x + n, x + k, tail);
-      if (k > n) this.V.fill(undefined as T, tail - (k - n), tail);
+      if (i + k < len) this.move(slot, i + n, slot, i + k, len - i - k);
+      if (k > n) this.forget(slot, len - (k - n), len);
       this.lens[slot] = len + n - k;
     }
-    this.writeScratch(x, n);
+    this.writeScratch(slot, i, n);
   }
 
   /**
@@ -1150,17 +1207,17 @@ export class ExtentMap<T> {
    */
   private scanRun(li: number, i: number, bound: number, start: number, end: number): void {
     const slotOf = this.slotOf;
-    const se = this.se;
     let k = 0;
     let removed = 0;
     let bS = 0;
     let bE = -1;
-    let bX = -1;
+    let bV: T | undefined;
     let cl = li;
     let ci = i;
     walk: while (cl < slotOf.length) {
       const slot = slotOf[cl]!;
-      const b = slot * this.stride;
+      const se = this.seC[slot >> CHUNK_SHIFT]!;
+      const b = (slot & CHUNK_MASK) * this.stride;
       const stop = b + this.lens[slot]!;
       for (let x = b + ci; x < stop; x++) {
         const xs = se[2 * x]!;
@@ -1169,7 +1226,7 @@ export class ExtentMap<T> {
         removed += (xe < end ? xe : end) - (xs > start ? xs : start) + 1;
         bS = xs;
         bE = xe;
-        bX = x;
+        bV = this.vC[slot >> CHUNK_SHIFT]![x];
         k++;
       }
       cl++;
@@ -1179,7 +1236,7 @@ export class ExtentMap<T> {
     this.runRemoved = removed;
     this.runS = bS;
     this.runE = bE;
-    this.runV = bX < 0 ? undefined : this.V[bX];
+    this.runV = bV;
   }
 
   /** Restore the invariants of leaf li after an edit: split it, drop it, or merge it with a neighbour. */
@@ -1196,7 +1253,7 @@ export class ExtentMap<T> {
       this.mins.splice(li, 1);
       return;
     }
-    this.mins[li] = this.se[2 * (slot * this.stride)]!;
+    this.mins[li] = this.firstStart(li);
     if (len < this.minFill && this.slotOf.length > 1) {
       // Of (previous, this) or (this, next): append the right one to the left one, or, when the
       // two hold more than a leaf may, share their extents out evenly (the left one taking the
@@ -1204,14 +1261,12 @@ export class ExtentMap<T> {
       const a = li > 0 ? li - 1 : li;
       const left = this.slotOf[a]!;
       const right = this.slotOf[a + 1]!;
-      const lb = left * this.stride;
       const ll = this.lens[left]!;
-      const rb = right * this.stride;
       const rl = this.lens[right]!;
       const total = ll + rl;
       if (total <= this.cap) {
-        this.room(lb + total);
-        this.move(lb + ll, rb, rb + rl);
+        this.room(left, total);
+        this.move(left, ll, right, 0, rl);
         this.lens[left] = total;
         this.freeSlot(right);
         this.slotOf.splice(a + 1, 1);
@@ -1222,51 +1277,49 @@ export class ExtentMap<T> {
       if (ll > half) {
         // The left one's tail goes to the front of the right one.
         const m = ll - half;
-        this.room(rb + rl + m);
-        this.move(rb + m, rb, rb + rl);
-        this.move(rb, lb + half, lb + ll);
-        this.V.fill(undefined as T, lb + half, lb + ll);
+        this.room(right, rl + m);
+        this.move(right, m, right, 0, rl);
+        this.move(right, 0, left, half, m);
+        this.forget(left, half, ll);
       } else {
         // The right one's head goes to the end of the left one.
         const m = half - ll;
-        this.room(lb + half);
-        this.move(lb + ll, rb, rb + m);
-        this.move(rb, rb + m, rb + rl);
-        this.V.fill(undefined as T, rb + rl - m, rb + rl);
+        this.room(left, half);
+        this.move(left, ll, right, 0, m);
+        this.move(right, 0, right, m, rl - m);
+        this.forget(right, rl - m, rl);
       }
       this.lens[left] = half;
       this.lens[right] = total - half;
-      this.mins[a] = this.se[2 * lb]!;
-      this.mins[a + 1] = this.se[2 * rb]!;
+      this.mins[a] = this.firstStart(a);
+      this.mins[a + 1] = this.firstStart(a + 1);
     }
   }
 
   /** Cut leaf li in two halves (it holds at most capacity + 3 extents). */
   private split(li: number): void {
     const slot = this.slotOf[li]!;
-    const b = slot * this.stride;
     const len = this.lens[slot]!;
     const half = len >> 1;
     const to = this.newSlot();
-    const nb = to * this.stride;
-    this.room(nb + (len - half));
-    this.move(nb, b + half, b + len);
-    this.V.fill(undefined as T, b + half, b + len);
+    this.room(to, len - half);
+    this.move(to, 0, slot, half, len - half);
+    this.forget(slot, half, len);
     this.lens[slot] = half;
     this.lens[to] = len - half;
     this.slotOf.splice(li + 1, 0, to);
-    this.mins.splice(li + 1, 0, this.se[2 * nb]!);
-    this.mins[li] = this.se[2 * b]!;
+    this.mins.splice(li + 1, 0, this.firstStart(li + 1));
+    this.mins[li] = this.firstStart(li);
   }
 
-  // (The generators keep the columns in locals: a change of the map, which may replace them, makes
-  // the next step throw before they are read again.)
+  // (The generators keep a leaf's columns in locals: a change of the map makes the next step
+  // throw before they are read again.)
   private *entriesGen(): Generator<Extent<T>, void, undefined> {
     const version = this.version;
-    const se = this.se;
-    const V = this.V;
     for (let li = 0; li < this.slotOf.length; li++) {
-      const b = this.base(li);
+      const b = this.at(li, 0);
+      const se = this.cse;
+      const V = this.cv;
       const stop = b + this.leafLen(li);
       for (let x = b; x < stop; x++) {
         yield { start: se[2 * x]!, end: se[2 * x + 1]!, value: V[x]! };
@@ -1283,12 +1336,13 @@ export class ExtentMap<T> {
     if (this.locate(start)) {
       li = this.pl;
       i = this.pi;
-      if (this.se[2 * this.at(li, i) + 1]! < start) i++;
+      const x = this.at(li, i);
+      if (this.cse[2 * x + 1]! < start) i++;
     }
-    const se = this.se;
-    const V = this.V;
     for (; li < this.slotOf.length; li++, i = 0) {
-      const b = this.base(li);
+      const b = this.at(li, 0);
+      const se = this.cse;
+      const V = this.cv;
       const stop = b + this.leafLen(li);
       for (let x = b + i; x < stop; x++) {
         const k = se[2 * x]!;

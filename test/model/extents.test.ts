@@ -862,18 +862,27 @@ describe('leaf structure (small capacities)', () => {
 
   it('the slots of dropped leaves are reused: the columns do not grow under churn', () => {
     const m = new ExtentMap<number>(constant, { maxNodeSize: 8 });
-    const columns = (): number => (m as unknown as { se: number[] }).se.length;
+    const chunks = (): unknown[][] => (m as unknown as { vC: unknown[][] }).vC;
+    const columns = (): number => chunks().reduce((n, c) => n + c.length, 0);
     let most = 0;
+    let first: unknown[] | undefined;
     for (let round = 0; round < 50; round++) {
-      // 400 extents in, then all but the first few out again, from the middle outwards
+      // 400 extents in (~70 leaves: three chunks of 32 slots), then all but the first few out
+      // again, from the middle outwards
       for (let i = 0; i < 400; i++) m.set(10 * i, 10 * i + 4, round);
-      if (round === 0) most = columns();
+      if (round === 0) {
+        most = columns();
+        first = chunks()[0];
+        expect(chunks().length).toBeGreaterThan(1);
+      }
       for (let i = 200; i < 400; i++) m.delete(10 * i, 10 * i + 4);
       for (let i = 199; i >= 3; i--) m.delete(10 * i, 10 * i + 4);
       m.checkInvariants();
       expect(m.size).toBe(3);
     }
     expect(columns()).toBe(most);
+    // A whole chunk is never copied: the map grew by adding chunks.
+    expect(chunks()[0]).toBe(first);
   });
 
   it('a range delete spanning several leaves cuts both edge extents and drops the leaves in between', () => {
@@ -1026,9 +1035,9 @@ describe('leaf structure (small capacities)', () => {
   });
 
   it('capacity: out-of-range maxNodeSize gives the default; large values are accepted', () => {
-    expect(leafSizes(spaced(128, 1))).toEqual([128]); // the default capacity, 128
-    expect(leafSizes(spaced(129, 1))).toEqual([64, 65]);
-    expect(leafSizes(spaced(129, Number.NaN))).toEqual([64, 65]);
+    expect(leafSizes(spaced(64, 1))).toEqual([64]); // the default capacity, 64
+    expect(leafSizes(spaced(65, 1))).toEqual([32, 33]);
+    expect(leafSizes(spaced(65, Number.NaN))).toEqual([32, 33]);
     const big = spaced(200, 1000);
     expect(leafSizes(big)).toEqual([200]);
   });
