@@ -216,7 +216,10 @@ export class ExtentMap<T> {
   private slotOf: number[] = [];
   private seC: number[][] = [];
   private vC: T[][] = [];
-  /** Scratch: the columns of the chunk of the extent `at` addressed last (read at once). */
+  /**
+   * Scratch: the columns of the chunk of the extent `at`, `locate` or `floor` found last, and (the
+   * latter two) its index there (read at once).
+   */
   private cse: number[] = [];
   private cv: T[] = [];
   private px = 0;
@@ -937,8 +940,8 @@ export class ExtentMap<T> {
   }
 
   /**
-   * Position (pl, pi) of the last extent starting at or before `frame`; false if there is none
-   * (pl, pi then unspecified).
+   * Position (pl, pi) of the last extent starting at or before `frame`, with its chunk's columns in
+   * `cse` / `cv` and its index there in px; false if there is none (all of them then unspecified).
    */
   private locate(frame: number): boolean {
     const mins = this.mins;
@@ -962,6 +965,9 @@ export class ExtentMap<T> {
     }
     this.pl = lo;
     this.pi = a - b;
+    this.px = a;
+    this.cse = se;
+    this.cv = this.vC[slot >> CHUNK_SHIFT]!;
     return true;
   }
 
@@ -1104,6 +1110,9 @@ export class ExtentMap<T> {
         if (frame < next) {
           this.pl = li;
           this.pi = i;
+          this.px = x;
+          this.cse = se;
+          this.cv = this.vC[slot >> CHUNK_SHIFT]!;
           return true;
         }
       }
@@ -1115,14 +1124,9 @@ export class ExtentMap<T> {
     return true;
   }
 
-  /**
-   * Whether some extent covers `frame`; if so its position is (pl, pi), and its index in its
-   * chunk's columns (`cse`, `cv`) is px.
-   */
+  /** Whether some extent covers `frame`; if so its position is (pl, pi) (and px, cse, cv: see `locate`). */
   private find(frame: number): boolean {
-    if (!this.floor(frame)) return false;
-    const x = (this.px = this.at(this.pl, this.pi));
-    return this.cse[2 * x + 1]! >= frame;
+    return this.floor(frame) && this.cse[2 * this.px + 1]! >= frame;
   }
 
   /**
@@ -1336,14 +1340,14 @@ export class ExtentMap<T> {
     if (this.locate(start)) {
       li = this.pl;
       i = this.pi;
-      const x = this.at(li, i);
-      if (this.cse[2 * x + 1]! < start) i++;
+      if (this.cse[2 * this.px + 1]! < start) i++;
     }
     for (; li < this.slotOf.length; li++, i = 0) {
-      const b = this.at(li, 0);
-      const se = this.cse;
-      const V = this.cv;
-      const stop = b + this.leafLen(li);
+      const slot = this.slotOf[li]!;
+      const se = this.seC[slot >> CHUNK_SHIFT]!;
+      const V = this.vC[slot >> CHUNK_SHIFT]!;
+      const b = (slot & CHUNK_MASK) * this.stride;
+      const stop = b + this.lens[slot]!;
       for (let x = b + i; x < stop; x++) {
         const k = se[2 * x]!;
         if (k > end) return;
