@@ -181,7 +181,6 @@ const DEFAULT_LEAF_CAPACITY = 64;
 const MIN_LEAF_CAPACITY = 4;
 const MAX_LEAF_CAPACITY = 1 << 16;
 
-
 /**
  * Map from frames to payloads, held as maximal extents.
  *
@@ -577,6 +576,8 @@ export class ExtentMap<T> {
     this.slotOf = [];
     this.seC = [];
     this.vC = [];
+    this.cse = [];
+    this.cv = [];
     this.lens = new Int32Array(0);
     this.freeSlots = [];
     this.nSlots = 0;

@@ -842,7 +842,7 @@ describe('leaf structure (small capacities)', () => {
     expect(leafSizes(m)).toEqual([4, 5]); // the right one's head moved over
     expect(m.toArray()).toEqual(spacedRuns(range(3, 12)));
     expect(m.get(60)).toEqual(ext(60, 64, 6));
-    m.delete(30, 74); // the first leaf again: 0 left of 4, then merged
+    m.delete(30, 74); // the whole first leaf and the second one's head: the first is dropped
     m.checkInvariants();
     expect(leafSizes(m)).toEqual([4]);
     expect(m.toArray()).toEqual(spacedRuns(range(8, 12)));
