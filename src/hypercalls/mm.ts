@@ -106,8 +106,7 @@ export class RawLog {
       const n = c.counts[i]!;
       if (
         c.kind[i] === KIND_TRANSLATE &&
-        this.callIndex[c.calls[i]!] === index &&
-        this.callAt[c.calls[i]!] === at &&
+        this.isCall(c.calls[i]!, at, index) &&
         c.doms[i] === domid &&
         c.owners[i] === o &&
         c.where[i]! + n === gfn &&
@@ -156,11 +155,16 @@ export class RawLog {
     for (let r = 0; r < this.length; r++) yield this.at(r);
   }
 
+  /** Whether call slot `call` is the call at `at` with index `index`. */
+  private isCall(call: number, at: Location | undefined, index: number | undefined): boolean {
+    return this.callIndex[call] === index && this.callAt[call] === at;
+  }
+
   private push(kind: number, mfn: number, owner: number, dom: number, where: number, at: Location | undefined, index: number | undefined): void {
     const r = this.length;
     // A new call slot unless the last run is the same call's (runs come in call order).
     let call = r > 0 ? this.chunks[(r - 1) >> CHUNK_BITS]!.calls[(r - 1) & IN_CHUNK]! : -1;
-    if (call < 0 || this.callIndex[call] !== index || this.callAt[call] !== at) {
+    if (call < 0 || !this.isCall(call, at, index)) {
       call = this.callIndex.length;
       this.callIndex.push(index);
       this.callAt.push(at);

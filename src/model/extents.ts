@@ -782,8 +782,8 @@ export class ExtentMap<T> {
       if (2 * (x + len) > this.cse.length || x + len > this.cv.length) {
         throw new Error(`ExtentMap invariant: leaf ${li} runs past its chunk's columns`);
       }
-      if (this.mins[li] !== this.firstStart(li)) {
-        throw new Error(`ExtentMap invariant: leaf ${li} minimum ${this.mins[li]} but first start ${this.firstStart(li)}`);
+      if (this.mins[li] !== this.startAt(li, 0)) {
+        throw new Error(`ExtentMap invariant: leaf ${li} minimum ${this.mins[li]} but first start ${this.startAt(li, 0)}`);
       }
       count += len;
     }
@@ -956,7 +956,7 @@ export class ExtentMap<T> {
     }
     const slot = this.slotOf[lo]!;
     const se = this.seC[slot >> CHUNK_SHIFT]!;
-    const b = (slot & CHUNK_MASK) * this.stride;
+    const b = this.off(slot);
     let a = b;
     let c = b + this.lens[slot]! - 1;
     while (a < c) {
@@ -980,7 +980,7 @@ export class ExtentMap<T> {
     const slot = this.slotOf[li]!;
     this.cse = this.seC[slot >> CHUNK_SHIFT]!;
     this.cv = this.vC[slot >> CHUNK_SHIFT]!;
-    return (slot & CHUNK_MASK) * this.stride + i;
+    return this.off(slot) + i;
   }
 
   /** Number of extents in leaf li. */
@@ -1089,12 +1089,6 @@ export class ExtentMap<T> {
     return this.seC[slot >> CHUNK_SHIFT]![2 * (this.off(slot) + i)]!;
   }
 
-  /** The start of leaf li's first extent. */
-  private firstStart(li: number): number {
-    const slot = this.slotOf[li]!;
-    return this.seC[slot >> CHUNK_SHIFT]![2 * this.off(slot)]!;
-  }
-
   /**
    * `locate`, answered from the remembered position when `frame` lies between that extent's start
    * and the next one's (covered by it, or in the gap after it), else searched and remembered.
@@ -1105,7 +1099,7 @@ export class ExtentMap<T> {
       const i = this.hitPos;
       const slot = this.slotOf[li]!;
       const se = this.seC[slot >> CHUNK_SHIFT]!;
-      const x = (slot & CHUNK_MASK) * this.stride + i;
+      const x = this.off(slot) + i;
       if (se[2 * x]! <= frame) {
         const next = i + 1 < this.lens[slot]! ? se[2 * (x + 1)]! : li + 1 < this.mins.length ? this.mins[li + 1]! : Infinity;
         if (frame < next) {
@@ -1177,7 +1171,7 @@ export class ExtentMap<T> {
       this.move(last, 0, last, rest, ll - rest);
       this.forget(last, ll - rest, ll);
       this.lens[last] = ll - rest;
-      this.mins[j] = this.firstStart(j);
+      this.mins[j] = this.startAt(j, 0);
     }
     if (j > li + 1) {
       for (let x = li + 1; x < j; x++) this.freeSlot(this.slotOf[x]!);
@@ -1222,7 +1216,7 @@ export class ExtentMap<T> {
     walk: while (cl < slotOf.length) {
       const slot = slotOf[cl]!;
       const se = this.seC[slot >> CHUNK_SHIFT]!;
-      const b = (slot & CHUNK_MASK) * this.stride;
+      const b = this.off(slot);
       const stop = b + this.lens[slot]!;
       for (let x = b + ci; x < stop; x++) {
         const xs = se[2 * x]!;
@@ -1258,7 +1252,7 @@ export class ExtentMap<T> {
       this.mins.splice(li, 1);
       return;
     }
-    this.mins[li] = this.firstStart(li);
+    this.mins[li] = this.startAt(li, 0);
     if (len < this.minFill && this.slotOf.length > 1) {
       // Of (previous, this) or (this, next): append the right one to the left one, or, when the
       // two hold more than a leaf may, share their extents out evenly (the left one taking the
@@ -1296,8 +1290,8 @@ export class ExtentMap<T> {
       }
       this.lens[left] = half;
       this.lens[right] = total - half;
-      this.mins[a] = this.firstStart(a);
-      this.mins[a + 1] = this.firstStart(a + 1);
+      this.mins[a] = this.startAt(a, 0);
+      this.mins[a + 1] = this.startAt(a + 1, 0);
     }
   }
 
@@ -1313,8 +1307,8 @@ export class ExtentMap<T> {
     this.lens[slot] = half;
     this.lens[to] = len - half;
     this.slotOf.splice(li + 1, 0, to);
-    this.mins.splice(li + 1, 0, this.firstStart(li + 1));
-    this.mins[li] = this.firstStart(li);
+    this.mins.splice(li + 1, 0, this.startAt(li + 1, 0));
+    this.mins[li] = this.startAt(li, 0);
   }
 
   // (The generators keep a leaf's columns in locals: a change of the map makes the next step
@@ -1347,7 +1341,7 @@ export class ExtentMap<T> {
       const slot = this.slotOf[li]!;
       const se = this.seC[slot >> CHUNK_SHIFT]!;
       const V = this.vC[slot >> CHUNK_SHIFT]!;
-      const b = (slot & CHUNK_MASK) * this.stride;
+      const b = this.off(slot);
       const stop = b + this.lens[slot]!;
       for (let x = b + i; x < stop; x++) {
         const k = se[2 * x]!;
