@@ -134,7 +134,7 @@ export class RawLog {
   at(r: number): RawFrame {
     const c = this.chunks[r >> CHUNK_BITS]!;
     const i = r & IN_CHUNK;
-    const owner = c.owners[i] === NO_OWNER ? undefined : c.owners[i]!;
+    const owner = this.ownerOf(r);
     const x: RawFrame =
       c.kind[i] === KIND_TRANSLATE
         ? { kind: 'translate', mfn: c.mfns[i]!, count: c.counts[i]!, owner, domid: c.doms[i]!, gfn: c.where[i]! }
@@ -144,6 +144,19 @@ export class RawLog {
     if (at !== undefined) x.at = at;
     if (index !== undefined) x.index = index;
     return x;
+  }
+
+  /** Run `r`'s frame when it is one frame a translate handed out, else -1 (a look at run `r` without a record). */
+  singleTranslated(r: number): number {
+    const c = this.chunks[r >> CHUNK_BITS]!;
+    const i = r & IN_CHUNK;
+    return c.kind[i] === KIND_TRANSLATE && c.counts[i] === 1 ? c.mfns[i]! : -1;
+  }
+
+  /** The owner of run `r`'s pages when they were handed out (undefined: not a domain's page). */
+  ownerOf(r: number): DomId | undefined {
+    const o = this.chunks[r >> CHUNK_BITS]!.owners[r & IN_CHUNK]!;
+    return o === NO_OWNER ? undefined : o;
   }
 
   /** The index of the call that recorded run `r` (0 ≤ r < length). */

@@ -442,11 +442,14 @@ export class Session {
     let seenFrames: ExtentMap<true> | undefined;
     let seenMaps: Set<string> | undefined;
     for (let r = 0; r < raw.length; r++) {
-      const x = raw.at(r);
-      if (r === 0 || raw.callOf(r - 1) !== x.index) {
+      if (r === 0 || raw.callOf(r - 1) !== raw.callOf(r)) {
         seenFrames = undefined; // a new call
         seenMaps = undefined;
       }
+      // Most runs are one frame whose page is as it was: one look-up, no record.
+      const one = raw.singleTranslated(r);
+      if (one >= 0 && fate(raw.ownerOf(r), m.pages.raw(one), false) === undefined) continue;
+      const x = raw.at(r);
       const alone = (seenFrames === undefined && seenMaps === undefined) && !(r + 1 < raw.length && raw.callOf(r + 1) === x.index);
       if (x.kind === 'no_ref_cnt') {
         // Only while the mapping is still there.
