@@ -18,7 +18,7 @@ import {
   isSpecialType,
   p2mClear,
   p2mTypeAt,
-  queryGfn,
+  queryMfn,
   stateOf,
   xsmTarget,
 } from './mm.js';
@@ -324,16 +324,12 @@ export function translate(ctx: OpContext, a: TranslateArgs): CallResult {
   // (gfns and mfns as numbers: a call may translate 2048 frames, a trace millions)
   const gfns: number[] = [];
   const mfns: number[] = [];
+  const translated = isTranslated(d);
   for (const r of a.gfns.ranges) {
     for (let g = r.start; g <= r.end; g++) {
-      let mfn: number | undefined;
-      if (isTranslated(d)) {
-        const e = queryGfn(m, d, g);
-        mfn = e?.mfn;
-      } else {
-        mfn = isFrame(g) ? g : undefined; // PV: get_gfn_query returns the gfn itself
-      }
-      if (mfn === undefined) return fail('EINVAL');
+      // (PV: get_gfn_query returns the gfn itself)
+      const mfn = translated ? queryMfn(m, d, g) : isFrame(g) ? g : -1;
+      if (mfn < 0) return fail('EINVAL');
       gfns.push(g);
       mfns.push(mfn);
     }

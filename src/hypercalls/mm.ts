@@ -330,6 +330,18 @@ export function queryGfn(m: Machine, d: DomainModel, gfn: number): Resolved | un
   return e;
 }
 
+/** The frame `queryGfn` finds for a gfn of `d`, or -1 (the same answer, without a record made for it). */
+export function queryMfn(m: Machine, d: DomainModel, gfn: number): number {
+  if (!isFrame(gfn)) return -1;
+  if (!isTranslated(d)) {
+    const p = pageAt(m, gfn);
+    return p && p.owner === d.domid && p.allocated ? gfn : -1;
+  }
+  const v = d.p2m.raw(gfn);
+  if (v === undefined || NO_MFN.has(v.type)) return -1;
+  return v.base + (gfn - d.p2m.rawStart);
+}
+
 /**
  * `get_page_from_gfn(d, gfn)` (xen-model §3.5): the frame of a RAM-backed gfn, with one page
  * reference taken. Translated: RAM types must belong to `d`, `map_foreign` to somebody else; other
