@@ -37,26 +37,45 @@ function qbytes(s: string): Uint8Array {
 
 /**
  * The line heads of the writers (JSON Lines here, text in text.ts), kept per op and caller: most
- * calls of an op by one caller have the same head, whatever other callers do in between. The last
- * head made for each (op, caller); at most MAX_QUOTED in all.
+ * calls of an op by one caller have the same head, whatever other callers do in between. A
+ * XENMEM call's rc is the number of frames it did, which changes from call to call over a few
+ * values: the last {@link HEADS_PER_CALLER} heads made for each (op, caller) are kept, and the
+ * writer looks for its own among them; at most MAX_QUOTED (op, caller) pairs in all.
  */
 export class HeadCache<H> {
-  private readonly byOp = new Map<string, Map<string, H>>();
+  private readonly byOp = new Map<string, Map<string, Heads<H>>>();
   private count = 0;
 
-  get(op: string, caller: string): H | undefined {
-    return this.byOp.get(op)?.get(caller);
+  /** The heads kept for (op, caller) (look for the one that fits among them), or undefined. */
+  get(op: string, caller: string): readonly H[] | undefined {
+    return this.byOp.get(op)?.get(caller)?.list;
   }
 
+  /** Keep `h` for (op, caller), in place of the oldest when HEADS_PER_CALLER are kept already. */
   set(op: string, caller: string, h: H): void {
     let byCaller = this.byOp.get(op);
-    if (byCaller?.has(caller) !== true) {
+    let kept = byCaller?.get(caller);
+    if (kept === undefined) {
       if (this.count >= MAX_QUOTED) return;
       this.count++;
+      if (byCaller === undefined) this.byOp.set(op, (byCaller = new Map()));
+      byCaller.set(caller, (kept = { list: [], next: 0 }));
     }
-    if (byCaller === undefined) this.byOp.set(op, (byCaller = new Map()));
-    byCaller.set(caller, h);
+    if (kept.list.length < HEADS_PER_CALLER) kept.list.push(h);
+    else {
+      kept.list[kept.next] = h;
+      kept.next = (kept.next + 1) % HEADS_PER_CALLER;
+    }
   }
+}
+
+/** Heads kept per (op, caller). */
+export const HEADS_PER_CALLER = 8;
+
+interface Heads<H> {
+  list: H[];
+  /** The one to replace next once the list is full (the oldest). */
+  next: number;
 }
 
 /** `,"op":OP,"caller":CALLER,"rc":RC,"errno":ERRNO,"status":STATUS` and what it was made from. */
@@ -80,8 +99,13 @@ const heads = new HeadCache<Head>();
 
 /** The head of `c`, or undefined when rc or status is not an integer JSON writes as digits. */
 function head(c: CallReport): Head | undefined {
-  const h = heads.get(c.op, c.caller);
-  if (h !== undefined && h.rc === c.rc && h.errno === c.errno && h.status === c.status) return h;
+  const kept = heads.get(c.op, c.caller);
+  if (kept !== undefined) {
+    for (let i = 0; i < kept.length; i++) {
+      const h = kept[i]!;
+      if (h.rc === c.rc && h.errno === c.errno && h.status === c.status) return h;
+    }
+  }
   if (!Number.isSafeInteger(c.rc) || !Number.isSafeInteger(c.status)) return undefined;
   // (-0 as JSON writes it: String(-0) is "0".)
   const text = `,"op":${JSON.stringify(c.op)},"caller":${JSON.stringify(c.caller)},"rc":${String(c.rc)},"errno":${JSON.stringify(c.errno)},"status":${String(c.status)}`;

@@ -41,11 +41,16 @@ export function formatCallText(c: CallReport): string {
 
 /**
  * `  op  caller  → result` of a call line — the same for most calls of an op by one caller, so
- * the last one made for each is kept with what it was made from.
+ * the last few made for each are kept with what they were made from (see HeadCache).
  */
 function textHead(c: CallReport): TextHead {
-  const h = textHeads.get(c.op, c.caller);
-  if (h !== undefined && h.rc === c.rc && h.errno === c.errno && c.statuses === undefined) return h;
+  const kept = c.statuses === undefined ? textHeads.get(c.op, c.caller) : undefined;
+  if (kept !== undefined) {
+    for (let i = 0; i < kept.length; i++) {
+      const h = kept[i]!;
+      if (h.rc === c.rc && h.errno === c.errno) return h;
+    }
+  }
   const result = c.statuses ? `${c.errno} [${(c.errnos ?? []).join(', ')}]` : c.rc > 0 ? `${c.rc} (${c.errno})` : c.errno;
   const text = `  ${safe(c.op) || '(invalid)'}${c.caller ? `  ${safe(c.caller)}` : ''}  → ${result}`;
   const head: TextHead = { rc: c.rc, errno: c.errno, text, bytes: Buffer.from(text, 'utf8') };

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { loadRepo } from '../../src/check.js';
 import { runScenario } from '../../src/hypercalls/index.js';
-import { callReportJson, encodeCallReport, encodePrettyCallReport, encodePrettyJson, indentJson, indentText, prettyJson } from '../../src/hypercalls/jsonl.js';
+import { HEADS_PER_CALLER, callReportJson, encodeCallReport, encodePrettyCallReport, encodePrettyJson, indentJson, indentText, prettyJson } from '../../src/hypercalls/jsonl.js';
 import { encodeCallText, formatCallText } from '../../src/hypercalls/text.js';
 import type { CallReport, Out } from '../../src/hypercalls/types.js';
 import type { Finding } from '../../src/policy/types.js';
@@ -247,6 +247,20 @@ describe('encodeCallReport', () => {
       const end = encodeCallReport(c, buf, 0);
       expect(buf.toString('utf8', 0, end)).toBe(JSON.stringify(c));
       buf.fill(0x7e); // the next line starts on garbage
+    }
+  });
+
+  it('one op and caller whose rc moves over more values than are kept per caller: every head right', () => {
+    // (XENMEM rc is the count done: a trace's decrease_reservation calls cycle through a few.)
+    const buf = Buffer.alloc(256);
+    expect(5 + 4).toBeGreaterThan(HEADS_PER_CALLER); // the values below: some heads must go
+    for (let i = 0; i < 400; i++) {
+      // (Mostly a few values, found again; now and then others: nine in all, more than are kept.)
+      const rc = i % 7 === 0 ? 5 + (i % 4) : i % 5;
+      const c = report({ index: i, op: 'memory.decrease_reservation', caller: 'vm-1', rc, errno: 'OK', status: i % 13 === 0 ? rc + 1 : rc });
+      const end = encodeCallReport(c, buf, 0);
+      expect(buf.toString('utf8', 0, end)).toBe(JSON.stringify(c));
+      buf.fill(0x7e);
     }
   });
 
@@ -540,6 +554,19 @@ describe('encodeCallText', () => {
     for (let i = 0; i < 3000; i++) {
       const c = report({ index: i, op: `op.${i % 5}`, caller: i % 3 ? 'dom0' : `vm-${i % 7}`, rc: i % 4 === 0 ? i : 0, errno: i % 2 ? 'OK' : 'EPERM', out: i % 2 ? { bfn: `0x${i.toString(16)}` } : {} });
       expect(writeChecked((buf, p, l) => encodeCallText(c, buf, p, l), formatCallText(c), i % 3)).toBeGreaterThan(0);
+    }
+  });
+
+  it('one op and caller whose rc moves over more values than are kept per caller: every head right', () => {
+    for (let i = 0; i < 400; i++) {
+      // (Mostly a few values, found again; now and then others: nine in all, more than are kept.)
+      const rc = i % 7 === 0 ? 5 + (i % 4) : i % 5;
+      const errno = i % 17 === 0 ? 'ENOMEM' : 'OK';
+      const c = report({ index: i, op: 'memory.populate_physmap', caller: 'vm-1', rc, errno, status: rc });
+      // (Spelt out: formatCallText reads the same cache.)
+      const line = `#${i}  memory.populate_physmap  vm-1  → ${rc > 0 ? `${rc} (${errno})` : errno}`;
+      expect(formatCallText(c)).toBe(line);
+      expect(writeChecked((buf, p, l) => encodeCallText(c, buf, p, l), line, i % 3)).toBeGreaterThan(0);
     }
   });
 
