@@ -129,9 +129,9 @@ export function decreaseReservation(ctx: OpContext, a: ReservationArgs): CallRes
 function removeRun(m: Machine, d: DomainModel, start: number, end: number): number {
   if (!isFrame(start) || !isFrame(end)) return 0;
   if (start === end) {
-    // One gfn (call after call in a trace): one look-up, no range walk.
-    const e = p2mLookup(d, start);
-    return e === undefined ? 0 : removeExtent(m, d, start, 1, e.mfn, e.type);
+    // One gfn (call after call in a trace): one look-up, no range walk, nothing made for it.
+    const v = d.p2m.raw(start);
+    return v === undefined ? 0 : removeExtent(m, d, start, 1, v.base + (start - d.p2m.rawStart), v.type);
   }
   let n = 0;
   for (const s of segments(d.p2m, start, end)) {

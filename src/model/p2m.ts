@@ -252,30 +252,36 @@ export function p2mRemove(_m: Machine, d: DomainModel, gfn: number, count: numbe
  * following contexts) and `m2p` (its M2P, when live).
  */
 function removeMirrored(d: DomainModel, gfn: number, end: number, ctxs: readonly IommuContext[], m2p: M2p | undefined): void {
-  // What leaves: each run of gfns with the mfn it mapped first.
-  let old: { start: number; end: number; mfn: number }[];
   if (gfn === end) {
-    // One frame: one look-up instead of a range walk.
+    // One frame (a balloon giving back page after page): one look-up, nothing made for it.
     const v = d.p2m.raw(gfn);
     if (v === undefined) return;
-    old = [{ start: gfn, end: gfn, mfn: v.base + (gfn - d.p2m.rawStart) }];
-  } else {
-    old = [];
-    for (const e of d.p2m.overlapping(gfn, end)) old.push({ start: e.start, end: e.end, mfn: e.value.base });
-    if (old.length === 0) return;
+    const mfn = v.base + (gfn - d.p2m.rawStart);
+    d.p2m.delete(gfn, gfn);
+    dropMirrored(d, gfn, gfn, mfn, ctxs, m2p);
+    return;
   }
+  // What leaves: each run of gfns with the mfn it mapped first.
+  const old: { start: number; end: number; mfn: number }[] = [];
+  for (const e of d.p2m.overlapping(gfn, end)) old.push({ start: e.start, end: e.end, mfn: e.value.base });
+  if (old.length === 0) return;
   d.p2m.delete(gfn, end);
+  for (const e of old) dropMirrored(d, e.start, e.end, e.mfn, ctxs, m2p);
+}
+
+/** The images of [gfn, end] → [mfn, …], just removed from d's p2m, leave its M2P and following contexts. */
+function dropMirrored(d: DomainModel, gfn: number, end: number, mfn: number, ctxs: readonly IommuContext[], m2p: M2p | undefined): void {
   if (m2p !== undefined) {
     // Each frame that left had one pfn (not aliased), and it was this one.
-    if (!m2p.aliased) for (const e of old) m2p.map.delete(e.mfn, e.mfn + (e.end - e.start));
+    if (!m2p.aliased) m2p.map.delete(mfn, mfn + (end - gfn));
     m2p.revision = d.p2m.revision;
   }
   for (const ctx of ctxs) {
     if (isTranslated(d)) {
-      if (ctx.followsP2m === d.domid) for (const e of old) dropFollowing(ctx, e.start, e.end, false);
+      if (ctx.followsP2m === d.domid) dropFollowing(ctx, gfn, end, false);
     } else if (ctx.followsOwnership === d.domid) {
       // (A PV guest mapping one MFN at two PFNs loses the identity entry with the first removal.)
-      for (const e of old) dropFollowing(ctx, e.mfn, e.mfn + (e.end - e.start), true);
+      dropFollowing(ctx, mfn, mfn + (end - gfn), true);
     }
   }
 }
