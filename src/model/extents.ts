@@ -172,10 +172,11 @@ const CHUNK_SLOTS = 1 << CHUNK_SHIFT;
 const CHUNK_MASK = CHUNK_SLOTS - 1;
 
 /**
- * Default leaf capacity (extents per leaf); see `ExtentMap`'s constructor. An edit moves the rest
- * of its leaf, half of it on average, element by element (see `move`); with leaves in slots, more
- * and smaller ones cost the binary search over leaves little: 64 was faster than 128 and 32 on
- * the fragmented maps of the independent traces (docs/performance.md, fifteenth round).
+ * Default leaf capacity (extents per leaf); see `ExtentMap`'s constructor. An edit moves the
+ * extents before it or those after it in its leaf, the fewer (a quarter of the leaf on average),
+ * element by element (see `move`, `spliceLeaf`); with leaves in slots, more and smaller ones cost
+ * the binary search over leaves little: 64 was faster than 128 and 32 on the fragmented maps of the
+ * independent traces (docs/performance.md, fifteenth and sixteenth rounds).
  */
 const DEFAULT_LEAF_CAPACITY = 64;
 const MIN_LEAF_CAPACITY = 4;
@@ -197,7 +198,7 @@ const MAX_LEAF_CAPACITY = 1 << 16;
  * holding at most `capacity` extents (and, when there are several leaves, at least capacity / 4:
  * an emptier leaf is merged with a neighbour); `mins[li]` is its first start. An extent is
  * addressed by its position (leaf index, index in the leaf), and stored at index
- * `(slotOf[li] & 31) × stride + i` of chunk `slotOf[li] >> 5` of the columns.
+ * `(slotOf[li] & 31) × stride + heads[slotOf[li]] + i` of chunk `slotOf[li] >> 5` of the columns.
  */
 export class ExtentMap<T> {
   readonly ops: PayloadOps<T>;
@@ -206,11 +207,12 @@ export class ExtentMap<T> {
   private readonly minFill: number;
   /**
    * The leaves, in order: leaf li lives in slot `slotOf[li]`. Slot s is in chunk c = s >> 5 of
-   * the columns, its extents at indices [o, o + lens[s]) there, o = (s & 31) × stride, sorted by
-   * start: the extent at index x has its start at `seC[c][2x]`, its end at `seC[c][2x + 1]` (side
+   * the columns, its extents at indices [o, o + lens[s]) there, o = (s & 31) × stride + heads[s],
+   * sorted by start: the extent at index x has its start at `seC[c][2x]`, its end at `seC[c][2x + 1]` (side
    * by side: the end is read right after the search over starts found the extent) and its value at
-   * `vC[c][x]`. A slot has room for `stride` extents: a leaf may briefly pass `capacity` (by
-   * at most 3) before it is split. Slots of dropped leaves are reused.
+   * `vC[c][x]`. A slot has room for `stride` extents (a leaf starts anywhere in it that leaves it
+   * room for its extents): a leaf may briefly pass `capacity` (by at most 3) before it is split.
+   * Slots of dropped leaves are reused.
    */
   private slotOf: number[] = [];
   private seC: number[][] = [];
@@ -224,6 +226,12 @@ export class ExtentMap<T> {
   private px = 0;
   /** Extents held per slot. */
   private lens: Int32Array = new Int32Array(0);
+  /**
+   * Where in its slot each leaf starts (its extents are at [head, head + lens) of the slot's room,
+   * head + lens ≤ stride): an edit moves the shorter side of its leaf, the extents before it
+   * (into the room before the leaf) or those after it (see `spliceLeaf`).
+   */
+  private heads: Int32Array = new Int32Array(0);
   private freeSlots: number[] = [];
   private nSlots = 0;
   private readonly stride: number;
@@ -579,6 +587,7 @@ export class ExtentMap<T> {
     this.cse = [];
     this.cv = [];
     this.lens = new Int32Array(0);
+    this.heads = new Int32Array(0);
     this.freeSlots = [];
     this.nSlots = 0;
     this.mins = [];
@@ -724,6 +733,7 @@ export class ExtentMap<T> {
     const leaves = this.slotOf.length;
     if (leaves > 0) {
       c.lens = new Int32Array(Math.max(8, leaves));
+      c.heads = new Int32Array(c.lens.length);
       for (let li = 0; li < leaves; li++) {
         const from = this.at(li, 0);
         const se = this.cse;
@@ -778,6 +788,10 @@ export class ExtentMap<T> {
       if (len === 0 || len > this.cap || (leaves > 1 && len < this.minFill)) {
         throw new Error(`ExtentMap invariant: leaf ${li} holds ${len} extents (capacity ${this.cap}, ${leaves} leaves)`);
       }
+      const head = this.heads[this.slotOf[li]!]!;
+      if (head < 0 || head + len > this.stride) {
+        throw new Error(`ExtentMap invariant: leaf ${li} at ${head} of its room holds ${len} extents (room for ${this.stride})`);
+      }
       const x = this.at(li, 0);
       if (2 * (x + len) > this.cse.length || x + len > this.cv.length) {
         throw new Error(`ExtentMap invariant: leaf ${li} runs past its chunk's columns`);
@@ -788,6 +802,18 @@ export class ExtentMap<T> {
       count += len;
     }
     if (count !== this._size) throw new Error(`ExtentMap invariant: size is ${this._size}, leaves hold ${count}`);
+    // Nothing is kept outside the leaves: the rest of every room holds no value (garbage).
+    for (let slot = 0; slot < this.nSlots; slot++) {
+      const V = this.vC[slot >> CHUNK_SHIFT] ?? [];
+      const b = (slot & CHUNK_MASK) * this.stride;
+      const head = this.heads[slot]!;
+      const len = this.lens[slot]!;
+      for (let x = b; x < Math.min(V.length, b + this.stride); x++) {
+        if ((x < b + head || x >= b + head + len) && V[x] !== undefined) {
+          throw new Error(`ExtentMap invariant: slot ${slot} keeps a value at ${x - b}, outside its extents [${head}, ${head + len})`);
+        }
+      }
+    }
     let prev: Extent<T> | undefined;
     let total = 0;
     for (const { start: k, end, value } of this.entriesGen()) {
@@ -990,7 +1016,27 @@ export class ExtentMap<T> {
 
   /** Index of a slot's first extent in its chunk. */
   private off(slot: number): number {
-    return (slot & CHUNK_MASK) * this.stride;
+    return (slot & CHUNK_MASK) * this.stride + this.heads[slot]!;
+  }
+
+  /**
+   * Move the extents of `slot` to the start of its room (head 0), for an edit that adds extents
+   * at its end and would otherwise run past the room.
+   */
+  private normalize(slot: number): void {
+    const h = this.heads[slot]!;
+    if (h === 0) return;
+    const len = this.lens[slot]!;
+    const se = this.seC[slot >> CHUNK_SHIFT]!;
+    const V = this.vC[slot >> CHUNK_SHIFT]!;
+    const b = (slot & CHUNK_MASK) * this.stride;
+    for (let k = 0; k < len; k++) {
+      se[2 * (b + k)] = se[2 * (b + h + k)]!;
+      se[2 * (b + k) + 1] = se[2 * (b + h + k) + 1]!;
+      V[b + k] = V[b + h + k]!;
+    }
+    for (let x = b + Math.max(len, h); x < b + h + len; x++) V[x] = undefined as T;
+    this.heads[slot] = 0;
   }
 
   /**
@@ -1024,8 +1070,12 @@ export class ExtentMap<T> {
       const lens = new Int32Array(Math.max(8, this.lens.length * 2));
       lens.set(this.lens);
       this.lens = lens;
+      const heads = new Int32Array(lens.length);
+      heads.set(this.heads);
+      this.heads = heads;
     }
     this.lens[slot] = 0;
+    this.heads[slot] = 0;
     return slot;
   }
 
@@ -1041,6 +1091,7 @@ export class ExtentMap<T> {
   private freeSlot(slot: number): void {
     this.forget(slot, 0, this.lens[slot]!);
     this.lens[slot] = 0;
+    this.heads[slot] = 0;
     this.freeSlots.push(slot);
   }
 
@@ -1178,6 +1229,7 @@ export class ExtentMap<T> {
       this.slotOf.splice(li + 1, j - li - 1);
       this.mins.splice(li + 1, j - li - 1);
     }
+    if (this.heads[slot]! + i + n > this.stride) this.normalize(slot);
     this.room(slot, i + n);
     this.writeScratch(slot, i, n);
     this.lens[slot] = i + n;
@@ -1190,10 +1242,35 @@ export class ExtentMap<T> {
     const slot = this.slotOf[li]!;
     const len = this.lens[slot]!;
     if (n !== k) {
-      if (n > k) this.room(slot, len + (n - k));
-      // (At the end of the leaf — extents added in ascending order — nothing moves.)
-      if (i + k < len) this.move(slot, i + n, slot, i + k, len - i - k);
-      if (k > n) this.forget(slot, len - (k - n), len);
+      // The extents after the edit, or those before it, move: the fewer (at the end of the leaf —
+      // extents added in ascending order — nothing does).
+      const after = len - i - k;
+      const h = this.heads[slot]!;
+      if (n > k) {
+        const d = n - k;
+        const fits = h + len + d <= this.stride;
+        if (h >= d && (i < after || !fits)) {
+          // Those before, into the room before the leaf.
+          this.heads[slot] = h - d;
+          this.move(slot, 0, slot, d, i);
+        } else {
+          // (Not reached while an edit adds at most two extents to a leaf of at most `capacity`:
+          // when the room after it is too short, the room before it holds two. Kept so that no
+          // edit can ever run a leaf past its room.)
+          if (!fits) this.normalize(slot);
+          this.room(slot, len + d);
+          if (after > 0) this.move(slot, i + n, slot, i + k, after);
+        }
+      } else if (i < after) {
+        // Those before move up, the leaf now starting d later.
+        const d = k - n;
+        this.move(slot, d, slot, 0, i);
+        this.forget(slot, 0, d);
+        this.heads[slot] = h + d;
+      } else {
+        if (after > 0) this.move(slot, i + n, slot, i + k, after);
+        this.forget(slot, len - (k - n), len);
+      }
       this.lens[slot] = len + n - k;
     }
     this.writeScratch(slot, i, n);
@@ -1264,6 +1341,7 @@ export class ExtentMap<T> {
       const rl = this.lens[right]!;
       const total = ll + rl;
       if (total <= this.cap) {
+        if (this.heads[left]! + total > this.stride) this.normalize(left);
         this.room(left, total);
         this.move(left, ll, right, 0, rl);
         this.lens[left] = total;
@@ -1276,6 +1354,7 @@ export class ExtentMap<T> {
       if (ll > half) {
         // The left one's tail goes to the front of the right one.
         const m = ll - half;
+        if (this.heads[right]! + rl + m > this.stride) this.normalize(right);
         this.room(right, rl + m);
         this.move(right, m, right, 0, rl);
         this.move(right, 0, left, half, m);
@@ -1283,6 +1362,7 @@ export class ExtentMap<T> {
       } else {
         // The right one's head goes to the end of the left one.
         const m = half - ll;
+        if (this.heads[left]! + half > this.stride) this.normalize(left);
         this.room(left, half);
         this.move(left, ll, right, 0, m);
         this.move(right, 0, right, m, rl - m);
@@ -1301,6 +1381,8 @@ export class ExtentMap<T> {
     const len = this.lens[slot]!;
     const half = len >> 1;
     const to = this.newSlot();
+    // (In the middle of its room: it may then grow on either side before anything moves.)
+    this.heads[to] = (this.stride - (len - half)) >> 1;
     this.room(to, len - half);
     this.move(to, 0, slot, half, len - half);
     this.forget(slot, half, len);

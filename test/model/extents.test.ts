@@ -860,6 +860,116 @@ describe('leaf structure (small capacities)', () => {
     expect(n.get(80)).toEqual(ext(80, 84, 8));
   });
 
+  it('an edit moves the shorter side of its leaf: the room before a leaf is used, and given back when the end needs it', () => {
+    // Capacity 8 (room for 12 extents a slot). Where each leaf starts in its room:
+    const heads = (m: ExtentMap<number>): number[] => {
+      const x = m as unknown as { slotOf: number[]; heads: Int32Array };
+      return x.slotOf.map((slot) => x.heads[slot]!);
+    };
+    const m = spaced(8, 8);
+    expect(leafSizes(m)).toEqual([8]);
+    expect(heads(m)).toEqual([0]);
+    // Near the start: the extents before the edit move, the leaf now starts later.
+    m.delete(10, 14);
+    m.checkInvariants();
+    expect(heads(m)).toEqual([1]);
+    m.delete(0, 4);
+    m.checkInvariants();
+    expect(heads(m)).toEqual([2]);
+    // An extent added near the start takes the room before the leaf back.
+    m.set(5, 7, 50);
+    m.checkInvariants();
+    expect(heads(m)).toEqual([1]);
+    // Near the end: the extents after the edit move; the leaf stays where it is.
+    m.delete(60, 64);
+    m.checkInvariants();
+    expect(heads(m)).toEqual([1]);
+    expect(m.toArray()).toEqual([ext(5, 7, 50), ...spacedRuns([2, 3, 4, 5]), ext(70, 74, 7)]);
+    // Filling up at the end until the leaf splits in two, the new leaf in the middle of its room
+    // (room for 12: 5 extents at 3 … 7).
+    for (const f of [76, 78, 80]) {
+      m.set(f, f, f);
+      m.checkInvariants();
+    }
+    expect(leafSizes(m)).toEqual([4, 5]);
+    expect(heads(m)).toEqual([1, 3]);
+    expect(m.toArray()).toEqual([ext(5, 7, 50), ...spacedRuns([2, 3, 4, 5]), ext(70, 74, 7), ...[76, 78, 80].map((f) => ext(f, f, f))]);
+    // One extent split in three near the start of a leaf with room before it (the room is used);
+    // then an extent added near its end (the extents after it move).
+    m.set(71, 71, 0);
+    m.checkInvariants();
+    expect(leafSizes(m)).toEqual([4, 7]);
+    expect(heads(m)).toEqual([1, 1]);
+    m.set(79, 79, 0);
+    m.checkInvariants();
+    expect(leafSizes(m)).toEqual([4, 8]);
+    expect(heads(m)).toEqual([1, 1]);
+    expect(m.get(72)).toEqual(ext(72, 74, 7));
+    expect(m.get(79)).toEqual(ext(79, 79, 0));
+
+    // Leaves emptied from their start end late in their room; when such a leaf is merged with a
+    // neighbour, or takes some of a neighbour's extents at its end or its start, it first moves
+    // to the start of its room (it would run past it otherwise). Leaves as `head+extents`:
+    const shape = (w: ExtentMap<number>): string => heads(w).map((h, k) => `${h}+${leafSizes(w)[k]}`).join(' ');
+    const dropLowest = (w: ExtentMap<number>, times: number): void => {
+      for (let k = 0; k < times; k++) {
+        const l = w.lowest()!;
+        w.delete(l.start, l.end);
+        w.checkInvariants();
+      }
+    };
+    // - merged: the first leaf, down to 1 extent at 7, and its neighbour's 6: 7 extents from 7
+    //   would run past the room of 12
+    const a = spaced(12, 8);
+    a.delete(100, 114);
+    a.set(1, 1, 100);
+    a.set(11, 11, 100);
+    expect(shape(a)).toBe('0+8 3+6');
+    dropLowest(a, 6);
+    expect(shape(a)).toBe('6+2 3+6');
+    dropLowest(a, 1);
+    expect(shape(a)).toBe('0+7');
+    expect(a.toArray()).toEqual(spacedRuns(range(3, 10)));
+    // - the left neighbour's tail to the front of a leaf down to 1 extent at 10
+    const b = spaced(12, 8);
+    b.set(1, 1, 100);
+    b.set(21, 21, 100);
+    expect(shape(b)).toBe('0+8 3+8');
+    for (let i = 4; i < 10; i++) b.delete(10 * i, 10 * i + 4);
+    b.checkInvariants();
+    expect(shape(b)).toBe('0+8 9+2');
+    b.delete(100, 104);
+    b.checkInvariants();
+    expect(shape(b)).toBe('0+4 0+5');
+    expect(b.toArray()).toEqual([ext(0, 0, 0), ext(1, 1, 100), ext(2, 4, 0), ...spacedRuns([1]), ext(20, 20, 2), ext(21, 21, 100), ext(22, 24, 2), ...spacedRuns([3, 11])]);
+    // - the right neighbour's head to the end of a first leaf down to 1 extent at 10
+    const c = spaced(20, 8);
+    c.set(111, 111, 100);
+    c.set(113, 113, 100);
+    c.delete(0, 74); // the first two leaves: the next one, in the middle of its room, is first
+    c.checkInvariants();
+    expect(shape(c)).toBe('3+8 3+8');
+    dropLowest(c, 6);
+    expect(shape(c)).toBe('9+2 3+8');
+    dropLowest(c, 1);
+    expect(shape(c)).toBe('0+4 3+5');
+    expect(c.toArray()).toEqual([ext(114, 114, 11), ...spacedRuns(range(12, 20))]);
+
+    // - a range edit from inside the last extent of a leaf at 6 (5 extents) into the next leaf:
+    //   the leaf ends with 3 extents in place of that one, 13 past the start of its room
+    const d = spaced(20, 8);
+    d.set(101, 101, 100);
+    d.set(111, 111, 100);
+    expect(shape(d)).toBe('0+4 3+4 3+8 3+8');
+    for (const [from, to] of [[80, 84], [90, 94], [100, 100]] as const) d.delete(from, to);
+    d.checkInvariants();
+    expect(shape(d)).toBe('0+4 3+4 6+5 3+8');
+    d.set(113, 122, 77);
+    d.checkInvariants();
+    expect(shape(d)).toBe('0+4 3+4 0+7 3+7');
+    expect(d.toArray().slice(8, 16)).toEqual([ext(101, 101, 100), ext(102, 104, 10), ext(110, 110, 11), ext(111, 111, 100), ext(112, 112, 11), ext(113, 122, 77), ext(123, 124, 12), ext(130, 134, 13)]);
+  });
+
   it('the slots of dropped leaves are reused: the columns do not grow under churn', () => {
     const m = new ExtentMap<number>(constant, { maxNodeSize: 8 });
     const chunks = (): unknown[][] => (m as unknown as { vC: unknown[][] }).vC;
@@ -1067,7 +1177,7 @@ describe('leaf structure (small capacities)', () => {
             m.set(a, b, { base });
             for (let f = a; f <= b; f++) model[f] = base + f - a;
           }
-          if (step % 50 === 0) m.checkInvariants();
+          m.checkInvariants();
         }
         m.checkInvariants();
         expect(Math.max(...leafSizes(m))).toBeLessThanOrEqual(cap);
