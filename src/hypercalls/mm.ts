@@ -8,7 +8,7 @@ import type { P2mType } from '../config/schema.js';
 import type { DomId, DomainModel, IommuContext, Machine } from '../model/types.js';
 import { DOMID_IO, DOMID_SELF, DOMID_XEN } from '../model/types.js';
 import { getRef, isFrame, pageAt, putRef } from '../model/pages.js';
-import { isTranslated, p2mLookup, p2mRemove } from '../model/p2m.js';
+import { isTranslated, p2mRemove } from '../model/p2m.js';
 import { iommuWidthFrames } from '../model/iommu.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -320,14 +320,10 @@ export interface Resolved {
  * without a frame → undefined). PV: the "gfn" is the MFN itself (`ram_rw` when `d` owns it).
  */
 export function queryGfn(m: Machine, d: DomainModel, gfn: number): Resolved | undefined {
-  if (!isFrame(gfn)) return undefined;
-  if (!isTranslated(d)) {
-    const p = pageAt(m, gfn);
-    return p && p.owner === d.domid && p.allocated ? { mfn: gfn, type: 'ram_rw' } : undefined;
-  }
-  const e = p2mLookup(d, gfn);
-  if (!e || NO_MFN.has(e.type)) return undefined;
-  return e;
+  const mfn = queryMfn(m, d, gfn);
+  if (mfn < 0) return undefined;
+  // (The p2m entry queryMfn just found: the look-up repeats none of its search.)
+  return { mfn, type: isTranslated(d) ? d.p2m.raw(gfn)!.type : 'ram_rw' };
 }
 
 /** The frame `queryGfn` finds for a gfn of `d`, or -1 (the same answer, without a record made for it). */
