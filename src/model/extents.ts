@@ -1254,9 +1254,10 @@ export class ExtentMap<T> {
           this.heads[slot] = h - d;
           this.move(slot, 0, slot, d, i);
         } else {
-          // (Not reached while an edit adds at most two extents to a leaf of at most `capacity`:
-          // when the room after it is too short, the room before it holds two. Kept so that no
-          // edit can ever run a leaf past its room.)
+          // (This normalize is not reached while an edit adds at most two extents to a leaf of at
+          // most `capacity`: when the room after it is too short, the room before it holds at
+          // least three, and the branch above is taken. Kept so that no edit can run a leaf past
+          // its room.)
           if (!fits) this.normalize(slot);
           this.room(slot, len + d);
           if (after > 0) this.move(slot, i + n, slot, i + k, after);
