@@ -805,7 +805,7 @@ export class ExtentMap<T> {
     // Nothing is kept outside the leaves: the rest of every room holds no value (garbage).
     for (let slot = 0; slot < this.nSlots; slot++) {
       const V = this.vC[slot >> CHUNK_SHIFT] ?? [];
-      const b = (slot & CHUNK_MASK) * this.stride;
+      const b = this.roomOf(slot);
       const head = this.heads[slot]!;
       const len = this.lens[slot]!;
       for (let x = b; x < Math.min(V.length, b + this.stride); x++) {
@@ -1016,7 +1016,12 @@ export class ExtentMap<T> {
 
   /** Index of a slot's first extent in its chunk. */
   private off(slot: number): number {
-    return (slot & CHUNK_MASK) * this.stride + this.heads[slot]!;
+    return this.roomOf(slot) + this.heads[slot]!;
+  }
+
+  /** Index of the start of a slot's room in its chunk. */
+  private roomOf(slot: number): number {
+    return (slot & CHUNK_MASK) * this.stride;
   }
 
   /**
@@ -1027,16 +1032,10 @@ export class ExtentMap<T> {
     const h = this.heads[slot]!;
     if (h === 0) return;
     const len = this.lens[slot]!;
-    const se = this.seC[slot >> CHUNK_SHIFT]!;
-    const V = this.vC[slot >> CHUNK_SHIFT]!;
-    const b = (slot & CHUNK_MASK) * this.stride;
-    for (let k = 0; k < len; k++) {
-      se[2 * (b + k)] = se[2 * (b + h + k)]!;
-      se[2 * (b + k) + 1] = se[2 * (b + h + k) + 1]!;
-      V[b + k] = V[b + h + k]!;
-    }
-    for (let x = b + Math.max(len, h); x < b + h + len; x++) V[x] = undefined as T;
+    // (Indices from the start of the room now: the extents are at [h, h + len).)
     this.heads[slot] = 0;
+    this.move(slot, 0, slot, h, len);
+    this.forget(slot, Math.max(len, h), h + len);
   }
 
   /**
