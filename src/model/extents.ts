@@ -179,8 +179,24 @@ const CHUNK_MASK = CHUNK_SLOTS - 1;
  * independent traces (docs/performance.md, fifteenth and sixteenth rounds).
  */
 const DEFAULT_LEAF_CAPACITY = 64;
+
 const MIN_LEAF_CAPACITY = 4;
 const MAX_LEAF_CAPACITY = 1 << 16;
+
+/** Blank columns of a whole chunk, by its number of extents: copied for each new chunk. */
+const BLANK_CHUNKS = new Map<number, { se: number[]; v: undefined[] }>();
+
+/** The blank columns of a chunk of `n` extents (made by `push`: packed, small integers and undefined). */
+function blankChunk(n: number): { se: number[]; v: undefined[] } {
+  let b = BLANK_CHUNKS.get(n);
+  if (b === undefined) {
+    b = { se: [], v: [] };
+    for (let x = 0; x < 2 * n; x++) b.se.push(0);
+    for (let x = 0; x < n; x++) b.v.push(undefined);
+    BLANK_CHUNKS.set(n, b);
+  }
+  return b;
+}
 
 /**
  * Map from frames to payloads, held as maximal extents.
@@ -1056,6 +1072,14 @@ export class ExtentMap<T> {
     const need = this.off(slot) + n;
     if (need <= V.length) return;
     const whole = CHUNK_SLOTS * this.stride;
+    if (c > 0 && V.length === 0) {
+      // A whole chunk at once: a copy of a blank one (one allocation of the final size, where
+      // growing by `push` left two to three times that behind for the garbage collector).
+      const blank = blankChunk(whole);
+      this.seC[c] = blank.se.slice();
+      this.vC[c] = blank.v.slice() as T[];
+      return;
+    }
     const size = c > 0 ? whole : Math.max(need, Math.min(V.length > 0 ? 2 * V.length : 4, need <= this.stride ? this.stride : whole));
     const se = this.seC[c]!;
     for (let x = se.length; x < 2 * size; x++) se.push(0);
