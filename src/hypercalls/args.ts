@@ -239,67 +239,80 @@ export class ArgReader {
       this.missing(key, 'a list of frames or a range');
       return out;
     }
-    const add = (x: unknown, at: PathSeg[]) => {
-      const f = fastFrame(x);
-      if (f !== undefined) {
+    // (A plain frame, nearly every entry of a trace's list, is taken here; the path of an entry
+    // is made only for the other forms, which may need it for a finding.)
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) {
+        const f = fastFrame(v[i]);
+        if (f === undefined) this.frameEntry(out, v[i], [key, i]);
+        else {
+          out.ranges.push({ start: f, end: f });
+          out.count++;
+        }
+      }
+    } else {
+      const f = fastFrame(v);
+      if (f === undefined) this.frameEntry(out, v, [key]);
+      else {
         out.ranges.push({ start: f, end: f });
         out.count++;
-        return;
       }
-      if (typeof x === 'string' && x.includes('-') && !x.trim().startsWith('-')) {
-        const [a, b, ...rest] = x.split('-');
-        if (rest.length === 0) {
-          const s = parseFrame(a);
-          const e = parseFrame(b);
-          if (s.ok && e.ok && s.value <= e.value) {
-            out.ranges.push({ start: s.value, end: e.value });
-            out.count += e.value - s.value + 1;
-            return;
-          }
-          const why = !s.ok ? s.error : !e.ok ? e.error : `range end ${b} is below its start ${a}`;
-          this.bad(at, `\`${at.join('.')}\` of ${this.op}: ${why}`);
-          return;
-        }
-      }
-      if (x && typeof x === 'object' && !Array.isArray(x)) {
-        const o = x as Record<string, unknown>;
-        const s = parseFrame(o.start);
-        const extra = Object.keys(o).filter((k) => k !== 'start' && k !== 'end' && k !== 'pages');
-        if (extra.length) {
-          this.bad([...at, extra[0]!], `unknown key \`${extra[0]}\` in a frame range (use start with end or pages)`);
-          return;
-        }
-        if (!s.ok) {
-          this.bad(at, `\`${at.join('.')}\` of ${this.op}: a frame range needs a valid \`start\` (${s.error})`);
-          return;
-        }
-        let end: number | undefined;
-        if (o.end !== undefined && o.pages === undefined) {
-          const e = parseFrame(o.end);
-          if (e.ok && e.value >= s.value) end = e.value;
-        } else if (o.pages !== undefined && o.end === undefined) {
-          const p = toBigInt(o.pages);
-          if (p.ok && p.value >= 1n && BigInt(s.value) + p.value - 1n <= BigInt(MAX_FRAME)) end = s.value + Number(p.value) - 1;
-        }
-        if (end === undefined) {
-          this.bad(at, `\`${at.join('.')}\` of ${this.op}: a frame range needs \`end\` (inclusive, ≥ start) or \`pages\` (≥ 1)`);
-          return;
-        }
-        out.ranges.push({ start: s.value, end });
-        out.count += end - s.value + 1;
-        return;
-      }
-      const p = parseFrame(x);
-      if (p.ok) {
-        out.ranges.push({ start: p.value, end: p.value });
-        out.count++;
-      } else {
-        this.bad(at, `\`${at.join('.')}\` of ${this.op}: ${p.error}`);
-      }
-    };
-    if (Array.isArray(v)) v.forEach((x, i) => add(x, [key, i]));
-    else add(v, [key]);
+    }
     return out;
+  }
+
+  /** One entry of a frame list that is not a plain frame (a range, a `{start, end | pages}`, an error), at `at`. */
+  private frameEntry(out: FrameList, x: unknown, at: PathSeg[]): void {
+    if (typeof x === 'string' && x.includes('-') && !x.trim().startsWith('-')) {
+      const [a, b, ...rest] = x.split('-');
+      if (rest.length === 0) {
+        const s = parseFrame(a);
+        const e = parseFrame(b);
+        if (s.ok && e.ok && s.value <= e.value) {
+          out.ranges.push({ start: s.value, end: e.value });
+          out.count += e.value - s.value + 1;
+          return;
+        }
+        const why = !s.ok ? s.error : !e.ok ? e.error : `range end ${b} is below its start ${a}`;
+        this.bad(at, `\`${at.join('.')}\` of ${this.op}: ${why}`);
+        return;
+      }
+    }
+    if (x && typeof x === 'object' && !Array.isArray(x)) {
+      const o = x as Record<string, unknown>;
+      const s = parseFrame(o.start);
+      const extra = Object.keys(o).filter((k) => k !== 'start' && k !== 'end' && k !== 'pages');
+      if (extra.length) {
+        this.bad([...at, extra[0]!], `unknown key \`${extra[0]}\` in a frame range (use start with end or pages)`, 'schema/invalid', 'key');
+        return;
+      }
+      if (!s.ok) {
+        this.bad(at, `\`${at.join('.')}\` of ${this.op}: a frame range needs a valid \`start\` (${s.error})`);
+        return;
+      }
+      let end: number | undefined;
+      if (o.end !== undefined && o.pages === undefined) {
+        const e = parseFrame(o.end);
+        if (e.ok && e.value >= s.value) end = e.value;
+      } else if (o.pages !== undefined && o.end === undefined) {
+        const p = toBigInt(o.pages);
+        if (p.ok && p.value >= 1n && BigInt(s.value) + p.value - 1n <= BigInt(MAX_FRAME)) end = s.value + Number(p.value) - 1;
+      }
+      if (end === undefined) {
+        this.bad(at, `\`${at.join('.')}\` of ${this.op}: a frame range needs \`end\` (inclusive, ≥ start) or \`pages\` (≥ 1)`);
+        return;
+      }
+      out.ranges.push({ start: s.value, end });
+      out.count += end - s.value + 1;
+      return;
+    }
+    const p = parseFrame(x);
+    if (p.ok) {
+      out.ranges.push({ start: p.value, end: p.value });
+      out.count++;
+    } else {
+      this.bad(at, `\`${at.join('.')}\` of ${this.op}: ${p.error}`);
+    }
   }
 
   /** An integer in [min, max] (the field's C type), or `def` when absent (required when def is undefined). */

@@ -165,6 +165,37 @@ describe('argument validation', () => {
     expect(rep.summary.errors).toBe(9);
   });
 
+  it('a frame list takes frames, hex strings, ranges and {start, end | pages}; each bad entry is a finding at that entry', () => {
+    const text = labScenario(`  - op: memory.translate
+    domid: vm1
+    gfns: [0x100, "0x101", "0x102-0x103", { start: 0x104, end: 0x105 }, { start: 0x106, pages: 2 }]
+  - op: memory.translate
+    domid: vm1
+    gfns: "0x100-0x107"
+  - op: memory.translate
+    domid: vm1
+    gfns: [0x100, "0x3-0x2", { start: 1, stop: 2 }, { end: 4 }, { start: 1 }, "0xq"]
+`);
+    const rep = scenario(text);
+    const lines = text.split('\n');
+    const at = (f: { line: number; column: number }) => lines[f.line - 1]!.slice(f.column - 1, f.column + 6);
+    const mfns = (c: CallReport) => (c.out as { mfns?: string[] }).mfns;
+    expect(rep.calls[0]!.errno).toBe('OK');
+    expect(mfns(rep.calls[0]!)).toHaveLength(8);
+    // The same eight gfns as one range: the same frames, in the same order.
+    expect(rep.calls[1]!.errno).toBe('OK');
+    expect(mfns(rep.calls[1]!)).toEqual(mfns(rep.calls[0]!));
+    const bad = rep.calls[2]!;
+    expect(bad.errno).toBe('EINVAL');
+    expect(bad.findings.map((f) => [at(f), f.message])).toEqual([
+      ['"0x3-0x', expect.stringContaining('`gfns.1` of memory.translate: range end 0x2 is below its start 0x3')],
+      ['stop: 2', expect.stringContaining('unknown key `stop` in a frame range')],
+      ['{ end: ', expect.stringContaining('`gfns.3` of memory.translate: a frame range needs a valid `start`')],
+      ['{ start', expect.stringContaining('`gfns.4` of memory.translate: a frame range needs `end`')],
+      ['"0xq"]', expect.stringContaining('`gfns.5` of memory.translate: "0xq" is not a number')],
+    ]);
+  });
+
   it('a domain name no domain has: ref/unknown, and the call fails as Xen does for an unknown id', () => {
     const rep = scenario(
       labScenario(`  - op: memory.translate
