@@ -6,7 +6,7 @@
  */
 import { loadPaths, type Suppression } from './config/load.js';
 import { findProjectConfig, type ProjectConfig } from './config/project.js';
-import { validateDocs, type Config, type HostConfig } from './config/validate.js';
+import { ofAnotherHost, validateDocs, type Config, type HostConfig } from './config/validate.js';
 import { buildMachine } from './model/build.js';
 import type { Machine } from './model/types.js';
 import { getRule, staticRules } from './policy/registry.js';
@@ -85,6 +85,7 @@ export async function loadRepo(paths: string[], opts: RepoOptions = {}): Promise
   const cwd = opts.cwd ?? process.cwd();
   const project = await findProjectConfig(paths, cwd, opts.configFile);
   const roots = paths.length ? paths : ['.'];
+  const onlyHost = opts.onlyHost;
   const loaded = await loadPaths(roots, {
     cwd,
     ignore: project.ignore,
@@ -94,6 +95,9 @@ export async function loadRepo(paths: string[], opts: RepoOptions = {}): Promise
     maxFileBytes: project.limits.max_file_bytes,
     maxAliases: project.limits.max_aliases,
     explicit: (name) => !XL_EXT.test(name),
+    // One host of a fleet: the other hosts' documents are let go as each file is parsed (the
+    // validation below would skip them anyway), not held until the whole repo is read.
+    ...(onlyHost !== undefined ? { keepDoc: (v: unknown) => !ofAnotherHost(v, onlyHost) } : {}),
     ...(opts.onProgress ? { onProgress: (done: number, total: number) => opts.onProgress!('files parsed', done, total) } : {}),
   });
   const xl = await loadXlFiles(roots, opts.xl ?? [], {
@@ -106,12 +110,12 @@ export async function loadRepo(paths: string[], opts: RepoOptions = {}): Promise
   const docs = [...loaded.docs, ...xl.docs];
   const files = [...loaded.files.map((f) => f.file), ...xl.files].sort(cmp);
   const inputFindings = [...loaded.findings, ...xl.findings];
-  if (docs.length === 0 && !inputFindings.some((f) => f.severity === 'error')) {
+  if (docs.length === 0 && loaded.dropped === 0 && !inputFindings.some((f) => f.severity === 'error')) {
     const where = roots.join(', ');
     const skipped = loaded.skipped ? ` (${loaded.skipped} YAML document${loaded.skipped === 1 ? '' : 's'} skipped: no \`apiVersion: pviommu/v1\`)` : '';
     throw new ToolError(`no pviommu document found in ${where}${skipped}; nothing was checked`);
   }
-  const { config, findings } = validateDocs(docs, opts.onlyHost);
+  const { config, findings } = validateDocs(docs, onlyHost, loaded.dropped);
   return { config, findings: [...inputFindings, ...findings], files, skipped: loaded.skipped, suppressions: [...loaded.suppressions, ...xl.suppressions], project };
 }
 

@@ -84,6 +84,12 @@ export interface LoadOptions {
   threads?: number;
   /** Called as files are parsed: how many, of how many. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Keep only the documents (by value) this accepts: the others are counted in `dropped` and let
+   * go as soon as their file is parsed, not held until the whole repo is read (a command that
+   * works on one host of a fleet keeps that host's documents and every Host).
+   */
+  keepDoc?: (value: unknown) => boolean;
 }
 
 export interface LoadResult {
@@ -95,6 +101,8 @@ export interface LoadResult {
   /** yaml/syntax, yaml/duplicate-key, yaml/ambiguous-scalar, suppression/invalid … */
   findings: Finding[];
   suppressions: Suppression[];
+  /** pviommu documents left out by `keepDoc` (not in `docs`). */
+  dropped: number;
 }
 
 // ─── defaults ────────────────────────────────────────────────────────────────────────────────
@@ -119,6 +127,8 @@ export interface LoadTextResult {
   skipped: number;
   findings: Finding[];
   suppressions: Suppression[];
+  /** Documents left out by `keepDoc` (see `keptOnly`). */
+  dropped?: number;
 }
 
 /** A finding about the file as a whole, at its first character. */
@@ -710,19 +720,27 @@ export async function loadPaths(paths: string[], opts: LoadOptions = {}): Promis
   } else {
     const queue = entries.map((entry, i) => ({ entry, i }));
     await drain(queue, READ_CONCURRENCY, async ({ entry, i }) => {
-      results[i] = loadEntry(entry, opts);
+      results[i] = keptOnly(loadEntry(entry, opts), opts.keepDoc);
       opts.onProgress?.(i + 1, entries.length);
     });
   }
-  const out: LoadResult = { files: [], docs: [], skipped: 0, findings: [], suppressions: [] };
+  const out: LoadResult = { files: [], docs: [], skipped: 0, findings: [], suppressions: [], dropped: 0 };
   for (const r of results) {
     out.files.push(r.file);
     for (const d of r.docs) out.docs.push(d);
     out.skipped += r.skipped;
+    out.dropped += r.dropped ?? 0;
     for (const f of r.findings) out.findings.push(f);
     for (const s of r.suppressions) out.suppressions.push(s);
   }
   return out;
+}
+
+/** `r` without the documents `keep` rejects (counted in `dropped`); `r` itself when there is no `keep`. */
+function keptOnly(r: LoadTextResult, keep: ((value: unknown) => boolean) | undefined): LoadTextResult {
+  if (keep === undefined) return r;
+  const docs = r.docs.filter((d) => keep(d.value));
+  return docs.length === r.docs.length ? r : { ...r, docs, dropped: r.docs.length - docs.length };
 }
 
 // ─── parsing on several threads ──────────────────────────────────────────────────────────────
@@ -835,7 +853,7 @@ async function loadParallel(entries: Entry[], results: LoadTextResult[], opts: L
     for (let i = s; i < end; i++) {
       if (results[i] !== undefined) continue;
       try {
-        results[i] = loadEntry(entries[i]!, opts);
+        results[i] = keptOnly(loadEntry(entries[i]!, opts), opts.keepDoc);
       } catch (error) {
         failures.push({ i, error });
       }
@@ -875,7 +893,7 @@ async function loadParallel(entries: Entry[], results: LoadTextResult[], opts: L
             const err = r.error.tool ? new ToolError(r.error.message) : Object.assign(new Error(r.error.message), r.error.stack ? { stack: r.error.stack } : {});
             failures.push({ i: r.i, error: err });
           } else {
-            results[r.i] = fromWire(r);
+            results[r.i] = keptOnly(fromWire(r), opts.keepDoc);
           }
           done++;
         }

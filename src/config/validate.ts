@@ -83,7 +83,7 @@ export function relatedAt(src: DocSource, path: readonly PathSeg[], message: str
 }
 
 /** Whether a document names a host other than `host` (and is not a Host itself). */
-function ofAnotherHost(v: unknown, host: string): boolean {
+export function ofAnotherHost(v: unknown, host: string): boolean {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
   const o = v as Record<string, unknown>;
   return o.kind !== 'Host' && typeof o.host === 'string' && o.host !== host;
@@ -102,9 +102,10 @@ interface Parsed<T> {
  * validated (names are unique across the repo, and a wrong `--host` gets the list), and so is every
  * document without a `host:` string (it belongs to the only host, or is an error of its own). What
  * the commands that work on one host need, without the rest of a fleet (`counts` still count every
- * document).
+ * document). `dropped`: documents the loader already left out for the same reason (its
+ * `keepDoc`), counted in `counts.documents` too.
  */
-export function validateDocs(raw: readonly RawDoc[], onlyHost?: string): ValidateResult {
+export function validateDocs(raw: readonly RawDoc[], onlyHost?: string, dropped = 0): ValidateResult {
   const findings: Finding[] = [];
   const hosts: Parsed<HostInput>[] = [];
   const devices: Parsed<DeviceInput>[] = [];
@@ -148,7 +149,7 @@ export function validateDocs(raw: readonly RawDoc[], onlyHost?: string): Validat
     else scenarios.push(p);
   }
 
-  return crossReference(hosts, devices, domains, scenarios, findings, brokenHosts, brokenNames, raw.length);
+  return crossReference(hosts, devices, domains, scenarios, findings, brokenHosts, brokenNames, raw.length + dropped);
 }
 
 /** A zod issue, at the node it is about, in words that say how to fix it. */

@@ -1,6 +1,10 @@
 /** Schema validation → findings at the right node, cross-references, JSON Schema export. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadText } from '../../src/config/load.js';
+import { loadPaths, loadText } from '../../src/config/load.js';
+import { loadRepo } from '../../src/check.js';
 import { validateDocs } from '../../src/config/validate.js';
 import { jsonSchema, KINDS } from '../../src/config/schema.js';
 
@@ -130,5 +134,35 @@ describe('validateDocs for one host (onlyHost: emulate, inspect, translate --hos
     expect(all.findings.map((f) => f.rule).sort()).toEqual(['ref/unknown', 'schema/invalid', 'schema/invalid']);
     expect(onlyA.findings.map((f) => [f.rule, f.line])).toEqual([['ref/unknown', 38]]); // stray's name
     expect(onlyA.config.counts.documents).toBe(all.config.counts.documents);
+  });
+
+  it('loading for one host lets the other hosts\' documents go as each file is read, with the same outcome', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pviommu-onlyhost-'));
+    // One document per file, in the order of `two`.
+    two.split('---\n').forEach((doc, i) => writeFileSync(join(dir, `d${i}.yaml`), doc));
+    const kept = await loadPaths([dir], { keepDoc: (v) => (v as { host?: string }).host !== 'b' });
+    expect(kept.docs.map((d) => (d.value as { name: string }).name)).toEqual(['a', 'b', 'dom0', 'stray']);
+    expect(kept.dropped).toBe(2);
+    expect((await loadPaths([dir])).dropped).toBe(0);
+
+    const viaLoad = await loadRepo([dir], { onlyHost: 'a' });
+    const viaValidate = validateDocs((await loadPaths([dir])).docs, 'a');
+    const shape = (c: typeof viaLoad.config) => c.hosts.map((h) => [h.host.name, h.domains.map((d) => d.name), h.inputErrors]);
+    expect(shape(viaLoad.config)).toEqual(shape(viaValidate.config));
+    expect(viaLoad.findings.map((f) => [f.rule, f.file, f.line])).toEqual(viaValidate.findings.map((f) => [f.rule, f.file, f.line]));
+    expect(viaLoad.config.counts).toEqual(viaValidate.config.counts);
+    expect(viaLoad.config.counts.documents).toBe(6);
+  });
+
+  it('a repo whose every document names another host is not "no pviommu document found"', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pviommu-onlyhost-'));
+    writeFileSync(join(dir, 'vm.yaml'), 'apiVersion: pviommu/v1\nkind: Domain\nname: vm1\nhost: b\ndomid: 1\ntype: hvm\nmemory: 1GiB\n');
+    const r = await loadRepo([dir], { onlyHost: 'a' });
+    expect(r.config.hosts).toEqual([]);
+    expect(r.config.counts.documents).toBe(1);
+    // (A repo with no pviommu document at all still is.)
+    const empty = mkdtempSync(join(tmpdir(), 'pviommu-onlyhost-'));
+    writeFileSync(join(empty, 'other.yaml'), 'just: yaml\n');
+    await expect(loadRepo([empty], { onlyHost: 'a' })).rejects.toThrow(/no pviommu document found/);
   });
 });
