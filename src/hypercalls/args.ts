@@ -105,6 +105,14 @@ export function fastFrame(v: unknown): number | undefined {
 export type OutputLookup = (kind: 'bfn' | 'mfn', index: number) => number | string;
 
 const NO_BASE: readonly PathSeg[] = Object.freeze([]);
+/** Add one frame to a frame list. */
+function addFrame(out: FrameList, f: number): void {
+  out.ranges.push({ start: f, end: f });
+  out.count++;
+}
+
+/** Scratch for `ScannedCall.frameList` (read at once: the next call overwrites it). */
+const FRAME_LIST: number[] = [];
 const NO_ARGS: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
 
 export class ArgReader {
@@ -233,8 +241,21 @@ export class ArgReader {
 
   /** A list of frames: a list of frames / ranges, a range ("0x100-0x1ff", {start, end|pages}), or one frame. */
   frames(key: string): FrameList {
-    const v = this.get(key);
     const out: FrameList = { ranges: [], count: 0 };
+    const sc = this.sc;
+    if (sc !== undefined) {
+      // A trace line's list of frames, read from its bytes (no array or strings made for it).
+      const n = sc.frameList(key, FRAME_LIST);
+      if (n >= 0) {
+        for (let i = 0; i < n; i++) {
+          const f = FRAME_LIST[i]!;
+          if (f < 0) this.frameEntry(out, (sc.get(key) as unknown[])[i], [key, i]);
+          else addFrame(out, f);
+        }
+        return out;
+      }
+    }
+    const v = this.get(key);
     if (v === undefined || v === null) {
       this.missing(key, 'a list of frames or a range');
       return out;
@@ -245,18 +266,12 @@ export class ArgReader {
       for (let i = 0; i < v.length; i++) {
         const f = fastFrame(v[i]);
         if (f === undefined) this.frameEntry(out, v[i], [key, i]);
-        else {
-          out.ranges.push({ start: f, end: f });
-          out.count++;
-        }
+        else addFrame(out, f);
       }
     } else {
       const f = fastFrame(v);
       if (f === undefined) this.frameEntry(out, v, [key]);
-      else {
-        out.ranges.push({ start: f, end: f });
-        out.count++;
-      }
+      else addFrame(out, f);
     }
     return out;
   }

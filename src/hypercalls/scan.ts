@@ -66,6 +66,17 @@ export class ScannedCall {
   }
 
   /**
+   * The entries of the list at `key` as frames, read from the bytes, into `into` (`into[j]` is
+   * `fastFrame` of entry j, or -1 where that is undefined: ask `get(key)[j]` then); their number,
+   * or -1 when `key` holds no list of digit-led strings and plain integers (ask `get` then).
+   */
+  frameList(key: string, into: number[]): number {
+    const i = this.find(key);
+    if (i < 0 || this.values[i] !== PENDING_LIST) return -1;
+    return readFrameList(this.buf, this.starts[i]!, this.ends[i]!, into, true);
+  }
+
+  /**
    * The keys in the order of `Object.keys(JSON.parse(line))`: array-index keys ("0", "7", …)
    * first, ascending, then the others as written.
    */
@@ -87,6 +98,10 @@ export class ScannedCall {
     if (v === PENDING) {
       v = latin1(this.buf, this.starts[i]!, this.ends[i]!);
       this.values[i] = v;
+    } else if (v === PENDING_LIST) {
+      const a: unknown[] = [];
+      readFrameList(this.buf, this.starts[i]!, this.ends[i]!, a, false);
+      this.values[i] = v = a;
     }
     return v;
   }
@@ -115,6 +130,12 @@ function isArrayIndex(k: string): boolean {
 const EMPTY = Buffer.alloc(0);
 /** A string value not made yet. */
 const PENDING = Symbol('pending');
+/**
+ * A top-level list of frames not made yet (a list of gfns): only strings that start with a digit
+ * and integers, its bytes from its `[` to past its `]` at [starts[i], ends[i]) (see
+ * {@link frameListEnd}).
+ */
+const PENDING_LIST = Symbol('pending list');
 
 /** `fastFrame` of the string of bytes [s, e) (printable ASCII), or -1 where it gives undefined. */
 function frameOfBytes(b: Buffer, s: number, e: number): number {
@@ -380,11 +401,20 @@ export function scanCall(b: Buffer, start: number, end: number, into: ScannedCal
         }
         p = ve + 1;
       } else {
-        pos = p;
-        lim = l;
-        v = value(b, 1);
-        if (v === NO) return false;
-        p = pos;
+        const le = c === 91 ? frameListEnd(b, p, l) : -1;
+        if (le > 0) {
+          // A list of frames, most likely: made into an array only if asked for.
+          v = PENDING_LIST;
+          starts[n] = p;
+          ends[n] = le;
+          p = le;
+        } else {
+          pos = p;
+          lim = l;
+          v = value(b, 1);
+          if (v === NO) return false;
+          p = pos;
+        }
       }
       keys[n] = k;
       values[n] = v;
@@ -402,6 +432,69 @@ export function scanCall(b: Buffer, start: number, end: number, into: ScannedCal
   into.buf = b;
   into.n = n;
   return true;
+}
+
+/**
+ * The end (past its `]`) of a non-empty list at the `[` at p whose entries are all strings that
+ * start with a digit and integers, each as `value` reads it (plain printable ASCII without escapes;
+ * at most 15 digits, no leading zero, no sign, fraction or exponent); -1 for any other list (read
+ * by `value` then, which also declines what is not JSON).
+ */
+function frameListEnd(b: Buffer, p: number, l: number): number {
+  p = ws(b, p + 1, l);
+  if (p >= l || b[p] === 93) return -1;
+  for (;;) {
+    const c = b[p]!;
+    if (c === 34) {
+      const c0 = p + 1 < l ? b[p + 1]! : -1;
+      if (c0 < 48 || c0 > 57) return -1;
+      const e = plainQuoteAt(b, p + 1, l);
+      if (e < 0) return -1;
+      p = e + 1;
+    } else if (c >= 48 && c <= 57) {
+      const s = p;
+      let d = c;
+      while (d >= 48 && d <= 57) d = ++p < l ? b[p]! : -1;
+      const n = p - s;
+      if (n > MAX_DIGITS || (n > 1 && c === 48) || d === 46 || d === 101 || d === 69) return -1;
+    } else return -1;
+    p = ws(b, p, l);
+    if (p >= l) return -1;
+    const t = b[p++]!;
+    if (t === 93) return p;
+    if (t !== 44) return -1;
+    p = ws(b, p, l);
+    if (p >= l) return -1;
+  }
+}
+
+/**
+ * The entries of the list at bytes [s, e) (checked by {@link frameListEnd}) into `into`: as
+ * `JSON.parse` gives them, or with `frames` as `fastFrame` reads them (-1 where it gives
+ * undefined); their number.
+ */
+function readFrameList(b: Buffer, s: number, e: number, into: unknown[], frames: boolean): number {
+  let n = 0;
+  let p = s + 1;
+  for (;;) {
+    p = ws(b, p, e);
+    if (b[p] === 34) {
+      const q = quoteAt(b, p + 1, e);
+      into[n++] = frames ? frameOfBytes(b, p + 1, q) : latin1(b, p + 1, q);
+      p = q + 1;
+    } else {
+      // (At most 15 digits: below 2^52, so always a frame too.)
+      let v = 0;
+      let d = b[p]!;
+      while (d >= 48 && d <= 57) {
+        v = v * 10 + (d - 48);
+        d = b[++p]!;
+      }
+      into[n++] = v;
+    }
+    p = ws(b, p, e);
+    if (b[p++] === 93) return n;
+  }
 }
 
 /** The first byte at or after p that is not JSON whitespace (l when none). */

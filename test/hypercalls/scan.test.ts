@@ -140,6 +140,8 @@ const ABSENT = '\u0000absent';
 function checkRead(sc: ScannedCall, ref: Record<string, unknown>, what: string): void {
   const keys = Object.keys(ref);
   if (sc.n !== keys.length) throw new Error(`${what}: n = ${sc.n}, JSON.parse has ${keys.length} keys`);
+  // frameList before anything is made: -1 (ask get), or each entry as fastFrame reads it.
+  for (const k of keys) checkFrameList(sc, ref[k], k, what);
   // frame before anything is made: never -1 for a digit-led string that fastFrame reads.
   for (const k of keys) {
     const v = ref[k];
@@ -162,7 +164,10 @@ function checkRead(sc: ScannedCall, ref: Record<string, unknown>, what: string):
     const f = sc.frame(k);
     if (f !== -1 && f !== fastFrame(ref[k])) throw new Error(`${what}: frame(${k}) after get = ${f}`);
   }
-  if (sc.get(ABSENT) !== undefined || sc.has(ABSENT) || sc.frame(ABSENT) !== -1) throw new Error(`${what}: an absent key is found`);
+  for (const k of keys) checkFrameList(sc, ref[k], k, `${what} (after get)`);
+  if (sc.get(ABSENT) !== undefined || sc.has(ABSENT) || sc.frame(ABSENT) !== -1 || sc.frameList(ABSENT, []) !== -1) {
+    throw new Error(`${what}: an absent key is found`);
+  }
   for (const k of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) {
     if (!Object.prototype.hasOwnProperty.call(ref, k) && (sc.get(k) !== undefined || sc.has(k) || sc.frame(k) !== -1)) {
       throw new Error(`${what}: absent key ${k} is found`);
@@ -172,6 +177,19 @@ function checkRead(sc: ScannedCall, ref: Record<string, unknown>, what: string):
   if (d !== undefined) throw new Error(`${what}: toObject: ${d}`);
   const d2 = diff(sc.toObject(), ref);
   if (d2 !== undefined) throw new Error(`${what}: second toObject: ${d2}`);
+}
+
+/** `sc.frameList(k)` against `v` = JSON.parse(line)[k]: -1, or v's entries as `fastFrame` reads them (-1 for undefined). */
+function checkFrameList(sc: ScannedCall, v: unknown, k: string, what: string): number {
+  const got: number[] = [7, 7, 7];
+  const n = sc.frameList(k, got);
+  if (n === -1) return n;
+  if (!Array.isArray(v) || v.length !== n) throw new Error(`${what}: frameList(${k}) = ${n} entries for ${JSON.stringify(v)}`);
+  for (let j = 0; j < n; j++) {
+    const want = fastFrame(v[j]) ?? -1;
+    if (got[j] !== want) throw new Error(`${what}: frameList(${k})[${j}] = ${got[j]} for ${fmt(v[j])}, fastFrame gives ${want}`);
+  }
+  return n;
 }
 
 /**
@@ -410,6 +428,30 @@ describe('scanCall: hand-written lines', () => {
     expect(sc.get('bfn')).toBe('0x5000dcc');
     expect(sc.get('over')).toBe('0x10000000000000');
     expect(() => check(line, true)).not.toThrow();
+  });
+
+  it('reads a list of frames (digit-led strings, integers) from the bytes, and makes the array only when asked', () => {
+    const sc = new ScannedCall();
+    const line =
+      '{"gfns":["0x100", "4096",12, "0x1-0x4","0xfffffffffffff","0x10000000000000",0],"one":["7"],"nums":[ 1 ,2 ],' +
+      '"flags":["read","write"],"mixed":["0x1",true],"neg":[-1],"empty":[],"nested":[["1"]]}';
+    expect(check(line, true)).toBe(true);
+    expect(scanCall(Buffer.from(line), 0, line.length, sc)).toBe(true);
+    const got: number[] = [];
+    expect(sc.frameList('gfns', got)).toBe(7);
+    expect(got.slice(0, 7)).toEqual([0x100, 4096, 12, -1, 2 ** 52 - 1, -1, 0]);
+    expect(sc.frameList('one', got)).toBe(1);
+    expect(got[0]).toBe(7);
+    expect(sc.frameList('nums', got)).toBe(2);
+    // Lists of anything else are read as before, as JSON.parse does.
+    for (const k of ['flags', 'mixed', 'neg', 'empty', 'nested', 'absent']) expect([k, sc.frameList(k, got)]).toEqual([k, -1]);
+    // Asked for, the list is the array JSON.parse gives; frameList then says -1 (ask get).
+    expect(sc.get('gfns')).toEqual(['0x100', '4096', 12, '0x1-0x4', '0xfffffffffffff', '0x10000000000000', 0]);
+    expect(sc.frameList('gfns', got)).toBe(-1);
+    expect(sc.toObject()).toStrictEqual(JSON.parse(line));
+    // What JSON.parse rejects inside such a list is still declined, and so is what the reader
+    // leaves to it (a fraction, an exponent, an escape).
+    for (const bad of ['[01]', '[1,]', '[1 2]', '["1" "2"]', '[1', '[,1]', '[1.5]', '[1e3]', '["1\\u0041"]']) expectLine(`{"gfns":${bad}}`, false);
   });
 
   it('takes nesting up to MAX_SCAN_DEPTH levels (the line itself is one) and declines deeper', () => {
