@@ -28,7 +28,9 @@ export class ScannedCall {
   readonly keys: string[] = [];
   /**
    * The values; a top-level string that starts with a digit (a frame number, almost always) is
-   * made only when asked for: PENDING, its bytes at [starts[i], ends[i]) of `buf`.
+   * made only when asked for: PENDING, its bytes at [starts[i], ends[i]) of `buf`. So is a
+   * top-level list of such strings and integers (a list of gfns): PENDING_LIST, its bytes from
+   * `[` to past `]` (`frameList` reads its frames without making it).
    */
   readonly values: unknown[] = [];
   readonly starts: number[] = [];
