@@ -97,24 +97,24 @@ export function fastFrame(v: unknown): number | undefined {
   return x <= MAX_FRAME ? x : undefined;
 }
 
-/**
- * Reads the arguments of one call (or of one element of an xs batch, `base` = ['ops', j]) and
- * collects issues. Getters return a usable value even after an issue (the call is not made then).
- */
 /** Earlier results of the run, for `bfn_of` / `mfn_of`: a frame, or why there is none. */
 export type OutputLookup = (kind: 'bfn' | 'mfn', index: number) => number | string;
 
 const NO_BASE: readonly PathSeg[] = Object.freeze([]);
+const NO_ARGS: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+/** Scratch for `ScannedCall.frameList` (read at once: the next call overwrites it). */
+const FRAME_LIST: number[] = [];
+
 /** Add one frame to a frame list. */
 function addFrame(out: FrameList, f: number): void {
   out.ranges.push({ start: f, end: f });
   out.count++;
 }
 
-/** Scratch for `ScannedCall.frameList` (read at once: the next call overwrites it). */
-const FRAME_LIST: number[] = [];
-const NO_ARGS: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
-
+/**
+ * Reads the arguments of one call (or of one element of an xs batch, `base` = ['ops', j]) and
+ * collects issues. Getters return a usable value even after an issue (the call is not made then).
+ */
 export class ArgReader {
   issues: ArgIssue[];
   /** Set by the runner: outputs of earlier calls. */
