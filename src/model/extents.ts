@@ -179,7 +179,6 @@ const CHUNK_MASK = CHUNK_SLOTS - 1;
  * independent traces (docs/performance.md, fifteenth and sixteenth rounds).
  */
 const DEFAULT_LEAF_CAPACITY = 64;
-
 const MIN_LEAF_CAPACITY = 4;
 const MAX_LEAF_CAPACITY = 1 << 16;
 
@@ -1058,9 +1057,10 @@ export class ExtentMap<T> {
    * Make room in the chunk of `slot` for n extents of that slot. A chunk past the first is made
    * whole at once; the first doubles as it fills (up to one slot while the map has one leaf), so
    * that a map of a few extents stays small. A chunk never moves once made whole: a large map
-   * grows by chunks, leaving no old columns behind for the garbage collector. Plain arrays grown by
-   * `push`, never with holes: the frames stay small integers where they are (a Float64Array would
-   * hand out doubles, and every computation on a frame read from it would then be done in them).
+   * grows by chunks, leaving no old columns behind for the garbage collector. Plain packed arrays
+   * (grown by `push`, or copied from a blank chunk made so), never with holes: the frames stay
+   * small integers where they are (a Float64Array would hand out doubles, and every computation on
+   * a frame read from it would then be done in them).
    */
   private room(slot: number, n: number): void {
     const c = slot >> CHUNK_SHIFT;
