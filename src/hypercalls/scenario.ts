@@ -444,11 +444,14 @@ export class Session {
     const raw = st.raw;
     let seenFrames: ExtentMap<true> | undefined;
     let seenMaps: Set<string> | undefined;
+    let call: number | undefined;
     for (let r = 0; r < raw.length; r++) {
-      if (r === 0 || raw.callOf(r - 1) !== raw.callOf(r)) {
+      const c = raw.callOf(r);
+      if (r === 0 || c !== call) {
         seenFrames = undefined; // a new call
         seenMaps = undefined;
       }
+      call = c;
       // Most runs are one frame whose page is as it was: one look-up, no record.
       const one = raw.singleTranslated(r);
       if (one >= 0 && fate(raw.ownerOf(r), m.pages.raw(one), false) === undefined) continue;
