@@ -179,6 +179,8 @@ const CHUNK_MASK = CHUNK_SLOTS - 1;
  * independent traces (docs/performance.md, fifteenth and sixteenth rounds).
  */
 const DEFAULT_LEAF_CAPACITY = 64;
+/** Room for leaves an empty map's index starts with (it doubles as it fills). */
+const INDEX_MIN = 8;
 const MIN_LEAF_CAPACITY = 4;
 const MAX_LEAF_CAPACITY = 1 << 16;
 
@@ -229,7 +231,7 @@ export class ExtentMap<T> {
    * room for its extents): a leaf may briefly pass `capacity` (by at most 3) before it is split.
    * Slots of dropped leaves are reused.
    */
-  private slotOf: number[] = [];
+  private slotOf: Int32Array = new Int32Array(INDEX_MIN);
   private seC: number[][] = [];
   private vC: T[][] = [];
   /**
@@ -251,7 +253,13 @@ export class ExtentMap<T> {
   private nSlots = 0;
   private readonly stride: number;
   /** First start of each leaf, for the binary search over leaves. */
-  private mins: number[] = [];
+  private mins: Float64Array = new Float64Array(INDEX_MIN);
+  /**
+   * Number of leaves: `slotOf` and `mins` hold them at [0, leaves) and have room after (a leaf
+   * added or dropped moves the entries after it with `copyWithin`, a memmove, cheaper than
+   * `splice` on an array of small integers by a factor of ~3; docs/performance.md).
+   */
+  private leaves = 0;
   private _size = 0;
   private _frames = 0;
   /** Bumped by every mutation; live generators throw if it changes under them. */
@@ -596,7 +604,7 @@ export class ExtentMap<T> {
     this.version++;
     this.shape++;
     this._uncoveredFrom = 0;
-    this.slotOf = [];
+    this.slotOf = new Int32Array(INDEX_MIN);
     this.seC = [];
     this.vC = [];
     this.cse = [];
@@ -605,7 +613,8 @@ export class ExtentMap<T> {
     this.heads = new Int32Array(0);
     this.freeSlots = [];
     this.nSlots = 0;
-    this.mins = [];
+    this.mins = new Float64Array(INDEX_MIN);
+    this.leaves = 0;
     this._size = 0;
     this._frames = 0;
     this.cov?.clear();
@@ -669,7 +678,7 @@ export class ExtentMap<T> {
     // Adjacent-but-unjoinable extents may continue the coverage: walk them.
     for (;;) {
       if (++x === stop) {
-        if (++li === this.slotOf.length) return cursor;
+        if (++li === this.leaves) return cursor;
         x = this.at(li, 0);
         se = this.cse;
         stop = x + this.leafLen(li);
@@ -686,11 +695,11 @@ export class ExtentMap<T> {
     this.flushGapPoints(from, limit);
     let next: number | undefined;
     if (!this.locate(from)) {
-      next = this.mins[0];
+      next = this.leaves > 0 ? this.mins[0] : undefined;
     } else {
       const x = this.at(this.pl, this.pi);
       if (this.cse[2 * x + 1]! >= from) return from;
-      next = this.pi + 1 < this.leafLen(this.pl) ? this.cse[2 * (x + 1)] : this.mins[this.pl + 1];
+      next = this.pi + 1 < this.leafLen(this.pl) ? this.cse[2 * (x + 1)] : this.pl + 1 < this.leaves ? this.mins[this.pl + 1] : undefined;
     }
     return next !== undefined && next <= limit ? next : undefined;
   }
@@ -713,7 +722,7 @@ export class ExtentMap<T> {
   /** Lowest extent (stored value). */
   lowest(): Extent<T> | undefined {
     this.flushPoints(0, MAX_FRAME);
-    if (this.slotOf.length === 0) return undefined;
+    if (this.leaves === 0) return undefined;
     const x = this.at(0, 0);
     return { start: this.cse[2 * x]!, end: this.cse[2 * x + 1]!, value: this.cv[x]! };
   }
@@ -721,7 +730,7 @@ export class ExtentMap<T> {
   /** Highest extent (stored value). */
   highest(): Extent<T> | undefined {
     this.flushPoints(0, MAX_FRAME);
-    const li = this.slotOf.length - 1;
+    const li = this.leaves - 1;
     if (li < 0) return undefined;
     const x = this.at(li, this.leafLen(li) - 1);
     return { start: this.cse[2 * x]!, end: this.cse[2 * x + 1]!, value: this.cv[x]! };
@@ -745,16 +754,18 @@ export class ExtentMap<T> {
   clone(): ExtentMap<T> {
     this.flushPoints(0, MAX_FRAME);
     const c = new ExtentMap<T>(this.ops, { maxNodeSize: this.cap });
-    const leaves = this.slotOf.length;
+    const leaves = this.leaves;
     if (leaves > 0) {
       c.lens = new Int32Array(Math.max(8, leaves));
       c.heads = new Int32Array(c.lens.length);
+      c.slotOf = new Int32Array(Math.max(INDEX_MIN, leaves));
       for (let li = 0; li < leaves; li++) {
         const from = this.at(li, 0);
         const se = this.cse;
         const V = this.cv;
         const len = this.leafLen(li);
-        c.slotOf.push(li);
+        c.slotOf[li] = li;
+        c.leaves = li + 1;
         c.room(li, len);
         const to = c.at(li, 0);
         for (let x = 0; x < len; x++) {
@@ -766,7 +777,8 @@ export class ExtentMap<T> {
       }
       c.nSlots = leaves;
     }
-    c.mins = this.mins.slice();
+    c.mins = this.mins.slice(0, Math.max(INDEX_MIN, leaves));
+    c.leaves = leaves;
     c._size = this._size;
     c._frames = this._frames;
     c._uncoveredFrom = this._uncoveredFrom;
@@ -784,13 +796,13 @@ export class ExtentMap<T> {
    * structure). O(n). Throws an Error describing the first violation.
    */
   checkInvariants(): void {
-    const leaves = this.slotOf.length;
-    if (this.mins.length !== leaves) {
-      throw new Error(`ExtentMap invariant: ${this.mins.length} leaf minimums for ${leaves} leaves`);
+    const leaves = this.leaves;
+    if (this.mins.length !== this.slotOf.length || leaves > this.slotOf.length) {
+      throw new Error(`ExtentMap invariant: room for ${this.mins.length} leaf minimums and ${this.slotOf.length} slots for ${leaves} leaves`);
     }
     // Every slot is either one leaf's or free, never both, never twice.
     const slotUse = new Uint8Array(this.nSlots);
-    for (const slot of [...this.slotOf, ...this.freeSlots]) {
+    for (const slot of [...this.slotOf.subarray(0, leaves), ...this.freeSlots]) {
       if (!Number.isInteger(slot) || slot < 0 || slot >= this.nSlots || slotUse[slot] !== 0) {
         throw new Error(`ExtentMap invariant: slot ${slot} used twice or out of range (${this.nSlots} slots)`);
       }
@@ -987,7 +999,7 @@ export class ExtentMap<T> {
    */
   private locate(frame: number): boolean {
     const mins = this.mins;
-    let hi = mins.length - 1;
+    let hi = this.leaves - 1;
     if (hi < 0 || mins[0]! > frame) return false;
     let lo = 0;
     while (lo < hi) {
@@ -1175,7 +1187,7 @@ export class ExtentMap<T> {
       const se = this.seC[slot >> CHUNK_SHIFT]!;
       const x = this.off(slot) + i;
       if (se[2 * x]! <= frame) {
-        const next = i + 1 < this.lens[slot]! ? se[2 * (x + 1)]! : li + 1 < this.mins.length ? this.mins[li + 1]! : Infinity;
+        const next = i + 1 < this.lens[slot]! ? se[2 * (x + 1)]! : li + 1 < this.leaves ? this.mins[li + 1]! : Infinity;
         if (frame < next) {
           this.pl = li;
           this.pi = i;
@@ -1205,14 +1217,13 @@ export class ExtentMap<T> {
    */
   private replace(li: number, i: number, k: number, n: number): void {
     this._size += n - k;
-    if (this.slotOf.length === 0) {
+    if (this.leaves === 0) {
       if (n === 0) return;
       const slot = this.newSlot();
       this.room(slot, n);
       this.writeScratch(slot, 0, n);
       this.lens[slot] = n;
-      this.slotOf.push(slot);
-      this.mins.push(this.tS[0]!);
+      this.addLeaf(0, slot, this.tS[0]!);
       return;
     }
     let len = this.leafLen(li);
@@ -1249,14 +1260,13 @@ export class ExtentMap<T> {
     }
     if (j > li + 1) {
       for (let x = li + 1; x < j; x++) this.freeSlot(this.slotOf[x]!);
-      this.slotOf.splice(li + 1, j - li - 1);
-      this.mins.splice(li + 1, j - li - 1);
+      this.dropLeaves(li + 1, j - li - 1);
     }
     if (this.heads[slot]! + i + n > this.stride) this.normalize(slot);
     this.room(slot, i + n);
     this.writeScratch(slot, i, n);
     this.lens[slot] = i + n;
-    if (li + 1 < this.slotOf.length) this.fix(li + 1);
+    if (li + 1 < this.leaves) this.fix(li + 1);
     this.fix(li);
   }
 
@@ -1307,6 +1317,7 @@ export class ExtentMap<T> {
    */
   private scanRun(li: number, i: number, bound: number, start: number, end: number): void {
     const slotOf = this.slotOf;
+    const leaves = this.leaves;
     let k = 0;
     let removed = 0;
     let bS = 0;
@@ -1314,7 +1325,7 @@ export class ExtentMap<T> {
     let bV: T | undefined;
     let cl = li;
     let ci = i;
-    walk: while (cl < slotOf.length) {
+    walk: while (cl < leaves) {
       const slot = slotOf[cl]!;
       const se = this.seC[slot >> CHUNK_SHIFT]!;
       const b = this.off(slot);
@@ -1349,12 +1360,11 @@ export class ExtentMap<T> {
     }
     if (len === 0) {
       this.freeSlot(slot);
-      this.slotOf.splice(li, 1);
-      this.mins.splice(li, 1);
+      this.dropLeaves(li, 1);
       return;
     }
     this.mins[li] = this.startAt(li, 0);
-    if (len < this.minFill && this.slotOf.length > 1) {
+    if (len < this.minFill && this.leaves > 1) {
       // Of (previous, this) or (this, next): append the right one to the left one, or, when the
       // two hold more than a leaf may, share their extents out evenly (the left one taking the
       // smaller half, as a split of the two appended would).
@@ -1370,8 +1380,7 @@ export class ExtentMap<T> {
         this.move(left, ll, right, 0, rl);
         this.lens[left] = total;
         this.freeSlot(right);
-        this.slotOf.splice(a + 1, 1);
-        this.mins.splice(a + 1, 1);
+        this.dropLeaves(a + 1, 1);
         return;
       }
       const half = total >> 1;
@@ -1412,16 +1421,46 @@ export class ExtentMap<T> {
     this.forget(slot, half, len);
     this.lens[slot] = half;
     this.lens[to] = len - half;
-    this.slotOf.splice(li + 1, 0, to);
-    this.mins.splice(li + 1, 0, this.startAt(li + 1, 0));
+    this.addLeaf(li + 1, to, 0);
+    this.mins[li + 1] = this.startAt(li + 1, 0);
     this.mins[li] = this.startAt(li, 0);
+  }
+
+  /** Make `slot` leaf `at` (the leaves from `at` on move up one), its first start `min`. */
+  private addLeaf(at: number, slot: number, min: number): void {
+    const n = this.leaves;
+    if (n === this.slotOf.length) {
+      const slotOf = new Int32Array(2 * n);
+      slotOf.set(this.slotOf);
+      this.slotOf = slotOf;
+      const mins = new Float64Array(2 * n);
+      mins.set(this.mins);
+      this.mins = mins;
+    }
+    if (at < n) {
+      this.slotOf.copyWithin(at + 1, at, n);
+      this.mins.copyWithin(at + 1, at, n);
+    }
+    this.slotOf[at] = slot;
+    this.mins[at] = min;
+    this.leaves = n + 1;
+  }
+
+  /** Drop leaves [at, at + k) from the index (their slots are the caller's). */
+  private dropLeaves(at: number, k: number): void {
+    const n = this.leaves;
+    if (at + k < n) {
+      this.slotOf.copyWithin(at, at + k, n);
+      this.mins.copyWithin(at, at + k, n);
+    }
+    this.leaves = n - k;
   }
 
   // (The generators keep a leaf's columns in locals: a change of the map makes the next step
   // throw before they are read again.)
   private *entriesGen(): Generator<Extent<T>, void, undefined> {
     const version = this.version;
-    for (let li = 0; li < this.slotOf.length; li++) {
+    for (let li = 0; li < this.leaves; li++) {
       const b = this.at(li, 0);
       const se = this.cse;
       const V = this.cv;
@@ -1443,7 +1482,7 @@ export class ExtentMap<T> {
       i = this.pi;
       if (this.cse[2 * this.px + 1]! < start) i++;
     }
-    for (; li < this.slotOf.length; li++, i = 0) {
+    for (; li < this.leaves; li++, i = 0) {
       const slot = this.slotOf[li]!;
       const se = this.seC[slot >> CHUNK_SHIFT]!;
       const V = this.vC[slot >> CHUNK_SHIFT]!;

@@ -741,10 +741,16 @@ describe('argument validation', () => {
 
 // ---- leaf structure (white-box: reads the private leaf slots to check that the cases happen) ----
 
+/** The slots of the leaves, in order (ExtentMap's private `slotOf`, whose first `leaves` entries are used). */
+function leafSlots(m: ExtentMap<unknown>): number[] {
+  const x = m as unknown as { slotOf: Int32Array; leaves: number };
+  return [...x.slotOf.subarray(0, x.leaves)];
+}
+
 /** Extents per leaf, in order (ExtentMap's private `slotOf` and `lens`). */
 function leafSizes(m: ExtentMap<unknown>): number[] {
-  const x = m as unknown as { slotOf: number[]; lens: Int32Array };
-  return x.slotOf.map((slot) => x.lens[slot]!);
+  const lens = (m as unknown as { lens: Int32Array }).lens;
+  return leafSlots(m).map((slot) => lens[slot]!);
 }
 
 /** Seeded PRNG (mulberry32). */
@@ -863,8 +869,8 @@ describe('leaf structure (small capacities)', () => {
   it('an edit moves the shorter side of its leaf: the room before a leaf is used, and given back when the end needs it', () => {
     // Capacity 8 (room for 12 extents a slot). Where each leaf starts in its room:
     const heads = (m: ExtentMap<number>): number[] => {
-      const x = m as unknown as { slotOf: number[]; heads: Int32Array };
-      return x.slotOf.map((slot) => x.heads[slot]!);
+      const heads = (m as unknown as { heads: Int32Array }).heads;
+      return leafSlots(m).map((slot) => heads[slot]!);
     };
     const m = spaced(8, 8);
     expect(leafSizes(m)).toEqual([8]);
