@@ -1175,6 +1175,11 @@ export class ExtentMap<T> {
     return this.seC[slot >> CHUNK_SHIFT]![2 * (this.off(slot) + i)]!;
   }
 
+  /** The start of the first extent held in `slot` (a leaf's, or one about to be made a leaf). */
+  private firstStart(slot: number): number {
+    return this.seC[slot >> CHUNK_SHIFT]![2 * this.off(slot)]!;
+  }
+
   /**
    * `locate`, answered from the remembered position when `frame` lies between that extent's start
    * and the next one's (covered by it, or in the gap after it), else searched and remembered.
@@ -1421,8 +1426,7 @@ export class ExtentMap<T> {
     this.forget(slot, half, len);
     this.lens[slot] = half;
     this.lens[to] = len - half;
-    this.addLeaf(li + 1, to, 0);
-    this.mins[li + 1] = this.startAt(li + 1, 0);
+    this.addLeaf(li + 1, to, this.firstStart(to));
     this.mins[li] = this.startAt(li, 0);
   }
 
