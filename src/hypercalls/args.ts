@@ -50,14 +50,12 @@ export function frameAt(l: FrameList, i: number): number {
 
 /** Build a FrameList from frames (for ops called directly). */
 export function frameList(frames: readonly (number | FrameRange)[]): FrameList {
-  const ranges: FrameRange[] = [];
-  let count = 0;
+  const out: FrameList = { ranges: [], count: 0 };
   for (const f of frames) {
-    const r = typeof f === 'number' ? { start: f, end: f } : f;
-    ranges.push(r);
-    count += r.end - r.start + 1;
+    if (typeof f === 'number') addRange(out, f, f);
+    else addRange(out, f.start, f.end);
   }
-  return { ranges, count };
+  return out;
 }
 
 const HEX: Int8Array = (() => {
@@ -105,10 +103,10 @@ const NO_ARGS: Record<string, unknown> = Object.freeze({}) as Record<string, unk
 /** Scratch for `ScannedCall.frameList` (read at once: the next call overwrites it). */
 const FRAME_LIST: number[] = [];
 
-/** Add one frame to a frame list. */
-function addFrame(out: FrameList, f: number): void {
-  out.ranges.push({ start: f, end: f });
-  out.count++;
+/** Add the frames [start, end] to a frame list. */
+function addRange(out: FrameList, start: number, end: number): void {
+  out.ranges.push({ start, end });
+  out.count += end - start + 1;
 }
 
 /**
@@ -250,7 +248,7 @@ export class ArgReader {
         for (let i = 0; i < n; i++) {
           const f = FRAME_LIST[i]!;
           if (f < 0) this.frameEntry(out, (sc.get(key) as unknown[])[i], [key, i]);
-          else addFrame(out, f);
+          else addRange(out, f, f);
         }
         return out;
       }
@@ -266,12 +264,12 @@ export class ArgReader {
       for (let i = 0; i < v.length; i++) {
         const f = fastFrame(v[i]);
         if (f === undefined) this.frameEntry(out, v[i], [key, i]);
-        else addFrame(out, f);
+        else addRange(out, f, f);
       }
     } else {
       const f = fastFrame(v);
       if (f === undefined) this.frameEntry(out, v, [key]);
-      else addFrame(out, f);
+      else addRange(out, f, f);
     }
     return out;
   }
@@ -284,8 +282,7 @@ export class ArgReader {
         const s = parseFrame(a);
         const e = parseFrame(b);
         if (s.ok && e.ok && s.value <= e.value) {
-          out.ranges.push({ start: s.value, end: e.value });
-          out.count += e.value - s.value + 1;
+          addRange(out, s.value, e.value);
           return;
         }
         const why = !s.ok ? s.error : !e.ok ? e.error : `range end ${b} is below its start ${a}`;
@@ -317,14 +314,12 @@ export class ArgReader {
         this.bad(at, `\`${at.join('.')}\` of ${this.op}: a frame range needs \`end\` (inclusive, ≥ start) or \`pages\` (≥ 1)`);
         return;
       }
-      out.ranges.push({ start: s.value, end });
-      out.count += end - s.value + 1;
+      addRange(out, s.value, end);
       return;
     }
     const p = parseFrame(x);
     if (p.ok) {
-      out.ranges.push({ start: p.value, end: p.value });
-      out.count++;
+      addRange(out, p.value, p.value);
     } else {
       this.bad(at, `\`${at.join('.')}\` of ${this.op}: ${p.error}`);
     }
