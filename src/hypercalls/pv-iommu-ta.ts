@@ -17,7 +17,7 @@ import { err, fail, ret } from './errno.js';
 import { domainById, effectiveDfn, isAnyRam, isHardwareDomain, stateOf } from './mm.js';
 import { hex } from '../config/units.js';
 import type { DomainModel, IommuContext, Machine } from '../model/types.js';
-import { MAX_FRAME, type ExtentMap } from '../model/extents.js';
+import { MAX_FRAME, type ExtentTable } from '../model/extents.js';
 import { iommuMap, iommuUnmap, iommuWidthFrames, makeEntry, newContext, setEntries, deviceOf } from '../model/iommu.js';
 import { isFrame, isHostRam, pageAt, segments } from '../model/pages.js';
 import { isTranslated, p2mLookup } from '../model/p2m.js';
@@ -263,7 +263,7 @@ function iomemPermitted(m: Machine, d: DomainModel, mfn: number): boolean {
 }
 
 /** How many frames from `start` (at most `max`) `map` does not cover. */
-function uncoveredRun<T>(map: ExtentMap<T>, start: number, max: number): number {
+function uncoveredRun<T>(map: ExtentTable<T>, start: number, max: number): number {
   const f = map.firstCovered(start, start + max - 1);
   return f === undefined ? max : f - start;
 }

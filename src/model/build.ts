@@ -15,8 +15,8 @@
  */
 import { ExtentMap, constant } from './extents.js';
 import { PAGE_OPS, freeRanges, pageInfo, segments } from './pages.js';
-import { P2M_OPS, iommuPermsForType, isTranslated } from './p2m.js';
-import { makeEntry, newContext, quarantineContext, setEntries } from './iommu.js';
+import { P2M_OPS, P2mImageTable, iommuPermsForType, isTranslated } from './p2m.js';
+import { iommuWidthFrames, makeEntry, newContext, quarantineContext, setEntries } from './iommu.js';
 import { layoutAuto, layoutExplicit, layoutIdentity, newClaims } from './layout.js';
 import type { DeviceModel, DomId, DomainModel, IommuContext, Machine, P2mEntry, PageInfo, Passthrough } from './types.js';
 import { DOMID_INVALID, DOMID_IO, DOMID_XEN } from './types.js';
@@ -210,13 +210,10 @@ function ownIdentity(m: Machine, ctx: IommuContext, domid: DomId): void {
   for (const e of m.pages.entries()) if (e.value.owner === domid) identity(m, ctx, e.start, e.end, true);
 }
 
-/** DFN = GFN with permissions from the p2m type (SPEC §3.2); entries follow the p2m. */
+/** DFN = GFN with permissions from the p2m type (SPEC §3.2), read from the p2m as it changes. */
 function p2mImage(m: Machine, ctx: IommuContext, d: DomainModel): void {
   ctx.followsP2m = d.domid;
-  for (const e of d.p2m.entries()) {
-    const perms = iommuPermsForType(e.value.type);
-    if (perms) setEntries(m, ctx, e.start, e.end, makeEntry(e.value.base, perms.r, perms.w, 'config', { follows: true }));
-  }
+  ctx.table = new P2mImageTable(d.p2m, iommuWidthFrames(m));
 }
 
 /**

@@ -200,6 +200,35 @@ function blankChunk(n: number): { se: number[]; v: undefined[] } {
 }
 
 /**
+ * What a table of frames offers its readers and writers: an ExtentMap, or a view that answers the
+ * same questions from other tables (the IOMMU context that reads a domain's p2m, p2m.ts). Every
+ * method means what it means on ExtentMap.
+ */
+export interface ExtentTable<T> {
+  readonly size: number;
+  readonly frames: number;
+  get(frame: number): Extent<T> | undefined;
+  lookup(frame: number): T | undefined;
+  raw(frame: number): T | undefined;
+  readonly rawStart: number;
+  has(frame: number): boolean;
+  set(start: number, end: number, value: T): void;
+  setPoint(frame: number, value: T): void;
+  delete(start: number, end: number): void;
+  overlapping(start: number, end: number): Generator<Extent<T>, void, undefined>;
+  entries(): Generator<Extent<T>, void, undefined>;
+  gaps(start: number, end: number): Generator<{ start: number; end: number }, void, undefined>;
+  firstGap(from: number, limit: number): number | undefined;
+  firstCovered(from: number, limit: number): number | undefined;
+  covered(start: number, end: number): boolean;
+  anyIn(start: number, end: number): boolean;
+  lowest(): Extent<T> | undefined;
+  highest(): Extent<T> | undefined;
+  toArray(): Extent<T>[];
+  checkInvariants(): void;
+}
+
+/**
  * Map from frames to payloads, held as maximal extents.
  *
  * The ops must be consistent for merging to preserve what `lookup` sees: `joinable(a, n, b)` must
@@ -217,7 +246,7 @@ function blankChunk(n: number): { se: number[]; v: undefined[] } {
  * addressed by its position (leaf index, index in the leaf), and stored at index
  * `(slotOf[li] & 31) × stride + heads[slotOf[li]] + i` of chunk `slotOf[li] >> 5` of the columns.
  */
-export class ExtentMap<T> {
+export class ExtentMap<T> implements ExtentTable<T> {
   readonly ops: PayloadOps<T>;
   private readonly cap: number;
   /** A leaf with fewer extents than this is merged with a neighbour (unless it is the only one). */

@@ -244,12 +244,15 @@ export function iommuUnmap(m: Machine, ctx: IommuContext, dfn: number, count: nu
     return 1;
   }
   let n = 0;
-  for (const x of [...ctx.table.overlapping(dfn, end)]) {
+  const held: { mfn: number; len: number }[] = [];
+  for (const x of ctx.table.overlapping(dfn, end)) {
     const len = x.end - x.start + 1;
     n += len;
-    ctx.table.delete(x.start, x.end);
-    if (x.value.ref) putRef(m, x.value.base, len);
+    if (x.value.ref) held.push({ mfn: x.value.base, len });
   }
+  // (One delete of the range: what deleting each extent found does, in one edit.)
+  if (n > 0) ctx.table.delete(dfn, end);
+  for (const h of held) putRef(m, h.mfn, h.len);
   return n;
 }
 

@@ -9,9 +9,9 @@
  */
 import type { P2mType } from '../config/schema.js';
 import { isFrame, segments } from './pages.js';
-import { makeEntry, setEntries } from './iommu.js';
-import type { DomId, DomainModel, IommuContext, Machine, P2mEntry } from './types.js';
-import { ExtentMap, linear, type PayloadOps } from './extents.js';
+import { IOMMU_OPS, makeEntry, setEntries } from './iommu.js';
+import type { DomId, DomainModel, IommuContext, IommuEntry, Machine, P2mEntry } from './types.js';
+import { ExtentMap, MAX_FRAME, constant, linear, type Extent, type ExtentTable, type PayloadOps } from './extents.js';
 
 /**
  * Payload ops of a p2m: linear (gfn g of an extent maps to base + (g − start)); neighbours join
@@ -172,17 +172,17 @@ function isRun(gfn: number, count: number): boolean {
   return isFrame(gfn) && Number.isInteger(count) && count >= 1 && isFrame(gfn + count - 1);
 }
 
-/** Delete the `follows` entries of [start, end] in ctx; `identityOnly`: only those mapping DFN = MFN. */
-function dropFollowing(ctx: IommuContext, start: number, end: number, identityOnly: boolean): void {
+/** Delete the `follows` identity entries (DFN = MFN) of [start, end] in a context following PV ownership. */
+function dropFollowing(ctx: IommuContext, start: number, end: number): void {
   const t = ctx.table;
   if (start === end) {
     // One frame (a balloon giving back page after page): one look-up, whose hit the delete reuses.
     const v = t.raw(start);
-    if (v !== undefined && v.follows && (!identityOnly || v.base + (start - t.rawStart) === start)) t.delete(start, end);
+    if (v !== undefined && v.follows && v.base + (start - t.rawStart) === start) t.delete(start, end);
     return;
   }
   for (const e of [...t.overlapping(start, end)]) {
-    if (e.value.follows && (!identityOnly || e.value.base === e.start)) t.delete(e.start, e.end);
+    if (e.value.follows && e.value.base === e.start) t.delete(e.start, e.end);
   }
 }
 
@@ -201,47 +201,60 @@ function addFollowing(m: Machine, ctx: IommuContext, dfn: number, len: number, m
 
 /**
  * Map [gfn, gfn + count) → [mfn, mfn + count) with `type` (Xen: `p2m_set_entry`), replacing what
- * was there, and mirror it into the following contexts:
- * - translated domain, `followsP2m`: DFN = GFN with `iommuPermsForType(type)` (none: unmapped);
+ * was there, and keep the contexts that follow the domain in step:
+ * - translated domain, `followsP2m`: the context reads the p2m (P2mImageTable), DFN = GFN with
+ *   `iommuPermsForType(type)` (none: unmapped); it is told where the p2m changed;
  * - PV domain, `followsOwnership`: DFN = MFN, RW, for the frames of a RAM type the domain owns
  *   (Xen gives a PV page a writable type, hence an IOMMU mapping, when it enters the P2M).
  * Page ownership and references are the caller's business (pages.ts).
  */
 export function p2mSet(m: Machine, d: DomainModel, gfn: number, count: number, mfn: number, type: P2mType): void {
   if (!isRun(gfn, count) || !isFrame(mfn) || !isFrame(mfn + count - 1)) return;
+  const end = gfn + count - 1;
+  if (isTranslated(d)) {
+    d.p2m.set(gfn, end, { base: mfn, type });
+    imagesChanged(d, gfn, end);
+    return;
+  }
   const ctxs = followingContexts(d);
-  const m2p = isTranslated(d) ? undefined : liveM2p(d); // (only PV domains have one)
+  const m2p = liveM2p(d);
   // (Nothing mirrored: `set` overwrites what was there, no removal first.)
-  if (ctxs.length !== 0 || m2p !== undefined) removeMirrored(d, gfn, gfn + count - 1, ctxs, m2p);
-  d.p2m.set(gfn, gfn + count - 1, { base: mfn, type });
+  if (ctxs.length !== 0 || m2p !== undefined) removeMirrored(d, gfn, end, ctxs, m2p);
+  d.p2m.set(gfn, end, { base: mfn, type });
   if (m2p !== undefined) {
     m2pAdd(m2p, gfn, mfn, count);
     m2p.revision = d.p2m.revision;
   }
-  const perms = iommuPermsForType(type);
-  if (!perms) return;
+  if (ctxs.length === 0 || !isRamType(type) || iommuPermsForType(type) === undefined) return;
   for (const ctx of ctxs) {
-    if (isTranslated(d)) {
-      if (ctx.followsP2m === d.domid) addFollowing(m, ctx, gfn, count, mfn, perms);
-    } else if (ctx.followsOwnership === d.domid && isRamType(type)) {
-      for (const p of segments(m.pages, mfn, mfn + count - 1)) {
-        if (p.value?.owner === d.domid) addFollowing(m, ctx, p.start, p.end - p.start + 1, p.start, PERMS_RW);
-      }
+    if (ctx.followsOwnership !== d.domid) continue;
+    for (const p of segments(m.pages, mfn, mfn + count - 1)) {
+      if (p.value?.owner === d.domid) addFollowing(m, ctx, p.start, p.end - p.start + 1, p.start, PERMS_RW);
     }
   }
 }
 
+/** The contexts reading translated d's p2m: it changed over [gfn, end]. */
+function imagesChanged(d: DomainModel, gfn: number, end: number): void {
+  for (const ctx of followingContexts(d)) if (ctx.table instanceof P2mImageTable) ctx.table.p2mChanged(gfn, end);
+}
+
 /**
  * Remove [gfn, gfn + count) from the p2m (Xen: `p2m_remove_page` / `guest_physmap_remove_page`) and
- * its image from the following contexts: translated — the `follows` entries at DFN = GFN; PV —
+ * its image from the following contexts: translated — the contexts reading the p2m are told; PV —
  * the `follows` identity entries of the MFNs that left (a page leaving the P2M leaves the context).
  * Ownership and references are the caller's business (`m` is taken for symmetry with p2mSet).
  */
 export function p2mRemove(_m: Machine, d: DomainModel, gfn: number, count: number): void {
   if (!isRun(gfn, count)) return;
   const end = gfn + count - 1;
+  if (isTranslated(d)) {
+    d.p2m.delete(gfn, end);
+    imagesChanged(d, gfn, end);
+    return;
+  }
   const ctxs = followingContexts(d);
-  const m2p = isTranslated(d) ? undefined : liveM2p(d);
+  const m2p = liveM2p(d);
   // (Nothing mirrored — no following context, no M2P kept in step: deleting is the whole change.)
   if (ctxs.length !== 0 || m2p !== undefined) removeMirrored(d, gfn, end, ctxs, m2p);
   else d.p2m.delete(gfn, end);
@@ -269,7 +282,7 @@ function removeMirrored(d: DomainModel, gfn: number, end: number, ctxs: readonly
   for (const e of old) dropMirrored(d, e.start, e.end, e.mfn, ctxs, m2p);
 }
 
-/** The images of [gfn, end] → [mfn, …], just removed from d's p2m, leave its M2P and following contexts. */
+/** The images of [pfn, end] → [mfn, …], just removed from PV d's p2m, leave its M2P and following contexts. */
 function dropMirrored(d: DomainModel, gfn: number, end: number, mfn: number, ctxs: readonly IommuContext[], m2p: M2p | undefined): void {
   if (m2p !== undefined) {
     // Each frame that left had one pfn (not aliased), and it was this one.
@@ -277,11 +290,235 @@ function dropMirrored(d: DomainModel, gfn: number, end: number, mfn: number, ctx
     m2p.revision = d.p2m.revision;
   }
   for (const ctx of ctxs) {
-    if (isTranslated(d)) {
-      if (ctx.followsP2m === d.domid) dropFollowing(ctx, gfn, end, false);
-    } else if (ctx.followsOwnership === d.domid) {
-      // (A PV guest mapping one MFN at two PFNs loses the identity entry with the first removal.)
-      dropFollowing(ctx, mfn, mfn + (end - gfn), true);
+    // (A PV guest mapping one MFN at two PFNs loses the identity entry with the first removal.)
+    if (ctx.followsOwnership === d.domid) dropFollowing(ctx, mfn, mfn + (end - gfn));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The IOMMU context of a translated domain reads its p2m.
+
+/** The payload of a p2m image entry at DFN = GFN (what build.ts made for every extent, once). */
+const IMAGE_EXTRA = { follows: true } as const;
+
+/**
+ * The table of an IOMMU context that follows a translated domain's p2m (build.ts: the context of
+ * a PVH hardware domain, of a translated guest with passthrough): DFN = GFN with the permissions
+ * of the p2m type, read from the p2m itself instead of kept as a second copy of it (Xen's
+ * `iommu_use_hap_pt` shares the page tables the same way; `sync_pt` keeps tables that hold the
+ * same mappings). At a DFN the context holds:
+ * - the entry mapped there explicitly, if any (`own`: grant maps, ta map_pages, …);
+ * - else nothing, if the DFN was unmapped explicitly and the p2m has not changed there since
+ *   (`hidden`);
+ * - else the p2m's image: its MFN, RW or R by type (none for a type without IOMMU permissions),
+ *   origin 'config', `follows`, no page reference; only below the IOMMU's address width.
+ * That is what a copy kept in step held (a p2m change rewrote the `follows` entries wherever no
+ * other entry was, an explicit unmap removed whatever was there); the tests hold this table to
+ * such a copy. A p2m change costs nothing here but clearing `hidden` over its range, which is
+ * empty unless calls unmapped p2m-derived DFNs.
+ *
+ * Reading one DFN (`raw`, `has`, `lookup`) is a look-up in `own`, `hidden` and the p2m; walking a
+ * range (`overlapping`, `entries`, `gaps`, …) merges the three, joining neighbouring image pieces
+ * that continue each other as the copy's extents were joined. `get`, `lowest`, `highest`, `size`
+ * and `frames` walk from the start: O(extents) (inspect, tests and the end of a domain).
+ */
+export class P2mImageTable implements ExtentTable<IommuEntry> {
+  /** Entries mapped explicitly (never `follows`). */
+  private readonly own = new ExtentMap<IommuEntry>(IOMMU_OPS);
+  /** DFNs whose image was unmapped explicitly since the p2m last changed there. */
+  private readonly hidden = new ExtentMap<true>(constant);
+  /** The last image entry made by `raw`, and the p2m payload it was made of. */
+  private lastP: P2mEntry | undefined = undefined;
+  private lastE: IommuEntry | undefined = undefined;
+  /** Set by `raw` (read it at once: the next call of `raw` changes it). */
+  rawStart = 0;
+
+  /**
+   * @param p2m the domain's p2m (the same object for the domain's life)
+   * @param width DFNs the context can hold: 2^(address_width − 12)
+   */
+  constructor(
+    private readonly p2m: ExtentMap<P2mEntry>,
+    private readonly width: number,
+  ) {}
+
+  /** The p2m changed over [start, end]: the image shows there again where nothing explicit is mapped. */
+  p2mChanged(start: number, end: number): void {
+    if (this.hidden.frames !== 0) this.hidden.delete(start, end);
+  }
+
+  raw(frame: number): IommuEntry | undefined {
+    const v = this.own.raw(frame);
+    if (v !== undefined) {
+      this.rawStart = this.own.rawStart;
+      return v;
     }
+    if (frame >= this.width || (this.hidden.frames !== 0 && this.hidden.has(frame))) return undefined;
+    const p = this.p2m.raw(frame);
+    if (p === undefined) return undefined;
+    const e = this.image(p);
+    if (e !== undefined) this.rawStart = this.p2m.rawStart;
+    return e;
+  }
+
+  lookup(frame: number): IommuEntry | undefined {
+    const v = this.raw(frame);
+    return v === undefined ? undefined : IOMMU_OPS.shift(v, frame - this.rawStart);
+  }
+
+  has(frame: number): boolean {
+    return this.raw(frame) !== undefined;
+  }
+
+  /** Map [start, end] explicitly (`value` is not a `follows` entry: those are the p2m's). */
+  set(start: number, end: number, value: IommuEntry): void {
+    this.own.set(start, end, value);
+  }
+
+  setPoint(frame: number, value: IommuEntry): void {
+    this.own.setPoint(frame, value);
+  }
+
+  /** Unmap [start, end]: explicit entries go, and the image is hidden until the p2m changes there. */
+  delete(start: number, end: number): void {
+    this.own.delete(start, end);
+    if (start < this.width) this.hidden.set(start, Math.min(end, this.width - 1), true);
+  }
+
+  overlapping(start: number, end: number): Generator<Extent<IommuEntry>, void, undefined> {
+    return this.joined(start, end);
+  }
+
+  entries(): Generator<Extent<IommuEntry>, void, undefined> {
+    return this.joined(0, MAX_FRAME);
+  }
+
+  *gaps(start: number, end: number): Generator<{ start: number; end: number }, void, undefined> {
+    let cursor = start;
+    for (const e of this.pieces(start, end)) {
+      if (e.start > cursor) yield { start: cursor, end: e.start - 1 };
+      cursor = e.end + 1;
+    }
+    if (cursor <= end) yield { start: cursor, end };
+  }
+
+  firstGap(from: number, limit: number): number | undefined {
+    for (const g of this.gaps(from, limit)) return g.start;
+    return undefined;
+  }
+
+  firstCovered(from: number, limit: number): number | undefined {
+    for (const e of this.pieces(from, limit)) return e.start;
+    return undefined;
+  }
+
+  covered(start: number, end: number): boolean {
+    return this.firstGap(start, end) === undefined;
+  }
+
+  anyIn(start: number, end: number): boolean {
+    return this.firstCovered(start, end) !== undefined;
+  }
+
+  get(frame: number): Extent<IommuEntry> | undefined {
+    if (!this.has(frame)) return undefined;
+    for (const e of this.entries()) if (e.end >= frame) return e;
+    return undefined;
+  }
+
+  lowest(): Extent<IommuEntry> | undefined {
+    for (const e of this.entries()) return e;
+    return undefined;
+  }
+
+  highest(): Extent<IommuEntry> | undefined {
+    let last: Extent<IommuEntry> | undefined;
+    for (const e of this.entries()) last = e;
+    return last;
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const _ of this.entries()) n++;
+    return n;
+  }
+
+  get frames(): number {
+    let n = 0;
+    for (const e of this.entries()) n += e.end - e.start + 1;
+    return n;
+  }
+
+  toArray(): Extent<IommuEntry>[] {
+    return [...this.entries()];
+  }
+
+  checkInvariants(): void {
+    this.own.checkInvariants();
+    this.hidden.checkInvariants();
+    for (const e of this.own.entries()) {
+      if (e.value.follows) throw new Error(`P2mImageTable: a follows entry at [${e.start}, ${e.end}] among the explicit ones`);
+    }
+    let prev: Extent<IommuEntry> | undefined;
+    for (const e of this.entries()) {
+      if (e.start > e.end || e.end >= this.width) throw new Error(`P2mImageTable: extent [${e.start}, ${e.end}] out of range`);
+      if (prev !== undefined && (e.start <= prev.end || (e.start === prev.end + 1 && IOMMU_OPS.joinable(prev.value, prev.end - prev.start + 1, e.value)))) {
+        throw new Error(`P2mImageTable: extents [${prev.start}, ${prev.end}] and [${e.start}, ${e.end}] overlap or were not joined`);
+      }
+      prev = e;
+    }
+  }
+
+  /** The image entry of a p2m payload (none for a type without IOMMU permissions). */
+  private image(p: P2mEntry): IommuEntry | undefined {
+    if (p === this.lastP) return this.lastE;
+    const perms = iommuPermsForType(p.type);
+    const e = perms === undefined ? undefined : makeEntry(p.base, perms.r, perms.w, 'config', IMAGE_EXTRA);
+    this.lastP = p;
+    this.lastE = e;
+    return e;
+  }
+
+  /** The pieces of [start, end] (clipped, ascending): explicit extents, and the image in their gaps. */
+  private *pieces(start: number, end: number): Generator<Extent<IommuEntry>, void, undefined> {
+    let cursor = start;
+    for (const e of this.own.overlapping(start, end)) {
+      if (e.start > cursor) yield* this.imageIn(cursor, e.start - 1);
+      yield e;
+      cursor = e.end + 1;
+    }
+    if (cursor <= end) yield* this.imageIn(cursor, end);
+  }
+
+  /** The p2m's image over [start, end], below the width and outside `hidden`. */
+  private *imageIn(start: number, end: number): Generator<Extent<IommuEntry>, void, undefined> {
+    const hi = Math.min(end, this.width - 1);
+    if (start > hi) return;
+    if (this.hidden.frames === 0) {
+      yield* this.p2mImage(start, hi);
+      return;
+    }
+    for (const g of this.hidden.gaps(start, hi)) yield* this.p2mImage(g.start, g.end);
+  }
+
+  private *p2mImage(start: number, end: number): Generator<Extent<IommuEntry>, void, undefined> {
+    for (const e of this.p2m.overlapping(start, end)) {
+      const perms = iommuPermsForType(e.value.type);
+      if (perms !== undefined) yield { start: e.start, end: e.end, value: makeEntry(e.value.base, perms.r, perms.w, 'config', IMAGE_EXTRA) };
+    }
+  }
+
+  /** `pieces`, neighbours that continue each other joined (the table's extents, clipped to [start, end]). */
+  private *joined(start: number, end: number): Generator<Extent<IommuEntry>, void, undefined> {
+    let cur: Extent<IommuEntry> | undefined;
+    for (const e of this.pieces(start, end)) {
+      if (cur !== undefined && e.start === cur.end + 1 && IOMMU_OPS.joinable(cur.value, cur.end - cur.start + 1, e.value)) {
+        cur = { start: cur.start, end: e.end, value: cur.value };
+        continue;
+      }
+      if (cur !== undefined) yield cur;
+      cur = e;
+    }
+    if (cur !== undefined) yield cur;
   }
 }

@@ -10,7 +10,7 @@
  *
  * Payloads are immutable: every update writes a new PageInfo over the affected frames.
  */
-import type { ExtentMap, PayloadOps } from './extents.js';
+import type { ExtentMap, ExtentTable, PayloadOps } from './extents.js';
 import { MAX_FRAME, constantWith } from './extents.js';
 import type { DomId, Machine, PageInfo } from './types.js';
 
@@ -26,7 +26,7 @@ export interface Run<T> {
  * Partition [start, end] by `map`: covered pieces (value shifted to the piece's start) and
  * uncovered ones (value undefined), ascending. Returns an array, so the caller may modify the map.
  */
-export function segments<T>(map: ExtentMap<T>, start: number, end: number): Run<T>[] {
+export function segments<T>(map: ExtentTable<T>, start: number, end: number): Run<T>[] {
   const out: Run<T>[] = [];
   let cursor = start;
   for (const e of map.overlapping(start, end)) {

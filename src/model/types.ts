@@ -5,7 +5,7 @@
  * Names follow Xen: gfn (guest frame), mfn (machine frame), pfn (PV pseudo-physical frame),
  * dfn/bfn (device/bus frame, the address a device emits before IOMMU translation).
  */
-import type { ExtentMap } from './extents.js';
+import type { ExtentMap, ExtentTable } from './extents.js';
 import type { DeviceCfg, DomainCfg, HostCfg, HostConfig } from '../config/validate.js';
 import type { P2mType } from '../config/schema.js';
 
@@ -84,7 +84,11 @@ export interface IommuContext {
   /** ta ABI context number (0 = default). */
   ctxNo: number;
   mode: ContextMode;
-  table: ExtentMap<IommuEntry>;
+  /**
+   * DFN → MFN (mode 'table'): an ExtentMap, or for a context following a translated domain's p2m
+   * a view that reads it (`P2mImageTable`, p2m.ts).
+   */
+  table: ExtentTable<IommuEntry>;
   /** The p2m-derived entries of this context follow this domain's p2m during emulation. */
   followsP2m?: DomId;
   /** PV domain whose own RAM is identity-mapped and follows its ownership (PV passthrough, strict PV dom0). */

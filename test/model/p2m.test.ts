@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { P2M_TYPES } from '../../src/config/schema.js';
-import { iommuLookup, iommuMap } from '../../src/model/iommu.js';
+import { iommuLookup, iommuMap, iommuUnmap } from '../../src/model/iommu.js';
 import { P2M_OPS, iommuPermsForType, isRamType, p2mLookup, p2mRemove, p2mSet, pfnRangesOfMfns } from '../../src/model/p2m.js';
 import type { DomainModel, Machine } from '../../src/model/types.js';
 import { allocFrames } from '../../src/model/pages.js';
@@ -93,6 +93,40 @@ describe('translated domain following its p2m (sync_pt)', () => {
     expect(iommuLookup(m, ctx, 0x2f)).toMatchObject({ mfn: 0x42f, r: true, w: true, entry: { base: 0x400 } });
     p2mRemove(m, vm, 0x300, 1);
     expect(iommuLookup(m, ctx, 0x300).mfn).toBe(0x10);
+  });
+
+  it('a DFN of the image unmapped by a call stays unmapped until the p2m changes there', () => {
+    const m = setup();
+    const vm = m.domains.get(1)!;
+    const ctx = vm.iommu!;
+    expect(iommuUnmap(m, ctx, 0x10, 2)).toBe(2);
+    expect(iommuUnmap(m, ctx, 0x10, 2)).toBe(0); // nothing mapped there any more
+    expect(tableOf(ctx)).toEqual([
+      [0, 0xf, 0x400, 'rw', 'config+f'],
+      [0x12, 0xff, 0x412, 'rw', 'config+f'],
+    ]);
+    // A p2m change elsewhere leaves the hole; one over it shows the new image there.
+    p2mSet(m, vm, 0x40, 1, 0x440, 'ram_ro');
+    expect(iommuLookup(m, ctx, 0x10).fault).toBe('unmapped');
+    p2mSet(m, vm, 0x11, 1, 0x411, 'ram_rw');
+    expect(iommuLookup(m, ctx, 0x10).fault).toBe('unmapped');
+    expect(iommuLookup(m, ctx, 0x11)).toMatchObject({ mfn: 0x411, r: true, w: true, entry: { follows: true } });
+    // Removed and put back: the p2m changed there, so the image shows again.
+    p2mRemove(m, vm, 0x10, 1);
+    p2mSet(m, vm, 0x10, 1, 0x410, 'ram_rw');
+    p2mSet(m, vm, 0x40, 1, 0x440, 'ram_rw');
+    expect(tableOf(ctx)).toEqual([[0, 0xff, 0x400, 'rw', 'config+f']]);
+    ctx.table.checkInvariants();
+  });
+
+  it('image extents of different p2m types with the same permissions are one extent, as the IOMMU sees them', () => {
+    const m = setup();
+    const vm = m.domains.get(1)!;
+    p2mSet(m, vm, 0x20, 0x10, 0x420, 'grant_map_rw');
+    expect(p2mOf(m, 1)).toHaveLength(3);
+    expect(tableOf(vm.iommu!)).toEqual([[0, 0xff, 0x400, 'rw', 'config+f']]);
+    expect(vm.iommu!.table.size).toBe(1);
+    expect(vm.iommu!.table.frames).toBe(0x100);
   });
 
   it('a guest without passthrough has nothing to follow', () => {
