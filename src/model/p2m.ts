@@ -3,9 +3,10 @@
  * `sync_pt`, `iommu_legacy_map` / `iommu_legacy_unmap` with `p2m_get_iommu_flags`).
  *
  * A translated domain's (hvm/pvh) p2m is gfn → mfn; a PV domain's is its pfn → mfn list. The
- * contexts that follow a domain (`followsP2m` / `followsOwnership`, set by build.ts) hold entries
- * marked `follows`; these are rewritten here. Other entries at the same DFNs (fixed config entries,
- * mappings made by calls) are never touched by a p2m change.
+ * contexts that follow a domain (`followsP2m` / `followsOwnership`, set by build.ts) show entries
+ * marked `follows`: a translated domain's context reads them from the p2m (`P2mImageTable`, at the
+ * end of this file), a PV domain's holds them and they are rewritten here. Other entries at the
+ * same DFNs (fixed config entries, mappings made by calls) are never touched by a p2m change.
  */
 import type { P2mType } from '../config/schema.js';
 import { isFrame, segments } from './pages.js';
@@ -151,7 +152,7 @@ export function pfnRangesOfMfns(d: DomainModel, start: number, end: number): { s
   return out;
 }
 
-/** The contexts whose `follows` entries mirror this domain's p2m or ownership. */
+/** The contexts whose `follows` entries show this domain's p2m or ownership. */
 export function followingContexts(d: DomainModel): readonly IommuContext[] {
   const own = d.iommu !== undefined && follows(d.iommu, d.domid) ? d.iommu : undefined;
   // (Most domains: no ta contexts; the answer is the default context or nothing, no array built.)

@@ -61,8 +61,9 @@ export interface IommuEntry {
   grantReaders?: number;
   grantWriters?: number;
   /**
-   * Derived from the owning domain's p2m (context `followsP2m`) or from its page ownership
-   * (context `followsOwnership`): p2m.ts updates or removes it when the p2m changes. Config entries
+   * Derived from the owning domain's p2m (context `followsP2m`: read from the p2m itself, see
+   * `P2mImageTable`) or from its page ownership (context `followsOwnership`: p2m.ts updates or
+   * removes it when the P2M changes). Config entries
    * without it (identity maps, RMRRs, xs BFN = PFN, the foreign window) are fixed for the run.
    * Only ever `true` or absent (payloads merge by shallow equality).
    */
