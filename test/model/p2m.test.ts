@@ -105,7 +105,7 @@ describe('translated domain following its p2m (sync_pt)', () => {
       [0, 0xf, 0x400, 'rw', 'config+f'],
       [0x12, 0xff, 0x412, 'rw', 'config+f'],
     ]);
-    // A p2m change elsewhere leaves the hole; one over it shows the new image there.
+    // A p2m change elsewhere leaves the hole; one over part of it (0x11) shows the image there only.
     p2mSet(m, vm, 0x40, 1, 0x440, 'ram_ro');
     expect(iommuLookup(m, ctx, 0x10).fault).toBe('unmapped');
     p2mSet(m, vm, 0x11, 1, 0x411, 'ram_rw');
