@@ -302,6 +302,12 @@ function dropMirrored(d: DomainModel, gfn: number, end: number, mfn: number, ctx
 /** The payload of a p2m image entry at DFN = GFN (what build.ts made for every extent, once). */
 const IMAGE_EXTRA = { follows: true } as const;
 
+/** The IOMMU entry a p2m payload shows at DFN = GFN (none for a type without IOMMU permissions). */
+function imageEntry(p: P2mEntry): IommuEntry | undefined {
+  const perms = iommuPermsForType(p.type);
+  return perms === undefined ? undefined : makeEntry(p.base, perms.r, perms.w, 'config', IMAGE_EXTRA);
+}
+
 /**
  * The table of an IOMMU context that follows a translated domain's p2m (build.ts: the context of
  * a PVH hardware domain, of a translated guest with passthrough): DFN = GFN with the permissions
@@ -473,8 +479,7 @@ export class P2mImageTable implements ExtentTable<IommuEntry> {
   /** The image entry of a p2m payload (none for a type without IOMMU permissions). */
   private image(p: P2mEntry): IommuEntry | undefined {
     if (p === this.lastP) return this.lastE;
-    const perms = iommuPermsForType(p.type);
-    const e = perms === undefined ? undefined : makeEntry(p.base, perms.r, perms.w, 'config', IMAGE_EXTRA);
+    const e = imageEntry(p);
     this.lastP = p;
     this.lastE = e;
     return e;
@@ -504,8 +509,8 @@ export class P2mImageTable implements ExtentTable<IommuEntry> {
 
   private *p2mImage(start: number, end: number): Generator<Extent<IommuEntry>, void, undefined> {
     for (const e of this.p2m.overlapping(start, end)) {
-      const perms = iommuPermsForType(e.value.type);
-      if (perms !== undefined) yield { start: e.start, end: e.end, value: makeEntry(e.value.base, perms.r, perms.w, 'config', IMAGE_EXTRA) };
+      const v = imageEntry(e.value);
+      if (v !== undefined) yield { start: e.start, end: e.end, value: v };
     }
   }
 
