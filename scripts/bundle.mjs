@@ -5,12 +5,12 @@
  *
  * Why: loading ~330 separate ES modules (ours, zod's, yaml's) costs Node 20 about 0.2 s at every
  * start — more than checking a small repo. One bundled file loads in a fraction of that
- * (docs/performance.md). The unbundled dist/ stays what tests and library users import.
+ * (docs/performance-log.md). The unbundled dist/ stays what tests and library users import.
  *
  * The CLI bundle is a CommonJS-style script (`cli.cjs`), which bin/load-bundle.js compiles with
  * `vm.Script` and the code cache `cli.cache`: the bytecode of a training run (below) made here, so
  * that a start neither compiles the bundle nor, mostly, the functions a run calls. A script also
- * ran a trace ~5% faster than the same bundle as an ES module (docs/performance.md, thirteenth
+ * ran a trace ~5% faster than the same bundle as an ES module (docs/performance-log.md, thirteenth
  * round). The worker stays an ES module (`load-worker.js`), started by URL.
  *
  * dist/bundle/ sits at the same depth as dist/config/ and dist/commands/, so the paths the code
@@ -28,7 +28,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
  * zod's namespaces re-export every translation of its messages (`z.locales`, `z.core.locales`:
  * ~40 languages, a fifth of the bundle's bytes), which we never use: zod's schemas import the
  * English messages themselves, not through those namespaces. Leaving the translations out of the
- * bundle saves ~10 ms of every start (docs/performance.md).
+ * bundle saves ~10 ms of every start (docs/performance-log.md).
  */
 const noZodLocales = {
   name: 'no-zod-locales',

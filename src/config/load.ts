@@ -758,7 +758,7 @@ function keptOnly(r: LoadTextResult, keep: ((value: unknown) => boolean) | undef
 // than the warm main thread (its own JIT warm-up, sending the results back), and V8's GC and
 // compiler threads of two isolates share the two cores. Since most files take the fast reader
 // (yaml/fast.ts), reading a 10,000-domain repo costs ~0.25 s on one thread, and two threads took
-// as long or longer (docs/performance.md).
+// as long or longer (docs/performance-log.md, "Parsing on worker threads").
 
 /** Fewer files than this are parsed on the main thread (a worker costs ~50 ms to start). */
 const PARALLEL_MIN_FILES = 512;

@@ -176,7 +176,7 @@ const CHUNK_MASK = CHUNK_SLOTS - 1;
  * extents before it or those after it in its leaf, the fewer (a quarter of the leaf on average),
  * element by element (see `move`, `spliceLeaf`); with leaves in slots, more and smaller ones cost
  * the binary search over leaves little: 64 was faster than 128 and 32 on the fragmented maps of the
- * independent traces (docs/performance.md, fifteenth and sixteenth rounds).
+ * independent traces (docs/performance-log.md, fifteenth and sixteenth rounds).
  */
 const DEFAULT_LEAF_CAPACITY = 64;
 /** Room for leaves an empty map's index starts with (it doubles as it fills). */
@@ -286,7 +286,7 @@ export class ExtentMap<T> implements ExtentTable<T> {
   /**
    * Number of leaves: `slotOf` and `mins` hold them at [0, leaves) and have room after (a leaf
    * added or dropped moves the entries after it with `copyWithin`, a memmove, cheaper than
-   * `splice` on an array of small integers by a factor of ~3; docs/performance.md).
+   * `splice` on an array of small integers by a factor of ~3; docs/performance-log.md, eighteenth round).
    */
   private leaves = 0;
   private _size = 0;
