@@ -130,8 +130,8 @@ function removeRun(m: Machine, d: DomainModel, start: number, end: number): numb
   if (!isFrame(start) || !isFrame(end)) return 0;
   if (start === end) {
     // One gfn (call after call in a trace): one look-up, no range walk, nothing made for it.
-    const v = d.p2m.raw(start);
-    return v === undefined ? 0 : removeExtent(m, d, start, 1, v.base + (start - d.p2m.rawStart), v.type);
+    const type = d.p2m.probe(start);
+    return type === undefined ? 0 : removeExtent(m, d, start, 1, d.p2m.mfn, type);
   }
   let n = 0;
   for (const s of segments(d.p2m, start, end)) {

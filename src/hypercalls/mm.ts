@@ -323,7 +323,7 @@ export function queryGfn(m: Machine, d: DomainModel, gfn: number): Resolved | un
   const mfn = queryMfn(m, d, gfn);
   if (mfn < 0) return undefined;
   // (The p2m entry queryMfn just found: the look-up repeats none of its search.)
-  return { mfn, type: isTranslated(d) ? d.p2m.raw(gfn)!.type : 'ram_rw' };
+  return { mfn, type: isTranslated(d) ? d.p2m.probe(gfn)! : 'ram_rw' };
 }
 
 /** The frame `queryGfn` finds for a gfn of `d`, or -1 (the same answer, without a record made for it). */
@@ -333,9 +333,9 @@ export function queryMfn(m: Machine, d: DomainModel, gfn: number): number {
     const p = pageAt(m, gfn);
     return p && p.owner === d.domid && p.allocated ? gfn : -1;
   }
-  const v = d.p2m.raw(gfn);
-  if (v === undefined || NO_MFN.has(v.type)) return -1;
-  return v.base + (gfn - d.p2m.rawStart);
+  const type = d.p2m.probe(gfn);
+  if (type === undefined || NO_MFN.has(type)) return -1;
+  return d.p2m.mfn;
 }
 
 /**
@@ -375,7 +375,7 @@ export function p2mClear(m: Machine, d: DomainModel, gfn: number, count = 1): vo
 
 /** The p2m type at a gfn (undefined: nothing). */
 export function p2mTypeAt(d: DomainModel, gfn: number): P2mType | undefined {
-  return isFrame(gfn) ? d.p2m.raw(gfn)?.type : undefined;
+  return isFrame(gfn) ? d.p2m.probe(gfn) : undefined;
 }
 
 /** Xen's "special" p2m types, only creatable/removable through their own paths. */

@@ -15,10 +15,10 @@
  */
 import { ExtentMap, constant } from './extents.js';
 import { PAGE_OPS, freeRanges, pageInfo, segments } from './pages.js';
-import { P2M_OPS, P2mImageTable, iommuPermsForType, isTranslated } from './p2m.js';
+import { P2mImageTable, P2mTable, iommuPermsForType, isTranslated } from './p2m.js';
 import { iommuWidthFrames, makeEntry, newContext, quarantineContext, setEntries } from './iommu.js';
 import { layoutAuto, layoutExplicit, layoutIdentity, newClaims } from './layout.js';
-import type { DeviceModel, DomId, DomainModel, IommuContext, Machine, P2mEntry, PageInfo, Passthrough } from './types.js';
+import type { DeviceModel, DomId, DomainModel, IommuContext, Machine, PageInfo, Passthrough } from './types.js';
 import { DOMID_INVALID, DOMID_IO, DOMID_XEN } from './types.js';
 import { findDevice, type DomainCfg, type HostConfig } from '../config/validate.js';
 import { formatBdf, parseBdf } from '../config/units.js';
@@ -128,7 +128,7 @@ function newDomain(m: Machine, cfg: DomainCfg, all: DomainCfg[]): DomainModel {
     name: cfg.name,
     type: cfg.type,
     role: cfg.role,
-    p2m: new ExtentMap<P2mEntry>(P2M_OPS),
+    p2m: new P2mTable(),
     passthrough: resolvePassthrough(cfg, m.vendor, m.iommu.sharept, hardware),
     ta: { initialized: false, count: 0, contexts: new Map() },
     totPages: 0,

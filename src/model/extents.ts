@@ -43,6 +43,13 @@ import { FrameTable } from './points.js';
 export interface PayloadOps<T> {
   shift(v: T, delta: number): T;
   joinable(a: T, aLength: number, b: T): boolean;
+  /**
+   * What the map writes where no extent is: undefined (the default), or for payloads that are
+   * numbers, 0. The value columns then hold only numbers, which V8 keeps unboxed: no object per
+   * extent (each a cache miss of its own after the extent is found) and no write barrier when
+   * extents move.
+   */
+  readonly blank?: T;
 }
 
 export interface Extent<T> {
@@ -184,17 +191,19 @@ const INDEX_MIN = 8;
 const MIN_LEAF_CAPACITY = 4;
 const MAX_LEAF_CAPACITY = 1 << 16;
 
-/** Blank columns of a whole chunk, by its number of extents: copied for each new chunk. */
-const BLANK_CHUNKS = new Map<number, { se: number[]; v: undefined[] }>();
+/** Blank columns of a whole chunk, by blank value and number of extents: copied for each new chunk. */
+const BLANK_CHUNKS = new Map<unknown, Map<number, { se: number[]; v: unknown[] }>>();
 
-/** The blank columns of a chunk of `n` extents (made by `push`: packed, small integers and undefined). */
-function blankChunk(n: number): { se: number[]; v: undefined[] } {
-  let b = BLANK_CHUNKS.get(n);
+/** The blank columns of a chunk of `n` extents (made by `push`: packed, small integers and `blank`). */
+function blankChunk(n: number, blank: unknown): { se: number[]; v: unknown[] } {
+  let bySize = BLANK_CHUNKS.get(blank);
+  if (bySize === undefined) BLANK_CHUNKS.set(blank, (bySize = new Map()));
+  let b = bySize.get(n);
   if (b === undefined) {
     b = { se: [], v: [] };
     for (let x = 0; x < 2 * n; x++) b.se.push(0);
-    for (let x = 0; x < n; x++) b.v.push(undefined);
-    BLANK_CHUNKS.set(n, b);
+    for (let x = 0; x < n; x++) b.v.push(blank);
+    bySize.set(n, b);
   }
   return b;
 }
@@ -248,6 +257,8 @@ export interface ExtentTable<T> {
  */
 export class ExtentMap<T> implements ExtentTable<T> {
   readonly ops: PayloadOps<T>;
+  /** Written where no extent is (`ops.blank`). */
+  private readonly blank: T;
   private readonly cap: number;
   /** A leaf with fewer extents than this is merged with a neighbour (unless it is the only one). */
   private readonly minFill: number;
@@ -315,7 +326,7 @@ export class ExtentMap<T> implements ExtentTable<T> {
   /** Scratch: the (at most 3) extents that `replace` writes in place of the removed ones. */
   private readonly tS: number[] = [0, 0, 0];
   private readonly tE: number[] = [0, 0, 0];
-  private readonly tV: T[] = [undefined, undefined, undefined] as T[];
+  private readonly tV: T[];
   /**
    * With `trackCoverage`: the frames covered, as maximal runs whatever the values (neighbours of
    * different values are one run here). `firstGap`, `covered` and `gaps` read it instead of
@@ -356,6 +367,9 @@ export class ExtentMap<T> implements ExtentTable<T> {
    */
   constructor(ops: PayloadOps<T>, options?: { maxNodeSize?: number; trackCoverage?: boolean }) {
     this.ops = ops;
+    this.blank = ops.blank as T;
+    // (Filled with the blank value: a map of numbers keeps even its scratch column numeric.)
+    this.tV = [this.blank, this.blank, this.blank];
     const n = options?.maxNodeSize;
     this.cap =
       n !== undefined && n >= MIN_LEAF_CAPACITY ? Math.min(Math.floor(n), MAX_LEAF_CAPACITY) : DEFAULT_LEAF_CAPACITY;
@@ -865,7 +879,7 @@ export class ExtentMap<T> implements ExtentTable<T> {
       const head = this.heads[slot]!;
       const len = this.lens[slot]!;
       for (let x = b; x < Math.min(V.length, b + this.stride); x++) {
-        if ((x < b + head || x >= b + head + len) && V[x] !== undefined) {
+        if ((x < b + head || x >= b + head + len) && V[x] !== this.blank) {
           throw new Error(`ExtentMap invariant: slot ${slot} keeps a value at ${x - b}, outside its extents [${head}, ${head + len})`);
         }
       }
@@ -1116,7 +1130,7 @@ export class ExtentMap<T> implements ExtentTable<T> {
     if (c > 0 && V.length === 0) {
       // A whole chunk at once: a copy of a blank one (one allocation of the final size, where
       // growing by `push` left two to three times that behind for the garbage collector).
-      const blank = blankChunk(whole);
+      const blank = blankChunk(whole, this.blank);
       this.seC[c] = blank.se.slice();
       this.vC[c] = blank.v.slice() as T[];
       return;
@@ -1124,7 +1138,7 @@ export class ExtentMap<T> implements ExtentTable<T> {
     const size = c > 0 ? whole : Math.max(need, Math.min(V.length > 0 ? 2 * V.length : 4, need <= this.stride ? this.stride : whole));
     const se = this.seC[c]!;
     for (let x = se.length; x < 2 * size; x++) se.push(0);
-    for (let x = V.length; x < size; x++) V.push(undefined as T);
+    for (let x = V.length; x < size; x++) V.push(this.blank);
   }
 
   /** A slot for a new leaf (empty; its room in the columns is the caller's to make). */
@@ -1148,7 +1162,8 @@ export class ExtentMap<T> implements ExtentTable<T> {
     const V = this.vC[slot >> CHUNK_SHIFT]!;
     const b = this.off(slot);
     // (A loop: mostly a few entries, where calling `fill` costs more than the stores.)
-    for (let x = b + i; x < b + stop; x++) V[x] = undefined as T;
+    const blank = this.blank;
+    for (let x = b + i; x < b + stop; x++) V[x] = blank;
   }
 
   /** Give a dropped leaf's slot back. */

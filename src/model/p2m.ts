@@ -8,22 +8,182 @@
  * end of this file), a PV domain's holds them and they are rewritten here. Other entries at the
  * same DFNs (fixed config entries, mappings made by calls) are never touched by a p2m change.
  */
-import type { P2mType } from '../config/schema.js';
+import { P2M_TYPES, type P2mType } from '../config/schema.js';
 import { isFrame, segments } from './pages.js';
 import { IOMMU_OPS, makeEntry, setEntries } from './iommu.js';
 import type { DomId, DomainModel, IommuContext, IommuEntry, Machine, P2mEntry } from './types.js';
-import { ExtentMap, MAX_FRAME, constant, linear, type Extent, type ExtentTable, type PayloadOps } from './extents.js';
+import { ExtentMap, MAX_FRAME, constant, type Extent, type ExtentTable, type PayloadOps } from './extents.js';
+
+// ---------------------------------------------------------------------------------------------
+// The p2m table: each extent's base and type packed into one number.
 
 /**
- * Payload ops of a p2m: linear (gfn g of an extent maps to base + (g − start)); neighbours join
- * when the mfns continue and the types are equal. P2mEntry has exactly `base` and `type`, so this
- * is `linear()`'s default rule without listing keys on every join test, and a shifted copy is
- * those two fields.
+ * A p2m payload as the table stores it: `base × 16 + the type's index` (exact while base < 2^48,
+ * which every MFN of a real host is), else the P2mEntry itself. A number needs no object per
+ * extent: in a p2m fragmented to one extent per frame (a guest ballooning at random gfns) a
+ * million payload objects were each a cache miss of their own after the extent was found.
  */
-export const P2M_OPS: PayloadOps<P2mEntry> = linear<P2mEntry>(
-  (a, b) => a.type === b.type,
-  (v, base) => ({ base, type: v.type }),
-);
+type Packed = number | P2mEntry;
+
+/** Bases below this pack into a number (base × 16 + 15 < 2^52). */
+const PACK_LIMIT = 2 ** 48;
+const TYPE_INDEX = new Map<P2mType, number>(P2M_TYPES.map((t, i) => [t, i]));
+
+function pack(base: number, type: P2mType): Packed {
+  return base < PACK_LIMIT ? base * 16 + TYPE_INDEX.get(type)! : { base, type };
+}
+
+function baseOf(p: Packed): number {
+  return typeof p === 'number' ? Math.floor(p / 16) : p.base;
+}
+
+function typeOf(p: Packed): P2mType {
+  return typeof p === 'number' ? P2M_TYPES[p % 16]! : p.type;
+}
+
+/**
+ * Payload ops of the packed p2m: gfn g of an extent maps to base + (g − start); neighbours join
+ * when the mfns continue and the types are equal — for two numbers, exactly when
+ * b = a + 16 × aLength (the type is the low four bits). Blank slots hold 0: the value columns
+ * hold numbers only (unless a base reaches 2^48), which V8 keeps unboxed.
+ */
+const PACKED_P2M_OPS: PayloadOps<Packed> = {
+  shift: (v, delta) => (delta === 0 ? v : pack(baseOf(v) + delta, typeOf(v))),
+  joinable: (a, aLength, b) =>
+    typeof a === 'number' && typeof b === 'number' ? b === a + aLength * 16 : baseOf(b) === baseOf(a) + aLength && typeOf(a) === typeOf(b),
+  blank: 0,
+};
+
+/**
+ * A domain's p2m: gfn (pfn for PV) → mfn and type, as extents. Its readers and writers see
+ * P2mEntry values (`ExtentTable<P2mEntry>`); it stores them packed (see `Packed`). A look-up that
+ * wants the frame's MFN and type without an object made for them asks `probe`.
+ */
+export class P2mTable implements ExtentTable<P2mEntry> {
+  private readonly map = new ExtentMap<Packed>(PACKED_P2M_OPS);
+  /** Set by `probe`: the MFN at the frame it found mapped (read it at once). */
+  mfn = 0;
+
+  /** The type at `gfn`, and in `mfn` its MFN; undefined: nothing mapped there. */
+  probe(gfn: number): P2mType | undefined {
+    const v = this.map.raw(gfn);
+    if (v === undefined) return undefined;
+    if (typeof v === 'number') {
+      const t = v % 16;
+      this.mfn = (v - t) / 16 + (gfn - this.map.rawStart);
+      return P2M_TYPES[t];
+    }
+    this.mfn = v.base + (gfn - this.map.rawStart);
+    return v.type;
+  }
+
+  /** The stored payload at `gfn` and, in `rawStart`, its extent's start (P2mImageTable's look-up). */
+  rawPacked(gfn: number): Packed | undefined {
+    return this.map.raw(gfn);
+  }
+
+  get rawStart(): number {
+    return this.map.rawStart;
+  }
+
+  /** A number that changes with every modification (`ExtentMap.revision`). */
+  get revision(): number {
+    return this.map.revision;
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  get frames(): number {
+    return this.map.frames;
+  }
+
+  get(frame: number): Extent<P2mEntry> | undefined {
+    const e = this.map.get(frame);
+    return e === undefined ? undefined : unpacked(e);
+  }
+
+  lookup(frame: number): P2mEntry | undefined {
+    const type = this.probe(frame);
+    return type === undefined ? undefined : { base: this.mfn, type };
+  }
+
+  raw(frame: number): P2mEntry | undefined {
+    const v = this.map.raw(frame);
+    return v === undefined ? undefined : entryOf(v);
+  }
+
+  has(frame: number): boolean {
+    return this.map.has(frame);
+  }
+
+  set(start: number, end: number, value: P2mEntry): void {
+    this.map.set(start, end, pack(value.base, value.type));
+  }
+
+  setPoint(frame: number, value: P2mEntry): void {
+    this.map.setPoint(frame, pack(value.base, value.type));
+  }
+
+  delete(start: number, end: number): void {
+    this.map.delete(start, end);
+  }
+
+  *overlapping(start: number, end: number): Generator<Extent<P2mEntry>, void, undefined> {
+    for (const e of this.map.overlapping(start, end)) yield unpacked(e);
+  }
+
+  *entries(): Generator<Extent<P2mEntry>, void, undefined> {
+    for (const e of this.map.entries()) yield unpacked(e);
+  }
+
+  gaps(start: number, end: number): Generator<{ start: number; end: number }, void, undefined> {
+    return this.map.gaps(start, end);
+  }
+
+  firstGap(from: number, limit: number): number | undefined {
+    return this.map.firstGap(from, limit);
+  }
+
+  firstCovered(from: number, limit: number): number | undefined {
+    return this.map.firstCovered(from, limit);
+  }
+
+  covered(start: number, end: number): boolean {
+    return this.map.covered(start, end);
+  }
+
+  anyIn(start: number, end: number): boolean {
+    return this.map.anyIn(start, end);
+  }
+
+  lowest(): Extent<P2mEntry> | undefined {
+    const e = this.map.lowest();
+    return e === undefined ? undefined : unpacked(e);
+  }
+
+  highest(): Extent<P2mEntry> | undefined {
+    const e = this.map.highest();
+    return e === undefined ? undefined : unpacked(e);
+  }
+
+  toArray(): Extent<P2mEntry>[] {
+    return [...this.entries()];
+  }
+
+  checkInvariants(): void {
+    this.map.checkInvariants();
+  }
+}
+
+function entryOf(v: Packed): P2mEntry {
+  return typeof v === 'number' ? { base: baseOf(v), type: typeOf(v) } : v;
+}
+
+function unpacked(e: Extent<Packed>): Extent<P2mEntry> {
+  return { start: e.start, end: e.end, value: entryOf(e.value) };
+}
 
 /** Xen's RAM types (`P2M_RAM_TYPES` plus ram_broken): a p2m extent of these owns its frames. */
 export const RAM_TYPES: ReadonlySet<P2mType> = new Set<P2mType>([
@@ -73,9 +233,8 @@ const PERMS_R = Object.freeze({ r: true, w: false });
 /** gfn (pfn for PV) → mfn and type, or undefined when nothing is mapped there (Xen: `p2m_get_entry`). */
 export function p2mLookup(d: DomainModel, gfn: number): { mfn: number; type: P2mType } | undefined {
   if (!isFrame(gfn)) return undefined;
-  // (`raw` rather than `lookup`: the linear payload's base moved by hand, no shifted copy)
-  const v = d.p2m.raw(gfn);
-  return v === undefined ? undefined : { mfn: v.base + (gfn - d.p2m.rawStart), type: v.type };
+  const type = d.p2m.probe(gfn);
+  return type === undefined ? undefined : { mfn: d.p2m.mfn, type };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -86,8 +245,8 @@ export function p2mLookup(d: DomainModel, gfn: number): { mfn: number; type: P2m
 // p2m changes do not look for one (an index built for them anyway goes stale and is rebuilt).
 
 interface M2p {
-  /** mfn → pfn (linear: the pfn of mfn m in an extent starting at s is base + (m − s)). */
-  map: ExtentMap<{ base: number }>;
+  /** mfn → pfn (linear: the pfn of mfn m in an extent starting at s is the value + (m − s)). */
+  map: ExtentMap<number>;
   /** The p2m's revision this index describes; any other write to the p2m makes it stale. */
   revision: number;
   /**
@@ -98,10 +257,12 @@ interface M2p {
 }
 
 const M2PS = new WeakMap<DomainModel, M2p>();
-const M2P_OPS: PayloadOps<{ base: number }> = linear<{ base: number }>(
-  () => true,
-  (_v, base) => ({ base }),
-);
+/** The M2P's payload is the pfn of the extent's first mfn: a number, no object per extent. */
+const M2P_OPS: PayloadOps<number> = {
+  shift: (v, delta) => v + delta,
+  joinable: (a, aLength, b) => b === a + aLength,
+  blank: 0,
+};
 
 /** The domain's M2P if it exists and is in step with the p2m (before a change is made to both). */
 function liveM2p(d: DomainModel): M2p | undefined {
@@ -116,7 +277,7 @@ function liveM2p(d: DomainModel): M2p | undefined {
 function m2pAdd(x: M2p, pfn: number, mfn: number, count: number): void {
   if (!x.aliased) {
     if (x.map.anyIn(mfn, mfn + count - 1)) x.aliased = true;
-    else x.map.set(mfn, mfn + count - 1, { base: pfn });
+    else x.map.set(mfn, mfn + count - 1, pfn);
   }
 }
 
@@ -131,7 +292,7 @@ export function pfnRangesOfMfns(d: DomainModel, start: number, end: number): { s
   if (!isFrame(start) || !isFrame(end) || start > end) return out;
   let x = liveM2p(d);
   if (x === undefined) {
-    x = { map: new ExtentMap<{ base: number }>(M2P_OPS), revision: d.p2m.revision, aliased: false };
+    x = { map: new ExtentMap<number>(M2P_OPS), revision: d.p2m.revision, aliased: false };
     for (const e of d.p2m.entries()) {
       m2pAdd(x, e.start, e.value.base, e.end - e.start + 1);
       if (x.aliased) break;
@@ -148,7 +309,7 @@ export function pfnRangesOfMfns(d: DomainModel, start: number, end: number): { s
     }
     return out;
   }
-  for (const e of x.map.overlapping(start, end)) out.push({ start: e.value.base, end: e.value.base + (e.end - e.start) });
+  for (const e of x.map.overlapping(start, end)) out.push({ start: e.value, end: e.value + (e.end - e.start) });
   return out;
 }
 
@@ -268,9 +429,8 @@ export function p2mRemove(_m: Machine, d: DomainModel, gfn: number, count: numbe
 function removeMirrored(d: DomainModel, gfn: number, end: number, ctxs: readonly IommuContext[], m2p: M2p | undefined): void {
   if (gfn === end) {
     // One frame (a balloon giving back page after page): one look-up, nothing made for it.
-    const v = d.p2m.raw(gfn);
-    if (v === undefined) return;
-    const mfn = v.base + (gfn - d.p2m.rawStart);
+    if (d.p2m.probe(gfn) === undefined) return;
+    const mfn = d.p2m.mfn;
     d.p2m.delete(gfn, gfn);
     dropMirrored(d, gfn, gfn, mfn, ctxs, m2p);
     return;
@@ -335,7 +495,7 @@ export class P2mImageTable implements ExtentTable<IommuEntry> {
   /** DFNs whose image was unmapped explicitly since the p2m last changed there. */
   private readonly hidden = new ExtentMap<true>(constant);
   /** The last image entry made by `raw`, and the p2m payload it was made of. */
-  private lastP: P2mEntry | undefined = undefined;
+  private lastP: P2mEntry | number | undefined = undefined;
   private lastE: IommuEntry | undefined = undefined;
   /** Set by `raw` (read it at once: the next call of `raw` changes it). */
   rawStart = 0;
@@ -345,7 +505,7 @@ export class P2mImageTable implements ExtentTable<IommuEntry> {
    * @param width DFNs the context can hold: 2^(address_width − 12)
    */
   constructor(
-    private readonly p2m: ExtentMap<P2mEntry>,
+    private readonly p2m: P2mTable,
     private readonly width: number,
   ) {}
 
@@ -361,7 +521,7 @@ export class P2mImageTable implements ExtentTable<IommuEntry> {
       return v;
     }
     if (frame >= this.width || (this.hidden.frames !== 0 && this.hidden.has(frame))) return undefined;
-    const p = this.p2m.raw(frame);
+    const p = this.p2m.rawPacked(frame);
     if (p === undefined) return undefined;
     const e = this.image(p);
     if (e !== undefined) this.rawStart = this.p2m.rawStart;
@@ -476,10 +636,10 @@ export class P2mImageTable implements ExtentTable<IommuEntry> {
     }
   }
 
-  /** The image entry of a p2m payload (none for a type without IOMMU permissions). */
-  private image(p: P2mEntry): IommuEntry | undefined {
+  /** The image entry of a stored p2m payload (none for a type without IOMMU permissions). */
+  private image(p: P2mEntry | number): IommuEntry | undefined {
     if (p === this.lastP) return this.lastE;
-    const e = imageEntry(p);
+    const e = imageEntry(typeof p === 'number' ? entryOf(p) : p);
     this.lastP = p;
     this.lastE = e;
     return e;

@@ -8,6 +8,7 @@
 import type { ExtentMap, ExtentTable } from './extents.js';
 import type { DeviceCfg, DomainCfg, HostCfg, HostConfig } from '../config/validate.js';
 import type { P2mType } from '../config/schema.js';
+import type { P2mTable } from './p2m.js';
 
 export type DomId = number;
 /** Xen's reserved domain ids (xen/include/public/xen.h). */
@@ -111,7 +112,7 @@ export interface DomainModel {
   type: 'pv' | 'pvh' | 'hvm';
   role: 'hardware' | 'control' | 'driver' | 'guest';
   /** Translated (hvm/pvh): gfn → mfn. PV: pfn → mfn (the guest's P2M list). */
-  p2m: ExtentMap<P2mEntry>;
+  p2m: P2mTable;
   /**
    * The resolved xl `passthrough=` (SPEC §3.3). The hardware domain is never 'disabled' (Xen always
    * gives it an IOMMU context). This is the configured mode: the context itself exists only while

@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { P2M_TYPES } from '../../src/config/schema.js';
 import { iommuLookup, iommuMap, iommuUnmap } from '../../src/model/iommu.js';
-import { P2M_OPS, iommuPermsForType, isRamType, p2mLookup, p2mRemove, p2mSet, pfnRangesOfMfns } from '../../src/model/p2m.js';
+import { MAX_FRAME } from '../../src/model/extents.js';
+import { P2mTable, iommuPermsForType, isRamType, p2mLookup, p2mRemove, p2mSet, pfnRangesOfMfns } from '../../src/model/p2m.js';
 import type { DomainModel, Machine } from '../../src/model/types.js';
 import { allocFrames } from '../../src/model/pages.js';
 import { dom0, guest, machine, p2mOf, tableOf } from './helpers.js';
@@ -27,14 +28,58 @@ describe('type tables', () => {
     });
   });
 
-  it('a shifted p2m entry has the mfn moved and the type kept, and nothing else', () => {
-    const e = { base: 0x400, type: 'ram_ro' as const };
-    expect(P2M_OPS.shift(e, 0)).toBe(e);
-    const moved = P2M_OPS.shift(e, 3);
+  it('a looked-up p2m entry has the mfn moved and the type kept, and nothing else', () => {
+    const t = new P2mTable();
+    t.set(0x10, 0x1f, { base: 0x400, type: 'ram_ro' });
+    const moved = t.lookup(0x13)!;
     expect(moved).toEqual({ base: 0x403, type: 'ram_ro' });
     expect(Object.keys(moved)).toEqual(['base', 'type']);
-    expect(P2M_OPS.joinable(e, 3, moved)).toBe(true);
-    expect(P2M_OPS.joinable(e, 3, { base: 0x403, type: 'ram_rw' })).toBe(false);
+    expect(t.probe(0x13)).toBe('ram_ro');
+    expect(t.mfn).toBe(0x403);
+    expect(t.probe(0x20)).toBeUndefined();
+    expect(t.lookup(0x20)).toBeUndefined();
+    expect(t.get(0x1f)).toEqual({ start: 0x10, end: 0x1f, value: { base: 0x400, type: 'ram_ro' } });
+  });
+
+  it('p2m extents join when the mfns continue and the types are equal, and only then', () => {
+    const t = new P2mTable();
+    t.set(0, 9, { base: 100, type: 'ram_rw' });
+    t.set(10, 19, { base: 110, type: 'ram_rw' });
+    expect(t.toArray()).toEqual([{ start: 0, end: 19, value: { base: 100, type: 'ram_rw' } }]);
+    t.set(20, 29, { base: 120, type: 'ram_ro' }); // the mfns continue, the type does not
+    t.set(30, 39, { base: 131, type: 'ram_ro' }); // the type continues, the mfns do not
+    expect(t.size).toBe(3);
+    t.delete(5, 5);
+    expect(t.toArray().map((e) => [e.start, e.end, e.value.base])).toEqual([
+      [0, 4, 100],
+      [6, 19, 106],
+      [20, 29, 120],
+      [30, 39, 131],
+    ]);
+    t.checkInvariants();
+  });
+
+  it('every p2m type, and MFNs up to the highest frame, come back as they were set', () => {
+    const t = new P2mTable();
+    P2M_TYPES.forEach((type, i) => t.set(i * 4, i * 4 + 1, { base: 0x1000 + i * 2, type }));
+    P2M_TYPES.forEach((type, i) => {
+      expect(t.probe(i * 4 + 1)).toBe(type);
+      expect(t.mfn).toBe(0x1001 + i * 2);
+    });
+    // Bases from 2^48 on are held as entries, not packed: an extent across that line still joins,
+    // and the MFNs stay exact up to the highest frame.
+    const high = new P2mTable();
+    high.set(0, 4, { base: 2 ** 48 - 5, type: 'mmio_direct' });
+    high.set(5, 9, { base: 2 ** 48, type: 'mmio_direct' });
+    expect(high.toArray()).toEqual([{ start: 0, end: 9, value: { base: 2 ** 48 - 5, type: 'mmio_direct' } }]);
+    expect(high.lookup(9)).toEqual({ base: 2 ** 48 + 4, type: 'mmio_direct' });
+    high.delete(2, 2);
+    expect(high.get(9)).toEqual({ start: 3, end: 9, value: { base: 2 ** 48 - 2, type: 'mmio_direct' } });
+    high.set(20, 29, { base: MAX_FRAME - 9, type: 'ram_ro' });
+    expect(high.lookup(29)).toEqual({ base: MAX_FRAME, type: 'ram_ro' });
+    expect(high.probe(25)).toBe('ram_ro');
+    expect(high.mfn).toBe(MAX_FRAME - 4);
+    high.checkInvariants();
   });
 
   it('RAM types', () => {

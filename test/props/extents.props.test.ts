@@ -76,6 +76,14 @@ const KINDS: Kind<unknown>[] = [
     at: (v, d) => ({ base: v.base + d, tag: v.tag }),
     continues: (a, b) => b.base === a.base + 1 && a.tag === b.tag,
   } satisfies Kind<Lin> as Kind<unknown>,
+  {
+    // A payload that is a number (the p2m's packed entries, the M2P): blank slots hold 0, a value too.
+    name: 'linear numbers, blank 0',
+    ops: { shift: (v: number, d: number) => v + d, joinable: (a: number, n: number, b: number) => b === a + n, blank: 0 },
+    value: (start) => fc.oneof(fc.integer({ min: 0, max: 2 }).map((o) => 1000 + start + o), fc.integer({ min: 0, max: 1500 })),
+    at: (v, d) => v + d,
+    continues: (a, b) => b === a + 1,
+  } satisfies Kind<number> as Kind<unknown>,
 ];
 
 function rangeArb(max: number): fc.Arbitrary<[number, number]> {

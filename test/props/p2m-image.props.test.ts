@@ -14,8 +14,8 @@ import { describe, expect, it } from 'vitest';
 import type { P2mType } from '../../src/config/schema.js';
 import { ExtentMap, type Extent } from '../../src/model/extents.js';
 import { IOMMU_OPS, makeEntry } from '../../src/model/iommu.js';
-import { P2M_OPS, P2mImageTable, iommuPermsForType } from '../../src/model/p2m.js';
-import type { EntryOrigin, IommuEntry, P2mEntry } from '../../src/model/types.js';
+import { P2mImageTable, P2mTable, iommuPermsForType } from '../../src/model/p2m.js';
+import type { EntryOrigin, IommuEntry } from '../../src/model/types.js';
 
 const LONG = process.env.PVIOMMU_PROPS === 'long';
 const NUM_RUNS = LONG ? 10_000 : 150;
@@ -59,7 +59,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 class MirroredCopy {
   readonly table = new ExtentMap<IommuEntry>(IOMMU_OPS);
 
-  p2mChanged(p2m: ExtentMap<P2mEntry>, start: number, end: number): void {
+  p2mChanged(p2m: P2mTable, start: number, end: number): void {
     for (const e of [...this.table.overlapping(start, end)]) if (e.value.follows) this.table.delete(e.start, e.end);
     if (start >= WIDTH) return;
     for (const e of [...p2m.overlapping(start, Math.min(end, WIDTH - 1))]) {
@@ -72,7 +72,7 @@ class MirroredCopy {
   }
 }
 
-function apply(op: Op, p2m: ExtentMap<P2mEntry>, view: P2mImageTable, copy: MirroredCopy): void {
+function apply(op: Op, p2m: P2mTable, view: P2mImageTable, copy: MirroredCopy): void {
   switch (op.kind) {
     case 'p2mSet':
       p2m.set(op.start, op.end, { base: op.start + op.off, type: op.type });
@@ -134,7 +134,7 @@ describe('P2mImageTable answers as the copy kept in step with the p2m did', () =
     () => {
       fc.assert(
         fc.property(fc.array(fc.tuple(opArb, range(MAX_Q)), { minLength: 1, maxLength: 25 }), (steps) => {
-          const p2m = new ExtentMap<P2mEntry>(P2M_OPS);
+          const p2m = new P2mTable();
           // A starting p2m, as build.ts finds it: RAM, a run of another type, a hole.
           p2m.set(0, 39, { base: 0x400, type: 'ram_rw' });
           p2m.set(40, 49, { base: 0x428, type: 'grant_map_rw' });
