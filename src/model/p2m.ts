@@ -68,13 +68,8 @@ export class P2mTable implements ExtentTable<P2mEntry> {
   probe(gfn: number): P2mType | undefined {
     const v = this.map.raw(gfn);
     if (v === undefined) return undefined;
-    if (typeof v === 'number') {
-      const t = v % 16;
-      this.mfn = (v - t) / 16 + (gfn - this.map.rawStart);
-      return P2M_TYPES[t];
-    }
-    this.mfn = v.base + (gfn - this.map.rawStart);
-    return v.type;
+    this.mfn = baseOf(v) + (gfn - this.map.rawStart);
+    return typeOf(v);
   }
 
   /** The stored payload at `gfn` and, in `rawStart`, its extent's start (P2mImageTable's look-up). */
@@ -109,6 +104,7 @@ export class P2mTable implements ExtentTable<P2mEntry> {
     return type === undefined ? undefined : { base: this.mfn, type };
   }
 
+  /** The stored entry holding `frame`, unshifted (made anew from a packed payload: `probe` makes none). */
   raw(frame: number): P2mEntry | undefined {
     const v = this.map.raw(frame);
     return v === undefined ? undefined : entryOf(v);
