@@ -458,10 +458,10 @@ function dropMirrored(d: DomainModel, gfn: number, end: number, mfn: number, ctx
 /** The payload of a p2m image entry at DFN = GFN (what build.ts made for every extent, once). */
 const IMAGE_EXTRA = { follows: true } as const;
 
-/** The IOMMU entry a p2m payload shows at DFN = GFN (none for a type without IOMMU permissions). */
-function imageEntry(p: P2mEntry): IommuEntry | undefined {
-  const perms = iommuPermsForType(p.type);
-  return perms === undefined ? undefined : makeEntry(p.base, perms.r, perms.w, 'config', IMAGE_EXTRA);
+/** The IOMMU entry a p2m mapping to `base` with `type` shows at DFN = GFN (none for a type without IOMMU permissions). */
+function imageEntry(base: number, type: P2mType): IommuEntry | undefined {
+  const perms = iommuPermsForType(type);
+  return perms === undefined ? undefined : makeEntry(base, perms.r, perms.w, 'config', IMAGE_EXTRA);
 }
 
 /**
@@ -491,7 +491,7 @@ export class P2mImageTable implements ExtentTable<IommuEntry> {
   /** DFNs whose image was unmapped explicitly since the p2m last changed there. */
   private readonly hidden = new ExtentMap<true>(constant);
   /** The last image entry made by `raw`, and the p2m payload it was made of. */
-  private lastP: P2mEntry | number | undefined = undefined;
+  private lastP: Packed | undefined = undefined;
   private lastE: IommuEntry | undefined = undefined;
   /** Set by `raw` (read it at once: the next call of `raw` changes it). */
   rawStart = 0;
@@ -633,9 +633,9 @@ export class P2mImageTable implements ExtentTable<IommuEntry> {
   }
 
   /** The image entry of a stored p2m payload (none for a type without IOMMU permissions). */
-  private image(p: P2mEntry | number): IommuEntry | undefined {
+  private image(p: Packed): IommuEntry | undefined {
     if (p === this.lastP) return this.lastE;
-    const e = imageEntry(typeof p === 'number' ? entryOf(p) : p);
+    const e = imageEntry(baseOf(p), typeOf(p));
     this.lastP = p;
     this.lastE = e;
     return e;
@@ -665,7 +665,7 @@ export class P2mImageTable implements ExtentTable<IommuEntry> {
 
   private *p2mImage(start: number, end: number): Generator<Extent<IommuEntry>, void, undefined> {
     for (const e of this.p2m.overlapping(start, end)) {
-      const v = imageEntry(e.value);
+      const v = imageEntry(e.value.base, e.value.type);
       if (v !== undefined) yield { start: e.start, end: e.end, value: v };
     }
   }
