@@ -1053,8 +1053,37 @@ export class ExtentMap<T> implements ExtentTable<T> {
     const slot = this.slotOf[lo]!;
     const se = this.seC[slot >> CHUNK_SHIFT]!;
     const b = this.off(slot);
+    const len = this.lens[slot]!;
     let a = b;
-    let c = b + this.lens[slot]! - 1;
+    let c = b + len - 1;
+    if (len > 8 && lo + 1 < this.leaves) {
+      // Guess where in the leaf `frame` falls from the leaf's bounds (read from `mins`, already
+      // at hand), then gallop from the guess to bracket the extent: in a large fragmented map the
+      // leaf is not in the cache, and this touches one or two of its lines where a binary search
+      // from the ends touches four or five.
+      const s0 = mins[lo]!;
+      let g = b + Math.floor(((frame - s0) / (mins[lo + 1]! - s0)) * len);
+      if (g > c) g = c;
+      if (se[2 * g]! <= frame) {
+        a = g;
+        for (let step = 1; a + step <= c; step *= 2) {
+          if (se[2 * (a + step)]! > frame) {
+            c = a + step - 1;
+            break;
+          }
+          a += step;
+        }
+      } else {
+        c = g - 1;
+        for (let step = 1; c - step >= a; step *= 2) {
+          if (se[2 * (c - step)]! <= frame) {
+            a = c - step;
+            break;
+          }
+          c -= step;
+        }
+      }
+    }
     while (a < c) {
       const mid = (a + c + 1) >>> 1;
       if (se[2 * mid]! <= frame) a = mid;

@@ -460,6 +460,42 @@ describe('large ranges and many extents', () => {
     expect(m.frames).toBe(covered);
     expect(m.toArray()).toEqual(runs);
   });
+
+  it('look-ups find every extent of full leaves whatever their spacing (the in-leaf guess and gallop)', () => {
+    // A look-up guesses where in a leaf its frame falls from the leaf's first start and the next
+    // leaf's, and gallops from there. Spacings that mislead the guess as far as they can: one huge
+    // gap among tiny ones (at the front, the back and the middle of a leaf), growing gaps, and
+    // extents packed back to back.
+    const layouts: Record<string, number[]> = {
+      skewedFront: [],
+      skewedBack: [],
+      geometric: [],
+      packed: [],
+    };
+    let f = 0;
+    for (let i = 0; i < 4_000; i++) layouts.skewedFront!.push((f += i % 64 === 0 ? 1_000_000 : 3));
+    f = 0;
+    for (let i = 0; i < 4_000; i++) layouts.skewedBack!.push((f += i % 64 === 63 ? 1_000_000 : 3));
+    f = 0;
+    for (let i = 0; i < 4_000; i++) layouts.geometric!.push((f += 2 + ((i * 7919) % 64) ** 3));
+    for (let i = 0; i < 4_000; i++) layouts.packed!.push(2 * i);
+    for (const [name, starts] of Object.entries(layouts)) {
+      const m = new ExtentMap<number>(constant);
+      // Extents of two frames with distinct values (so never merged, even back to back).
+      starts.forEach((s, i) => m.set(s, s + 1, i));
+      m.checkInvariants();
+      expect(m.size, name).toBe(starts.length);
+      // The frame's value from the list itself: the extent that starts at it or the one before.
+      const at = new Map<number, number>();
+      starts.forEach((s, i) => at.set(s, i).set(s + 1, i));
+      for (const s of starts) {
+        for (const q of [Math.max(0, s - 1), s, s + 1, s + 2]) {
+          const want = at.get(q);
+          if (m.lookup(q) !== want) expect({ layout: name, frame: q, got: m.lookup(q) }).toEqual({ layout: name, frame: q, got: want });
+        }
+      }
+    }
+  });
 });
 
 /** Points `setPoint` holds aside (white box: shows a one-frame write did not cut the extents). */
