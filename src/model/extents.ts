@@ -11,7 +11,8 @@
  * 32 slots, so that reaching an extent from the leaf index is one step into a column (whose chunk
  * is one of a few, and hot), not a walk through a leaf object and its arrays: in a map of 10^6
  * extents each of those steps is a cache miss. A large map grows by chunks, never copying its
- * columns. No object per extent. A point lookup is two binary searches, O(log n); a range
+ * columns. No object per extent. A point lookup is two searches (over the leaves, then in a leaf),
+ * each galloping from a guess made from the bounds at hand, O(log n); a range
  * operation touching k extents is O(log n + k) plus moving the rest of one leaf (and, when a leaf
  * splits, merges or empties, editing the leaf index of ~n/capacity entries), whatever the number
  * of frames involved.
@@ -206,6 +207,42 @@ function blankChunk(n: number, blank: unknown): { se: number[]; v: unknown[] } {
     bySize.set(n, b);
   }
   return b;
+}
+
+/**
+ * The last index x in [a, c] whose key `keys[k * x]` is at most `frame`, given that the key at a is
+ * (keys ascending): galloping from the guess `g` (any index; clamped into [a, c]) to bracket it,
+ * then a binary search within the bracket.
+ */
+function lastAtOrBefore(keys: ArrayLike<number>, k: number, a: number, c: number, g: number, frame: number): number {
+  if (g > c) g = c;
+  if (g > a) {
+    if (keys[k * g]! <= frame) {
+      a = g;
+      for (let step = 1; a + step <= c; step *= 2) {
+        if (keys[k * (a + step)]! > frame) {
+          c = a + step - 1;
+          break;
+        }
+        a += step;
+      }
+    } else {
+      c = g - 1;
+      for (let step = 1; c - step >= a; step *= 2) {
+        if (keys[k * (c - step)]! <= frame) {
+          a = c - step;
+          break;
+        }
+        c -= step + 1;
+      }
+    }
+  }
+  while (a < c) {
+    const mid = (a + c + 1) >>> 1;
+    if (keys[k * mid]! <= frame) a = mid;
+    else c = mid - 1;
+  }
+  return a;
 }
 
 /**
@@ -1042,53 +1079,21 @@ export class ExtentMap<T> implements ExtentTable<T> {
    */
   private locate(frame: number): boolean {
     const mins = this.mins;
-    let hi = this.leaves - 1;
-    if (hi < 0 || mins[0]! > frame) return false;
-    let lo = 0;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1;
-      if (mins[mid]! <= frame) lo = mid;
-      else hi = mid - 1;
-    }
+    const last = this.leaves - 1;
+    if (last < 0 || mins[0]! > frame) return false;
+    // In a large fragmented map neither the leaf index nor the leaf is in the cache: a binary
+    // search from the ends touches a line of each at every step. Where the frame falls is guessed
+    // from the bounds at hand instead (the first and last leaves' starts; then the leaf's own start
+    // and the next leaf's), and found by galloping from the guess, which touches one or two lines.
+    const m0 = mins[0]!;
+    const lo = frame >= mins[last]! ? last : lastAtOrBefore(mins, 1, 0, last, Math.floor(((frame - m0) / (mins[last]! - m0)) * last), frame);
     const slot = this.slotOf[lo]!;
     const se = this.seC[slot >> CHUNK_SHIFT]!;
     const b = this.off(slot);
     const len = this.lens[slot]!;
-    let a = b;
-    let c = b + len - 1;
-    if (len > 8 && lo + 1 < this.leaves) {
-      // Guess where in the leaf `frame` falls from the leaf's bounds (read from `mins`, already
-      // at hand), then gallop from the guess to bracket the extent: in a large fragmented map the
-      // leaf is not in the cache, and this touches one or two of its lines where a binary search
-      // from the ends touches four or five.
-      const s0 = mins[lo]!;
-      let g = b + Math.floor(((frame - s0) / (mins[lo + 1]! - s0)) * len);
-      if (g > c) g = c;
-      if (se[2 * g]! <= frame) {
-        a = g;
-        for (let step = 1; a + step <= c; step *= 2) {
-          if (se[2 * (a + step)]! > frame) {
-            c = a + step - 1;
-            break;
-          }
-          a += step;
-        }
-      } else {
-        c = g - 1;
-        for (let step = 1; c - step >= a; step *= 2) {
-          if (se[2 * (c - step)]! <= frame) {
-            a = c - step;
-            break;
-          }
-          c -= step;
-        }
-      }
-    }
-    while (a < c) {
-      const mid = (a + c + 1) >>> 1;
-      if (se[2 * mid]! <= frame) a = mid;
-      else c = mid - 1;
-    }
+    const s0 = mins[lo]!;
+    const g = lo < last ? b + Math.floor(((frame - s0) / (mins[lo + 1]! - s0)) * len) : b + (len >> 1);
+    const a = lastAtOrBefore(se, 2, b, b + len - 1, g, frame);
     this.pl = lo;
     this.pi = a - b;
     this.px = a;

@@ -461,11 +461,11 @@ describe('large ranges and many extents', () => {
     expect(m.toArray()).toEqual(runs);
   });
 
-  it('look-ups find every extent of full leaves whatever their spacing (the in-leaf guess and gallop)', () => {
-    // A look-up guesses where in a leaf its frame falls from the leaf's first start and the next
-    // leaf's, and gallops from there. Spacings that mislead the guess as far as they can: one huge
-    // gap among tiny ones (at the front, the back and the middle of a leaf), growing gaps, and
-    // extents packed back to back.
+  it('look-ups find every extent of full leaves whatever their spacing (the guesses and gallops)', () => {
+    // A look-up guesses which leaf its frame falls in from the first and last leaves' starts, and
+    // where in the leaf from the leaf's first start and the next leaf's, and gallops from each
+    // guess. Spacings that mislead the guesses as far as they can: one huge gap among tiny ones (at
+    // the front or the back of each leaf's worth), uneven gaps, and extents packed back to back.
     const layouts: Record<string, number[]> = {
       skewedFront: [],
       skewedBack: [],
