@@ -210,9 +210,9 @@ function blankChunk(n: number, blank: unknown): { se: number[]; v: unknown[] } {
 }
 
 /**
- * The last index x in [a, c] whose key `keys[k * x]` is at most `frame`, given that the key at a is
- * (keys ascending): galloping from the guess `g` (any index; clamped into [a, c]) to bracket it,
- * then a binary search within the bracket.
+ * The last index x in [a, c] whose key `keys[k * x]` is at most `frame`, where the keys ascend and
+ * a's key is at most `frame`: gallop from the guess `g` (any index; clamped into [a, c]) with steps
+ * of 1, 2, 4, … until x is bracketed, then halve the bracket. O(log n) however bad the guess.
  */
 function lastAtOrBefore(keys: ArrayLike<number>, k: number, a: number, c: number, g: number, frame: number): number {
   if (g > c) g = c;
@@ -1082,9 +1082,10 @@ export class ExtentMap<T> implements ExtentTable<T> {
     const last = this.leaves - 1;
     if (last < 0 || mins[0]! > frame) return false;
     // In a large fragmented map neither the leaf index nor the leaf is in the cache: a binary
-    // search from the ends touches a line of each at every step. Where the frame falls is guessed
-    // from the bounds at hand instead (the first and last leaves' starts; then the leaf's own start
-    // and the next leaf's), and found by galloping from the guess, which touches one or two lines.
+    // search from the ends touches another line of each at every step. Where the frame falls is
+    // guessed from the bounds at hand instead (the first and last leaves' starts; then the leaf's
+    // own start and the next leaf's) and found by galloping from the guess: where extents are
+    // spread evenly (a guest's pages given back at random), one or two lines.
     const m0 = mins[0]!;
     const lo = frame >= mins[last]! ? last : lastAtOrBefore(mins, 1, 0, last, Math.floor(((frame - m0) / (mins[last]! - m0)) * last), frame);
     const slot = this.slotOf[lo]!;

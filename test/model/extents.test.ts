@@ -461,15 +461,15 @@ describe('large ranges and many extents', () => {
     expect(m.toArray()).toEqual(runs);
   });
 
-  it('look-ups find every extent of full leaves whatever their spacing (the guesses and gallops)', () => {
+  it('look-ups find every extent of a map of many leaves whatever their spacing (the guesses and gallops)', () => {
     // A look-up guesses which leaf its frame falls in from the first and last leaves' starts, and
     // where in the leaf from the leaf's first start and the next leaf's, and gallops from each
     // guess. Spacings that mislead the guesses as far as they can: one huge gap among tiny ones (at
-    // the front or the back of each leaf's worth), uneven gaps, and extents packed back to back.
+    // the front or the back of every 64 extents), uneven gaps, and extents packed back to back.
     const layouts: Record<string, number[]> = {
       skewedFront: [],
       skewedBack: [],
-      geometric: [],
+      uneven: [],
       packed: [],
     };
     let f = 0;
@@ -477,12 +477,16 @@ describe('large ranges and many extents', () => {
     f = 0;
     for (let i = 0; i < 4_000; i++) layouts.skewedBack!.push((f += i % 64 === 63 ? 1_000_000 : 3));
     f = 0;
-    for (let i = 0; i < 4_000; i++) layouts.geometric!.push((f += 2 + ((i * 7919) % 64) ** 3));
+    for (let i = 0; i < 4_000; i++) layouts.uneven!.push((f += 2 + ((i * 7919) % 64) ** 3));
     for (let i = 0; i < 4_000; i++) layouts.packed!.push(2 * i);
     for (const [name, starts] of Object.entries(layouts)) {
       const m = new ExtentMap<number>(constant);
-      // Extents of two frames with distinct values (so never merged, even back to back).
-      starts.forEach((s, i) => m.set(s, s + 1, i));
+      // Extents of two frames with distinct values (so never merged, even back to back), set in
+      // a scattered order (i → 7919·i mod 4,000 is a permutation) so that leaves split at all fills.
+      for (let j = 0; j < starts.length; j++) {
+        const i = (j * 7919) % starts.length;
+        m.set(starts[i]!, starts[i]! + 1, i);
+      }
       m.checkInvariants();
       expect(m.size, name).toBe(starts.length);
       // The frame's value from the list itself: the extent that starts at it or the one before.
