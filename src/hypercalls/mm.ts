@@ -320,10 +320,12 @@ export interface Resolved {
  * without a frame → undefined). PV: the "gfn" is the MFN itself (`ram_rw` when `d` owns it).
  */
 export function queryGfn(m: Machine, d: DomainModel, gfn: number): Resolved | undefined {
-  const mfn = queryMfn(m, d, gfn);
-  if (mfn < 0) return undefined;
-  // (The p2m entry queryMfn just found: the look-up repeats none of its search.)
-  return { mfn, type: isTranslated(d) ? d.p2m.probe(gfn)! : 'ram_rw' };
+  if (!isTranslated(d)) {
+    const mfn = queryMfn(m, d, gfn);
+    return mfn < 0 ? undefined : { mfn, type: 'ram_rw' };
+  }
+  const type = isFrame(gfn) ? framedType(d, gfn) : undefined;
+  return type === undefined ? undefined : { mfn: d.p2m.mfn, type };
 }
 
 /** The frame `queryGfn` finds for a gfn of `d`, or -1 (the same answer, without a record made for it). */
@@ -333,9 +335,13 @@ export function queryMfn(m: Machine, d: DomainModel, gfn: number): number {
     const p = pageAt(m, gfn);
     return p && p.owner === d.domid && p.allocated ? gfn : -1;
   }
+  return framedType(d, gfn) === undefined ? -1 : d.p2m.mfn;
+}
+
+/** A translated domain's p2m type at `gfn` when it has a frame (its MFN then in `d.p2m.mfn`), else undefined. */
+function framedType(d: DomainModel, gfn: number): P2mType | undefined {
   const type = d.p2m.probe(gfn);
-  if (type === undefined || NO_MFN.has(type)) return -1;
-  return d.p2m.mfn;
+  return type === undefined || NO_MFN.has(type) ? undefined : type;
 }
 
 /**
