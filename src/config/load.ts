@@ -414,6 +414,11 @@ function toDisplay(abs: string, cwd: string): string {
   return path.sep === '/' ? p : p.split(path.sep).join('/');
 }
 
+/** `dir` + `name` without `path.join`'s normalising: `dir` is already normal, and a listed name holds no separator. */
+function childPath(dir: string, name: string): string {
+  return dir.endsWith(path.sep) ? dir + name : dir + path.sep + name;
+}
+
 function isInside(child: string, root: string): boolean {
   if (child === root) return true;
   return child.startsWith(root.endsWith(path.sep) ? root : root + path.sep);
@@ -475,19 +480,29 @@ async function discover(paths: string[], opts: LoadOptions): Promise<Entry[]> {
     /** Real path of the directory named on the command line this walk started from. */
     root: string;
     /**
-     * Display path of the directory when it lies inside cwd (`` for cwd itself): its entries'
-     * display paths are then this + name, without a `path.relative` per file. Undefined
-     * elsewhere (`..` paths, other roots), where toDisplay decides.
+     * Display path of the directory (`` for cwd itself): its files' display paths are this +
+     * name, without a `path.relative` per file.
      */
-    display?: string;
+    display: string;
+    /** Whether the directory lies inside cwd (or is cwd), where its subdirectories' display paths compose too. */
+    insideCwd: boolean;
   }
   const inCwd = (abs: string): string | undefined => {
     if (abs === cwd) return '';
     const rel = path.relative(cwd, abs);
     return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? (path.sep === '/' ? rel : rel.split(path.sep).join('/')) : undefined;
   };
-  const childDisplay = (job: DirJob, name: string, abs: string): string =>
-    job.display === undefined ? toDisplay(abs, cwd) : job.display === '' ? name : `${job.display}/${name}`;
+  const childDisplay = (job: DirJob, name: string): string => (job.display === '' ? name : `${job.display}/${name}`);
+  /**
+   * A subdirectory's job. Outside cwd its display path is worked out again: the walk may go down
+   * into an ancestor of cwd, where `../..` + name would be wrong. A file's display path always
+   * composes (a file is never an ancestor of cwd).
+   */
+  const dirJob = (abs: string, real: string, root: string, parent?: DirJob, name?: string): DirJob => {
+    if (parent !== undefined && parent.insideCwd) return { abs, real, root, display: childDisplay(parent, name!), insideCwd: true };
+    const d = inCwd(abs);
+    return d !== undefined ? { abs, real, root, display: d, insideCwd: true } : { abs, real, root, display: toDisplay(abs, cwd), insideCwd: false };
+  };
   const walk = async (job: DirJob, queue: DirJob[]): Promise<void> => {
     if (seenDirs.has(job.real)) return;
     seenDirs.add(job.real);
@@ -502,10 +517,10 @@ async function discover(paths: string[], opts: LoadOptions): Promise<Entry[]> {
     for (const d of list) {
       const name = d.name;
       if (name.startsWith('.') || name === 'node_modules') continue;
-      const abs = path.join(job.abs, name);
+      const abs = childPath(job.abs, name);
       let isDir = d.isDirectory();
       let isFile = d.isFile();
-      let real = path.join(job.real, name);
+      let real = childPath(job.real, name);
       if (d.isSymbolicLink()) {
         try {
           real = await fsp.realpath(abs);
@@ -529,12 +544,10 @@ async function discover(paths: string[], opts: LoadOptions): Promise<Entry[]> {
       }
       if (isDir) {
         if (!isIgnored(abs, true)) {
-          const sub: DirJob = { abs, real, root: job.root };
-          if (job.display !== undefined) sub.display = childDisplay(job, name, abs);
-          queue.push(sub);
+          queue.push(dirJob(abs, real, job.root, job, name));
         }
       } else if (isFile && (opts.extensions ?? YAML_EXT).test(name) && !isIgnored(abs, false)) {
-        entries.push({ abs, display: childDisplay(job, name, abs), real });
+        entries.push({ abs, display: childDisplay(job, name), real });
       }
     }
   };
@@ -560,10 +573,7 @@ async function discover(paths: string[], opts: LoadOptions): Promise<Entry[]> {
       throw new ToolError(`cannot access ${p}: ${ioReason(e)}`);
     }
     if (st.isDirectory()) {
-      const top: DirJob = { abs, real, root: real };
-      const d = inCwd(abs);
-      if (d !== undefined) top.display = d;
-      const queue: DirJob[] = [top];
+      const queue: DirJob[] = [dirJob(abs, real, real)];
       await drain(queue, WALK_CONCURRENCY, (job) => walk(job, queue));
     } else if (!PROJECT_CONFIG_NAMES.has(path.basename(abs)) && (opts.explicit?.(path.basename(abs)) ?? true)) {
       // named explicitly: loaded whatever its extension, hidden or ignored

@@ -89,6 +89,21 @@ describe('discovery', () => {
     expect(r.docs.map((d) => d.source.file)).toEqual(['../a.yaml', 'x.yaml']);
   });
 
+  it('display paths stay right when a walk from outside cwd goes down into cwd', async () => {
+    // walking the root from a/deeper: the root is ../.., a is .., a/deeper is cwd itself
+    expect(await discovered([root], { cwd: join(root, 'a/deeper') })).toEqual([
+      '../../B.yaml',
+      '../../a-b.yaml',
+      '../../a.yaml',
+      '../../b.yml',
+      '../x.yaml',
+      'y.yaml',
+    ]);
+    // from a sibling: every path climbs out and comes back down
+    write('c/z.yaml', DOMAIN('z'));
+    expect(await discovered(['../a'], { cwd: join(root, 'c') })).toEqual(['../a/deeper/y.yaml', '../a/x.yaml']);
+  });
+
   it('a missing path is a ToolError', async () => {
     await expect(loadPaths(['nope.yaml'], { cwd: root })).rejects.toThrow(ToolError);
     await expect(loadPaths(['a', 'nope/'], { cwd: root })).rejects.toThrow('path not found: nope/');
