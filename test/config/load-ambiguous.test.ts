@@ -82,6 +82,21 @@ describe('readYaml11', () => {
     expect(readYaml11('1e3')).toEqual({ type: 'str' });
     expect(readYaml11('Off')).toEqual({ type: 'bool', value: false });
     expect(readYaml11('0o17')).toEqual({ type: 'str' });
+    expect(readYaml11('.5')).toEqual({ type: 'float', value: 0.5, base: 'decimal' });
+    expect(readYaml11('+0x1F')).toEqual({ type: 'int', value: 31n, base: 'hex' });
+    expect(readYaml11('nope')).toEqual({ type: 'str' });
+  });
+
+  it('an integer written alike in both versions is quiet; one with a leading zero, a sign or an underscore is read both ways', () => {
+    for (const [src, v12] of [['0', 0n], ['4096', 4096n], ['0x1F', 31n], ['0xbeef', 48879n]] as const) {
+      expect(ambiguityMessage(src, v12)).toBeNull();
+    }
+    // the YAML 1.2 reading of these differs from 1.1's, so each must reach the full comparison
+    expect(ambiguityMessage('010', 10n)).toMatch(/8 \(octal\) in YAML 1\.1/);
+    expect(ambiguityMessage('1_000', '1_000')).toMatch(/the integer 1000 in YAML 1\.1/);
+    expect(ambiguityMessage('0x1_0', '0x1_0')).toMatch(/16 \(hex\) in YAML 1\.1/);
+    // a string that looks like an integer (a quoted-looking key the 1.2 reader kept as text) is not skipped
+    expect(ambiguityMessage('4096', '4096')).toMatch(/the integer 4096 in YAML 1\.1/);
   });
 
   it('property: an ordinary decimal or hex integer is never ambiguous', () => {

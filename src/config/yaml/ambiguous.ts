@@ -75,6 +75,9 @@ export function readYaml11(src: string): Yaml11Reading {
   const b = BOOL_11.get(src);
   if (b !== undefined) return { type: 'bool', value: b };
   if (src === 'null' || src === 'Null' || src === 'NULL') return { type: 'null' };
+  // every 1.1 number starts with a digit, a sign or a dot
+  const c = src.charCodeAt(0);
+  if (!(c >= 48 && c <= 57) && c !== 43 && c !== 45 && c !== 46) return STR_11;
   let m: RegExpExecArray | null;
   if ((m = INT_BIN.exec(src)) && digitsOnly(m[2]!) !== '') {
     return { type: 'int', value: signed(m[1]!, BigInt('0b' + digitsOnly(m[2]!))), base: 'binary' };
@@ -92,7 +95,31 @@ export function readYaml11(src: string): Yaml11Reading {
   if (INT_SEXA.test(src)) return { type: 'int', value: sexagesimalInt(src), base: 'base 60' };
   if (FLOAT_DEC.test(src)) return { type: 'float', value: Number(digitsOnly(src)), base: 'decimal' };
   if (FLOAT_SEXA.test(src)) return { type: 'float', value: sexagesimal(src), base: 'base 60' };
-  return { type: 'str' };
+  return STR_11;
+}
+
+const STR_11: Yaml11Reading = Object.freeze({ type: 'str' });
+
+/**
+ * Is `src` an integer written the way both YAML versions read alike: decimal without a leading
+ * zero or an underscore, or `0x` and hex digits without an underscore? (Most numbers in a config.)
+ */
+function plainInteger(src: string): boolean {
+  const n = src.length;
+  let i = 0;
+  if (n > 2 && src.charCodeAt(0) === 48 && src.charCodeAt(1) === 120) {
+    for (i = 2; i < n; i++) {
+      const c = src.charCodeAt(i);
+      if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70))) return false;
+    }
+    return true;
+  }
+  if (n === 0 || (src.charCodeAt(0) === 48 && n > 1)) return false;
+  for (; i < n; i++) {
+    const c = src.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
 }
 
 /** Do the YAML 1.2 value `v12` and the YAML 1.1 reading agree? */
@@ -145,6 +172,7 @@ function hex(v: bigint): string {
  */
 export function ambiguityMessage(src: string, v12: unknown): string | null {
   if (!mayBeAmbiguous(src)) return null;
+  if ((typeof v12 === 'bigint' || typeof v12 === 'number') && plainInteger(src)) return null;
   const r = readYaml11(src);
   if (sameReading(v12, r)) return null;
   const quoted = JSON.stringify(src);
