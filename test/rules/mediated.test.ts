@@ -62,8 +62,21 @@ describe('mediated/mfn-strict-dom0', () => {
     const { findings } = run('mediated/mfn-strict-dom0', host, gpu('mfn', ['vm1']), { ...DOM0, memory: '8GiB' }, vm1);
     expect(findings).toHaveLength(1);
     expect(findings[0]!.message).toMatch(/MFNs 0x1000-0x1fff reach dom0's own pages/);
+    expect(findings[0]!.message).toMatch(/BFNs 0x0-0x1fffff, its own pages/);
     // automatic layout: guests get frames above dom0's, nothing is shadowed
     expect(run('mediated/mfn-strict-dom0', host, gpu('mfn', ['vm1']), { ...DOM0, memory: '4GiB' }, hvm('vm1', 1)).findings).toEqual([]);
+  });
+
+  it("dom0's balloon room (maxmem above memory) holds no page, so no BFN = PFN entry: MFNs there stay identity-mapped — quiet", () => {
+    const host = { ...RELAXED, pv_iommu: { abi: 'xs' } };
+    const dom0 = { ...DOM0, memory: '1GiB', maxmem: '2GiB' }; // PFNs 0x0-0x3ffff, room up to 0x7ffff
+    const at = (mfns: string): ReturnType<typeof run> =>
+      run('mediated/mfn-strict-dom0', host, gpu('mfn', ['vm1']), dom0, hvm('vm1', 1, { memory: '16MiB', p2m: [{ gfns: '0x0-0xfff', mfns, type: 'ram_rw' }] }));
+    expect(at('0x40000-0x40fff').findings).toEqual([]);
+    // the last 16 of them below 0x40000 are dom0's PFNs: shadowed
+    const { findings } = at('0x3fff0-0x40fef');
+    expect(findings).toHaveLength(1);
+    expect(findings[0]!.message).toMatch(/BFNs 0x0-0x3ffff, its own pages.*MFNs 0x3fff0-0x3ffff reach/);
   });
 });
 

@@ -16,7 +16,7 @@ import type { P2mType } from '../../../config/schema.js';
 import type { Machine } from '../../../model/types.js';
 import type { NodeRef } from '../../rule.js';
 import { assignments, hardwareDomain, hostRam, resolvePassthrough, subtract, type Assignment } from '../pci/_util.js';
-import { RAM_TYPES as MODEL_RAM_TYPES } from '../../../model/p2m.js';
+import { RAM_TYPES as MODEL_RAM_TYPES, iommuPermsForType } from '../../../model/p2m.js';
 
 export {
   assignments,
@@ -197,6 +197,24 @@ export function domainMfns(machine: Machine, domid: number): FrameRange[] | unde
     out.push({ start: e.value.base, end: e.value.base + (e.end - e.start) });
   }
   return out.sort((a, b) => a.start - b.start);
+}
+
+/**
+ * The BFNs of a PV hardware domain's xs BFN = PFN entries: the PFNs of its p2m that its IOMMU
+ * context maps (what `installXsMappings` in the model puts there), adjacent runs merged. Its
+ * own pages only: balloon room up to maxmem holds no page, so no entry.
+ */
+export function xsPfnRanges(machine: Machine, domid: number): FrameRange[] {
+  const dm = machine.domains?.get(domid);
+  if (!dm) return [];
+  const out: FrameRange[] = [];
+  for (const e of dm.p2m.entries()) {
+    if (!iommuPermsForType(e.value.type)) continue;
+    const last = out[out.length - 1];
+    if (last !== undefined && last.end + 1 === e.start) last.end = e.end;
+    else out.push({ start: e.start, end: e.end });
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

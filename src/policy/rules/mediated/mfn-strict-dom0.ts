@@ -6,11 +6,10 @@
  * domain only). That only works when the owner's context maps every host frame 1:1: a relaxed PV
  * dom0, dom0-iommu=passthrough, or no IOMMU (xen-model §7.2). A strict dom0 maps only its own RAM,
  * a PVH dom0 or a guest owner maps GFNs: the GPU's DMA to guest MFNs faults. With the xs PV-IOMMU
- * in use, dom0's BFN = PFN region replaces the identity entries below dom0's highest PFN, so guest
- * MFNs there reach dom0's pages instead.
+ * in use, dom0's BFN = PFN entries replace the identity entries at its own PFNs (the model's
+ * context, SPEC §3.2), so guest MFNs there reach dom0's pages instead.
  */
 import { defineRule, type NodeRef } from '../../rule.js';
-import { hex } from '../../../config/units.js';
 import {
   contextKind,
   contextWords,
@@ -18,12 +17,13 @@ import {
   deviceSubject,
   domainMfns,
   hardwareDomain,
-  highestPfn,
   intersect,
   ownerOf,
   rangeText,
+  xsPfnRanges,
   xsWindow,
 } from '../iommu/_util.js';
+import type { FrameRange } from '../../../config/units.js';
 
 export default defineRule({
   id: 'mediated/mfn-strict-dom0',
@@ -61,19 +61,19 @@ export default defineRule({
         });
         continue;
       }
-      // relaxed dom0 with the xs PV-IOMMU: BFN = PFN entries shadow the identity map below dom0's max PFN.
+      // relaxed dom0 with the xs PV-IOMMU: its BFN = PFN entries shadow the identity map at its own PFNs.
       if (kind === 'all-ram' && xsWindow(hc)) {
         const hw = hardwareDomain(hc)!;
-        const shadow = { start: 0, end: highestPfn(hw) };
+        const shadows = xsPfnRanges(machine, hw.domid);
         for (const name of med.vgpus) {
           const vgpu = hc.domains.find((d) => d.name === name);
           if (!vgpu) continue;
-          const mfns = domainMfns(machine, vgpu.domid);
-          const hit = mfns?.map((r) => intersect(r, shadow)).find((r) => r !== undefined);
-          if (!hit) continue;
+          const first = firstOverlap(domainMfns(machine, vgpu.domid) ?? [], shadows);
+          if (!first) continue;
+          const { hit, shadow } = first;
           report({
             at,
-            message: `mediated ${devLabel(dev)} writes raw MFNs, but with the xs PV-IOMMU in use dom0's BFN = PFN region (BFNs 0x0-${hex(shadow.end)}) replaces the identity map there: ${vgpu.name}'s MFNs ${rangeText(hit)} reach dom0's own pages instead; use translation: pv-iommu (lookup_foreign_page gives BFNs in the foreign window)`,
+            message: `mediated ${devLabel(dev)} writes raw MFNs, but with the xs PV-IOMMU in use dom0's BFN = PFN entries (BFNs ${rangeText(shadow)}, its own pages) replace the identity map there: ${vgpu.name}'s MFNs ${rangeText(hit)} reach dom0's own pages instead; use translation: pv-iommu (lookup_foreign_page gives BFNs in the foreign window)`,
             subject: deviceSubject(dev),
             related: [{ at: { src: host.src, path: ['pv_iommu', 'abi'] }, message: 'xs PV-IOMMU in use' }],
           });
@@ -82,3 +82,14 @@ export default defineRule({
     }
   },
 });
+
+/** The first overlap of a range of `mfns` with one of `shadows`, and that shadow. */
+function firstOverlap(mfns: readonly FrameRange[], shadows: readonly FrameRange[]): { hit: FrameRange; shadow: FrameRange } | undefined {
+  for (const r of mfns) {
+    for (const shadow of shadows) {
+      const hit = intersect(r, shadow);
+      if (hit) return { hit, shadow };
+    }
+  }
+  return undefined;
+}
