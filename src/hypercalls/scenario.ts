@@ -173,7 +173,10 @@ export class Session {
       },
     };
     this.earlier = (kind, idx) => {
-      if (idx >= this.index) return `call #${idx} has not run yet (this is call #${this.index}); refer to an earlier call`;
+      // the call being run is this.origin.index (run() has already moved this.index past it)
+      const cur = this.origin.index;
+      if (idx === cur) return `call #${idx} is this call, which has no results yet; refer to an earlier call`;
+      if (idx > cur) return `call #${idx} has not run yet (this is call #${cur}); refer to an earlier call`;
       const v = (kind === 'bfn' ? this.bfns : this.mfns)[idx]!;
       if (Number.isNaN(v)) {
         const { op, errno } = this.outcomes[this.outcomeOf[idx]!]!;

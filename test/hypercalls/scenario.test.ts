@@ -283,8 +283,23 @@ describe('argument validation', () => {
 `),
     );
     expect(rep.calls[1]!.findings[0]!.message).toContain('call #0 (iommu.lookup_foreign_page) has no out.bfn (it returned ENXIO)');
-    expect(rep.calls[2]!.findings[0]!.message).toContain('call #5 has not run yet');
+    expect(rep.calls[2]!.findings[0]!.message).toContain('call #5 has not run yet (this is call #2)');
     expect(rep.calls[3]!.findings[0]!.message).toContain('give only one of');
+  });
+
+  it('a call that names itself in bfn_of / mfn_of is schema/invalid (EINVAL), at any index', () => {
+    // its own slot holds no result yet: the call must not read whatever the slot holds
+    const self = labScenario(`  - op: device.dma\n    device: gpu\n    bfn_of: 0\n    access: write\n  - op: iommu.unmap_page\n    bfn_of: 1\n`);
+    const rep = scenario(self);
+    expect(rep.calls.map((c) => [c.errno, rules(rep, c.index)])).toEqual([
+      ['EINVAL', ['schema/invalid']],
+      ['EINVAL', ['schema/invalid']],
+    ]);
+    expect(rep.calls[1]!.findings[0]!.message).toContain('call #1 is this call');
+    // past the first 1,024 calls (where the runner's table of outputs grows)
+    const many = Array.from({ length: 1024 }, () => '  - op: iommu.query_caps\n').join('');
+    const big = scenario(labScenario(`${many}  - op: device.dma\n    device: gpu\n    bfn_of: 1024\n    access: write\n`));
+    expect([big.calls[1024]!.errno, rules(big, 1024)]).toEqual(['EINVAL', ['schema/invalid']]);
   });
 
   it('the caller defaults to the hardware domain; a destroyed domain makes no more calls (ESRCH)', () => {
