@@ -350,18 +350,24 @@ function framedType(d: DomainModel, gfn: number): P2mType | undefined {
  * types (mmio, grant, holes) give nothing. PV: `d` must own the MFN.
  */
 export function getPageFromGfn(m: Machine, d: DomainModel, gfn: number): Resolved | undefined {
+  const r = pageFromGfn(m, d, gfn);
+  return r !== undefined && getRef(m, r.mfn) ? r : undefined;
+}
+
+/**
+ * The frame `get_page_from_gfn(d, gfn)` resolves (xen-model §3.5), without taking the
+ * reference: RAM that d owns (a shared page too, unless `unshare`: P2M_UNSHARE fails on it), or
+ * a foreign mapping of another domain's page. Grant slots, MMIO, holes, paged-out and broken
+ * frames resolve to nothing.
+ */
+export function pageFromGfn(m: Machine, d: DomainModel, gfn: number, unshare = false): Resolved | undefined {
   const r = queryGfn(m, d, gfn);
   if (!r) return undefined;
   const p = pageAt(m, r.mfn);
   if (!p) return undefined;
-  if (r.type === 'map_foreign') {
-    if (p.owner === d.domid) return undefined;
-  } else if (!isMappableRam(r.type) && r.type !== 'ram_shared') {
-    return undefined;
-  } else if (p.owner !== d.domid) {
-    return undefined;
-  }
-  return getRef(m, r.mfn) ? r : undefined;
+  if (r.type === 'map_foreign') return p.owner !== d.domid ? r : undefined;
+  if (!isMappableRam(r.type) && (unshare || r.type !== 'ram_shared')) return undefined;
+  return p.owner === d.domid ? r : undefined;
 }
 
 /**

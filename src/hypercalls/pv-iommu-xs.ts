@@ -19,7 +19,7 @@ import { ArgReader, asObject } from './args.js';
 import type { CallResult, OpContext, Out, OutValue } from './types.js';
 import { defineOp } from './types.js';
 import { err, errnoName, NO_OUT } from './errno.js';
-import { domainByAnyId, effectiveDfn, isHardwareDomain, queryGfn, stateOf, xsmDmPriv } from './mm.js';
+import { domainByAnyId, effectiveDfn, isHardwareDomain, pageFromGfn, queryGfn, stateOf, xsmDmPriv } from './mm.js';
 import { hex } from '../config/units.js';
 import type { DomainModel, Machine } from '../model/types.js';
 import { DOMID_SELF, DOMID_XEN } from '../model/types.js';
@@ -224,11 +224,11 @@ function mapForeignPage(ctx: OpContext, bfn: number, domid: number, gfn: number,
   if (t === d) return st('EPERM');
   // 5. XSM DM_PRIV (caller is the target's device model, or the control domain) → -EPERM.
   if (!xsmDmPriv(m, d, t)) return st('EPERM');
-  // 6. get_paged_frame(gfn, target) → -ENXIO when absent / paged / shared.
-  const r = queryGfn(m, t, gfn);
-  if (!r || r.type === 'ram_shared' || r.type === 'mmio_direct' || r.type === 'ram_broken') return st('ENXIO');
-  const page = pageAt(m, r.mfn);
-  if (!page) return st('ENXIO');
+  // 6. get_paged_frame(gfn, target) → -ENXIO unless it is RAM of the target's (not shared) or a
+  //    foreign page it maps: absent, paged, shared, grant slots, MMIO all fail.
+  const r = pageFromGfn(m, t, gfn, true);
+  if (!r) return st('ENXIO');
+  const page = pageAt(m, r.mfn)!;
   // 8. Validity: Xen's frames, and pages not in use by their owner (refcount < 2), are refused.
   //    (The shipped check also refuses PGC_allocated pages, i.e. all guest RAM: quirk Q2, not done.)
   if (page.owner === DOMID_XEN || !page.allocated) return st('EPERM');
@@ -255,11 +255,10 @@ function lookupForeignPage(ctx: OpContext, domid: number, gfn: number): ElemResu
   if (t.type === 'pv') return st('EPERM');
   // 4. XSM DM_PRIV → -EPERM.
   if (!xsmDmPriv(m, d, t)) return st('EPERM');
-  // 5. get_paged_frame → -ENXIO.
-  const r = queryGfn(m, t, gfn);
-  if (!r || r.type === 'ram_shared' || r.type === 'mmio_direct' || r.type === 'ram_broken') return st('ENXIO');
-  const page = pageAt(m, r.mfn);
-  if (!page) return st('ENXIO');
+  // 5. get_paged_frame → -ENXIO (as in map_foreign_page).
+  const r = pageFromGfn(m, t, gfn, true);
+  if (!r) return st('ENXIO');
+  const page = pageAt(m, r.mfn)!;
   // 6. Not allocated / not in use → -EPERM.
   if (page.owner === DOMID_XEN || !page.allocated) return st('EPERM');
   // 7. Pin once (_PGC_foreign_map): repeated lookups keep one pin.

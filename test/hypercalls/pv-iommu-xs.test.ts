@@ -5,6 +5,7 @@ import { iommuOp, iommuOpElement, XS_SUBOPS, IOMMU_OP_readable as R, IOMMU_OP_wr
 import type { XsOp } from '../../src/hypercalls/pv-iommu-xs.js';
 import { DOMID_SELF } from '../../src/model/types.js';
 import { pageAt } from '../../src/model/pages.js';
+import { grantMap, GNTMAP_host_map as GNT_HOST } from '../../src/hypercalls/grant.js';
 
 const S = XS_SUBOPS;
 const OFF = 0x3e00000;
@@ -185,7 +186,7 @@ memory: 4MiB`;
     expect(el(e2, mf(0x20000, 1, 0x100)).status).toBe(0);
   });
 
-  it('EPERM for a frame that is not a page in use by the target (here: Xen’s, through a bad explicit p2m)', () => {
+  it('ENXIO for a RAM entry whose page the target does not own (here: Xen’s, through a bad explicit p2m): get_page_from_gfn fails', () => {
     const bad = `apiVersion: pviommu/v1
 kind: Domain
 name: vm4
@@ -194,8 +195,21 @@ type: hvm
 memory: 64KiB
 p2m: [{ gfns: "0x0-0xf", mfns: "0x10-0x1f", type: ram_rw }]`;
     const e = env(lab({ extra: [bad] }));
-    expect(el(e, mf(0x20000, 4, 0x3)).status).toBe(-1);
-    expect(el(e, { subop: S.lookup_foreign_page!, domid: 4, gfn: 0x3 }).status).toBe(-1);
+    expect(el(e, mf(0x20000, 4, 0x3)).status).toBe(-6);
+    expect(el(e, { subop: S.lookup_foreign_page!, domid: 4, gfn: 0x3 }).status).toBe(-6);
+  });
+
+  it('ENXIO for a gfn of the target that holds a grant mapping: get_paged_frame resolves only the target’s RAM, and pins nothing', () => {
+    const e = env(lab());
+    // vm1 maps vm2's gfn 0x100 at its own gfn 0x9000
+    expect(grantMap(e.ctx('vm1'), { granter: 2, gfn: 0x100, flags: GNT_HOST, host_gfn: 0x9000 }).errno).toBe('OK');
+    const granted = e.dom('vm1').p2m.lookup(0x9000)!;
+    expect(granted.type).toBe('grant_map_rw');
+    const before = pageAt(e.m, granted.base);
+    expect(el(e, mf(0x20000, 1, 0x9000)).status).toBe(-6);
+    expect(el(e, { subop: S.lookup_foreign_page!, domid: 1, gfn: 0x9000 }).status).toBe(-6);
+    expect(pageAt(e.m, granted.base)).toEqual(before);
+    expect(e.dom('dom0').iommu!.table.lookup(0x20000)).toBeUndefined();
   });
 });
 
