@@ -174,6 +174,8 @@ export function assignDevice(ctx: OpContext, a: AssignArgs): CallResult {
   // intel_iommu_assign_device: a shared RMRR without XEN_DOMCTL_DEV_RDM_RELAXED → -EPERM.
   if (m.vendor === 'intel' && hasSharedRmrr(m, dev) && !a.rdm_relaxed) return fail('EPERM');
   if (t === 'dom_io') {
+    // domain_context_mapping for dom_io: a host bridge only ever belongs to the hardware domain.
+    if (dev.cfg.host_bridge) return fail('EPERM');
     reassignDevice(m, dev, 'dom_io');
     return ret(0);
   }

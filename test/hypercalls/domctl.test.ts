@@ -101,6 +101,10 @@ describe('domctl.assign_device', () => {
   it('EPERM for a host bridge to a non-hardware domain', () => {
     const e = env(lab({ extra: [dev('hb', '00:00.0', 'host_bridge: true')] }));
     expect(assignDevice(e.ctx(), { domid: 2, device: '0000:00:00.0' }).errno).toBe('EPERM');
+    // DOMID_IO (quarantine) is not the hardware domain either; the bridge stays where it was
+    const owner = deviceOf(e.m, '0000:00:00.0')!.owner;
+    expect(assignDevice(e.ctx(), { domid: DOMID_IO, device: '0000:00:00.0' }).errno).toBe('EPERM');
+    expect(deviceOf(e.m, '0000:00:00.0')!.owner).toBe(owner);
   });
 
   it('DOMID_IO quarantines a device; deassigning from DOMID_IO gives it back to the hardware domain', () => {
