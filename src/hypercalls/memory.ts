@@ -11,6 +11,7 @@ import type { CallResult, OpContext } from './types.js';
 import { defineOp } from './types.js';
 import { fail, ret } from './errno.js';
 import {
+  isControlDomain,
   domainByAnyId,
   getPageFromGfn,
   isHardwareDomain,
@@ -253,7 +254,14 @@ function addForeign(m: Machine, caller: DomainModel, d: DomainModel, foreignDomi
   // DOMID_SELF (no domain has that id) → -ESRCH, like any unknown id.
   if (foreignDomid === DOMID_SELF) return fail('ESRCH');
   if (foreignDomid === caller.domid) return fail('EPERM');
-  const f = foreignDomid === DOMID_XEN ? undefined : domainByAnyId(m, foreignDomid, caller);
+  if (foreignDomid === DOMID_XEN) {
+    // dom_xen exists and is never the target. XSM_TARGET against it passes only for the control
+    // domain (no domain is Xen's device model). It is not translated, so idx is an MFN, and
+    // get_page(page, dom_xen) succeeds only for Xen pages shared with dom_xen: the model holds
+    // none (xen_mfns are Xen's own) → -EINVAL.
+    return fail(isControlDomain(m, d) ? 'EINVAL' : 'EPERM');
+  }
+  const f = domainByAnyId(m, foreignDomid, caller);
   if (!f) return fail('ESRCH');
   // tdom == fdom → -EINVAL.
   if (f === d) return fail('EINVAL');

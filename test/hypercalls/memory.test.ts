@@ -4,7 +4,7 @@ import { env, lab, labScenario, scenario, rules } from './helpers.js';
 import { addToPhysmap, decreaseReservation, populatePhysmap, removeFromPhysmap, translate } from '../../src/hypercalls/memory.js';
 import { frameList } from '../../src/hypercalls/args.js';
 import { iommuOpElement, XS_SUBOPS } from '../../src/hypercalls/pv-iommu-xs.js';
-import { DOMID_SELF, type DomainModel } from '../../src/model/types.js';
+import { DOMID_SELF, DOMID_XEN, type DomainModel } from '../../src/model/types.js';
 import { pageAt } from '../../src/model/pages.js';
 import { p2mLookup } from '../../src/model/p2m.js';
 import { stateOf } from '../../src/hypercalls/mm.js';
@@ -277,6 +277,12 @@ describe('memory.add_to_physmap', () => {
     expect(add(5, 0x100)).toBe('EPERM');
     expect(add(DOMID_SELF, 0x100)).toBe('ESRCH'); // rcu_lock_remote_domain_by_id does not take DOMID_SELF
     expect(add(77, 0x100)).toBe('ESRCH');
+    // DOMID_XEN is a domain to map from: XSM (the receiving domain must be the control domain),
+    // then no Xen page is shared with guests
+    expect(add(DOMID_XEN, 0x10)).toBe('EPERM');
+    const ctl = 'apiVersion: pviommu/v1\nkind: Domain\nname: ctl\ndomid: 7\ntype: pvh\nrole: control\nmemory: 4MiB';
+    const withCtl = env(lab({ extra: [ctl] }));
+    expect(addToPhysmap(withCtl.ctx('ctl'), { space: 'gmfn_foreign', foreign_domid: DOMID_XEN, idx: 0x10, gpfn: 0x9000 }).errno).toBe('EINVAL');
     expect(add(2, 0x10, 'dom0', 2)).toBe('EINVAL'); // dom0 maps vm2's page into vm2
     expect(add(2, 0x10)).toBe('EPERM'); // dm1 is not vm2's device model
     expect(add(1, 0x7ffff)).toBe('EINVAL');
