@@ -246,8 +246,8 @@ function hwdomContext(m: Machine, d: DomainModel): IommuContext {
 /**
  * xs PV-IOMMU mappings of the (PV) hardware domain's context: BFN = PFN → its own MFN (replacing
  * what is at those BFNs, as dom0's kernel does at boot), then the foreign window BFN =
- * foreign_offset + MFN for every host RAM frame (origin 'window'). Fixed for the run; clipped to
- * the address width.
+ * foreign_offset + MFN for every host RAM frame but Xen's own (origin 'window'; XS23 removes
+ * Xen's ranges, pv-iommu §2.6). Fixed for the run; clipped to the address width.
  */
 export function installXsMappings(m: Machine): void {
   const d = m.hwdom !== undefined ? m.domains.get(m.hwdom) : undefined;
@@ -258,7 +258,11 @@ export function installXsMappings(m: Machine): void {
     if (perms) setEntries(m, ctx, e.start, e.end, makeEntry(e.value.base, perms.r, perms.w, 'config'));
   }
   const off = m.pvIommu.offset;
-  for (const r of m.ram.entries()) setEntries(m, ctx, off + r.start, off + r.end, makeEntry(r.start, true, true, 'window'));
+  for (const r of m.ram.entries()) {
+    for (const s of segments(m.pages, r.start, r.end)) {
+      if (s.value?.owner !== DOMID_XEN) setEntries(m, ctx, off + s.start, off + s.end, makeEntry(s.start, true, true, 'window'));
+    }
+  }
 }
 
 /** Guests: translated — the p2m image; PV — own RAM 1:1 plus its devices' RMRRs 1:1 (Xen maps PV RMRRs directly). */

@@ -101,7 +101,7 @@ describe('inspect', () => {
       '  0x0-0xff           0x0-0xff       256  rw    config  -',
       '  0x110-0xfff        0x110-0xfff   3824  rw    config  -',
       '  0x100000-0x10009f  0x0-0x9f       160  rw    window  -',
-      '  0x100100-0x100fff  0x100-0xfff   3840  rw    window  -',
+      '  0x100110-0x100fff  0x110-0xfff   3824  rw    window  -',
     ]);
     expect(text).toContain('domain vm2 (domid 2, hvm, guest) 16 KiB of 64 KiB (max 64 KiB), explicit layout, passthrough disabled, device model dom0');
   });
