@@ -3,6 +3,7 @@
  * whole CLI in-process (`main(argv, io)`) and the core never touches `process`.
  */
 import { fstatSync, readFileSync } from 'node:fs';
+import { ioReason } from '../errors.js';
 
 export interface Out {
   /** Text, or UTF-8 bytes (long streamed outputs are written as buffers, not strings). */
@@ -31,21 +32,39 @@ export interface Io {
 }
 
 export function processIo(): Io {
-  // A reader that goes away (`pviommu rules | head`) is not an error of ours: stop quietly.
-  for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
-      throw e;
-    });
-  }
+  // A reader that goes away (`pviommu check . | head`) is not an error of ours: what is left of the
+  // output goes nowhere, and the run goes on to its verdict, so the exit code is the run's (0
+  // here would say "clean" of a run nobody saw finish). Any other failure to write the report (a
+  // full disk) means the job cannot be done: one line, exit 2.
+  let stdoutGone = false;
+  let stderrGone = false;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (stdoutGone) return;
+    stdoutGone = true;
+    if (e.code === 'EPIPE') return;
+    if (!stderrGone) process.stderr.write(`pviommu: error: cannot write output: ${ioReason(e)}\n`);
+    process.exit(2);
+  });
+  // stderr gone: nothing more can be said there (the exit code still tells)
+  process.stderr.on('error', () => void (stderrGone = true));
   return {
     stdout: {
-      write: (s) => void process.stdout.write(s),
-      drained: () => (process.stdout.writableNeedDrain ? new Promise<void>((resolve) => process.stdout.once('drain', () => resolve())) : undefined),
+      write: (s) => void (stdoutGone || process.stdout.write(s)),
+      drained: () =>
+        !stdoutGone && process.stdout.writableNeedDrain
+          ? new Promise<void>((resolve) => {
+              // a reader that goes away while the output waits ends the wait too
+              const done = (): void => {
+                process.stdout.off('drain', done).off('close', done).off('error', done);
+                resolve();
+              };
+              process.stdout.on('drain', done).on('close', done).on('error', done);
+            })
+          : undefined,
       isTTY: process.stdout.isTTY,
       writesAtOnce: isRegularFile(1),
     },
-    stderr: { write: (s) => void process.stderr.write(s), isTTY: process.stderr.isTTY },
+    stderr: { write: (s) => void (stderrGone || process.stderr.write(s)), isTTY: process.stderr.isTTY },
     readStdin: () =>
       new Promise<string>((resolve, reject) => {
         const chunks: Buffer[] = [];
