@@ -137,7 +137,11 @@ export function validateDocs(raw: readonly RawDoc[], onlyHost?: string, dropped 
     const schema = KIND_SCHEMAS[kind] as z.ZodType;
     const r = schema.safeParse(value);
     if (!r.success) {
-      for (const issue of r.error.issues) findings.push(issueFinding(issue, src, kind, name, obj, schema));
+      for (const issue of r.error.issues) {
+        // one issue names every unknown key of a mapping: each gets its finding, at its key
+        if (issue.code === 'unrecognized_keys') for (const key of issue.keys) findings.push(issueFinding({ ...issue, keys: [key] }, src, kind, name, obj, schema));
+        else findings.push(issueFinding(issue, src, kind, name, obj, schema));
+      }
       if (name !== undefined) brokenNames.add(`${kind}\0${name}`);
       brokenHosts.add(kind === 'Host' ? (name ?? '') : typeof obj.host === 'string' ? obj.host : '');
       continue;
@@ -152,7 +156,7 @@ export function validateDocs(raw: readonly RawDoc[], onlyHost?: string, dropped 
   return crossReference(hosts, devices, domains, scenarios, findings, brokenHosts, brokenNames, raw.length + dropped);
 }
 
-/** A zod issue, at the node it is about, in words that say how to fix it. */
+/** A zod issue (of unknown keys: the first), at the node it is about, in words that say how to fix it. */
 function issueFinding(
   issue: z.core.$ZodIssue,
   src: DocSource,

@@ -25,6 +25,12 @@ describe('schema findings', () => {
     expect(all[0]!.message).toBe('unknown key `maxmen` of Domain dom0 — did you mean `maxmem`?');
   });
 
+  it('every unknown key of a mapping is reported, each at its own key, at any depth', () => {
+    const { all } = check(HOST.replace('ram: 16GiB', 'ram: 16GiB\nfoo: 1\niommu: { xx: 1, zz: 2 }\nbar: 2'));
+    expect(brief(all).sort()).toEqual(['schema/invalid@5:1', 'schema/invalid@6:10', 'schema/invalid@6:17', 'schema/invalid@7:1']);
+    expect(all.map((f) => /unknown key `(\w+)`/.exec(f.message)?.[1]).sort()).toEqual(['bar', 'foo', 'xx', 'zz']);
+  });
+
   it('a nested unknown key names its path', () => {
     const { all } = check(HOST.replace('ram: 16GiB', 'ram: 16GiB\niommu:\n  dom0: stict\n  quarantne: none'));
     expect(brief(all)).toEqual(['schema/invalid@6:9', 'schema/invalid@7:3']);
