@@ -14,6 +14,7 @@ import {
   formatBdf,
   toBigInt,
   describe,
+  within,
   type Parsed,
   type FrameRange,
 } from './units.js';
@@ -28,7 +29,8 @@ function unit<T>(json: Record<string, unknown>, parse: (v: unknown) => Parsed<T>
   const s = z.unknown().transform((v, ctx): T => {
     const r = parse(v);
     if (!r.ok) {
-      ctx.addIssue({ code: 'custom', message: r.error });
+      if (r.at !== undefined) ctx.addIssue({ code: 'custom', message: r.error, path: r.at.path, params: { part: r.at.part } });
+      else ctx.addIssue({ code: 'custom', message: r.error });
       return z.NEVER;
     }
     return r.value;
@@ -72,7 +74,7 @@ export const rangeListSchema = unit<FrameRange[]>(
     const out: FrameRange[] = [];
     for (let i = 0; i < v.length; i++) {
       const r = parseFrameRange(v[i]);
-      if (!r.ok) return { ok: false, error: `entry ${i}: ${r.error}` };
+      if (!r.ok) return within([i], r);
       out.push(r.value);
     }
     return { ok: true, value: out };
@@ -244,12 +246,13 @@ const iomemSchema = unit<{ mfns: FrameRange; gfn?: number }>(
     if (v && typeof v === 'object' && !Array.isArray(v)) {
       const o = v as Record<string, unknown>;
       const extra = Object.keys(o).filter((k) => k !== 'mfns' && k !== 'gfn');
-      if (extra.length) return { ok: false, error: `unknown key \`${extra[0]}\` in an iomem entry (use mfns and gfn)` };
+      if (extra.length) return { ok: false, error: `unknown key \`${extra[0]}\` in an iomem entry (use mfns and gfn)`, at: { path: [extra[0]!], part: 'key' } };
+      if (o.mfns === undefined) return { ok: false, error: 'an iomem entry needs `mfns`' };
       const mfns = parseFrameRange(o.mfns);
-      if (!mfns.ok) return mfns;
+      if (!mfns.ok) return within(['mfns'], mfns);
       if (o.gfn === undefined) return { ok: true, value: { mfns: mfns.value } };
       const gfn = parseFrame(o.gfn);
-      return gfn.ok ? { ok: true, value: { mfns: mfns.value, gfn: gfn.value } } : gfn;
+      return gfn.ok ? { ok: true, value: { mfns: mfns.value, gfn: gfn.value } } : within(['gfn'], gfn);
     }
     return { ok: false, error: `expected an iomem range like "0xfed00-0xfed01", got ${describe(v)}` };
   },

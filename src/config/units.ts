@@ -11,7 +11,21 @@ export const PAGE_SIZE = 4096;
 /** Frames are below 2^52 (a 64-bit physical address space of 4 KiB pages). */
 export const MAX_FRAME_EXCLUSIVE = 2n ** 52n;
 
-export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
+/**
+ * A parsed value, or why not. `at`: where inside the value the problem is (a key of a mapping, an
+ * entry of a list), so the finding points there; without it, at the value itself.
+ */
+export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string; at?: Inside };
+/** A place inside a value: its path from the value, and whether the key or the value there is meant. */
+export interface Inside {
+  path: (string | number)[];
+  part: 'key' | 'value';
+}
+
+/** A failure `r` of a part of a value found at `path` within it, as a failure of the whole. */
+export function within<T>(path: (string | number)[], r: { ok: false; error: string; at?: Inside }): Parsed<T> {
+  return { ok: false, error: r.error, at: { path: [...path, ...(r.at?.path ?? [])], part: r.at?.part ?? 'value' } };
+}
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
 const bad = <T>(error: string): Parsed<T> => ({ ok: false, error });
 
@@ -136,7 +150,7 @@ export function parseFrameRange(v: unknown): Parsed<FrameRange> {
     const o = v as Record<string, unknown>;
     const keys = Object.keys(o);
     const extra = keys.filter((k) => k !== 'start' && k !== 'end' && k !== 'pages');
-    if (extra.length) return bad(`unknown key \`${extra[0]}\` in a frame range (use start with end or pages)`);
+    if (extra.length) return { ok: false, error: `unknown key \`${extra[0]}\` in a frame range (use start with end or pages)`, at: { path: [extra[0]!], part: 'key' } };
     if (o.start === undefined) return bad('a frame range needs `start`');
     const a = parseFrame(o.start);
     if (!a.ok) return a;

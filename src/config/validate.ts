@@ -208,6 +208,7 @@ function issueFinding(
       break;
     case 'invalid_format':
     case 'custom':
+      if (issue.code === 'custom' && issue.params?.part === 'key') part = 'key';
       message =
         valueAt(root, path) === undefined && path.length > 0
           ? `${where} is missing required field \`${field}\``

@@ -31,6 +31,22 @@ describe('schema findings', () => {
     expect(all.map((f) => /unknown key `(\w+)`/.exec(f.message)?.[1]).sort()).toEqual(['bar', 'foo', 'xx', 'zz']);
   });
 
+  it('a problem inside a frame range or an iomem entry points at its key or entry, not the whole value', () => {
+    const { all } = check(
+      HOST.replace('ram: 16GiB', 'ram: 16GiB\nxen_mfns: ["0x100-0x1ff", "0x300-0x200"]') +
+        '---\napiVersion: pviommu/v1\nkind: Device\nname: igd\nbdf: "00:02.0"\nrmrr: [ "0x10-0x20", {start: 1, pages: 2, x: 3} ]\n' +
+        '---\napiVersion: pviommu/v1\nkind: Domain\nname: vm1\ndomid: 1\ntype: hvm\nmemory: 1GiB\n' +
+        'iomem: [ {mfns: "0x1-0x2", gfn: 1, x: 2}, {mfns: {start: 5, w: 1}}, {mfns: "0x9", gfn: "zz"} ]\n',
+    );
+    expect(all.map((f) => `${f.line}:${f.column} ${/^`([^`]+)`/.exec(f.message)?.[1]}`)).toEqual([
+      '5:27 xen_mfns[1]',
+      '11:43 rmrr[1].x',
+      '19:36 iomem[0].x',
+      '19:61 iomem[1].mfns.w',
+      '19:88 iomem[2].gfn',
+    ]);
+  });
+
   it('a nested unknown key names its path', () => {
     const { all } = check(HOST.replace('ram: 16GiB', 'ram: 16GiB\niommu:\n  dom0: stict\n  quarantne: none'));
     expect(brief(all)).toEqual(['schema/invalid@6:9', 'schema/invalid@7:3']);
