@@ -115,6 +115,8 @@ export function validateDocs(raw: readonly RawDoc[], onlyHost?: string, dropped 
   const brokenHosts = new Set<string>();
   /** `Kind\0name` of documents that failed validation: references to them are not "unknown". */
   const brokenNames = new Set<string>();
+  /** Host documents that failed validation. */
+  let brokenHostDocs = 0;
 
   for (const doc of raw) {
     if (onlyHost !== undefined && ofAnotherHost(doc.value, onlyHost)) continue;
@@ -143,6 +145,7 @@ export function validateDocs(raw: readonly RawDoc[], onlyHost?: string, dropped 
         else findings.push(issueFinding(issue, src, kind, name, obj, schema));
       }
       if (name !== undefined) brokenNames.add(`${kind}\0${name}`);
+      if (kind === 'Host') brokenHostDocs++;
       brokenHosts.add(kind === 'Host' ? (name ?? '') : typeof obj.host === 'string' ? obj.host : '');
       continue;
     }
@@ -153,7 +156,7 @@ export function validateDocs(raw: readonly RawDoc[], onlyHost?: string, dropped 
     else scenarios.push(p);
   }
 
-  return crossReference(hosts, devices, domains, scenarios, findings, brokenHosts, brokenNames, raw.length + dropped);
+  return crossReference(hosts, devices, domains, scenarios, findings, brokenHosts, brokenNames, brokenHostDocs, raw.length + dropped);
 }
 
 /** A zod issue (of unknown keys: the first), at the node it is about, in words that say how to fix it. */
@@ -281,6 +284,7 @@ function crossReference(
   findings: Finding[],
   brokenHosts: Set<string>,
   brokenNames: Set<string>,
+  brokenHostDocs: number,
   documents: number,
 ): ValidateResult {
   const hostByName = new Map<string, HostConfig>();
@@ -344,6 +348,9 @@ function crossReference(
       return hc;
     }
     if (hostOrder.length === 1) return hostOrder[0];
+    // the repo's one Host document failed validation: its own finding says why, and this
+    // document would belong to it
+    if (hostOrder.length === 0 && brokenHostDocs === 1) return undefined;
     findings.push(
       findingAt(src, ['name'], 'ref/unknown', 'error', hostOrder.length === 0 ? `${kind} ${name} needs a Host, but the repo defines none; add a Host document` : `${kind} ${name} has no \`host:\` and the repo defines ${hostOrder.length} hosts; name one of them (${hostOrder.map((h) => h.host.name).join(', ')})`, {
         subject: sub(kind, name),

@@ -47,6 +47,13 @@ describe('schema findings', () => {
     ]);
   });
 
+  it('the only Host failing validation gives its own finding, not a ref/unknown on every document without host:', () => {
+    const { all } = check(HOST.replace('ram: 16GiB', 'ram: 16GB') + '---\n' + DOM0);
+    expect(all.map((f) => f.rule)).toEqual(['schema/invalid']);
+    // with no Host document at all, the document still needs one
+    expect(check(DOM0).all.map((f) => [f.rule, /defines none/.test(f.message)])).toEqual([['ref/unknown', true]]);
+  });
+
   it('a nested unknown key names its path', () => {
     const { all } = check(HOST.replace('ram: 16GiB', 'ram: 16GiB\niommu:\n  dom0: stict\n  quarantne: none'));
     expect(brief(all)).toEqual(['schema/invalid@6:9', 'schema/invalid@7:3']);
