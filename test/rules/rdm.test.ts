@@ -52,6 +52,15 @@ describe('rdm/conflict', () => {
     expect(findings[0]!.message).toMatch(/rdm\.strategy: host/);
   });
 
+  it('rdm.strategy host with a policy: xl drops the whole string, so no host-wide region is reserved — quiet', () => {
+    for (const policy of ['strict', 'relaxed']) {
+      expect(run('rdm/conflict', HOST, { ...IGD, assignable: false }, DOM0, hvm('vm1', 1, { rdm: { strategy: 'host', policy } })).findings).toEqual([]);
+    }
+    // an assigned device's region is still the device's, with its own policy
+    const { findings, text } = run('rdm/conflict', HOST, IGD, DOM0, hvm('vm1', 1, { rdm: { strategy: 'host', policy: 'relaxed' }, pci: [{ dev: 'igd' }] }));
+    expect(findings.map((f) => [f.severity, at(f)])).toEqual([['error', pos(text, 'dev: igd')]]);
+  });
+
   it("the device's own policy overrides the global one for the same region (one finding)", () => {
     const { findings, text } = run('rdm/conflict', HOST, IGD, DOM0, hvm('vm1', 1, { rdm: { strategy: 'host' }, pci: [{ dev: 'igd' }] }));
     expect(findings.map((f) => [f.severity, at(f)])).toEqual([['error', pos(text, 'dev: igd')]]);

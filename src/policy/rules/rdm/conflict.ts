@@ -58,9 +58,10 @@ function byteAddr(frame: number): string {
 function collectRegions(hc: HostConfig, dom: DomainCfg, own: readonly Assignment[]): Region[] {
   const regions: Region[] = [];
   const byStart = new Map<number, Region>();
-  if (dom.rdm?.strategy === 'host') {
-    // libxl gives host-wide regions the global policy. xl never applies a global `policy=`
-    // (rdm/global-policy-ignored), so that is libxl's default: relaxed.
+  // xl drops a global rdm string that holds `policy=`, strategy and all (rdm/global-policy-ignored):
+  // then no host-wide region is reserved. Without it, libxl gives host-wide regions the global
+  // policy, which is then libxl's default: relaxed.
+  if (dom.rdm?.strategy === 'host' && dom.rdm.policy === undefined) {
     const all = rmrrEntries(hc).sort((a, b) => a.range.start - b.range.start || a.range.end - b.range.end);
     for (const e of all) {
       if (byStart.has(e.range.start)) continue;
