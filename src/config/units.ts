@@ -122,6 +122,11 @@ export interface FrameRange {
   end: number;
 }
 
+/** `0x100-0x1ff` (or `0x100` for one frame). */
+export function rangeText(r: FrameRange): string {
+  return r.start === r.end ? hex(r.start) : `${hex(r.start)}-${hex(r.end)}`;
+}
+
 export function rangePages(r: FrameRange): number {
   return r.end - r.start + 1;
 }

@@ -16,7 +16,7 @@ import {
   type Kind,
   type ScenarioInput,
 } from './schema.js';
-import { looksLikeBdf, parseBdf, formatBdf, type FrameRange } from './units.js';
+import { looksLikeBdf, parseBdf, formatBdf, rangeText, type FrameRange } from './units.js';
 import { closest } from '../util/suggest.js';
 
 export interface HostCfg extends Omit<HostInput, 'xen_mfns'> {
@@ -226,6 +226,18 @@ function issueFinding(
   return findingAt(src, at, 'schema/invalid', 'error', message, { part, ...(subject ? { subject } : {}) });
 }
 
+/** The first frame of `r` that no range of `cover` holds, or undefined. */
+function firstUncovered(r: FrameRange, cover: readonly FrameRange[]): number | undefined {
+  let at = r.start;
+  for (const c of [...cover].sort((a, b) => a.start - b.start)) {
+    if (c.end < at) continue;
+    if (c.start > at) return at;
+    at = c.end + 1;
+    if (at > r.end) return undefined;
+  }
+  return at;
+}
+
 function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   let v: unknown = root;
   for (const p of path) {
@@ -323,6 +335,22 @@ function crossReference(
           hc.inputErrors = true;
         }
       }
+    }
+    // xen_mfns must lie inside host RAM (SPEC §2.1); judged when host RAM is given one way only
+    const oneWay = (rest.ram === undefined) !== (rest.memory_map === undefined);
+    const ram = rest.memory_map ? rest.memory_map.filter((e) => e.type === 'ram').map((e) => e.mfns) : [{ start: 0, end: (rest.ram ?? 0) - 1 }];
+    if (oneWay) {
+      xen.forEach((x, i) => {
+        const out = firstUncovered(x, ram);
+        if (out === undefined) return;
+        findings.push(
+          findingAt(h.src, ['xen_mfns', i], 'schema/invalid', 'error', `xen_mfns ${rangeText(x)} reaches MFN 0x${out.toString(16)}, which is not host RAM; Xen's own frames must lie inside host RAM (${rest.memory_map ? 'the RAM ranges of memory_map' : `ram: MFNs 0x0-0x${(rest.ram! - 1).toString(16)}`})`, {
+            host: h.data.name,
+            subject: sub('Host', h.data.name),
+          }),
+        );
+        hc.inputErrors = true;
+      });
     }
     hostByName.set(h.data.name, hc);
     hostOrder.push(hc);

@@ -54,6 +54,18 @@ describe('schema findings', () => {
     expect(check(DOM0).all.map((f) => [f.rule, /defines none/.test(f.message)])).toEqual([['ref/unknown', true]]);
   });
 
+  it('xen_mfns outside host RAM is schema/invalid at the entry; inside RAM (up to its last frame) is quiet', () => {
+    const mm = 'memory_map:\n  - { mfns: "0x0-0xff", type: ram }\n  - { mfns: "0x100-0x1ff", type: reserved }\n  - { mfns: "0x200-0xfffff", type: ram }\n';
+    const host = (xen: string) => check(`apiVersion: pviommu/v1\nkind: Host\nname: h1\n${mm}xen_mfns: ${xen}\n`).all;
+    expect(host('["0x0-0xff", "0x200-0x2ff", "0xfff00-0xfffff"]')).toEqual([]);
+    const bad = host('["0x300-0x3ff", "0xf0-0x1ff", "0xfffff-0x100000"]');
+    expect(bad.map((f) => `${f.rule}@${f.line}:${f.column}`)).toEqual(['schema/invalid@8:27', 'schema/invalid@8:41']);
+    expect(bad.map((f) => /reaches MFN (\w+)/.exec(f.message)?.[1])).toEqual(['0x100', '0x100000']);
+    // ram: N is RAM from MFN 0 to N-1
+    expect(check(HOST + 'xen_mfns: "0x3ffff0-0x3fffff"\n').all).toEqual([]);
+    expect(brief(check(HOST + 'xen_mfns: "0x3ffff0-0x400000"\n').all)).toEqual(['schema/invalid@5:11']);
+  });
+
   it('a nested unknown key names its path', () => {
     const { all } = check(HOST.replace('ram: 16GiB', 'ram: 16GiB\niommu:\n  dom0: stict\n  quarantne: none'));
     expect(brief(all)).toEqual(['schema/invalid@6:9', 'schema/invalid@7:3']);

@@ -8,7 +8,7 @@
 import type { DeviceCfg, DomainCfg, HostConfig } from '../../../config/validate.js';
 import { findDevice } from '../../../config/validate.js';
 import type { PciEntry } from '../../../config/schema.js';
-import { formatBdf, formatPages, hex, parseBdf, type Bdf, type FrameRange } from '../../../config/units.js';
+import { formatBdf, formatPages, parseBdf, rangeText, type Bdf, type FrameRange } from '../../../config/units.js';
 import type { NodeRef } from '../../rule.js';
 import type { Subject } from '../../types.js';
 
@@ -194,10 +194,7 @@ export function intersect(a: FrameRange, b: FrameRange): FrameRange | undefined 
   return start <= end ? { start, end } : undefined;
 }
 
-/** `0x100-0x1ff` (or `0x100` for one frame). */
-export function rangeText(r: FrameRange): string {
-  return r.start === r.end ? hex(r.start) : `${hex(r.start)}-${hex(r.end)}`;
-}
+export { rangeText };
 
 /** `0x100-0x1ff (1 MiB)` */
 export function rangeWithSize(r: FrameRange): string {
