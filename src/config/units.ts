@@ -249,14 +249,21 @@ export function formatBytes(bytes: bigint): string {
     ['MiB', 1n << 20n],
     ['KiB', 1n << 10n],
   ];
-  for (const [name, mul] of units) {
-    if (bytes >= mul) {
-      const whole = bytes / mul;
-      const rem = bytes % mul;
-      if (rem === 0n) return `${whole} ${name}`;
-      const frac = Number((rem * 100n) / mul);
-      return `${whole}.${String(frac).padStart(2, '0').replace(/0+$/, '') || '0'} ${name}`;
+  // The largest unit the size reaches, with up to two decimals when they are exact ("1.5 GiB",
+  // "1.25 GiB"); otherwise the largest unit that divides it ("1048580 KiB" for 1 GiB + 4 KiB: a
+  // rounded "1.0 GiB" would hide the very page a finding is about).
+  for (let i = 0; i < units.length; i++) {
+    const [name, mul] = units[i]!;
+    if (bytes < mul) continue;
+    const whole = bytes / mul;
+    const rem = bytes % mul;
+    if (rem === 0n) return `${whole} ${name}`;
+    if ((rem * 100n) % mul === 0n) {
+      const frac = (rem * 100n) / mul;
+      return `${whole}.${String(frac).padStart(2, '0').replace(/0+$/, '')} ${name}`;
     }
+    for (const [smaller, m] of units.slice(i + 1)) if (bytes % m === 0n) return `${bytes / m} ${smaller}`;
+    break;
   }
   return `${bytes} B`;
 }
