@@ -125,7 +125,6 @@ export async function runCheck(paths: string[], opts: CheckOptions = {}): Promis
   const { config, files, project } = repo;
   checkRuleIds(project.rules, project.file ?? '.pviommu.yaml');
   const findings: Finding[] = [...repo.findings];
-  let failedExpectations = 0;
 
   const statics = staticRules();
   const mine = shardFilter(config.hosts.map((h) => h.host.name), opts.shard);
@@ -141,7 +140,6 @@ export async function runCheck(paths: string[], opts: CheckOptions = {}): Promis
       const r = runScenario(hc, sc, { unused });
       if ((sc.abi ?? hc.host.pv_iommu.abi) === hc.host.pv_iommu.abi) unused = undefined;
       findings.push(...r.findings);
-      failedExpectations += r.summary.failed_expectations;
     }
   });
 
@@ -164,6 +162,9 @@ export async function runCheck(paths: string[], opts: CheckOptions = {}): Promis
   // --quiet shows errors only; the summary still counts everything (the text report says how
   // many were hidden), so `--max-warnings` keeps working with it.
   const all = final.findings;
+  // A failed expectation fails the run whatever its severity, unless turned off or suppressed:
+  // what the report shows and the exit code then agree.
+  const failedExpectations = countFailedExpectations(all);
   const reported = sortFindings(opts.quiet ? all.filter((f) => f.severity === 'error') : all);
   const report: CheckReport = {
     version: 1,
@@ -280,4 +281,11 @@ function suppressionOwners(config: Config, suppressions: Suppression[]): Map<Sup
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The `scenario/expectation-failed` findings of a report: each fails the run (SPEC §6), whatever severity it was given. */
+export function countFailedExpectations(findings: readonly Finding[]): number {
+  let n = 0;
+  for (const f of findings) if (f.rule === 'scenario/expectation-failed') n++;
+  return n;
 }

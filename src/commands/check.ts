@@ -69,12 +69,7 @@ export function registerCheck(program: Command, env: CommandEnv): void {
       });
       // every file read, not only the PATHs named: `check . -o host.yaml` must not replace host.yaml
       await emit(io, text, o.output, [...paths, ...outcome.files, ...(outcome.projectFile ? [outcome.projectFile] : [])]);
-      const s = outcome.report.summary;
-      const failed = s.errors > 0 || outcome.failedExpectations > 0 || (o.maxWarnings !== undefined && s.warnings > o.maxWarnings);
-      if (o.maxWarnings !== undefined && s.warnings > o.maxWarnings && s.errors === 0 && o.format === 'text') {
-        io.stderr.write(`pviommu: ${s.warnings} warnings exceed --max-warnings ${o.maxWarnings}\n`);
-      }
-      env.exit(failed ? 1 : 0);
+      env.exit(verdict(io, outcome.report.summary, outcome.failedExpectations, o.maxWarnings, o.format));
     });
 }
 
@@ -90,4 +85,20 @@ interface CheckOpts {
   followSymlinks?: boolean;
   shard?: { index: number; count: number };
   color?: boolean;
+}
+
+/**
+ * The exit code of a `check` (or `merge`) report: 1 for an error, a failed expectation whatever
+ * severity it was given, or warnings over `--max-warnings`. When no error shows why, a text
+ * report says so on stderr.
+ */
+export function verdict(io: CommandEnv['io'], s: { errors: number; warnings: number }, failedExpectations: number, maxWarnings: number | undefined, format: CheckFormat): number {
+  const tooManyWarnings = maxWarnings !== undefined && s.warnings > maxWarnings;
+  if (s.errors === 0 && format === 'text') {
+    if (failedExpectations > 0) {
+      io.stderr.write(`pviommu: ${failedExpectations} failed expectation${failedExpectations === 1 ? '' : 's'} (scenario/expectation-failed) fail the run whatever their severity; turn the rule off to accept them\n`);
+    }
+    if (tooManyWarnings) io.stderr.write(`pviommu: ${s.warnings} warnings exceed --max-warnings ${maxWarnings}\n`);
+  }
+  return s.errors > 0 || failedExpectations > 0 || tooManyWarnings ? 1 : 0;
 }

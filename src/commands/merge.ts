@@ -12,6 +12,8 @@ import { mergeReports } from '../report/merge.js';
 import { RULES } from '../policy/registry.js';
 import { shouldColor } from '../report/color.js';
 import { emit, nonNegativeInt } from './options.js';
+import { verdict } from './check.js';
+import { countFailedExpectations } from '../check.js';
 
 export function registerMerge(program: Command, env: CommandEnv): void {
   program
@@ -20,7 +22,7 @@ export function registerMerge(program: Command, env: CommandEnv): void {
     .description(
       'Combine JSON reports written by `pviommu check --format json` — typically one per CI shard ' +
         '(`--shard 1/4` … `--shard 4/4`) — into one report in any format. Findings are merged and ' +
-        're-sorted; exit codes follow `check` (1 when the merged report has errors).',
+        're-sorted; exit codes follow `check` (1 when the merged report has errors or failed expectations, or more warnings than --max-warnings).',
     )
     .argument('<files...>', 'JSON reports')
     .addOption(new Option('-f, --format <format>', 'output format').choices(CHECK_FORMATS as string[]).default('json'))
@@ -55,7 +57,6 @@ export function registerMerge(program: Command, env: CommandEnv): void {
         rules: [...RULES],
       });
       await emit(io, text, o.output, files);
-      const s = report.summary;
-      env.exit(s.errors > 0 || (o.maxWarnings !== undefined && s.warnings > o.maxWarnings) ? 1 : 0);
+      env.exit(verdict(io, report.summary, countFailedExpectations(report.findings), o.maxWarnings, o.format));
     });
 }

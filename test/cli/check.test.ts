@@ -2,7 +2,7 @@
 import { readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { run, repo, HOST, DOM0 } from './helpers.js';
+import { run, repo, HOST, DOM0, labCopy } from './helpers.js';
 
 describe('pviommu check', () => {
   it('the example repo checks clean (exit 0)', async () => {
@@ -25,6 +25,29 @@ describe('pviommu check', () => {
     expect(j.summary.devices).toBe(5);
     expect(j.summary.scenarios).toBe(1);
     expect(j.findings).toEqual([]);
+  });
+
+  it('a failed expectation exits 1 whatever its severity, and says so; turned off or suppressed it does not', async () => {
+    const dir = labCopy();
+    const sc = join(dir, 'scenarios/xengt-pv-iommu.yaml');
+    writeFileSync(sc, readFileSync(sc, 'utf8').replaceAll('expect: { done: 1 }', 'expect: { done: 7 }'));
+    const plain = await run(['check', '.'], { cwd: dir });
+    expect([plain.code, plain.stderr]).toEqual([1, '']);
+    const warned = await run(['check', '.', '--rule', 'scenario/expectation-failed=warning'], { cwd: dir });
+    expect(warned.code).toBe(1);
+    expect(warned.stdout).toMatch(/0 errors, 2 warnings/);
+    expect(warned.stderr).toBe('pviommu: 2 failed expectations (scenario/expectation-failed) fail the run whatever their severity; turn the rule off to accept them\n');
+    const off = await run(['check', '.', '--rule', 'scenario/expectation-failed=off'], { cwd: dir });
+    expect([off.code, off.stdout, off.stderr]).toEqual([0, '✔ no problems in 7 files, 11 documents\n', '']);
+    // suppressed at the call: the same as off
+    writeFileSync(sc, readFileSync(sc, 'utf8').replaceAll('    expect: { done: 7 }', '    # pviommu-disable-next-line scenario/expectation-failed -- known\n    expect: { done: 7 }'));
+    const sup = await run(['check', '.', '--format', 'json'], { cwd: dir });
+    expect([sup.code, JSON.parse(sup.stdout).summary.suppressed]).toEqual([0, 2]);
+    // merge of a report where they are warnings decides as check does
+    const json = join(repo({}), 'w.json');
+    writeFileSync(sc, readFileSync(sc, 'utf8').replaceAll('    # pviommu-disable-next-line scenario/expectation-failed -- known\n', ''));
+    writeFileSync(json, (await run(['check', '.', '-f', 'json', '--rule', 'scenario/expectation-failed=warning'], { cwd: dir })).stdout);
+    expect((await run(['merge', json])).code).toBe(1);
   });
 
   it('a finding of severity error exits 1, with file:line:col and rule id', async () => {

@@ -1,5 +1,5 @@
 /** Run the CLI in-process and build throwaway config repos. */
-import { mkdtempSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { main } from '../../src/cli.js';
@@ -21,6 +21,13 @@ export function repo(files: Record<string, string>): string {
     mkdirSync(dirname(abs), { recursive: true });
     writeFileSync(abs, text);
   }
+  return dir;
+}
+
+/** A temp copy of the example repo `examples/NAME`, to change. */
+export function labCopy(name = 'lab'): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pviommu-test-'));
+  cpSync(join(ROOT, 'examples', name), dir, { recursive: true });
   return dir;
 }
 
