@@ -27,7 +27,7 @@ export function registerCheck(program: Command, env: CommandEnv): void {
     .option('-q, --quiet', 'report errors only')
     .option('--rule <id=severity>', 'override a rule\'s severity: off|info|warning|error (repeatable)', collectRule)
     .option('-c, --config <file>', 'use this .pviommu.yaml instead of searching for one')
-    .option('--xl <file>', 'also read FILE as an xl.cfg domain config (repeatable; *.cfg files are read anyway)', collect)
+    .option('--xl <path>', 'also read PATH as an xl.cfg domain config, whatever its name; a directory: every *.cfg under it (repeatable; *.cfg files in the checked paths are read anyway)', collect)
     .option('--host <name>', 'the host xl.cfg domains belong to (default: a `# pviommu: host=` comment, or the only Host)')
     .option('--shard <index/count>', 'check only this share of the hosts (e.g. 2/4), for a CI matrix; combine with `pviommu merge`', shardArg)
     .option('--follow-symlinks', 'follow symlinks that lead outside the walked tree')

@@ -61,7 +61,13 @@ export async function loadXlFiles(
     paths.filter((p) => p !== '-'),
     { ...opts, extensions: XL_EXT, explicit: (name) => XL_EXT.test(name) },
   );
-  const named = extra.length ? await discoverFiles(extra, { ...opts, explicit: () => true }) : [];
+  // --xl: a file is read whatever its name; a directory is walked for *.cfg, and must hold one
+  const named: string[] = [];
+  for (const p of extra) {
+    const found = await discoverFiles([p], { ...opts, extensions: XL_EXT, explicit: () => true });
+    if (found.length === 0) throw new ToolError(`--xl ${p}: no *.cfg file in that directory`);
+    named.push(...found);
+  }
   const all = [...new Set([...walked, ...named])];
   const explicit = new Set([...named, ...paths.filter((p) => p !== '-').map((p) => resolve(opts.cwd, p))]);
   const docs: RawDoc[] = [];

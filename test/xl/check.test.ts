@@ -341,6 +341,15 @@ describe('which files are read as xl.cfg', () => {
     expect(r.report.summary.domains).toBe(2);
   });
 
+  it('--xl DIR reads the *.cfg files under it as xl.cfg (never its YAML); one with none is exit 2', async () => {
+    const dir = repo({ 'repo/host.yaml': HOST, 'repo/dom0.yaml': DOM0, 'xd/a.cfg': cfg('a'), 'xd/sub/b.cfg': cfg('b'), 'xd/c.yaml': 'apiVersion: pviommu/v1\nkind: Host\nname: hh\nram: 4GB\n', 'empty/notes.txt': 'x' });
+    const r = await checkJson(['repo', '--xl', 'xd'], dir);
+    expect(r.findings).toEqual([]);
+    expect(r.report.summary).toMatchObject({ files: 4, domains: 3 });
+    const none = await run(['check', 'repo', '--xl', 'empty'], { cwd: dir });
+    expect([none.code, none.stderr]).toEqual([2, 'pviommu: error: --xl empty: no *.cfg file in that directory\n']);
+  });
+
   it('--xl FILE that does not exist is exit 2', async () => {
     const dir = repo({ 'host.yaml': HOST, 'dom0.yaml': DOM0 });
     const r = await run(['check', '.', '--xl', 'missing.cfg'], { cwd: dir });
