@@ -21,8 +21,8 @@ import { loadXlFiles, XL_EXT } from './xl/load.js';
 
 export interface CheckOptions {
   cwd?: string;
-  /** Text of stdin when a path is `-`. */
-  stdinText?: string;
+  /** Stdin when a path is `-`: its bytes (checked like a file's), or text. */
+  stdinText?: string | Uint8Array;
   /** `--rule ID=SEVERITY` overrides (win over `.pviommu.yaml`). */
   rules?: Record<string, SeverityOrOff>;
   /** `--config FILE` */

@@ -101,7 +101,7 @@ export function registerEmulate(program: Command, env: CommandEnv): void {
     });
 }
 
-async function emulateScenarioCommand(env: CommandEnv, paths: string[], o: EmulateOpts, stdinText?: string): Promise<number> {
+async function emulateScenarioCommand(env: CommandEnv, paths: string[], o: EmulateOpts, stdinText?: Uint8Array): Promise<number> {
   const io = env.io;
   const repo = await loadRepo(paths, { cwd: io.cwd, stdinText });
   const candidates = repo.config.hosts.flatMap((hc) => hc.scenarios.filter((s) => s.name === o.scenario && (o.host === undefined || hc.host.name === o.host)).map((s) => ({ hc, s })));
@@ -210,8 +210,9 @@ async function streamList<T>(lines: LineChunks, items: Iterable<T>, each: (item:
  * The rest of a streamed JSON report: the end of `calls`, the findings one by one (objects, or
  * kept as their compact JSON), the summary.
  */
-async function writeJsonTail(lines: LineChunks, calls: number, findings: Iterable<StoredFinding>, summary: EmulateReport['summary']): Promise<void> {
-  lines.line(`${calls > 0 ? '\n  ]' : ']'},\n  "findings": [`, false);
+async function writeJsonTail(lines: LineChunks, findings: Iterable<StoredFinding>, summary: EmulateReport['summary']): Promise<void> {
+  // (a run without calls writes nothing: it is an error before this)
+  lines.line(`\n  ],\n  "findings": [`, false);
   const n = await streamList(lines, findings, (f, i) => {
     if (f instanceof Uint8Array) {
       const el = i === 0 ? FIRST_STORED : NEXT_STORED;
@@ -251,7 +252,7 @@ function exitFor(s: { errors: number; failed_expectations: number }): number {
   return s.errors > 0 || s.failed_expectations > 0 ? 1 : 0;
 }
 
-async function emulateTraceCommand(env: CommandEnv, paths: string[], o: EmulateOpts, stdinText?: string): Promise<number> {
+async function emulateTraceCommand(env: CommandEnv, paths: string[], o: EmulateOpts, stdinText?: Uint8Array): Promise<number> {
   const io = env.io;
   // `-`: stdin, read as it comes. A path may be a file or a FIFO (`<(…)`, /dev/stdin), not a directory.
   const fromStdin = o.trace === '-';
@@ -279,9 +280,9 @@ async function emulateTraceCommand(env: CommandEnv, paths: string[], o: EmulateO
   let n = 0;
   // Lines are batched so that a million-call trace is not a million writes.
   const lines = new LineChunks(async (chunk) => out.write(chunk), out.reuse);
-  // The JSON report is streamed too: its head, each call as it runs, then the findings and the
-  // summary — the text `JSON.stringify(report, null, 2)` gives, without holding the calls.
-  if (o.format === 'json') lines.line(jsonHead({ version: 1, scenario: display, host, abi }), false);
+  // The JSON report is streamed too: its head (with the first call: a trace without calls writes
+  // nothing), each call as it runs, then the findings and the summary — the text
+  // `JSON.stringify(report, null, 2)` gives, without holding the calls.
   // The calls' findings, for the JSON report's top-level list (after the calls): kept compact,
   // in a temp file past a limit.
   const kept = o.format === 'json' ? new FindingStore(memoryLimit(io.env), io.env.TMPDIR || undefined) : undefined;
@@ -293,6 +294,7 @@ async function emulateTraceCommand(env: CommandEnv, paths: string[], o: EmulateO
         n++;
         if (o.format === 'jsonl') lines.encoded(c, encodeCallReport, callReportJson);
         else if (o.format === 'json') {
+          if (n === 1) lines.line(jsonHead({ version: 1, scenario: display, host, abi }), false);
           lines.encoded(c, n === 1 ? FIRST_CALL.encode : NEXT_CALL.encode, n === 1 ? FIRST_CALL.text : NEXT_CALL.text, false);
           if (c.findings.length > 0) kept!.addCall(c.findings);
         }
@@ -312,10 +314,12 @@ async function emulateTraceCommand(env: CommandEnv, paths: string[], o: EmulateO
       },
     );
     progress?.done();
+    // Nothing emulated is nothing checked: not a clean run (an --output file is left as it was).
+    if (n === 0) throw new ToolError(`${fromStdin ? 'stdin' : `trace ${o.trace}`} holds no calls; a trace is one JSON object per line, e.g. {"op":"iommu.query_caps"}`);
     await lines.flush();
     // (The findings of the end of the run: the calls' are not kept in the result.)
     const findings = sortFindings(result.findings);
-    if (kept !== undefined) await writeJsonTail(lines, n, kept.sorted(findings), result.summary);
+    if (kept !== undefined) await writeJsonTail(lines, kept.sorted(findings), result.summary);
     else if (o.format === 'jsonl') await writeSummaryLine(lines, { scenario: display, host, abi, findings, summary: result.summary });
     else await writeTextTail(lines, findings, result.summary);
     await lines.flush();

@@ -3,7 +3,7 @@
  * whole CLI in-process (`main(argv, io)`) and the core never touches `process`.
  */
 import { fstatSync, readFileSync } from 'node:fs';
-import { ioReason } from '../errors.js';
+import { ioReason, ToolError } from '../errors.js';
 
 export interface Out {
   /** Text, or UTF-8 bytes (long streamed outputs are written as buffers, not strings). */
@@ -22,8 +22,8 @@ export interface Out {
 export interface Io {
   stdout: Out;
   stderr: Out;
-  /** Reads all of stdin (called only when a path is `-`). */
-  readStdin(): Promise<string>;
+  /** Reads all of stdin, as bytes (called only when a path is `-`): the loader checks they are UTF-8, as a file's. */
+  readStdin(): Promise<Uint8Array>;
   /** Stdin as it comes, chunk by chunk (a trace read from a pipe: `emulate --trace -`). */
   stdinChunks(): AsyncIterable<Uint8Array>;
   stdinIsTTY: boolean;
@@ -66,17 +66,30 @@ export function processIo(): Io {
     },
     stderr: { write: (s) => void (stderrGone || process.stderr.write(s)), isTTY: process.stderr.isTTY },
     readStdin: () =>
-      new Promise<string>((resolve, reject) => {
+      new Promise<Uint8Array>((resolve, reject) => {
+        if (isDirectory(0)) return reject(new ToolError('cannot read stdin: it is a directory'));
         const chunks: Buffer[] = [];
         process.stdin.on('data', (c: Buffer) => chunks.push(c));
-        process.stdin.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-        process.stdin.on('error', reject);
+        process.stdin.on('end', () => resolve(Buffer.concat(chunks)));
+        process.stdin.on('error', (e) => reject(new ToolError(`cannot read stdin: ${ioReason(e)}`)));
       }),
-    stdinChunks: () => process.stdin as AsyncIterable<Uint8Array>,
+    stdinChunks: () => {
+      if (isDirectory(0)) throw new ToolError('cannot read stdin: it is a directory');
+      return process.stdin as AsyncIterable<Uint8Array>;
+    },
     stdinIsTTY: Boolean(process.stdin.isTTY),
     env: process.env,
     cwd: process.cwd(),
   };
+}
+
+/** Whether descriptor `fd` is a directory (`pviommu check - < /etc`; false when that cannot be told). */
+export function isDirectory(fd: number): boolean {
+  try {
+    return fstatSync(fd).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** Whether descriptor `fd` is a regular file (false when that cannot be told). */
@@ -175,16 +188,17 @@ export class LineChunks {
 }
 
 /** An Io that records everything, for tests. */
-export function memoryIo(opts: { stdin?: string; stdinTTY?: boolean; cwd?: string; env?: NodeJS.ProcessEnv; tty?: boolean } = {}) {
+export function memoryIo(opts: { stdin?: string | Uint8Array; stdinTTY?: boolean; cwd?: string; env?: NodeJS.ProcessEnv; tty?: boolean } = {}) {
   const out: string[] = [];
   const err: string[] = [];
+  const stdinBytes = (): Buffer => (typeof opts.stdin === 'string' || opts.stdin === undefined ? Buffer.from(opts.stdin ?? '', 'utf8') : Buffer.from(opts.stdin));
   const io: Io = {
     stdout: { write: (s) => void out.push(text(s)), isTTY: opts.tty ?? false },
     stderr: { write: (s) => void err.push(text(s)), isTTY: opts.tty ?? false },
-    readStdin: async () => opts.stdin ?? '',
+    readStdin: async () => stdinBytes(),
     stdinChunks: async function* () {
       // in pieces, so that lines cross chunk boundaries as they do on a pipe
-      const b = Buffer.from(opts.stdin ?? '', 'utf8');
+      const b = stdinBytes();
       for (let i = 0; i < b.length; i += 4093) yield b.subarray(i, i + 4093);
     },
     stdinIsTTY: opts.stdinTTY ?? false,

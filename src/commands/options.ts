@@ -32,7 +32,7 @@ export function frameArg(value: string): number {
 }
 
 /** Read stdin when `-` is among the paths; refuse an interactive terminal. */
-export async function stdinFor(paths: string[], io: Io): Promise<string | undefined> {
+export async function stdinFor(paths: string[], io: Io): Promise<Uint8Array | undefined> {
   if (!paths.includes('-')) return undefined;
   if (io.stdinIsTTY) throw new ToolError('`-` reads the config from stdin, but stdin is a terminal; pipe a file into pviommu');
   return io.readStdin();

@@ -50,6 +50,18 @@ describe('pviommu check', () => {
     expect((await run(['merge', json])).code).toBe(1);
   });
 
+  it('a config on stdin that is not UTF-8 gets the same finding as such a file', async () => {
+    const bytes = Buffer.concat([Buffer.from(HOST.replace('name: h1', 'name: h1 # caf')), Buffer.from([0xe9, 0x0a])]);
+    const dir = repo({ 'h.yaml': '' });
+    writeFileSync(join(dir, 'h.yaml'), bytes);
+    const file = await run(['check', 'h.yaml', '-f', 'json'], { cwd: dir });
+    const stdin = await run(['check', '-', '-f', 'json'], { cwd: dir, stdin: bytes });
+    const rules = (r: { stdout: string }) => JSON.parse(r.stdout).findings.map((f: { rule: string; message: string }) => [f.rule, f.message]);
+    expect(file.code).toBe(1);
+    expect(rules(file)).toEqual([['yaml/syntax', 'file is not valid UTF-8; save it as UTF-8']]);
+    expect([stdin.code, rules(stdin)]).toEqual([file.code, rules(file)]);
+  });
+
   it('a finding of severity error exits 1, with file:line:col and rule id', async () => {
     const dir = repo({
       'h.yaml': HOST,

@@ -12,7 +12,7 @@ import { formatCallText } from '../../src/hypercalls/text.js';
 import type { CallReport } from '../../src/hypercalls/types.js';
 import type { Finding } from '../../src/policy/types.js';
 import { sortFindings } from '../../src/report/index.js';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -62,13 +62,21 @@ describe('emulate --trace output formats', () => {
     expect(report.findings.map((f) => f.rule)).toEqual(expect.arrayContaining(['schema/invalid', 'scenario/expectation-failed', 'hypercall/raw-mfn-exposed', 'mapping/dangling']));
   });
 
-  it('--format json of a trace without calls: an empty calls array, in the same layout', async () => {
-    const r = await emulate('\n  \n', 'json');
-    expect(r.code).toBe(0);
-    const report = JSON.parse(r.stdout) as { calls: unknown[] };
-    expect(report.calls).toEqual([]);
-    expect(r.stdout).toBe(JSON.stringify(report, null, 2) + '\n');
-    expect(r.stdout).toContain('"calls": [],\n');
+  it('a trace without calls (empty, blank lines) checked nothing: exit 2, one line, nothing on stdout, in every format', async () => {
+    for (const format of ['json', 'jsonl', 'text'] as const) {
+      for (const trace of ['', '\n  \n']) {
+        const r = await emulate(trace, format);
+        expect([r.code, r.stdout, r.stderr]).toEqual([2, '', 'pviommu: error: trace t.jsonl holds no calls; a trace is one JSON object per line, e.g. {"op":"iommu.query_caps"}\n']);
+      }
+    }
+    // an --output file already there is left as it was
+    const dir = repo({ 'lab.yaml': lab(), 't.jsonl': '\n', 'out.json': 'the previous report' });
+    const o = await run(['emulate', '.', '--trace', 't.jsonl', '--host', 'h', '-f', 'json', '-o', 'out.json'], { cwd: dir });
+    expect(o.code).toBe(2);
+    expect(readFileSync(join(dir, 'out.json'), 'utf8')).toBe('the previous report');
+    // from stdin the same
+    const s = await run(['emulate', '.', '--trace', '-', '--host', 'h'], { cwd: dir, stdin: '' });
+    expect([s.code, s.stderr]).toEqual([2, 'pviommu: error: stdin holds no calls; a trace is one JSON object per line, e.g. {"op":"iommu.query_caps"}\n']);
   });
 
   it('--format text writes each call as formatCallText does, then the end-of-run findings and the summary', async () => {
@@ -143,9 +151,9 @@ describe('emulate --trace output formats', () => {
 
   it('a trace path that is not a regular file (a device, a FIFO) is read; a directory or a missing path is exit 2, one line', async () => {
     const dir = repo({ 'lab.yaml': lab(), 'sub/x.jsonl': '' });
+    // a device is read (/dev/null holds no calls: read, and found empty)
     const dev = await run(['emulate', '.', '--trace', '/dev/null', '--host', 'h', '--quiet'], { cwd: dir });
-    expect(dev.code).toBe(0);
-    expect(dev.stdout).toBe('0 calls, 0 errors, 0 warnings, 0 failed expectations\n');
+    expect([dev.code, dev.stderr]).toEqual([2, 'pviommu: error: trace /dev/null holds no calls; a trace is one JSON object per line, e.g. {"op":"iommu.query_caps"}\n']);
     const d = await run(['emulate', '.', '--trace', 'sub', '--host', 'h'], { cwd: dir });
     expect(d.code).toBe(2);
     expect(d.stderr).toBe('pviommu: error: trace sub is a directory; give a JSON Lines file\n');

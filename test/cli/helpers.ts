@@ -7,7 +7,7 @@ import { memoryIo } from '../../src/commands/io.js';
 
 export const ROOT = join(__dirname, '..', '..');
 
-export async function run(args: string[], opts: { cwd?: string; stdin?: string; stdinTTY?: boolean; env?: NodeJS.ProcessEnv; tty?: boolean } = {}) {
+export async function run(args: string[], opts: { cwd?: string; stdin?: string | Uint8Array; stdinTTY?: boolean; env?: NodeJS.ProcessEnv; tty?: boolean } = {}) {
   const m = memoryIo({ cwd: opts.cwd ?? ROOT, stdin: opts.stdin, stdinTTY: opts.stdinTTY, env: opts.env ?? {}, tty: opts.tty });
   const code = await main(['node', 'pviommu', ...args], m.io);
   return { code, stdout: m.stdout(), stderr: m.stderr() };

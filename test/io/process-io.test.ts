@@ -1,7 +1,7 @@
 /**
- * The real process's stdout failing under the CLI (only a process of its own shows this): a full
- * disk is exit 2 with one line and no stack trace; a reader that goes away early (`| head`) does
- * not turn the run's verdict into 0.
+ * The real process's stdin and stdout under the CLI (only a process of its own shows these): a
+ * full disk is exit 2 with one line and no stack trace; a reader that goes away early (`| head`)
+ * does not turn the run's verdict into 0; a directory as stdin is exit 2, one line.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, closeSync, writeFileSync } from 'node:fs';
@@ -22,6 +22,15 @@ describe.skipIf(!distIsFresh())('stdout of the process', () => {
       closeSync(fd);
       expect(r.status).toBe(2);
       expect(r.stderr).toBe('pviommu: error: cannot write output: no space left on device (ENOSPC)\n');
+    }
+  });
+
+  it('a directory as stdin: exit 2, one line, for a config (`check -`) and a trace (`--trace -`)', () => {
+    for (const args of [['check', '-'], ['emulate', join(ROOT, 'examples/lab'), '--trace', '-', '--host', 'lab-1']]) {
+      const fd = openSync(tmpdir(), 'r');
+      const r = spawnSync(process.execPath, [BIN, ...args], { stdio: [fd, 'pipe', 'pipe'], encoding: 'utf8' });
+      closeSync(fd);
+      expect([r.status, r.stdout, r.stderr]).toEqual([2, '', 'pviommu: error: cannot read stdin: it is a directory\n']);
     }
   });
 
