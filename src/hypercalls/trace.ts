@@ -135,6 +135,9 @@ class LineSplitter {
 
   private parse(buf: Buffer, start: number, end: number, each: (t: TraceLine) => void): void {
     const lineNo = ++this.lineNo;
+    // A UTF-8 byte order mark before the first line (an editor's) is not part of the call; editors
+    // do not count it as a column either.
+    if (lineNo === 1 && end - start >= 3 && buf[start] === 0xef && buf[start + 1] === 0xbb && buf[start + 2] === 0xbf) start += 3;
     if (end > start && buf[end - 1] === 13) end--; // \r\n
     let s = start;
     while (s < end && (buf[s] === 32 || buf[s] === 9)) s++;

@@ -30,6 +30,19 @@ describe('readTrace', () => {
     ]);
   });
 
+  it('a byte order mark before the first line is skipped (on the first line only), and the call spans its own text', async () => {
+    const p = file('bom.jsonl', '\uFEFF{"op":"iommu.query_caps"}\n\uFEFF{"op":"iommu.query_caps"}\n');
+    const got: [number, boolean, string | undefined][] = [];
+    for await (const t of readTrace(p, 'bom.jsonl')) got.push([t.line, t.call !== undefined, t.error?.split(' (')[0]]);
+    expect(got).toEqual([
+      [1, true, undefined],
+      [2, false, 'line 2 is not valid JSON'],
+    ]);
+    let f: CallReport['findings'][number] | undefined;
+    await emulateTrace(machine(), file('bom2.jsonl', '\uFEFF{"op":"iommu.nope"}\n'), (c) => (f = c.findings[0]));
+    expect(f).toMatchObject({ rule: 'schema/invalid', line: 1, column: 1, endColumn: 1 + '{"op":"iommu.nope"}'.length });
+  });
+
   it('lines spanning chunk boundaries are reassembled', async () => {
     const long = `{"op":"iommu.query_caps","pad":"${'x'.repeat(3 << 20)}"}`;
     const p = file('b.jsonl', `${long}\n${long}\n`);
