@@ -15,6 +15,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { parseYaml } from './yaml/parse.js';
+import { checkDocument } from './yaml/walk.js';
 import { normalizeNumbers } from './schema.js';
 import { z } from 'zod';
 import type { SeverityOrOff } from '../policy/types.js';
@@ -104,6 +105,9 @@ async function readProjectConfig(file: string): Promise<ProjectConfig> {
     const doc = parsed.docs[0];
     const err = doc?.errors[0] ?? parsed.streamErrors[0];
     if (err) throw new Error(err.message);
+    // a key given twice is an error here as in any config document (which value was meant?)
+    const dup = doc ? checkDocument(doc.contents, file, text, parsed.lineCounter).findings.find((f) => f.rule === 'yaml/duplicate-key') : undefined;
+    if (dup) throw new Error(`line ${dup.line}, column ${dup.column}: ${dup.message}`);
     value = normalizeNumbers(doc?.toJS({ maxAliasCount: 100 }) ?? {}) ?? {};
   } catch (e) {
     throw new ToolError(`${file} is not valid YAML: ${(e as Error).message.split('\n')[0]}`);

@@ -172,6 +172,14 @@ describe('pviommu check', () => {
     expect(r.code).toBe(0);
   });
 
+  it('a key given twice in .pviommu.yaml is exit 2, naming where (which value was meant cannot be told)', async () => {
+    const dir = repo({ 'h.yaml': HOST, 'd.yaml': DOM0, '.pviommu.yaml': 'rules: { pci/seize: off }\nrules: { pci/seize: error }\n' });
+    const r = await run(['check', '.'], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^pviommu: error: \S*\.pviommu\.yaml is not valid YAML: line 2, column 1: duplicate key `rules` \(first defined at line 1\)/);
+    expect(r.stderr.split('\n')).toHaveLength(2);
+  });
+
   it('--output writes atomically and refuses to overwrite an input', async () => {
     const dir = repo({ 'h.yaml': HOST, 'd.yaml': DOM0 });
     const r = await run(['check', '.', '--format', 'sarif', '--output', 'out.sarif'], { cwd: dir });
