@@ -264,7 +264,8 @@ function loadTextVia(file: string, text: string, opts: LoadOptions, tryFast: boo
       });
       return;
     }
-    for (const w of doc.warnings) findings.push(errorFinding(file, text, lc, w, 'warning'));
+    // yaml's warnings (an unresolved tag, …) are yaml/syntax too, at its one severity (SPEC §5.1: error)
+    for (const w of doc.warnings) findings.push(errorFinding(file, text, lc, w, 'error'));
     const source = loadDocument(doc, index, file, fileText, lc, maxAliases, findings);
     if (source) result.docs.push(source);
   });

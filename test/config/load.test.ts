@@ -202,12 +202,12 @@ describe('yaml/syntax', () => {
     expect(r.findings[0]!.message).toMatch(/anchor/);
   });
 
-  it('unresolved and known 1.1 tags stay strings, with a warning', () => {
+  it('unresolved and known 1.1 tags stay strings, each a yaml/syntax error (the rule has one severity)', () => {
     const r = loadText('t.yaml', HEAD + 'a: !!binary aGk=\nb: !custom x\n');
     expect(r.docs[0]!.value).toMatchObject({ a: 'aGk=', b: 'x' });
     expect(r.findings.map((f) => [f.rule, f.severity, f.line])).toEqual([
-      ['yaml/syntax', 'warning', 4],
-      ['yaml/syntax', 'warning', 5],
+      ['yaml/syntax', 'error', 4],
+      ['yaml/syntax', 'error', 5],
     ]);
   });
 
