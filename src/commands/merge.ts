@@ -22,7 +22,8 @@ export function registerMerge(program: Command, env: CommandEnv): void {
     .description(
       'Combine JSON reports written by `pviommu check --format json` — typically one per CI shard ' +
         '(`--shard 1/4` … `--shard 4/4`) — into one report in any format. Findings are merged and ' +
-        're-sorted; exit codes follow `check` (1 when the merged report has errors or failed expectations, or more warnings than --max-warnings).',
+        're-sorted; exit codes follow `check` (1 when the merged report has errors or failed expectations, or more warnings than --max-warnings). ' +
+        'A JSON report does not name the files that passed, so `--format junit` lists only the files with findings.',
     )
     .argument('<files...>', 'JSON reports')
     .addOption(new Option('-f, --format <format>', 'output format').choices(CHECK_FORMATS as string[]).default('json'))
