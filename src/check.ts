@@ -115,7 +115,12 @@ export async function loadRepo(paths: string[], opts: RepoOptions = {}): Promise
     const skipped = loaded.skipped ? ` (${loaded.skipped} YAML document${loaded.skipped === 1 ? '' : 's'} skipped: no \`apiVersion: pviommu/v1\`)` : '';
     throw new ToolError(`no pviommu document found in ${where}${skipped}; nothing was checked`);
   }
-  const { config, findings } = validateDocs(docs, onlyHost, loaded.dropped);
+  // Documents counts every pviommu document read: also those that could not be loaded (a YAML
+  // error, an unsupported apiVersion), whose findings the report shows.
+  let read = 0;
+  for (const f of loaded.files) read += f.pviommu;
+  const unloaded = Math.max(0, read - loaded.docs.length - loaded.dropped);
+  const { config, findings } = validateDocs(docs, onlyHost, loaded.dropped + unloaded);
   return { config, findings: [...inputFindings, ...findings], files, skipped: loaded.skipped, suppressions: [...loaded.suppressions, ...xl.suppressions], project };
 }
 

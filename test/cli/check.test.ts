@@ -62,6 +62,16 @@ describe('pviommu check', () => {
     expect([stdin.code, rules(stdin)]).toEqual([file.code, rules(file)]);
   });
 
+  it('the document count includes pviommu documents that could not be loaded (a YAML error, another apiVersion)', async () => {
+    const dir = repo({
+      'a.yaml': HOST + '---\n' + DOM0 + '---\napiVersion: pviommu/v1\nkind: Domain\nname: vm1\ndomid: 1\ntype: hvm\nmemory: *nope\n',
+      'b.yaml': 'apiVersion: pviommu/v2\nkind: Host\nname: h2\nram: 4GiB\n',
+      'c.yaml': 'not: pviommu\n',
+    });
+    const r = await run(['check', '.', '-f', 'json'], { cwd: dir });
+    expect(JSON.parse(r.stdout).summary).toMatchObject({ files: 3, documents: 4, skipped: 1 });
+  });
+
   it('a finding of severity error exits 1, with file:line:col and rule id', async () => {
     const dir = repo({
       'h.yaml': HOST,
