@@ -113,6 +113,31 @@ describe('expectations', () => {
     const rep = scenario(labScenario(`  - op: grant.unmap\n    handle: 3\n    expect: { status: OK }\n`));
     expect(rep.findings[0]!.message).toBe('call #0 (grant.unmap): expected status OK, got GNTST_bad_handle (-4)');
   });
+
+  it('an error name of the other kind never matches, though the numbers agree (EINTR and GNTST_bad_handle are both -4)', () => {
+    const rep = scenario(
+      labScenario(`  - op: grant.unmap
+    handle: 7
+    expect: { errno: EINTR, status: EINTR }
+  - op: grant.unmap
+    handle: 7
+    expect: { errno: GNTST_bad_handle, status: -4 }
+  - op: iommu.unmap_foreign_page
+    bfn: 0x5000
+    expect: { errno: GNTST_bad_domain }
+  - op: iommu.unmap_foreign_page
+    bfn: 0x5000
+    expect: { errno: ENOENT }
+`),
+    );
+    expect(rep.calls.map((c) => [c.errno, rules(rep, c.index)])).toEqual([
+      ['GNTST_bad_handle', ['scenario/expectation-failed', 'scenario/expectation-failed']],
+      ['GNTST_bad_handle', []],
+      ['ENOENT', ['scenario/expectation-failed']],
+      ['ENOENT', []],
+    ]);
+    expect(rep.findings[0]!.message).toBe('call #0 (grant.unmap): expected errno EINTR, got GNTST_bad_handle (-4)');
+  });
 });
 
 describe('argument validation', () => {
