@@ -555,10 +555,9 @@ export class Session {
       for (const h of held) frames += h.end - h.start + 1;
       const holders = new Set<string>();
       for (const h of held.slice(0, 8)) {
-        for (const r of contextsReaching(m, h.start)) {
-          const e = r.ctx.table.lookup(r.dfn);
+        for (const r of contextsReaching(m, h.start, h.end)) {
           // (grant entries hold no reference of their own: the grant mappings are listed below)
-          if (e && e.ref) holders.add(`${r.ctx.id}'s IOMMU (${e.origin} at BFN ${hex(r.dfn)})`);
+          if (r.entry?.ref) holders.add(`${r.ctx.id}'s IOMMU (${r.entry.origin} at ${r.dfn === r.dfnEnd ? `BFN ${hex(r.dfn)}` : `BFNs ${hex(r.dfn)}-${hex(r.dfnEnd)}`})`);
         }
         if (h.pinned) holders.add('a PV-IOMMU foreign pin');
         for (const [mapper, grants] of st.grants) for (const g of grants.values()) if (g.mfn >= h.start && g.mfn <= h.end) holders.add(`a grant mapping of ${domainName(m, mapper)} (handle ${g.handle})`);

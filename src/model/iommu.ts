@@ -258,33 +258,38 @@ export function iommuUnmap(m: Machine, ctx: IommuContext, dfn: number, count: nu
 
 export interface Reach {
   ctx: IommuContext;
+  /** The DFNs that reach the frames (one run of them): `dfn` reaches the first of those frames. */
   dfn: number;
+  dfnEnd: number;
   r: boolean;
   w: boolean;
+  /** The table entry (undefined for 'passthrough' and 'scratch' contexts). */
+  entry?: IommuEntry;
 }
 
 /**
- * Every (context, DFN) whose DMA reaches `mfn` (a reverse walk of all tables). Walks each context's
- * extents, never frames: O(total extents). 'passthrough' contexts reach every frame at DFN = MFN;
- * a 'scratch' context reaches the scratch page from every DFN (reported once, at DFN 0).
+ * Every (context, run of DFNs) whose DMA reaches a frame of `mfn`…`last` (a reverse walk of all
+ * tables). Walks each context's extents, never frames: O(total extents). 'passthrough' contexts
+ * reach every frame at DFN = MFN; a 'scratch' context reaches the scratch page from every DFN
+ * (reported once, at DFN 0).
  */
-export function contextsReaching(m: Machine, mfn: number): Reach[] {
+export function contextsReaching(m: Machine, mfn: number, last = mfn): Reach[] {
   const out: Reach[] = [];
-  if (!isFrame(mfn)) return out;
+  if (!isFrame(mfn) || !isFrame(last) || last < mfn) return out;
   for (const ctx of allContexts(m)) {
     if (ctx.mode === 'passthrough') {
-      out.push({ ctx, dfn: mfn, r: true, w: true });
+      out.push({ ctx, dfn: mfn, dfnEnd: last, r: true, w: true });
       continue;
     }
     if (ctx.mode === 'scratch') {
-      if (mfn === m.scratchMfn) out.push({ ctx, dfn: 0, r: true, w: true });
+      if (m.scratchMfn !== undefined && mfn <= m.scratchMfn && m.scratchMfn <= last) out.push({ ctx, dfn: 0, dfnEnd: 0, r: true, w: true });
       continue;
     }
     for (const e of ctx.table.entries()) {
       const base = e.value.base;
-      if (mfn >= base && mfn - base <= e.end - e.start) {
-        out.push({ ctx, dfn: e.start + (mfn - base), r: e.value.r, w: e.value.w });
-      }
+      const lo = Math.max(base, mfn);
+      const hi = Math.min(base + (e.end - e.start), last);
+      if (lo <= hi) out.push({ ctx, dfn: e.start + (lo - base), dfnEnd: e.start + (hi - base), r: e.value.r, w: e.value.w, entry: e.value });
     }
   }
   return out;

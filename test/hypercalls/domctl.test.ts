@@ -218,6 +218,25 @@ describe('domain.destroy', () => {
     expect(f.message).toContain('a grant mapping of vm2');
   });
 
+  it('mapping/leaked-pin names every holder of the held pages, not only those of the first page of each run', () => {
+    const rep = scenario(
+      labScenario(`  - op: grant.map
+    caller: vm2
+    granter: vm1
+    gfn: 0x100
+    flags: [host_map]
+    host_gfn: 0x9000
+${[0, 1, 2].map((i) => `  - op: iommu.map_foreign_page\n    bfn: ${0x20000 + i}\n    domid: vm1\n    gfn: ${0x101 + i}\n    flags: [read, write]\n`).join('')}  - op: domain.destroy
+    domid: vm1
+`),
+    );
+    expect(rules(rep)).toEqual(['mapping/leaked-pin']);
+    const f = rep.findings[0]!;
+    expect(f.message).toContain('4 of its pages are still referenced (e.g. MFN 0x1200)');
+    expect(f.message).toContain("dom0's IOMMU (map_foreign at BFNs 0x20000-0x20002)");
+    expect(f.message).toContain('a grant mapping of vm2');
+  });
+
   it('destroying the mapper releases its grant maps and foreign entries: no leak', () => {
     const rep = scenario(
       labScenario(`  - op: grant.map
