@@ -238,6 +238,8 @@ async function writeSummaryLine(lines: LineChunks, report: Pick<EmulateReport, '
 
 /** The end of the text of a trace: the end-of-run findings, then the summary line. */
 async function writeTextTail(lines: LineChunks, findings: Finding[], s: EmulateReport['summary']): Promise<void> {
+  // under a header, as a scenario's: without it they would read as the last call's findings
+  if (findings.length > 0) lines.line('end of trace:');
   await streamList(lines, findings, (f) => lines.line(formatEndFinding(f)));
   lines.line(formatSummaryText(s));
 }
