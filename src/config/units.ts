@@ -78,7 +78,9 @@ export function toBigInt(v: unknown): Parsed<bigint> {
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) return bad(`${v} is not a number`);
     if (!Number.isInteger(v)) return bad(`${v} is not a whole number`);
-    if (!Number.isSafeInteger(v)) return bad(`${v} is too large to be exact; quote it as a string`);
+    // (The value at hand is already rounded: JSON numbers are doubles. Showing it would show a
+    // number the user did not write.)
+    if (!Number.isSafeInteger(v)) return bad(`a number at or beyond 2^53 (about ${v.toExponential(3)}) is too large to be exact in JSON; quote it as a string`);
     return ok(BigInt(v));
   }
   if (typeof v === 'string') {
