@@ -6,7 +6,8 @@ import { resolve, relative, sep } from 'node:path';
 import { stat } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import type { CommandEnv } from '../cli.js';
-import { loadRepo } from '../check.js';
+import { applySuppressions, checkRuleIds, countFailedExpectations, loadRepo } from '../check.js';
+import type { Suppression } from '../config/load.js';
 import { buildMachine } from '../model/build.js';
 import { runScenario, emulateTrace, withAbi, encodeCallText, formatCallText, formatEmulateText, formatEndFinding, formatSummaryText, type CallReport, type EmulateReport, type Abi } from '../hypercalls/index.js';
 import { callReportJson, encodeCallReport, encodeJson, encodePrettyCallReport, encodePrettyJson, indentJson, indentText, prettyJson } from '../hypercalls/jsonl.js';
@@ -104,6 +105,7 @@ export function registerEmulate(program: Command, env: CommandEnv): void {
 async function emulateScenarioCommand(env: CommandEnv, paths: string[], o: EmulateOpts, stdinText?: Uint8Array): Promise<number> {
   const io = env.io;
   const repo = await loadRepo(paths, { cwd: io.cwd, stdinText });
+  checkRuleIds(repo.project.rules, repo.project.file ?? '.pviommu.yaml');
   const candidates = repo.config.hosts.flatMap((hc) => hc.scenarios.filter((s) => s.name === o.scenario && (o.host === undefined || hc.host.name === o.host)).map((s) => ({ hc, s })));
   if (candidates.length === 0) {
     const all = repo.config.hosts.flatMap((hc) => hc.scenarios.map((s) => s.name));
@@ -126,7 +128,9 @@ async function emulateScenarioCommand(env: CommandEnv, paths: string[], o: Emula
     io.stderr.write(printable(`pviommu: host ${hc.host.name} has input errors; a config with input errors is not emulated`) + '\n');
     return 1;
   }
-  const report = runScenario(hc, s, o.abi ? { abi: o.abi } : {});
+  // The project config applies as it does to check: its severities, and the scenario's
+  // suppression comments.
+  const report = withoutSuppressed(runScenario(hc, s, { ...(o.abi ? { abi: o.abi } : {}), severities: repo.project.rules }), repo.suppressions);
   report.findings = sortFindings(report.findings);
   const out = await sink(env, o.output, [...paths, ...repo.files]);
   try {
@@ -250,6 +254,25 @@ function endFindings(report: EmulateReport): Finding[] {
   return report.findings.filter((f) => !inCalls.has(f));
 }
 
+/**
+ * The report without the findings `# pviommu-disable-next-line` comments suppress (in the calls'
+ * lists and the report's), its summary counted again. (Emulate's JSON has no `suppressed` count:
+ * its shape is SPEC §6.2's.)
+ */
+function withoutSuppressed(report: EmulateReport, suppressions: Suppression[]): EmulateReport {
+  const gone = new Set(applySuppressions(report.findings, suppressions).suppressedFindings);
+  if (gone.size === 0) return report;
+  const keep = (fs: Finding[]) => fs.filter((f) => !gone.has(f));
+  const findings = keep(report.findings);
+  const count = (sev: string) => findings.filter((f) => f.severity === sev).length;
+  return {
+    ...report,
+    calls: report.calls.map((c) => (c.findings.some((f) => gone.has(f)) ? { ...c, findings: keep(c.findings) } : c)),
+    findings,
+    summary: { ...report.summary, errors: count('error'), warnings: count('warning'), failed_expectations: countFailedExpectations(findings) },
+  };
+}
+
 function exitFor(s: { errors: number; failed_expectations: number }): number {
   return s.errors > 0 || s.failed_expectations > 0 ? 1 : 0;
 }
@@ -308,6 +331,7 @@ async function emulateTraceCommand(env: CommandEnv, paths: string[], o: EmulateO
         display,
         scenario: display,
         keepCallFindings: false,
+        severities: loaded.severities,
         // After each chunk of input, what it produced is written before the next is read: a trace
         // arriving on a pipe shows each result as its line arrives, a slow reader of the output
         // holds the reading back, and at most one chunk's output waits in memory. (To a file this

@@ -1,8 +1,8 @@
 /** Shared by the commands that work on one host's model: load the repo, pick the host. */
 import type { Io } from './io.js';
-import { loadRepo, type RepoOptions } from '../check.js';
+import { checkRuleIds, loadRepo, type RepoOptions } from '../check.js';
 import type { HostConfig } from '../config/validate.js';
-import type { Finding } from '../policy/types.js';
+import type { Finding, SeverityOrOff } from '../policy/types.js';
 import { UsageError } from '../errors.js';
 import { closest } from '../util/suggest.js';
 import { checkReport, formatCheck } from '../report/index.js';
@@ -19,9 +19,10 @@ export async function loadHost(
   hostName: string | undefined,
   io: Io,
   opts: RepoOptions,
-): Promise<{ hc: HostConfig; findings: Finding[]; files: string[] } | undefined> {
+): Promise<{ hc: HostConfig; findings: Finding[]; files: string[]; severities: Record<string, SeverityOrOff> } | undefined> {
   // (Named host: the other hosts' documents are read, for their place in the repo, not validated.)
   const repo = await loadRepo(paths, { ...opts, cwd: io.cwd, ...(hostName !== undefined ? { onlyHost: hostName } : {}) });
+  checkRuleIds(repo.project.rules, repo.project.file ?? '.pviommu.yaml');
   const hosts = repo.config.hosts;
   let hc: HostConfig | undefined;
   if (hostName === undefined) {
@@ -44,7 +45,7 @@ export async function loadHost(
     io.stderr.write(printable(`pviommu: host ${hc!.host.name} has input errors; fix them first (see above)`) + '\n');
     return undefined;
   }
-  return { hc: hc!, findings: repo.findings, files: repo.files };
+  return { hc: hc!, findings: repo.findings, files: repo.files, severities: repo.project.rules };
 }
 
 /** Findings as the text report, on stderr (for commands whose stdout carries something else). */

@@ -8,7 +8,7 @@
  * `schema/invalid` finding at their node and the call is not made (its result is −EINVAL); see
  * args.ts for the line between findings and errnos.
  */
-import type { Finding, Location, Related, Severity, Subject } from '../policy/types.js';
+import type { Finding, Location, Related, Severity, SeverityOrOff, Subject } from '../policy/types.js';
 import type { NodePart, PathSeg } from '../config/source.js';
 import type { HostConfig, ScenarioCfg } from '../config/validate.js';
 import { getRule } from '../policy/registry.js';
@@ -46,6 +46,8 @@ export interface RunOptions {
   abi?: Abi;
   /** Keep every call's findings in the final list (default true); counts are kept either way. */
   keepCallFindings?: boolean;
+  /** Severities of rules as the project config gives them (`off`: the rule's findings are not made). */
+  severities?: Readonly<Record<string, SeverityOrOff>>;
 }
 
 export interface RunResult {
@@ -85,7 +87,7 @@ export function runScenario(
   const abi: Abi = opts.abi ?? scenario.abi ?? hc.host.pv_iommu.abi;
   const u = opts.unused;
   const machine = u !== undefined && u.hc === hc && u.pvIommu.abi === abi ? u : buildMachine(withAbi(hc, abi));
-  const session = new Session(machine, { abi, scenario: scenario.name, subject: { kind: 'Scenario', name: scenario.name }, keepCallFindings: opts.keepCallFindings ?? true, fallback: scenario.src.locate([]) });
+  const session = new Session(machine, { abi, scenario: scenario.name, subject: { kind: 'Scenario', name: scenario.name }, keepCallFindings: opts.keepCallFindings ?? true, fallback: scenario.src.locate([]), severities: opts.severities });
   const calls: CallReport[] = [];
   scenario.calls.forEach((call, i) => {
     calls.push(session.run({ call, locate: (p, part) => scenario.src.locate(['calls', i, ...(p ?? [])], part) }));
@@ -111,6 +113,7 @@ export function runCalls(
     subject: opts.subject,
     keepCallFindings: opts.keepCallFindings ?? true,
     fallback: opts.fallback,
+    severities: opts.severities,
   });
   for (const c of calls) onCall(session.run(c));
   return session.finish();
@@ -121,6 +124,7 @@ interface SessionOptions {
   scenario: string;
   subject?: Subject;
   keepCallFindings: boolean;
+  severities?: Readonly<Record<string, SeverityOrOff>>;
   /** Where end-of-run findings without a call of their own point. */
   fallback?: Location;
 }
@@ -205,6 +209,7 @@ export class Session {
 
   /** Add a finding to the current call. */
   private add(rule: string, message: string, path?: readonly PathSeg[], related?: Related[], part?: NodePart): void {
+    if (this.opts.severities?.[rule] === 'off') return;
     const f = this.finding(rule, message, this.cur!.locate(path, part), related);
     (this.curFound ??= []).push(f);
   }
@@ -214,8 +219,8 @@ export class Session {
     const index = this.index++;
     const result = fail('EINVAL');
     this.record(index, '', result);
-    const f = this.finding('schema/invalid', message, raw.locate());
-    return this.count({ index, op: '', caller: '', rc: result.rc, errno: result.errno, status: result.status, out: result.out, findings: [f] });
+    const found = this.opts.severities?.['schema/invalid'] === 'off' ? (NO_FINDINGS as Finding[]) : [this.finding('schema/invalid', message, raw.locate())];
+    return this.count({ index, op: '', caller: '', rc: result.rc, errno: result.errno, status: result.status, out: result.out, findings: found });
   }
 
   private count(rep: CallReport): CallReport {
@@ -343,7 +348,8 @@ export class Session {
   }
 
   private finding(rule: string, message: string, loc: Location, related?: Related[]): Finding {
-    const severity: Severity = getRule(rule)?.severity ?? 'error';
+    const o = this.opts.severities?.[rule];
+    const severity: Severity = o !== undefined && o !== 'off' ? o : (getRule(rule)?.severity ?? 'error');
     const f: Finding = { rule, severity, message, ...loc, host: this.machine.host.name };
     if (this.opts.subject) f.subject = this.opts.subject;
     if (related && related.length) f.related = related;
@@ -411,7 +417,8 @@ export class Session {
 
   /** The end-of-run checks; returns all findings and the final summary. */
   finish(): RunResult {
-    const end = [...this.danglingFindings(), ...this.leakedPinFindings()];
+    const off = this.opts.severities;
+    const end = [...this.danglingFindings(), ...this.leakedPinFindings()].filter((f) => off?.[f.rule] !== 'off');
     for (const f of end) {
       if (f.severity === 'error') this.summary.errors++;
       else if (f.severity === 'warning') this.summary.warnings++;

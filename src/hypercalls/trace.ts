@@ -325,6 +325,7 @@ export async function emulateTrace(
     scenario: opts.scenario ?? display,
     keepCallFindings: opts.keepCallFindings ?? true,
     fallback: { file: display, line: 1, column: 1, endLine: 1, endColumn: 1 },
+    severities: opts.severities,
   });
   await forEachTraceLine(file, (t) => onCall(t.error !== undefined ? session.invalid(t, t.error) : session.run(t)), display, opts.between);
   return session.finish();

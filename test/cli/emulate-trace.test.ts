@@ -4,7 +4,7 @@
  * lines written as bytes are formatCallText's.
  */
 import { describe, expect, it } from 'vitest';
-import { run, repo } from './helpers.js';
+import { run, repo, labCopy } from './helpers.js';
 import { main } from '../../src/cli.js';
 import { memoryIo } from '../../src/commands/io.js';
 import { lab } from '../hypercalls/helpers.js';
@@ -12,7 +12,7 @@ import { formatCallText } from '../../src/hypercalls/text.js';
 import type { CallReport } from '../../src/hypercalls/types.js';
 import type { Finding } from '../../src/policy/types.js';
 import { sortFindings } from '../../src/report/index.js';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -174,6 +174,38 @@ describe('emulate --trace output formats', () => {
     expect(q.stderr).toBe('');
     const piped = await run(['emulate', '.', '--trace', '-', '--host', 'h'], { cwd: dir, stdin: call });
     expect(piped.stderr).toBe('');
+  });
+
+  it('the project config applies as in check: its severities to a trace and a scenario, the scenario\'s suppression comments', async () => {
+    const dir = labCopy();
+    writeFileSync(join(dir, 't.jsonl'), '{"op":"memory.translate","domid":"vm1","gfns":["0x100"]}\n');
+    const sc = join(dir, 'scenarios/xengt-pv-iommu.yaml');
+    writeFileSync(sc, readFileSync(sc, 'utf8') + '  - op: memory.translate\n    domid: vm1\n    gfns: [0x101]\n');
+    const trace = () => run(['emulate', '.', '--trace', 't.jsonl', '--host', 'lab-1', '-f', 'jsonl'], { cwd: dir });
+    const scenarioRun = () => run(['emulate', '.', '--scenario', 'xengt-pv-iommu', '-f', 'json'], { cwd: dir });
+    const severities = (out: string, json: boolean) =>
+      json ? (JSON.parse(out).findings as Finding[]).map((f) => f.severity) : (JSON.parse(out.trimEnd().split('\n')[0]!).findings as Finding[]).map((f) => f.severity);
+    // as shipped: a warning each, exit 0
+    let t = await trace();
+    let c = await scenarioRun();
+    expect([t.code, severities(t.stdout, false), c.code, severities(c.stdout, true)]).toEqual([0, ['warning'], 0, ['warning']]);
+    // raised to error: exit 1, in the calls' findings and the counts
+    writeFileSync(join(dir, '.pviommu.yaml'), 'rules:\n  hypercall/raw-mfn-exposed: error\n');
+    [t, c] = [await trace(), await scenarioRun()];
+    expect([t.code, severities(t.stdout, false), c.code, severities(c.stdout, true), JSON.parse(c.stdout).summary.errors]).toEqual([1, ['error'], 1, ['error'], 1]);
+    // off: no finding at all
+    writeFileSync(join(dir, '.pviommu.yaml'), 'rules:\n  hypercall/raw-mfn-exposed: "off"\n');
+    [t, c] = [await trace(), await scenarioRun()];
+    expect([t.code, severities(t.stdout, false), c.code, severities(c.stdout, true)]).toEqual([0, [], 0, []]);
+    // a suppression comment in the scenario: the finding is gone from the call and the report
+    writeFileSync(join(dir, '.pviommu.yaml'), 'rules:\n  hypercall/raw-mfn-exposed: error\n');
+    writeFileSync(sc, readFileSync(sc, 'utf8').replace('    gfns: [0x101]\n', '    # pviommu-disable-next-line hypercall/raw-mfn-exposed -- the test reads it\n    gfns: [0x101]\n'));
+    c = await scenarioRun();
+    const report = JSON.parse(c.stdout) as { calls: { findings: Finding[] }[]; findings: Finding[]; summary: { errors: number } };
+    expect([c.code, report.findings, report.calls.flatMap((x) => x.findings), report.summary.errors]).toEqual([0, [], [], 0]);
+    // an unknown rule id there is bad usage, as for check
+    writeFileSync(join(dir, '.pviommu.yaml'), 'rules:\n  hypercall/nope: error\n');
+    expect((await trace()).code).toBe(2);
   });
 
   it('the trace and the config cannot both come from stdin (exit 2)', async () => {
