@@ -4,7 +4,8 @@ import { relative, resolve, sep } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { CommandEnv } from '../cli.js';
 import { xlToDomain } from '../xl/to-domain.js';
-import { autoDomid } from '../xl/load.js';
+import { autoDomid, decodeXl } from '../xl/load.js';
+import { validateDocs } from '../config/validate.js';
 import { domainToYaml } from '../xl/yaml.js';
 import { ioReason, ToolError } from '../errors.js';
 import { emit, nonNegativeInt } from './options.js';
@@ -34,13 +35,14 @@ export function registerImportXl(program: Command, env: CommandEnv): void {
     .action(async (file: string, o: { host?: string; domid?: number; role?: string; output?: string }) => {
       const io = env.io;
       const abs = resolve(io.cwd, file);
-      let text: string;
+      let buf: Buffer;
       try {
-        text = await readFile(abs, 'utf8');
+        buf = await readFile(abs);
       } catch (e) {
         throw new ToolError(`cannot read ${file}: ${ioReason(e)}`);
       }
       const display = relative(io.cwd, abs).split(sep).join('/');
+      const { text, notUtf8 } = decodeXl(display, buf);
       const d = xlToDomain(display, text, { host: o.host, domid: o.domid, role: o.role });
       // xl.cfg has no domid (Xen picks one at `xl create`); use the one `check` gives the .cfg.
       let note = '';
@@ -51,7 +53,10 @@ export function registerImportXl(program: Command, env: CommandEnv): void {
       // (control characters in the file name must not end the comment)
       const shown = display.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, '?');
       await emit(io, `# imported from ${shown} by pviommu import-xl\n${note}${domainToYaml(d.value)}`, o.output, [file]);
-      const findings = d.findings;
+      // What `check` would say of the document printed: its schema findings (at their places in the
+      // .cfg), so a Domain that check rejects is never handed over as if it were fine.
+      const schema = validateDocs([{ source: d.source, value: d.value, origin: 'xl' }]).findings.filter((f) => f.rule === 'schema/invalid');
+      const findings = [...(notUtf8 ? [notUtf8] : []), ...d.findings, ...schema];
       printFindings(io, findings, [display], 1);
       env.exit(findings.some((f) => f.severity === 'error') ? 1 : 0);
     });

@@ -605,7 +605,7 @@ export async function discoverFiles(paths: string[], opts: LoadOptions = {}): Pr
 // ─── files → documents ───────────────────────────────────────────────────────────────────────
 
 /** Where the first invalid UTF-8 sequence is: 1-based line and column. */
-function firstInvalidUtf8(buf: Buffer): { line: number; column: number } {
+export function firstInvalidUtf8(buf: Buffer): { line: number; column: number } {
   let i = 0;
   let lineStart = 0;
   let line = 1;

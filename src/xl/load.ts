@@ -5,7 +5,8 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { relative, resolve, sep } from 'node:path';
-import { discoverFiles, type RawDoc, type Suppression } from '../config/load.js';
+import { isUtf8 } from 'node:buffer';
+import { discoverFiles, firstInvalidUtf8, type RawDoc, type Suppression } from '../config/load.js';
 import { lineIndex, mayHaveDirectives, parseSuppressions } from '../config/yaml/suppressions.js';
 import { parseXl } from './parse.js';
 import type { Finding } from '../policy/types.js';
@@ -94,9 +95,10 @@ export async function loadXlFiles(
       findings.push({ rule: 'xl/syntax', severity: 'error', message: `${display} is ${buf.length} bytes; an xl.cfg file over 1 MiB is not a domain config`, file: display, line: 1, column: 1, endLine: 1, endColumn: 1 });
       continue;
     }
-    const text = new TextDecoder('utf-8', { fatal: false }).decode(buf);
+    const { text, notUtf8 } = decodeXl(display, buf);
     if (!explicit.has(abs) && !looksLikeXlCfg(text)) continue;
     files.push(display);
+    if (notUtf8) findings.push(notUtf8);
     const d = xlToDomain(display, text, opts.host !== undefined ? { host: opts.host } : {});
     findings.push(...d.findings);
     docs.push({ source: d.source, value: d.value, origin: 'xl' });
@@ -120,6 +122,17 @@ export async function loadXlFiles(
   }
   files.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return { docs, files, findings, suppressions };
+}
+
+/**
+ * An xl.cfg file's text. Bytes that are not UTF-8 are read as U+FFFD (so the rest of the file is
+ * still checked), with an xl/syntax finding at the first of them, as a YAML file gets.
+ */
+export function decodeXl(display: string, buf: Buffer): { text: string; notUtf8?: Finding } {
+  const text = buf.toString('utf8');
+  if (isUtf8(buf)) return { text };
+  const at = firstInvalidUtf8(buf);
+  return { text, notUtf8: { rule: 'xl/syntax', severity: 'error', message: 'file is not valid UTF-8; save it as UTF-8', file: display, line: at.line, column: at.column, endLine: at.line, endColumn: at.column + 1 } };
 }
 
 /** `# pviommu-disable-next-line RULE -- reason` comments of an xl.cfg file (same rules as YAML). */

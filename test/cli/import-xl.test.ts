@@ -1,5 +1,5 @@
 /** `pviommu import-xl FILE.cfg [--host H] [--domid N] [--role R] [--output FILE]` end to end (SPEC §6). */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
@@ -8,6 +8,38 @@ import { run, repo, ROOT, HOST, DOM0 } from './helpers.js';
 
 const WEB_VF = 'fixtures/xl-repo/guests/web-vf.cfg';
 const PVLINUX = 'fixtures/xl-repo/guests/example-pvlinux.cfg';
+
+describe('pviommu import-xl: a document check would reject is never handed over as fine', () => {
+  it('schema findings of the converted Domain point into the .cfg and exit 1; the YAML is still printed', async () => {
+    const dir = repo({
+      'hdr.cfg': '# pviommu: domid=0x7ff0 host=h1\nname="a"\nmemory=512\n',
+      'space.cfg': 'name="my vm"\nmemory=512\n',
+      'iomem.cfg': 'name="io"\nbuilder="hvm"\nmemory=512\niomem=["fffffffffffff,2"]\n',
+      'ok.cfg': 'name="ok"\nmemory=512\n',
+    });
+    const at = (r: { stderr: string }) => /^\s+(\d+:\d+)\s+error\s+.*schema\/invalid$/m.exec(r.stderr)?.[1];
+    const hdr = await run(['import-xl', 'hdr.cfg'], { cwd: dir });
+    expect([hdr.code, at(hdr)]).toEqual([1, '1:18']);
+    expect(hdr.stdout).toContain('domid: 32752');
+    const sp = await run(['import-xl', 'space.cfg'], { cwd: dir });
+    expect([sp.code, at(sp)]).toEqual([1, '1:6']);
+    const io = await run(['import-xl', 'iomem.cfg'], { cwd: dir });
+    expect(io.code).toBe(1);
+    expect(io.stderr).toMatch(/52-bit frame space/);
+    const ok = await run(['import-xl', 'ok.cfg'], { cwd: dir });
+    expect([ok.code, ok.stderr]).toEqual([0, '']);
+  });
+
+  it('a .cfg that is not UTF-8 is xl/syntax, in import-xl and in check', async () => {
+    const dir = repo({ 'host.yaml': HOST, 'dom0.yaml': DOM0, 'u.cfg': '' });
+    writeFileSync(join(dir, 'u.cfg'), Buffer.concat([Buffer.from('name="ok"\n# caf'), Buffer.from([0xe9]), Buffer.from('\nmemory=512\n')]));
+    const r = await run(['import-xl', 'u.cfg'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/2:6 +error +file is not valid UTF-8; save it as UTF-8 +xl\/syntax/);
+    const c = await run(['check', '.', '-f', 'json'], { cwd: dir });
+    expect(JSON.parse(c.stdout).findings.map((f: { rule: string; file: string; line: number; column: number }) => `${f.rule} ${f.file}:${f.line}:${f.column}`)).toEqual(['xl/syntax u.cfg:2:6']);
+  });
+});
 
 describe('pviommu import-xl', () => {
   it('prints one YAML Domain document that parses, with apiVersion, kind and name', async () => {
