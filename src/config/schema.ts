@@ -39,7 +39,20 @@ function unit<T>(json: Record<string, unknown>, parse: (v: unknown) => Parsed<T>
   return s;
 }
 
-const HEX_OR_INT = [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^\\s*(0x[0-9a-fA-F_]+|[0-9_]+)\\s*$' }];
+/** A frame number written as a string: decimal or `0x` hex, `_` allowed (as toBigInt reads it). */
+const FRAME_TEXT = '(0[xX][0-9a-fA-F_]+|[0-9_]+)';
+const HEX_OR_INT = [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: `^\\s*${FRAME_TEXT}\\s*$` }];
+/** The forms of one frame range (parseFrameRange). */
+const RANGE_FORMS = [
+  { type: 'string', pattern: `^\\s*${FRAME_TEXT}(\\s*-\\s*${FRAME_TEXT})?\\s*$` },
+  { type: 'integer', minimum: 0 },
+  {
+    type: 'object',
+    properties: { start: { anyOf: HEX_OR_INT }, end: { anyOf: HEX_OR_INT }, pages: { type: 'integer', minimum: 1 } },
+    required: ['start'],
+    additionalProperties: false,
+  },
+];
 
 export const frameSchema = unit(
   { description: 'frame number (4 KiB page): integer or "0x…" hex string', anyOf: HEX_OR_INT },
@@ -49,23 +62,14 @@ export const frameSchema = unit(
 export const rangeSchema = unit<FrameRange>(
   {
     description: 'inclusive frame range: "0x100-0x1ff", "0x100", {start, end} or {start, pages}',
-    anyOf: [
-      { type: 'string', pattern: '^\\s*\\S+(\\s*-\\s*\\S+)?\\s*$' },
-      { type: 'integer', minimum: 0 },
-      {
-        type: 'object',
-        properties: { start: { anyOf: HEX_OR_INT }, end: { anyOf: HEX_OR_INT }, pages: { type: 'integer', minimum: 1 } },
-        required: ['start'],
-        additionalProperties: false,
-      },
-    ],
+    anyOf: RANGE_FORMS,
   },
   parseFrameRange,
 );
 
 /** One range, or a list of ranges (`xen_mfns`). Errors name the offending entry. */
 export const rangeListSchema = unit<FrameRange[]>(
-  { description: 'a frame range or a list of frame ranges', anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+  { description: 'a frame range or a list of frame ranges', anyOf: [...RANGE_FORMS, { type: 'array', items: { anyOf: RANGE_FORMS } }] },
   (v) => {
     if (!Array.isArray(v)) {
       const r = parseFrameRange(v);
@@ -113,7 +117,7 @@ export const domidSchema = intSchema(0, 0x7fef, 'domid');
 
 /** A domain named by its `name` or its domid. */
 export const domainRefSchema = unit<string | number>(
-  { description: 'domain name or domid', anyOf: [{ type: 'string' }, { type: 'integer', minimum: 0 }] },
+  { description: 'domain name or domid', anyOf: [{ type: 'string' }, { type: 'integer', minimum: 0, maximum: 0x7fff }] },
   (v) => {
     if (typeof v === 'string' && !/^\s*(0x[0-9a-f]+|\d+)\s*$/i.test(v)) return { ok: true, value: v };
     const b = toBigInt(v);
@@ -229,8 +233,8 @@ const iomemSchema = unit<{ mfns: FrameRange; gfn?: number }>(
   {
     description: 'MFN range the domain may map, optionally "@GFN" where it appears (default 1:1)',
     anyOf: [
-      { type: 'string' },
-      { type: 'object', properties: { mfns: {}, gfn: { anyOf: HEX_OR_INT } }, required: ['mfns'], additionalProperties: false },
+      { type: 'string', pattern: `^\\s*${FRAME_TEXT}(\\s*-\\s*${FRAME_TEXT})?\\s*(@\\s*${FRAME_TEXT}\\s*)?$` },
+      { type: 'object', properties: { mfns: { anyOf: RANGE_FORMS }, gfn: { anyOf: HEX_OR_INT } }, required: ['mfns'], additionalProperties: false },
     ],
   },
   (v) => {
@@ -260,6 +264,10 @@ const iomemSchema = unit<{ mfns: FrameRange; gfn?: number }>(
 
 const MiB = 256; // pages per MiB
 
+/** A size xl accepts for the MMIO hole (its JSON: a size, described; the range is checked here). */
+const mmioHoleSchema = sizeSchema.refine((p) => p >= 256 * MiB && p <= 3840 * MiB, 'mmio_hole must be between 256MiB and 3840MiB (xl refuses other values)');
+jsonOf.set(mmioHoleSchema, { ...jsonOf.get(sizeSchema)!, description: 'size of the MMIO hole below 4 GiB, 256MiB to 3840MiB (xl mmio_hole=, in MiB there)' });
+
 export const DomainSchema = z.strictObject({
   ...common,
   kind: z.literal('Domain'),
@@ -278,9 +286,7 @@ export const DomainSchema = z.strictObject({
     .strictObject({ strategy: z.enum(['host', 'ignore']).optional(), policy: z.enum(['strict', 'relaxed']).optional() })
     .optional(),
   rdm_mem_boundary: sizeSchema.default(2048 * MiB),
-  mmio_hole: sizeSchema
-    .refine((p) => p >= 256 * MiB && p <= 3840 * MiB, 'mmio_hole must be between 256MiB and 3840MiB (xl refuses other values)')
-    .default(256 * MiB),
+  mmio_hole: mmioHoleSchema.default(256 * MiB),
   iomem: z.array(iomemSchema).default([]),
   live_migration: z.boolean().default(false),
   pv_iommu: z.boolean().default(false),

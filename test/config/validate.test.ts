@@ -1,5 +1,7 @@
 /** Schema validation → findings at the right node, cross-references, JSON Schema export. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { parse, parseAllDocuments } from 'yaml';
+import { conforms } from './json-schema.helpers.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -8,6 +10,8 @@ import { loadRepo } from '../../src/check.js';
 import { validateDocs } from '../../src/config/validate.js';
 import { jsonSchema, KINDS } from '../../src/config/schema.js';
 
+const ROOT = join(__dirname, '..', '..');
+const readdirRecursive = (d: string): string[] => readdirSync(d).flatMap((n) => (statSync(join(d, n)).isDirectory() ? readdirRecursive(join(d, n)) : [join(d, n)]));
 const HOST = 'apiVersion: pviommu/v1\nkind: Host\nname: h1\nram: 16GiB\n';
 const DOM0 = 'apiVersion: pviommu/v1\nkind: Domain\nname: dom0\ndomid: 0\ntype: pv\nrole: hardware\nmemory: 2GiB\n';
 
@@ -126,6 +130,50 @@ describe('cross-references', () => {
   it('a reference to a document that failed validation is not also "unknown"', () => {
     const { all } = check(HOST + '---\n' + DOM0 + '---\napiVersion: pviommu/v1\nkind: Domain\nname: vm1\ndomid: 1\ntype: hvm\nmemory: 1GiB\ndevice_model: dm1\n---\napiVersion: pviommu/v1\nkind: Domain\nname: dm1\ndomid: 2\ntype: pv\n');
     expect(all.map((f) => f.rule)).toEqual(['schema/invalid']);
+  });
+});
+
+describe('JSON Schema for editors agrees with check', () => {
+  // (YAML numbers as an editor's language server reads them: plain numbers)
+  const asJson = (yaml: string) => parse(yaml) as unknown;
+  const both = (yaml: string) => {
+    const loaded = loadText('t.yaml', yaml);
+    const checkOk = loaded.findings.length === 0 && validateDocs(loaded.docs).findings.filter((f) => f.rule === 'schema/invalid').length === 0;
+    return { checkOk, schemaOk: conforms(jsonSchema() as Record<string, unknown>, asJson(yaml)) };
+  };
+  const DOM = (extra: string) => `apiVersion: pviommu/v1\nkind: Domain\nname: vm1\nhost: h1\ndomid: 1\ntype: hvm\nmemory: 1GiB\n${extra}`;
+  const HST = (extra: string) => `${HOST}${extra}`;
+
+  it('every example and fixture document is valid under the schema', () => {
+    const files = readdirRecursive(join(ROOT, 'examples')).filter((f) => /\.ya?ml$/.test(f));
+    expect(files.length).toBeGreaterThan(5);
+    for (const f of files) {
+      for (const doc of parseAllDocuments(readFileSync(f, 'utf8'))) {
+        const v = doc.toJS() as { apiVersion?: unknown };
+        if (v?.apiVersion !== 'pviommu/v1') continue;
+        expect({ f, ok: conforms(jsonSchema() as Record<string, unknown>, v) }).toEqual({ f, ok: true });
+      }
+    }
+  });
+
+  it.each([
+    ['xen_mfns as a mapping', HST('xen_mfns: { start: 0x100, end: 0x1ff }\n'), true],
+    ['xen_mfns as one number', HST('xen_mfns: 0x100\n'), true],
+    ['xen_mfns as a list of mappings', HST('xen_mfns: [{ start: 0x100, pages: 16 }, "0x300-0x3ff"]\n'), true],
+    ['xen_mfns as words', HST('xen_mfns: "lots"\n'), false],
+    ['mmio_hole in range', DOM('mmio_hole: 1GiB\n'), true],
+    ['mmio_hole not a size', DOM('mmio_hole: hello\n'), false],
+    ['mmio_hole too small', DOM('mmio_hole: 100MiB\n'), false],
+    ['iomem with @gfn', DOM('iomem: ["0xfed00-0xfed01@0x1000", { mfns: { start: 0xfee00, pages: 1 }, gfn: 0x2000 }]\n'), true],
+    ['iomem as words', DOM('iomem: ["garbage"]\n'), false],
+    ['iomem mfns not a range', DOM('iomem: [{ mfns: true }]\n'), false],
+    ['device_model out of range', DOM('device_model: 99999\n'), false],
+    ['device_model by name', DOM('device_model: dm1\n'), true],
+  ])('%s', (_what, yaml, ok) => {
+    const r = both(yaml);
+    expect(r.checkOk).toBe(ok);
+    // the schema is looser only where a range needs the model (mmio_hole's bounds are not in it)
+    expect(r.schemaOk).toBe(ok || _what === 'mmio_hole too small');
   });
 });
 
