@@ -252,8 +252,9 @@ export function formatBytes(bytes: bigint): string {
     ['KiB', 1n << 10n],
   ];
   // The largest unit the size reaches, with up to two decimals when they are exact ("1.5 GiB",
-  // "1.25 GiB"); otherwise the largest unit that divides it ("1048580 KiB" for 1 GiB + 4 KiB: a
-  // rounded "1.0 GiB" would hide the very page a finding is about).
+  // "1.25 GiB"); otherwise the largest unit that divides it, and the size in the first unit
+  // rounded beside it ("1048580 KiB (about 1.00 GiB)" for 1 GiB + 4 KiB: "1.0 GiB" alone would
+  // hide the very page a finding is about).
   for (let i = 0; i < units.length; i++) {
     const [name, mul] = units[i]!;
     if (bytes < mul) continue;
@@ -264,8 +265,9 @@ export function formatBytes(bytes: bigint): string {
       const frac = (rem * 100n) / mul;
       return `${whole}.${String(frac).padStart(2, '0').replace(/0+$/, '')} ${name}`;
     }
-    for (const [smaller, m] of units.slice(i + 1)) if (bytes % m === 0n) return `${bytes / m} ${smaller}`;
-    break;
+    const about = `about ${(Number(bytes) / Number(mul)).toFixed(2)} ${name}`;
+    for (const [smaller, m] of units.slice(i + 1)) if (bytes % m === 0n) return `${bytes / m} ${smaller} (${about})`;
+    return `${bytes} B (${about})`;
   }
   return `${bytes} B`;
 }

@@ -132,11 +132,11 @@ describe('sizes (binary units, whole pages)', () => {
 
   it('never rounds a size: one page over a whole unit is written in a unit that holds it exactly', () => {
     // 1 GiB + 4 KiB used to read "1.0 GiB", right where a boundary finding needs the page
-    expect(formatPages(262145)).toBe('1048580 KiB');
-    expect(formatPages(131073)).toBe('524292 KiB');
-    expect(formatPages(4000)).toBe('16000 KiB'); // 15.625 MiB
-    expect(formatPages(3 * 256 + 1)).toBe('3076 KiB');
-    expect(formatPages(262144 * 1024 + 256)).toBe('1048577 MiB'); // 1 TiB + 1 MiB
+    expect(formatPages(262145)).toBe('1048580 KiB (about 1.00 GiB)');
+    expect(formatPages(131073)).toBe('524292 KiB (about 512.00 MiB)');
+    expect(formatPages(4000)).toBe('16000 KiB (about 15.63 MiB)'); // 15.625 MiB
+    expect(formatPages(3 * 256 + 1)).toBe('3076 KiB (about 3.00 MiB)');
+    expect(formatPages(262144 * 1024 + 256)).toBe('1048577 MiB (about 1.00 TiB)'); // 1 TiB + 1 MiB
   });
 });
 

@@ -89,7 +89,7 @@ describe('inspect', () => {
 
   it('text: aligned extent tables', () => {
     const text = formatInspectText(inspect(m0()) as InspectData);
-    expect(text).toContain('host lab (intel, 16000 KiB RAM in 2 ranges, highest MFN 0xfff)');
+    expect(text).toContain('host lab (intel, 16000 KiB (about 15.63 MiB) RAM in 2 ranges, highest MFN 0xfff)');
     expect(text).toContain('pv-iommu: abi xs, usable, foreign window at 0x100000');
     const lines = text.split('\n');
     const i = lines.findIndex((l) => l.startsWith('iommu context dom0'));
