@@ -8,12 +8,14 @@ import { autoDomid, decodeXl } from '../xl/load.js';
 import { validateDocs } from '../config/validate.js';
 import { domainToYaml } from '../xl/yaml.js';
 import { ioReason, ToolError } from '../errors.js';
-import { emit, nonNegativeInt } from './options.js';
+import { emit, examples } from './options.js';
 import { printFindings } from './repo.js';
 
-/** `--domid N`: 0..0x7fef (0x7ff0 and above are Xen's reserved ids). */
+/** `--domid N`: decimal or 0x hex (as domids are written everywhere else), 0..0x7fef (0x7ff0 and above are Xen's reserved ids). */
 function domidArg(value: string): number {
-  const n = nonNegativeInt(value);
+  const s = value.trim();
+  if (!/^(0x[0-9a-f]+|\d+)$/i.test(s)) throw new InvalidArgumentError(`expected a domid (decimal or 0x hex), got "${value}"`);
+  const n = Number(BigInt(s) > 0x7fffn ? 0x8000 : BigInt(s));
   if (n > 0x7fef) throw new InvalidArgumentError(`domid ${value} is out of range 0..32751 (0x7ff0 and above are Xen's reserved ids)`);
   return n;
 }
@@ -29,9 +31,13 @@ export function registerImportXl(program: Command, env: CommandEnv): void {
     )
     .argument('<file>', 'xl.cfg file')
     .option('--host <name>', 'the Host the domain runs on (default: `# pviommu: host=` in the file)')
-    .option('--domid <n>', 'the domain id (default: `# pviommu: domid=` in the file, else one derived from the name, as `check` does)', domidArg)
+    .option('--domid <n>', 'the domain id, decimal or 0x hex (default: `# pviommu: domid=` in the file; else 0 for the hardware domain, one derived from the name otherwise, as `check` does)', domidArg)
     .addOption(new Option('--role <role>', 'the domain\'s role (default: `# pviommu: role=` in the file, else guest)').choices(['hardware', 'control', 'driver', 'guest']))
     .option('-o, --output <file>', 'write the YAML to FILE instead of stdout')
+    .addHelpText(
+      'after',
+      examples('pviommu import-xl fixtures/xl-repo/guests/web-vf.cfg', 'pviommu import-xl /etc/xen/guest.cfg --host lab-1 --domid 12 -o domains/guest.yaml'),
+    )
     .action(async (file: string, o: { host?: string; domid?: number; role?: string; output?: string }) => {
       const io = env.io;
       const abs = resolve(io.cwd, file);

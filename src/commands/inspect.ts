@@ -4,7 +4,7 @@ import type { CommandEnv } from '../cli.js';
 import { buildMachine } from '../model/build.js';
 import { inspect, formatInspectText, translateGfn, formatTranslateText, type InspectWhat } from '../model/inspect.js';
 import { UsageError } from '../errors.js';
-import { emit, frameArg, stdinFor } from './options.js';
+import { emit, examples, frameArg, stdinFor } from './options.js';
 import { loadHost } from './repo.js';
 
 const WHAT: InspectWhat[] = ['p2m', 'iommu', 'pages'];
@@ -33,6 +33,10 @@ export function registerInspect(program: Command, env: CommandEnv): void {
     .option('--what <tables>', 'p2m, iommu, pages (comma-separated or repeated; default all)', whatArg)
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('-o, --output <file>', 'write to FILE instead of stdout')
+    .addHelpText(
+      'after',
+      examples('pviommu inspect examples/lab', 'pviommu inspect examples/lab --what iommu --domain dom0', 'pviommu inspect examples/lab --what p2m,pages --domain vm1 --format json'),
+    )
     .action(async (paths: string[], o: { host?: string; domain?: string; what?: InspectWhat[]; format: 'text' | 'json'; output?: string }) => {
       const io = env.io;
       const loaded = await loadHost(paths, o.host, io, { stdinText: await stdinFor(paths, io) });
@@ -58,6 +62,7 @@ export function registerTranslate(program: Command, env: CommandEnv): void {
     .requiredOption('--gfn <n>', 'the guest frame number (decimal or 0x hex)', frameArg)
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('-o, --output <file>', 'write to FILE instead of stdout')
+    .addHelpText('after', examples('pviommu translate examples/lab --domain vm1 --gfn 0x100', 'pviommu translate examples/lab --domain 1 --gfn 256 --format json'))
     .action(async (paths: string[], o: { host?: string; domain: string; gfn: number; format: 'text' | 'json'; output?: string }) => {
       const io = env.io;
       const loaded = await loadHost(paths, o.host, io, { stdinText: await stdinFor(paths, io) });

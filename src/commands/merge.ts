@@ -11,7 +11,7 @@ import { CHECK_FORMATS, type CheckFormat, type CheckReport } from '../report/typ
 import { mergeReports } from '../report/merge.js';
 import { RULES } from '../policy/registry.js';
 import { shouldColor } from '../report/color.js';
-import { emit, nonNegativeInt } from './options.js';
+import { emit, examples, nonNegativeInt } from './options.js';
 import { verdict } from './check.js';
 import { countFailedExpectations } from '../check.js';
 
@@ -29,6 +29,14 @@ export function registerMerge(program: Command, env: CommandEnv): void {
     .addOption(new Option('-f, --format <format>', 'output format').choices(CHECK_FORMATS as string[]).default('json'))
     .option('-o, --output <file>', 'write the merged report to FILE instead of stdout')
     .option('--max-warnings <n>', 'exit 1 when there are more than N warnings', nonNegativeInt)
+    .addHelpText(
+      'after',
+      examples(
+        'pviommu check fleet --shard 1/2 --format json -o shard-1.json    # one CI job per shard',
+        'pviommu check fleet --shard 2/2 --format json -o shard-2.json',
+        'pviommu merge shard-*.json --format sarif -o pviommu.sarif',
+      ),
+    )
     .action(async (files: string[], o: { format: CheckFormat; output?: string; maxWarnings?: number }) => {
       const io = env.io;
       const reports: CheckReport[] = [];

@@ -56,3 +56,8 @@ export function shardArg(value: string): { index: number; count: number } {
   if (count < 1 || index < 1 || index > count) throw new InvalidArgumentError(`shard ${value}: INDEX must be between 1 and COUNT`);
   return { index, count };
 }
+
+/** `--help` ends with these command lines, as examples to copy (each one runs from the repo's root). */
+export function examples(...lines: string[]): string {
+  return '\nExamples:\n' + lines.map((l) => `  ${l}`).join('\n');
+}

@@ -5,12 +5,14 @@ import { RULES, getRule, docsPath } from '../policy/registry.js';
 import { readPackageFile } from './io.js';
 import { UsageError, ToolError } from '../errors.js';
 import { closest } from '../util/suggest.js';
+import { examples } from './options.js';
 
 export function registerRules(program: Command, env: CommandEnv): void {
   program
     .command('rules')
     .summary('list every rule with its id, default severity and description')
     .addOption(new Option('-f, --format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addHelpText('after', examples('pviommu rules', "pviommu rules --format json | jq -r '.rules[] | select(.severity == \"error\") | .id'"))
     .action((o: { format: 'text' | 'json' }) => {
       if (o.format === 'json') {
         const list = RULES.map((r) => ({ id: r.id, severity: r.severity, phase: r.phase, description: r.description, docs: docsPath(r.id) }));
@@ -28,6 +30,7 @@ export function registerExplain(program: Command, env: CommandEnv): void {
     .command('explain')
     .summary("print one rule's documentation")
     .argument('<rule>', 'rule id, e.g. dma/isolation')
+    .addHelpText('after', examples('pviommu explain dma/isolation', 'pviommu explain pci/multiple-owners | less'))
     .action((id: string) => {
       const rule = getRule(id);
       if (!rule) {

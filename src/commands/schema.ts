@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import type { CommandEnv } from '../cli.js';
 import { jsonSchema, KINDS, type Kind } from '../config/schema.js';
-import { emit } from './options.js';
+import { emit, examples } from './options.js';
 
 export function registerSchema(program: Command, env: CommandEnv): void {
   program
@@ -16,6 +16,7 @@ export function registerSchema(program: Command, env: CommandEnv): void {
     )
     .addOption(new Option('-k, --kind <kind>', 'one document kind only').choices(KINDS))
     .option('-o, --output <file>', 'write to FILE instead of stdout')
+    .addHelpText('after', examples('pviommu schema -o pviommu.schema.json', 'pviommu schema --kind Domain'))
     .action(async (o: { kind?: Kind; output?: string }) => {
       await emit(env.io, JSON.stringify(jsonSchema(o.kind), null, 2) + '\n', o.output, []);
     });

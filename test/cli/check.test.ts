@@ -137,6 +137,22 @@ describe('pviommu check', () => {
     expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
+  it('every command\'s --help ends with examples, and each example of a command reading the repo runs', async () => {
+    for (const c of ['check', 'emulate', 'translate', 'inspect', 'rules', 'explain', 'schema', 'import-xl', 'merge']) {
+      const h = await run([c, '--help']);
+      expect({ c, code: h.code, examples: /\nExamples:\n {2}pviommu /.test(h.stdout) }).toEqual({ c, code: 0, examples: true });
+    }
+    // the ones that read only what the repo ships (no pipes, no files of the reader's own)
+    for (const c of ['translate', 'inspect', 'explain', 'schema', 'import-xl']) {
+      const lines = (await run([c, '--help'])).stdout.split('\nExamples:\n')[1]!.split('\n').filter((l) => l.startsWith('  pviommu '));
+      for (const l of lines) {
+        const argv = l.trim().split(/\s+/).slice(1);
+        if (argv.some((a) => a === '|' || a === '-o' || a.startsWith('/'))) continue;
+        expect({ l, code: (await run(argv)).code }).toEqual({ l, code: 0 });
+      }
+    }
+  });
+
   it('reads stdin with -', async () => {
     const r = await run(['check', '-', '--format', 'json'], { stdin: HOST + '---\n' + DOM0 });
     expect(r.code).toBe(0);

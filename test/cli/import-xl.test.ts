@@ -149,7 +149,7 @@ describe('pviommu import-xl', () => {
   });
 
   it('bad usage is exit 2: no file, an unknown role, a domid out of range, an unknown option', async () => {
-    for (const args of [[], [WEB_VF, '--role', 'boss'], [WEB_VF, '--domid', '32752'], [WEB_VF, '--domid', '-1'], [WEB_VF, '--bogus']]) {
+    for (const args of [[], [WEB_VF, '--role', 'boss'], [WEB_VF, '--domid', '32752'], [WEB_VF, '--domid', '0x7ff0'], [WEB_VF, '--domid', '99999999999999999999'], [WEB_VF, '--domid', '-1'], [WEB_VF, '--domid', '0x'], [WEB_VF, '--bogus']]) {
       const r = await run(['import-xl', ...args]);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stdout, args.join(' ')).toBe('');
@@ -157,6 +157,9 @@ describe('pviommu import-xl', () => {
     }
     const top = await run(['import-xl', WEB_VF, '--domid', '32751']);
     expect(top.code).toBe(0);
+    // hex as everywhere else a domid is written
+    const hex = await run(['import-xl', WEB_VF, '--domid', '0x10']);
+    expect([hex.code, /^domid: 16$/m.test(hex.stdout)]).toEqual([0, true]);
   });
 
   it('is listed in the help', async () => {
