@@ -298,6 +298,19 @@ export function formatBdf(b: Bdf): string {
   return `${h(b.seg, 4)}:${h(b.bus, 2)}:${h(b.dev, 2)}.${b.fn}`;
 }
 
+/**
+ * BDFs of the phantom functions of the device at `bdf`: with `phantom_stride` s, function f is
+ * followed by f+s, f+2s, … while still in the same slot (fn ≤ 7), as Xen's assign loop does
+ * (`devfn += pdev->phantom_stride` while `PCI_SLOT(devfn) == PCI_SLOT(pdev->devfn)`).
+ */
+export function phantomBdfs(bdf: string, stride: number): string[] {
+  const b = parseBdf(bdf);
+  if (!stride || !b.ok) return [];
+  const out: string[] = [];
+  for (let fn = b.value.fn + stride; fn <= 7; fn += stride) out.push(formatBdf({ ...b.value, fn }));
+  return out;
+}
+
 /** devfn byte as Xen packs it. */
 export function devfn(b: Bdf): number {
   return (b.dev << 3) | b.fn;

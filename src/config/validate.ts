@@ -16,7 +16,7 @@ import {
   type Kind,
   type ScenarioInput,
 } from './schema.js';
-import { looksLikeBdf, parseBdf, formatBdf, rangeText, type FrameRange } from './units.js';
+import { looksLikeBdf, parseBdf, formatBdf, phantomBdfs, rangeText, type FrameRange } from './units.js';
 import { closest } from '../util/suggest.js';
 
 export interface HostCfg extends Omit<HostInput, 'xen_mfns'> {
@@ -474,7 +474,9 @@ function crossReference(
         if (!found) {
           const bdf = looksLikeBdf(p.dev);
           const hint = bdf ? undefined : closest(p.dev, devNames);
-          findings.push(findingAt(dom.src, ['pci', i, 'dev'], 'ref/unknown', 'error', bdf ? `Domain ${dom.name} assigns PCI device ${p.dev}, but host ${host} has no Device with that BDF; add a Device document for it` : `Domain ${dom.name} assigns device ${JSON.stringify(p.dev)}, which no Device on host ${host} defines${hint ? ` — did you mean \`${hint}\`?` : ''}`, { host, subject: sub('Domain', dom.name) }));
+          const norm = bdf ? parseBdf(p.dev) : undefined;
+          const real = norm?.ok ? hc.devices.find((d) => phantomBdfs(d.bdf, d.phantom_stride).includes(formatBdf(norm.value))) : undefined;
+          findings.push(findingAt(dom.src, ['pci', i, 'dev'], 'ref/unknown', 'error', real ? `Domain ${dom.name} assigns PCI device ${p.dev}, a phantom function of ${real.name} (${real.bdf}, phantom_stride ${real.phantom_stride}): Xen has no PCI device for it (ENODEV) and assigns it together with ${real.name}; assign ${real.name} instead` : bdf ? `Domain ${dom.name} assigns PCI device ${p.dev}, but host ${host} has no Device with that BDF; add a Device document for it` : `Domain ${dom.name} assigns device ${JSON.stringify(p.dev)}, which no Device on host ${host} defines${hint ? ` — did you mean \`${hint}\`?` : ''}`, { host, subject: sub('Domain', dom.name) }));
         }
       });
       if (dom.device_model !== undefined && !domainExists(dom.device_model)) {

@@ -70,6 +70,16 @@ describe('schema findings', () => {
     expect(brief(check(HOST + 'xen_mfns: "0x3ffff0-0x400000"\n').all)).toEqual(['schema/invalid@5:11']);
   });
 
+  it('a pci entry naming a phantom function by BDF says whose phantom it is (no Device document is wanted for it)', () => {
+    const nvme = 'apiVersion: pviommu/v1\nkind: Device\nname: nvme\nbdf: "0000:04:00.0"\nphantom_stride: 2\n';
+    const vm = (bdf: string) => `apiVersion: pviommu/v1\nkind: Domain\nname: vm2\ndomid: 2\ntype: hvm\nmemory: 1GiB\npci: [{ dev: "${bdf}" }]\n`;
+    const phantom = check([HOST, DOM0, nvme, vm('04:00.2')].join('---\n')).all;
+    expect(phantom.map((f) => f.rule)).toEqual(['ref/unknown']);
+    expect(phantom[0]!.message).toBe('Domain vm2 assigns PCI device 04:00.2, a phantom function of nvme (0000:04:00.0, phantom_stride 2): Xen has no PCI device for it (ENODEV) and assigns it together with nvme; assign nvme instead');
+    // a BDF that is no device's phantom keeps the plain message
+    expect(check([HOST, DOM0, nvme, vm('04:00.1')].join('---\n')).all[0]!.message).toMatch(/has no Device with that BDF; add a Device document for it$/);
+  });
+
   it('a nested unknown key names its path', () => {
     const { all } = check(HOST.replace('ram: 16GiB', 'ram: 16GiB\niommu:\n  dom0: stict\n  quarantne: none'));
     expect(brief(all)).toEqual(['schema/invalid@6:9', 'schema/invalid@7:3']);

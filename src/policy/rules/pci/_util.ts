@@ -8,7 +8,7 @@
 import type { DeviceCfg, DomainCfg, HostConfig } from '../../../config/validate.js';
 import { findDevice } from '../../../config/validate.js';
 import type { PciEntry } from '../../../config/schema.js';
-import { formatBdf, formatPages, parseBdf, rangeText, type Bdf, type FrameRange } from '../../../config/units.js';
+import { formatPages, phantomBdfs, rangeText, type FrameRange } from '../../../config/units.js';
 import type { NodeRef } from '../../rule.js';
 import type { Subject } from '../../types.js';
 
@@ -76,24 +76,9 @@ export function ownerOf(hc: HostConfig, dev: DeviceCfg, list: readonly Assignmen
   return list.find((a) => a.dev === dev)?.dom ?? hardwareDomain(hc);
 }
 
-function bdfOf(s: string): Bdf | undefined {
-  const b = parseBdf(s);
-  return b.ok ? b.value : undefined;
-}
-
-/**
- * BDFs of a device's phantom functions: with `phantom_stride` s, function f is followed by
- * f+s, f+2s, … while still in the same slot (fn ≤ 7), as Xen's assign loop does
- * (`devfn += pdev->phantom_stride` while `PCI_SLOT(devfn) == PCI_SLOT(pdev->devfn)`).
- */
+/** BDFs of a device's phantom functions (`phantomBdfs`). */
 export function phantomFunctions(dev: DeviceCfg): string[] {
-  const stride = dev.phantom_stride;
-  if (!stride) return [];
-  const b = bdfOf(dev.bdf);
-  if (!b) return [];
-  const out: string[] = [];
-  for (let fn = b.fn + stride; fn <= 7; fn += stride) out.push(formatBdf({ ...b, fn }));
-  return out;
+  return phantomBdfs(dev.bdf, dev.phantom_stride);
 }
 
 /**
