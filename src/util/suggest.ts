@@ -74,7 +74,14 @@ export function closest(word: string, candidates: readonly string[]): string | u
   return answer;
 }
 
+/**
+ * Words longer than this get no suggestion: the table costs length² (a 100,000-character name
+ * took minutes), and nobody mistypes a name that long by a few characters.
+ */
+const MAX_SUGGESTED_WORD = 1024;
+
 function nearest(word: string, candidates: readonly string[]): string | undefined {
+  if (word.length > MAX_SUGGESTED_WORD) return undefined;
   let best: string | undefined;
   let bestD = Infinity;
   const w = word.toLowerCase();

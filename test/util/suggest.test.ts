@@ -63,6 +63,11 @@ describe('closest', () => {
     expect(closest('memory', ['memory'])).toBeUndefined();
   });
 
+  it('gives no suggestion for a word over 1,024 characters (its table would cost length²), and does up to it', () => {
+    expect(closest('v'.repeat(1023) + 'w', ['v'.repeat(1024)])).toBe('v'.repeat(1024));
+    expect(closest('v'.repeat(1024) + 'w', ['v'.repeat(1025)])).toBeUndefined();
+  });
+
   it('answers a repeated question the same way, and a changed candidate list anew', () => {
     const names = ['vm01', 'vm02', 'dom0'];
     expect(closest('vm0l', names)).toBe('vm01');
