@@ -85,6 +85,10 @@ describe('readYaml11', () => {
     expect(readYaml11('.5')).toEqual({ type: 'float', value: 0.5, base: 'decimal' });
     expect(readYaml11('+0x1F')).toEqual({ type: 'int', value: 31n, base: 'hex' });
     expect(readYaml11('nope')).toEqual({ type: 'str' });
+    expect(readYaml11('-.inf')).toEqual({ type: 'float', value: -Infinity, base: 'decimal' });
+    expect(readYaml11('+.Inf')).toEqual({ type: 'float', value: Infinity, base: 'decimal' });
+    // both versions read a signed infinity alike: no warning
+    expect(ambiguityMessage('-.inf', -Infinity)).toBeNull();
   });
 
   it('an integer written alike in both versions is quiet; one with a leading zero, a sign or an underscore is read both ways', () => {

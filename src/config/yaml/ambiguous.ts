@@ -30,6 +30,7 @@ const INT_HEX = /^([-+]?)0x([0-9a-fA-F_]+)$/;
 const INT_SEXA = /^[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+$/;
 const FLOAT_DEC = /^[-+]?(?:[0-9][0-9_]*\.[0-9_]*|\.[0-9_]+)(?:[eE][-+][0-9]+)?$/;
 const FLOAT_SEXA = /^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*$/;
+const FLOAT_INF = /^([-+]?)\.(?:inf|Inf|INF)$/;
 
 function signed(sign: string, v: bigint): bigint {
   return sign === '-' ? -v : v;
@@ -93,6 +94,7 @@ export function readYaml11(src: string): Yaml11Reading {
     return { type: 'int', value: signed(m[1]!, BigInt('0x' + digitsOnly(m[2]!))), base: 'hex' };
   }
   if (INT_SEXA.test(src)) return { type: 'int', value: sexagesimalInt(src), base: 'base 60' };
+  if ((m = FLOAT_INF.exec(src))) return { type: 'float', value: m[1] === '-' ? -Infinity : Infinity, base: 'decimal' };
   if (FLOAT_DEC.test(src)) return { type: 'float', value: Number(digitsOnly(src)), base: 'decimal' };
   if (FLOAT_SEXA.test(src)) return { type: 'float', value: sexagesimal(src), base: 'base 60' };
   return STR_11;
