@@ -149,6 +149,7 @@ export function validateDocs(raw: readonly RawDoc[], onlyHost?: string, dropped 
       brokenHosts.add(kind === 'Host' ? (name ?? '') : typeof obj.host === 'string' ? obj.host : '');
       continue;
     }
+    if (kind === 'Scenario') keepProtoKeys(value, r.data as { calls: Record<string, unknown>[] });
     const p = { kind, data: r.data, src, origin: doc.origin } as Parsed<never>;
     if (kind === 'Host') hosts.push(p);
     else if (kind === 'Device') devices.push(p);
@@ -224,6 +225,25 @@ function issueFinding(
       message = `\`${field ?? kind}\` of ${where}: ${issue.message}`;
   }
   return findingAt(src, at, 'schema/invalid', 'error', message, { part, ...(subject ? { subject } : {}) });
+}
+
+/**
+ * A call's `__proto__` key (or its `expect`'s), an own key of the document's value, is lost when
+ * zod copies the open call mapping (it becomes the prototype): put it back as an own key, so the
+ * run reports it as an unknown argument or output, as it does for a trace line's.
+ */
+function keepProtoKeys(raw: unknown, data: { calls: Record<string, unknown>[] }): void {
+  const calls = (raw as { calls?: unknown } | null)?.calls;
+  if (!Array.isArray(calls)) return;
+  const own = (from: unknown, to: unknown): void => {
+    if (from === null || typeof from !== 'object' || to === null || typeof to !== 'object' || !Object.hasOwn(from, '__proto__')) return;
+    Object.defineProperty(to, '__proto__', { value: (from as Record<string, unknown>)['__proto__'], enumerable: true, writable: true, configurable: true });
+  };
+  calls.forEach((c, i) => {
+    const parsed = data.calls[i];
+    own(c, parsed);
+    own((c as { expect?: unknown } | null)?.expect, parsed?.expect);
+  });
 }
 
 /** The first frame of `r` that no range of `cover` holds, or undefined. */

@@ -72,6 +72,22 @@ describe('pviommu check', () => {
     expect(JSON.parse(r.stdout).summary).toMatchObject({ files: 3, documents: 4, skipped: 1 });
   });
 
+  it('a `__proto__` key is a key like any other: an unknown argument, an expected output, an unknown rule id', async () => {
+    const dir = labCopy();
+    const sc = join(dir, 'scenarios/xengt-pv-iommu.yaml');
+    const extra = '  - op: iommu.query_caps\n    __proto__: 1\n  - op: iommu.query_caps\n    expect: { __proto__: { status: -1 } }\n';
+    writeFileSync(sc, readFileSync(sc, 'utf8') + extra);
+    const r = await run(['check', '.', '-f', 'json'], { cwd: dir });
+    const found = JSON.parse(r.stdout).findings.map((f: { rule: string; message: string }) => [f.rule, /__proto__/.test(f.message)]);
+    expect(found).toEqual([
+      ['schema/invalid', true],
+      ['scenario/expectation-failed', true],
+    ]);
+    writeFileSync(join(dir, '.pviommu.yaml'), 'rules: { __proto__: "off" }\n');
+    const p = await run(['check', '.'], { cwd: dir });
+    expect([p.code, p.stderr]).toEqual([2, `pviommu: error: ${join(dir, '.pviommu.yaml')}: unknown rule id \`__proto__\` (see \`pviommu rules\`)\n`]);
+  });
+
   it('a finding of severity error exits 1, with file:line:col and rule id', async () => {
     const dir = repo({
       'h.yaml': HOST,
