@@ -158,4 +158,30 @@ describe('merge: inputs it cannot take are exit 2 with one line naming the file 
       expect(r.stderr.startsWith(`pviommu: error: ${message}`)).toBe(true);
     }
   });
+
+  it('a finding without a place, of an unknown severity, or not a finding at all: exit 2 in every format, naming where', async () => {
+    const ok = { rule: 'dma/fault', severity: 'error', message: 'm', file: 'a.yaml', line: 1, column: 1 };
+    const cases: [unknown, string][] = [
+      [{ ...ok, file: undefined }, 'findings[0].file'],
+      [null, 'findings[0]'],
+      [{ ...ok, severity: 'fatal' }, 'findings[0].severity'],
+      [{}, 'findings[0].rule'],
+      [{ ...ok, message: 5 }, 'findings[0].message'],
+      [{ ...ok, related: [null] }, 'findings[0].related[0]'],
+      [{ ...ok, related: 'x' }, 'findings[0].related'],
+      [{ ...ok, line: '7', column: -1 }, 'findings[0].line'],
+    ];
+    for (const [finding, where] of cases) {
+      const file = join(out, 'odd.json');
+      writeFileSync(file, JSON.stringify({ version: 1, summary: {}, findings: [finding] }));
+      for (const format of ['text', 'github', 'json']) {
+        const r = await run(['merge', file, '--format', format]);
+        expect({ where, format, code: r.code, stdout: r.stdout }).toEqual({ where, format, code: 2, stdout: '' });
+        expect(r.stderr).toMatch(new RegExp(`^pviommu: error: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not a pviommu JSON report: ${where.replace(/[.[\]]/g, '\\$&')}: `));
+      }
+    }
+    // the same finding whole merges
+    writeFileSync(join(out, 'ok.json'), JSON.stringify({ version: 1, summary: { files: 1 }, findings: [ok] }));
+    expect((await run(['merge', join(out, 'ok.json')])).code).toBe(1);
+  });
 });

@@ -13,6 +13,29 @@ import { RULES } from '../policy/registry.js';
 import { shouldColor } from '../report/color.js';
 import { emit, examples, nonNegativeInt } from './options.js';
 import { verdict } from './check.js';
+import { z } from 'zod';
+
+const position = z.number().int().min(1);
+const count = z.number().int().min(0).optional();
+/** The parts of a JSON report (SPEC §6.1) that merge reads and the formats print. */
+const ReportShape = z.object({
+  summary: z.object({ files: count, documents: count, skipped: count, hosts: count, domains: count, devices: count, scenarios: count, suppressed: count }),
+  findings: z.array(
+    z.object({
+      rule: z.string().min(1),
+      severity: z.enum(['error', 'warning', 'info']),
+      message: z.string(),
+      file: z.string(),
+      line: position,
+      column: position,
+      endLine: position.optional(),
+      endColumn: position.optional(),
+      host: z.string().optional(),
+      subject: z.object({ kind: z.string(), name: z.string() }).optional(),
+      related: z.array(z.object({ file: z.string(), line: position, column: position, message: z.string() })).optional(),
+    }),
+  ),
+});
 import { countFailedExpectations } from '../check.js';
 
 export function registerMerge(program: Command, env: CommandEnv): void {
@@ -54,8 +77,15 @@ export function registerMerge(program: Command, env: CommandEnv): void {
           throw new ToolError(`${f} is not JSON: ${(e as Error).message.split('\n')[0]}`);
         }
         const r = v as CheckReport;
-        if (!r || r.version !== 1 || !Array.isArray(r.findings) || typeof r.summary !== 'object') {
+        if (!r || r.version !== 1 || !Array.isArray(r.findings) || r.summary === null || typeof r.summary !== 'object') {
           throw new ToolError(`${f} is not a pviommu JSON report (expected {"version": 1, "summary": …, "findings": […]})`);
+        }
+        // every finding as check writes it: what is merged is printed in every format, and a
+        // finding without a place or with an unknown severity must not pass as clean
+        const bad = ReportShape.safeParse(r);
+        if (!bad.success) {
+          const i = bad.error.issues[0]!;
+          throw new ToolError(`${f} is not a pviommu JSON report: ${i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '')}: ${i.message}`);
         }
         reports.push(r);
       }
