@@ -193,6 +193,9 @@ function loadTextVia(file: string, text: string, opts: LoadOptions, tryFast: boo
     return result;
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  // A CR alone is a line break in YAML 1.2 (old Mac files), which yaml's lexer does not take:
+  // it becomes a LF, one character for one, so every offset and position stays the same.
+  if (text.includes('\r')) text = text.replace(/\r(?!\n)/g, '\n');
 
   // Plain files (nearly all of a repo) take the fast path, which gives the same documents and
   // findings as the pipeline below for the files it takes — those whose only possible findings

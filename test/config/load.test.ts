@@ -211,6 +211,16 @@ describe('yaml/syntax', () => {
     ]);
   });
 
+  it('a lone CR is a line break (YAML 1.2), positions as with LF', () => {
+    const lf = HEAD + 'x: 1\ny: on\n';
+    const cr = lf.replace(/\n/g, '\r');
+    const a = loadText('lf.yaml', lf);
+    const b = loadText('cr.yaml', cr);
+    expect(b.docs[0]!.value).toEqual(a.docs[0]!.value);
+    expect(b.findings.map((f) => [f.rule, f.line, f.column])).toEqual(a.findings.map((f) => [f.rule, f.line, f.column]));
+    expect(b.findings.map((f) => [f.rule, f.line])).toEqual([['yaml/ambiguous-scalar', 5], ['yaml/ambiguous-scalar', 5]]); // `y` and `on`
+  });
+
   it('rejects files over maxFileBytes', () => {
     const r = loadText('big.yaml', HEAD + 'x: ' + 'a'.repeat(200) + '\n', { maxFileBytes: 100 });
     expect(r.docs).toEqual([]);
