@@ -6,16 +6,16 @@ import { resolve, relative, sep } from 'node:path';
 import { stat } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import type { CommandEnv } from '../cli.js';
-import { applySuppressions, checkRuleIds, countFailedExpectations, loadRepo } from '../check.js';
+import { applyOverrides, applySuppressions, checkRuleIds, countFailedExpectations, loadRepo } from '../check.js';
 import type { Suppression } from '../config/load.js';
 import { buildMachine } from '../model/build.js';
-import { runScenario, emulateTrace, withAbi, encodeCallText, formatCallText, formatEmulateText, formatEndFinding, formatSummaryText, type CallReport, type EmulateReport, type Abi } from '../hypercalls/index.js';
+import { runScenario, emulateTrace, withAbi, encodeCallText, formatCallText, formatEmulateText, formatEndFinding, formatInputText, formatSummaryText, type CallReport, type EmulateReport, type Abi } from '../hypercalls/index.js';
 import { callReportJson, encodeCallReport, encodeJson, encodePrettyCallReport, encodePrettyJson, indentJson, indentText, prettyJson } from '../hypercalls/jsonl.js';
 import { openOutputAtomic, type AtomicOutput } from '../report/write.js';
 import { sortFindings } from '../report/index.js';
 import { UsageError, ToolError } from '../errors.js';
 import { closest } from '../util/suggest.js';
-import type { Finding } from '../policy/types.js';
+import type { Finding, SeverityOrOff } from '../policy/types.js';
 import { stdinFor } from './options.js';
 import { loadHost, printFindings } from './repo.js';
 import { LineChunks } from './io.js';
@@ -130,15 +130,17 @@ async function emulateScenarioCommand(env: CommandEnv, paths: string[], o: Emula
   }
   // The project config applies as it does to check: its severities, and the scenario's
   // suppression comments.
-  const report = withoutSuppressed(runScenario(hc, s, { ...(o.abi ? { abi: o.abi } : {}), severities: repo.project.rules }), repo.suppressions);
-  report.findings = sortFindings(report.findings);
+  const run = withoutSuppressed(runScenario(hc, s, { ...(o.abi ? { abi: o.abi } : {}), severities: repo.project.rules }), repo.suppressions);
+  // SPEC §4.4: the input rules' findings are emulate's too (only warnings and infos get here)
+  const input = inputFindings(repo.findings, hc.host.name, repo.project.rules, repo.suppressions);
+  const report = withInput(run, input);
   const out = await sink(env, o.output, [...paths, ...repo.files]);
   try {
     if (o.format === 'json') await out.write(JSON.stringify(report, null, 2) + '\n');
     else if (o.format === 'jsonl') {
       for (const c of report.calls) await out.write(callReportJson(c) + '\n');
       await out.write(summaryLine({ ...report, findings: endFindings(report) }));
-    } else await out.write(formatEmulateText(report));
+    } else await out.write(formatEmulateText(report, input));
     await out.commit();
   } catch (e) {
     await out.abort();
@@ -273,6 +275,26 @@ function withoutSuppressed(report: EmulateReport, suppressions: Suppression[]): 
   };
 }
 
+/**
+ * The findings of the input rules (§5.1) for one host's run: those of its documents and those of
+ * no host, with the project's severities and suppressions. (Errors among them stop the run
+ * before this; warnings and infos are reported with it.)
+ */
+function inputFindings(findings: readonly Finding[], host: string, severities: Record<string, SeverityOrOff>, suppressions: Suppression[]): Finding[] {
+  const mine = findings.filter((f) => f.host === undefined || f.host === host);
+  return sortFindings(applySuppressions(applyOverrides(mine, severities), suppressions).findings);
+}
+
+/** A run's report (or result) with the input findings among its findings, counted in its summary. */
+function withInput<R extends Pick<EmulateReport, 'findings' | 'summary'>>(report: R, input: Finding[]): R {
+  const count = (sev: string) => input.filter((f) => f.severity === sev).length;
+  return {
+    ...report,
+    findings: sortFindings([...input, ...report.findings]),
+    summary: { ...report.summary, errors: report.summary.errors + count('error'), warnings: report.summary.warnings + count('warning') },
+  };
+}
+
 function exitFor(s: { errors: number; failed_expectations: number }): number {
   return s.errors > 0 || s.failed_expectations > 0 ? 1 : 0;
 }
@@ -305,6 +327,9 @@ async function emulateTraceCommand(env: CommandEnv, paths: string[], o: EmulateO
   let n = 0;
   // Lines are batched so that a million-call trace is not a million writes.
   const lines = new LineChunks(async (chunk) => out.write(chunk), out.reuse);
+  // The input rules' findings (warnings, infos): before the calls in text, among the findings in JSON.
+  const input = inputFindings(loaded.findings, host, loaded.severities, loaded.suppressions);
+  if (o.format === 'text') for (const l of formatInputText(input)) lines.line(l);
   // The JSON report is streamed too: its head (with the first call: a trace without calls writes
   // nothing), each call as it runs, then the findings and the summary — the text
   // `JSON.stringify(report, null, 2)` gives, without holding the calls.
@@ -344,13 +369,13 @@ async function emulateTraceCommand(env: CommandEnv, paths: string[], o: EmulateO
     if (n === 0) throw new ToolError(`${fromStdin ? 'stdin' : `trace ${o.trace}`} holds no calls; a trace is one JSON object per line, e.g. {"op":"iommu.query_caps"}`);
     await lines.flush();
     // (The findings of the end of the run: the calls' are not kept in the result.)
-    const findings = sortFindings(result.findings);
-    if (kept !== undefined) await writeJsonTail(lines, kept.sorted(findings), result.summary);
-    else if (o.format === 'jsonl') await writeSummaryLine(lines, { scenario: display, host, abi, findings, summary: result.summary });
-    else await writeTextTail(lines, findings, result.summary);
+    const { findings: all, summary } = withInput(result, input);
+    if (kept !== undefined) await writeJsonTail(lines, kept.sorted(all), summary);
+    else if (o.format === 'jsonl') await writeSummaryLine(lines, { scenario: display, host, abi, findings: all, summary });
+    else await writeTextTail(lines, sortFindings(result.findings), summary);
     await lines.flush();
     await out.commit();
-    return exitFor(result.summary);
+    return exitFor(summary);
   } catch (e) {
     await out.abort();
     throw e;

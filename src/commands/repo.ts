@@ -2,6 +2,7 @@
 import type { Io } from './io.js';
 import { checkRuleIds, loadRepo, type RepoOptions } from '../check.js';
 import type { HostConfig } from '../config/validate.js';
+import type { Suppression } from '../config/load.js';
 import type { Finding, SeverityOrOff } from '../policy/types.js';
 import { UsageError } from '../errors.js';
 import { closest } from '../util/suggest.js';
@@ -19,7 +20,7 @@ export async function loadHost(
   hostName: string | undefined,
   io: Io,
   opts: RepoOptions,
-): Promise<{ hc: HostConfig; findings: Finding[]; files: string[]; severities: Record<string, SeverityOrOff> } | undefined> {
+): Promise<{ hc: HostConfig; findings: Finding[]; files: string[]; severities: Record<string, SeverityOrOff>; suppressions: Suppression[] } | undefined> {
   // (Named host: the other hosts' documents are read, for their place in the repo, not validated.)
   const repo = await loadRepo(paths, { ...opts, cwd: io.cwd, ...(hostName !== undefined ? { onlyHost: hostName } : {}) });
   checkRuleIds(repo.project.rules, repo.project.file ?? '.pviommu.yaml');
@@ -45,7 +46,7 @@ export async function loadHost(
     io.stderr.write(printable(`pviommu: host ${hc!.host.name} has input errors; fix them first (see above)`) + '\n');
     return undefined;
   }
-  return { hc: hc!, findings: repo.findings, files: repo.files, severities: repo.project.rules };
+  return { hc: hc!, findings: repo.findings, files: repo.files, severities: repo.project.rules, suppressions: repo.suppressions };
 }
 
 /** Findings as the text report, on stderr (for commands whose stdout carries something else). */

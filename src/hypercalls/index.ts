@@ -54,4 +54,4 @@ export * as domctl from './domctl.js';
 export * as xs from './pv-iommu-xs.js';
 export * as ta from './pv-iommu-ta.js';
 export * as dma from './dma.js';
-export { formatCallText, formatEmulateText, formatEndFinding, formatSummaryText, encodeCallText } from './text.js';
+export { formatCallText, formatEmulateText, formatEndFinding, formatInputText, formatSummaryText, encodeCallText } from './text.js';

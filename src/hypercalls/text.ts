@@ -116,10 +116,11 @@ function ascii(buf: Uint8Array, p: number, lim: number, s: string): number {
 }
 
 /** A whole run for people: one line per call (index, op, caller, result, key outputs), findings under each, then the end-of-run findings and a summary. */
-export function formatEmulateText(report: EmulateReport): string {
+export function formatEmulateText(report: EmulateReport, input: readonly Finding[] = []): string {
   const lines: string[] = [safe(`scenario ${report.scenario} on host ${report.host} (abi ${report.abi})`)];
+  lines.push(...formatInputText(input));
   for (const c of report.calls) lines.push(formatCallText(c));
-  const inCalls = new Set(report.calls.flatMap((c) => c.findings));
+  const inCalls = new Set([...report.calls.flatMap((c) => c.findings), ...input]);
   const end = report.findings.filter((f) => !inCalls.has(f));
   if (end.length) {
     lines.push('end of scenario:');
@@ -127,6 +128,11 @@ export function formatEmulateText(report: EmulateReport): string {
   }
   lines.push(formatSummaryText(report.summary));
   return lines.join('\n') + '\n';
+}
+
+/** The config's own findings (warnings of the input rules), before the calls: a header and a line each. */
+export function formatInputText(input: readonly Finding[]): string[] {
+  return input.length ? ['input:', ...input.map(formatEndFinding)] : [];
 }
 
 /** A finding of the end of a run (not a call's), as a line of the text output: `    file:line:col  severity  message  rule`. */

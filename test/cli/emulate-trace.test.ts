@@ -208,6 +208,29 @@ describe('emulate --trace output formats', () => {
     expect((await trace()).code).toBe(2);
   });
 
+  it('the input rules\' warnings are emulate\'s too (SPEC §4.4): before the calls in text, among the findings and counts in JSON', async () => {
+    const dir = labCopy();
+    const sc = join(dir, 'scenarios/xengt-pv-iommu.yaml');
+    writeFileSync(sc, readFileSync(sc, 'utf8').replace('    gfn: 0x100\n', '    gfn: 0x1_00\n'));
+    writeFileSync(join(dir, 't.jsonl'), '{"op":"iommu.query_caps"}\n');
+    const ambiguous = (fs: Finding[]) => fs.filter((f) => f.rule === 'yaml/ambiguous-scalar').map((f) => `${f.file}:${f.line}:${f.column}`);
+    const sj = JSON.parse((await run(['emulate', '.', '--scenario', 'xengt-pv-iommu', '-f', 'json'], { cwd: dir })).stdout);
+    expect([ambiguous(sj.findings), sj.summary.warnings]).toEqual([['scenarios/xengt-pv-iommu.yaml:12:10'], 1]);
+    const tj = JSON.parse((await run(['emulate', '.', '--trace', 't.jsonl', '--host', 'lab-1', '-f', 'json', '-q'], { cwd: dir })).stdout);
+    expect([ambiguous(tj.findings), tj.summary.warnings]).toEqual([['scenarios/xengt-pv-iommu.yaml:12:10'], 1]);
+    const tl = (await run(['emulate', '.', '--trace', 't.jsonl', '--host', 'lab-1', '-f', 'jsonl', '-q'], { cwd: dir })).stdout.trimEnd().split('\n');
+    const last = JSON.parse(tl[tl.length - 1]!);
+    expect([ambiguous(last.findings), last.summary.warnings]).toEqual([['scenarios/xengt-pv-iommu.yaml:12:10'], 1]);
+    const text = (await run(['emulate', '.', '--trace', 't.jsonl', '--host', 'lab-1', '-q'], { cwd: dir })).stdout.split('\n');
+    expect(text[0]).toBe('input:');
+    expect(text[1]).toMatch(/^ {4}scenarios\/xengt-pv-iommu\.yaml:12:10 {2}warning .* yaml\/ambiguous-scalar$/);
+    expect(text[2]).toMatch(/^#0 {2}iommu\.query_caps/);
+    // turned off in the project config: gone, as in check
+    writeFileSync(join(dir, '.pviommu.yaml'), 'rules:\n  yaml/ambiguous-scalar: "off"\n');
+    const off = JSON.parse((await run(['emulate', '.', '--scenario', 'xengt-pv-iommu', '-f', 'json'], { cwd: dir })).stdout);
+    expect([ambiguous(off.findings), off.summary.warnings]).toEqual([[], 0]);
+  });
+
   it('the trace and the config cannot both come from stdin (exit 2)', async () => {
     const r = await run(['emulate', '-', '--trace', '-', '--host', 'h'], { stdin: lab() });
     expect(r.code).toBe(2);
