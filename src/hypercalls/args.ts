@@ -209,7 +209,10 @@ export class ArgReader {
     }
     const k = hasKey ? key : hasB ? 'bfn_of' : 'mfn_of';
     if (k === key) return this.frame(key);
+    const before = this.issues.length;
     const idx = this.int(k, 0, 0x7fffffff);
+    // not an index (already reported): no call to look at
+    if (this.issues.length !== before) return 0;
     if (!this.earlier) {
       this.bad([k], `\`${k}\` needs the results of earlier calls; give \`${key}\` instead`);
       return 0;

@@ -312,6 +312,12 @@ describe('argument validation', () => {
     expect(rep.calls[3]!.findings[0]!.message).toContain('give only one of');
   });
 
+  it('a bfn_of / mfn_of that is not an index is one finding, not a second about call #0', () => {
+    const rep = scenario(labScenario(`  - op: iommu.query_caps\n  - op: device.dma\n    device: gpu\n    mfn_of: __proto__\n  - op: device.dma\n    device: gpu\n    bfn_of: -1\n`));
+    expect([rules(rep, 1), rules(rep, 2)]).toEqual([['schema/invalid'], ['schema/invalid']]);
+    expect(rep.calls[1]!.findings[0]!.message).not.toMatch(/call #0/);
+  });
+
   it('a call that names itself in bfn_of / mfn_of is schema/invalid (EINVAL), at any index', () => {
     // its own slot holds no result yet: the call must not read whatever the slot holds
     const self = labScenario(`  - op: device.dma\n    device: gpu\n    bfn_of: 0\n    access: write\n  - op: iommu.unmap_page\n    bfn_of: 1\n`);
