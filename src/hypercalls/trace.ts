@@ -175,6 +175,13 @@ class LineSplitter {
       each(new TraceCall(undefined, lineNo, this.display, text.length, `line ${lineNo} is not a call object; each line of a trace is one JSON object with \`op\``));
       return;
     }
+    // A key given twice: JSON.parse kept the last, a YAML scenario keeps the first, and which was
+    // meant cannot be told. (The fast reader declines such lines, so only these are looked at.)
+    const dup = firstDuplicateKey(text);
+    if (dup !== undefined) {
+      each(new TraceCall(undefined, lineNo, this.display, text.length, `line ${lineNo} has the key ${JSON.stringify(dup)} twice; remove one (JSON would keep the last, a YAML scenario the first)`));
+      return;
+    }
     // Nesting deeper than MAX_TRACE_DEPTH takes more than MAX_TRACE_DEPTH `[` / `{` bytes (and a
     // line of at least twice that): only such lines are walked.
     if (end - s > 2 * MAX_TRACE_DEPTH && openers(buf, s, end) > MAX_TRACE_DEPTH && nestsDeeper(call, MAX_TRACE_DEPTH)) {
@@ -334,4 +341,48 @@ export async function emulateTrace(
 /** A chunk as a Buffer (a stream's chunks are; other sources may hand plain Uint8Arrays). */
 function asBuffer(chunk: Uint8Array): Buffer {
   return Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
+
+/**
+ * The first key that appears twice in one object of `json` (valid JSON, as JSON.parse took it),
+ * at any depth; undefined when none does. One pass over the text.
+ */
+export function firstDuplicateKey(json: string): string | undefined {
+  // per open object its keys so far; null for an array
+  const stack: (Set<string> | null)[] = [];
+  let keyNext = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = json.charCodeAt(i);
+    if (c === 0x7b) {
+      stack.push(new Set());
+      keyNext = true;
+    } else if (c === 0x5b) {
+      stack.push(null);
+      keyNext = false;
+    } else if (c === 0x7d || c === 0x5d) {
+      stack.pop();
+      keyNext = false;
+    } else if (c === 0x2c) {
+      keyNext = stack.length > 0 && stack[stack.length - 1] !== null;
+    } else if (c === 0x22) {
+      let j = i + 1;
+      let escaped = false;
+      for (; j < json.length; j++) {
+        const d = json.charCodeAt(j);
+        if (d === 0x5c) {
+          escaped = true;
+          j++;
+        } else if (d === 0x22) break;
+      }
+      if (keyNext) {
+        const key = escaped ? (JSON.parse(json.slice(i, j + 1)) as string) : json.slice(i + 1, j);
+        const keys = stack[stack.length - 1]!;
+        if (keys.has(key)) return key;
+        keys.add(key);
+        keyNext = false;
+      }
+      i = j;
+    }
+  }
+  return undefined;
 }

@@ -43,6 +43,25 @@ describe('readTrace', () => {
     expect(f).toMatchObject({ rule: 'schema/invalid', line: 1, column: 1, endColumn: 1 + '{"op":"iommu.nope"}'.length });
   });
 
+  it('a key given twice, at any depth, makes the line invalid; the same key in two objects, or as a value, does not', async () => {
+    const lines = [
+      '{"op":"iommu.lookup_foreign_page","domid":"vm1","gfn":256,"gfn":999999999}',
+      '{"op":"iommu.query_caps","expect":{"status":0,"status":-6}}',
+      '{"op":"iommu.query_caps","expect":{"st\\u0061tus":0,"status":-6}}',
+      '{"op":"iommu.query_caps","x":[{"a":1},{"a":2}],"y":"op","z":{"op":{"op":1}}}',
+      '{"op":"iommu.query_caps","s":"a \\"op\\": b"}',
+    ];
+    const got: [number, string | undefined][] = [];
+    for await (const t of readTrace(file('dup.jsonl', lines.join('\n') + '\n'), 'dup.jsonl')) got.push([t.line, t.error]);
+    expect(got).toEqual([
+      [1, 'line 1 has the key "gfn" twice; remove one (JSON would keep the last, a YAML scenario the first)'],
+      [2, 'line 2 has the key "status" twice; remove one (JSON would keep the last, a YAML scenario the first)'],
+      [3, 'line 3 has the key "status" twice; remove one (JSON would keep the last, a YAML scenario the first)'],
+      [4, undefined],
+      [5, undefined],
+    ]);
+  });
+
   it('lines spanning chunk boundaries are reassembled', async () => {
     const long = `{"op":"iommu.query_caps","pad":"${'x'.repeat(3 << 20)}"}`;
     const p = file('b.jsonl', `${long}\n${long}\n`);
