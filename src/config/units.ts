@@ -216,7 +216,7 @@ export function parseSizePages(v: unknown): Parsed<number> {
           const bin = unit[0] + 'iB';
           return bad(`"${v}" uses a decimal unit; pviommu sizes are binary — write "${m[1]}${m[2] ? '.' + m[2] : ''}${bin}"`);
         }
-        return bad(`unknown size unit "${unitRaw}" in "${v}" (use B, KiB, MiB, GiB, TiB)`);
+        return bad(`unknown size unit "${unitRaw}" in "${v}" (use B, KiB, MiB, GiB, TiB, PiB)`);
       }
       const frac = m[2] ?? '';
       const scale = 10n ** BigInt(frac.length);

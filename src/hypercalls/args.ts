@@ -12,7 +12,7 @@
  * Hot path (traces): numbers and plain `0x…` strings are parsed by hand, without regexes.
  */
 import type { NodePart, PathSeg } from '../config/source.js';
-import { parseFrame, parseBdf, formatBdf, toBigInt, describe, pow2, type FrameRange } from '../config/units.js';
+import { parseFrame, parseFrameRange, parseBdf, formatBdf, toBigInt, describe, pow2, type FrameRange } from '../config/units.js';
 import type { Machine } from '../model/types.js';
 import { DOMID_INVALID, DOMID_IO, DOMID_SELF, DOMID_XEN } from '../model/types.js';
 import { MAX_FRAME } from '../model/extents.js';
@@ -294,30 +294,14 @@ export class ArgReader {
       }
     }
     if (x && typeof x === 'object' && !Array.isArray(x)) {
-      const o = x as Record<string, unknown>;
-      const s = parseFrame(o.start);
-      const extra = Object.keys(o).filter((k) => k !== 'start' && k !== 'end' && k !== 'pages');
-      if (extra.length) {
-        this.bad([...at, extra[0]!], `unknown key \`${extra[0]}\` in a frame range (use start with end or pages)`, 'schema/invalid', 'key');
+      // {start, end} or {start, pages}: read as a config's frame range is, with its messages
+      const r = parseFrameRange(x);
+      if (!r.ok) {
+        if (r.at?.part === 'key') this.bad([...at, ...r.at.path], r.error, 'schema/invalid', 'key');
+        else this.bad(r.at ? [...at, ...r.at.path] : at, `\`${at.join('.')}\` of ${this.op}: ${r.error}`);
         return;
       }
-      if (!s.ok) {
-        this.bad(at, `\`${at.join('.')}\` of ${this.op}: a frame range needs a valid \`start\` (${s.error})`);
-        return;
-      }
-      let end: number | undefined;
-      if (o.end !== undefined && o.pages === undefined) {
-        const e = parseFrame(o.end);
-        if (e.ok && e.value >= s.value) end = e.value;
-      } else if (o.pages !== undefined && o.end === undefined) {
-        const p = toBigInt(o.pages);
-        if (p.ok && p.value >= 1n && BigInt(s.value) + p.value - 1n <= BigInt(MAX_FRAME)) end = s.value + Number(p.value) - 1;
-      }
-      if (end === undefined) {
-        this.bad(at, `\`${at.join('.')}\` of ${this.op}: a frame range needs \`end\` (inclusive, ≥ start) or \`pages\` (≥ 1)`);
-        return;
-      }
-      addRange(out, s.value, end);
+      addRange(out, r.value.start, r.value.end);
       return;
     }
     const p = parseFrame(x);

@@ -215,10 +215,13 @@ describe('argument validation', () => {
     expect(bad.findings.map((f) => [at(f), f.message])).toEqual([
       ['"0x3-0x', expect.stringContaining('`gfns.1` of memory.translate: range end 0x2 is below its start 0x3')],
       ['stop: 2', expect.stringContaining('unknown key `stop` in a frame range')],
-      ['{ end: ', expect.stringContaining('`gfns.3` of memory.translate: a frame range needs a valid `start`')],
+      ['{ end: ', expect.stringContaining('`gfns.3` of memory.translate: a frame range needs `start`')],
       ['{ start', expect.stringContaining('`gfns.4` of memory.translate: a frame range needs `end`')],
       ['"0xq"]', expect.stringContaining('`gfns.5` of memory.translate: "0xq" is not a number')],
     ]);
+    // a range past the 52-bit frame space says so (as a config's range does)
+    const past = scenario(labScenario(`  - op: memory.translate\n    domid: vm1\n    gfns: [{ start: 0xffffffffffff0, pages: 0x100 }]\n`));
+    expect(past.calls[0]!.findings.map((f) => f.message)).toEqual(['`gfns.0` of memory.translate: range end 0x100000000000ef is beyond the 52-bit frame space']);
   });
 
   it('a domain name no domain has: ref/unknown, and the call fails as Xen does for an unknown id', () => {
