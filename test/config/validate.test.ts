@@ -35,6 +35,14 @@ describe('schema findings', () => {
     expect(all.map((f) => /unknown key `(\w+)`/.exec(f.message)?.[1]).sort()).toEqual(['bar', 'foo', 'xx', 'zz']);
   });
 
+  it('past 20 unknown keys in one mapping, the rest are one finding at the 21st', () => {
+    const keys = Array.from({ length: 30 }, (_, i) => `k${i}: ${i}\n`).join('');
+    const { all } = check(HOST + keys);
+    expect(all).toHaveLength(21);
+    expect(all.slice(0, 20).map((f) => /unknown key `(\w+)`/.exec(f.message)?.[1])).toEqual(Array.from({ length: 20 }, (_, i) => `k${i}`));
+    expect(all[20]).toMatchObject({ line: 25, column: 1, message: expect.stringMatching(/^10 more unknown keys, from `k20` on, of Host h1; allowed keys: /) });
+  });
+
   it('a problem inside a frame range or an iomem entry points at its key or entry, not the whole value', () => {
     const { all } = check(
       HOST.replace('ram: 16GiB', 'ram: 16GiB\nxen_mfns: ["0x100-0x1ff", "0x300-0x200"]') +
