@@ -378,7 +378,7 @@ function crossReference(
         const out = firstUncovered(x, ram);
         if (out === undefined) return;
         findings.push(
-          findingAt(h.src, ['xen_mfns', i], 'schema/invalid', 'error', `xen_mfns ${rangeText(x)} reaches MFN 0x${out.toString(16)}, which is not host RAM; Xen's own frames must lie inside host RAM (${rest.memory_map ? 'the RAM ranges of memory_map' : `ram: MFNs 0x0-0x${(rest.ram! - 1).toString(16)}`})`, {
+          findingAt(h.src, ['xen_mfns', i], 'schema/invalid', 'error', `xen_mfns ${rangeText(x)} reaches MFN 0x${out.toString(16)}, which is not host RAM; Xen's own frames must lie inside host RAM (${rest.memory_map ? 'the RAM ranges of memory_map' : rest.ram ? `ram: MFNs 0x0-0x${(rest.ram - 1).toString(16)}` : 'ram: 0, none'})`, {
             host: h.data.name,
             subject: sub('Host', h.data.name),
           }),
