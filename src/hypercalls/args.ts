@@ -176,7 +176,9 @@ export class ArgReader {
   }
 
   missing(key: string, what: string): void {
-    this.bad([], `${this.op} needs \`${key}\` (${what})`);
+    // written but null (`gfn: ~`, `"gfn": null`): at that key's value, not the call
+    if (this.get(key) === null) this.bad([key], `${this.op} needs \`${key}\` (${what}); it is null`);
+    else this.bad([], `${this.op} needs \`${key}\` (${what})`);
   }
 
   /** A required (or defaulted) frame number. */

@@ -315,6 +315,14 @@ describe('argument validation', () => {
     expect(rep.calls[3]!.findings[0]!.message).toContain('give only one of');
   });
 
+  it('a required argument written as null is reported at its value, not at the call', () => {
+    const text = labScenario(`  - op: iommu.lookup_foreign_page\n    domid: vm1\n    gfn: ~\n`);
+    const rep = scenario(text);
+    const f = rep.calls[0]!.findings[0]!;
+    expect(f.message).toMatch(/needs `gfn` .*; it is null$/);
+    expect(text.split('\n')[f.line - 1]!.slice(f.column - 1)).toBe('~');
+  });
+
   it('a bfn_of / mfn_of that is not an index is one finding, not a second about call #0', () => {
     const rep = scenario(labScenario(`  - op: iommu.query_caps\n  - op: device.dma\n    device: gpu\n    mfn_of: __proto__\n  - op: device.dma\n    device: gpu\n    bfn_of: -1\n`));
     expect([rules(rep, 1), rules(rep, 2)]).toEqual([['schema/invalid'], ['schema/invalid']]);
