@@ -519,8 +519,11 @@ function crossReference(
       }
     }
     for (const dev of hc.devices) {
-      dev.mediated?.vgpus.forEach((v, i) => {
-        if (!domainExists(v)) {
+      dev.mediated?.vgpus.forEach((v, i, all) => {
+        const first = all.indexOf(v);
+        if (first < i) {
+          findings.push(findingAt(dev.src, ['mediated', 'vgpus', i], 'schema/invalid', 'error', `mediated Device ${dev.name} lists vgpu ${JSON.stringify(v)} twice; list each guest once`, { host, subject: sub('Device', dev.name), related: [relatedAt(dev.src, ['mediated', 'vgpus', first], 'first listed here')] }));
+        } else if (!domainExists(v)) {
           const hint = closest(v, domainNames);
           findings.push(findingAt(dev.src, ['mediated', 'vgpus', i], 'ref/unknown', 'error', `mediated Device ${dev.name} lists vgpu ${JSON.stringify(v)}, which is not a domain on host ${host}${hint ? ` — did you mean \`${hint}\`?` : ''}`, { host, subject: sub('Device', dev.name) }));
         }

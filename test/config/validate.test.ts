@@ -88,6 +88,14 @@ describe('schema findings', () => {
     expect(check([HOST, DOM0, nvme, vm('04:00.1')].join('---\n')).all[0]!.message).toMatch(/has no Device with that BDF; add a Device document for it$/);
   });
 
+  it('a mediated device listing one vgpu twice is schema/invalid at the second, related to the first', () => {
+    const vm = 'apiVersion: pviommu/v1\nkind: Domain\nname: vm1\ndomid: 1\ntype: hvm\nmemory: 1GiB\n';
+    const gpu = (vgpus: string) => `apiVersion: pviommu/v1\nkind: Device\nname: igd\nbdf: "00:02.0"\nmediated: { vgpus: ${vgpus}, translation: pv-iommu }\n`;
+    const twice = check([HOST, DOM0, vm, gpu('[vm1, vm1]')].join('---\n')).all;
+    expect(twice.map((f) => [f.rule, f.message, f.related?.length])).toEqual([['schema/invalid', 'mediated Device igd lists vgpu "vm1" twice; list each guest once', 1]]);
+    expect(check([HOST, DOM0, vm, gpu('[vm1]')].join('---\n')).all).toEqual([]);
+  });
+
   it('a nested unknown key names its path', () => {
     const { all } = check(HOST.replace('ram: 16GiB', 'ram: 16GiB\niommu:\n  dom0: stict\n  quarantne: none'));
     expect(brief(all)).toEqual(['schema/invalid@6:9', 'schema/invalid@7:3']);
