@@ -4,7 +4,7 @@
  * does not turn the run's verdict into 0; a directory as stdin is exit 2, one line.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, closeSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, closeSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -49,5 +49,6 @@ describe.skipIf(!distIsFresh())('stdout of the process', () => {
       const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
       expect({ format, code, stderr }).toEqual({ format, code: 1, stderr: '' });
     }
+    rmSync(dir, { recursive: true, force: true });
   });
 });
