@@ -84,6 +84,8 @@ export type RepoOptions = Pick<CheckOptions, 'cwd' | 'stdinText' | 'configFile' 
 export async function loadRepo(paths: string[], opts: RepoOptions = {}): Promise<LoadedRepo> {
   const cwd = opts.cwd ?? process.cwd();
   const project = await findProjectConfig(paths, cwd, opts.configFile);
+  // every command that reads a repo honours its rules: an unknown id there is bad usage
+  checkRuleIds(project.rules, project.file ?? '.pviommu.yaml');
   const roots = paths.length ? paths : ['.'];
   const onlyHost = opts.onlyHost;
   const loaded = await loadPaths(roots, {
@@ -128,7 +130,6 @@ export async function runCheck(paths: string[], opts: CheckOptions = {}): Promis
   checkRuleIds(opts.rules ?? {}, '--rule');
   const repo = await loadRepo(paths, opts);
   const { config, files, project } = repo;
-  checkRuleIds(project.rules, project.file ?? '.pviommu.yaml');
   const findings: Finding[] = [...repo.findings];
 
   const statics = staticRules();

@@ -6,7 +6,7 @@ import { resolve, relative, sep } from 'node:path';
 import { stat } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import type { CommandEnv } from '../cli.js';
-import { applyOverrides, applySuppressions, checkRuleIds, countFailedExpectations, loadRepo } from '../check.js';
+import { applyOverrides, applySuppressions, countFailedExpectations, loadRepo } from '../check.js';
 import type { Suppression } from '../config/load.js';
 import { buildMachine } from '../model/build.js';
 import { runScenario, emulateTrace, withAbi, encodeCallText, formatCallText, formatEmulateText, formatEndFinding, formatInputText, formatSummaryText, type CallReport, type EmulateReport, type Abi } from '../hypercalls/index.js';
@@ -105,7 +105,6 @@ export function registerEmulate(program: Command, env: CommandEnv): void {
 async function emulateScenarioCommand(env: CommandEnv, paths: string[], o: EmulateOpts, stdinText?: Uint8Array): Promise<number> {
   const io = env.io;
   const repo = await loadRepo(paths, { cwd: io.cwd, stdinText });
-  checkRuleIds(repo.project.rules, repo.project.file ?? '.pviommu.yaml');
   const candidates = repo.config.hosts.flatMap((hc) => hc.scenarios.filter((s) => s.name === o.scenario && (o.host === undefined || hc.host.name === o.host)).map((s) => ({ hc, s })));
   if (candidates.length === 0) {
     const all = repo.config.hosts.flatMap((hc) => hc.scenarios.map((s) => s.name));

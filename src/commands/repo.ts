@@ -1,6 +1,6 @@
 /** Shared by the commands that work on one host's model: load the repo, pick the host. */
 import type { Io } from './io.js';
-import { checkRuleIds, loadRepo, type RepoOptions } from '../check.js';
+import { loadRepo, type RepoOptions } from '../check.js';
 import type { HostConfig } from '../config/validate.js';
 import type { Suppression } from '../config/load.js';
 import type { Finding, SeverityOrOff } from '../policy/types.js';
@@ -23,7 +23,6 @@ export async function loadHost(
 ): Promise<{ hc: HostConfig; findings: Finding[]; files: string[]; severities: Record<string, SeverityOrOff>; suppressions: Suppression[] } | undefined> {
   // (Named host: the other hosts' documents are read, for their place in the repo, not validated.)
   const repo = await loadRepo(paths, { ...opts, cwd: io.cwd, ...(hostName !== undefined ? { onlyHost: hostName } : {}) });
-  checkRuleIds(repo.project.rules, repo.project.file ?? '.pviommu.yaml');
   const hosts = repo.config.hosts;
   let hc: HostConfig | undefined;
   if (hostName === undefined) {

@@ -607,8 +607,14 @@ export async function discoverFiles(paths: string[], opts: LoadOptions = {}): Pr
 
 // ─── files → documents ───────────────────────────────────────────────────────────────────────
 
+/** The finding for a file (or stdin) whose bytes are not UTF-8: `rule`, at the first bad byte. */
+export function notUtf8Finding(file: string, buf: Buffer, rule: string): Finding {
+  const at = firstInvalidUtf8(buf);
+  return fileFinding(file, rule, 'file is not valid UTF-8; save it as UTF-8', at.line, at.column);
+}
+
 /** Where the first invalid UTF-8 sequence is: 1-based line and column. */
-export function firstInvalidUtf8(buf: Buffer): { line: number; column: number } {
+function firstInvalidUtf8(buf: Buffer): { line: number; column: number } {
   let i = 0;
   let lineStart = 0;
   let line = 1;
@@ -727,10 +733,7 @@ function loadEntry(e: Entry, opts: LoadOptions): LoadTextResult {
 function loadBytes(e: Entry, buf: Buffer, opts: LoadOptions, empty: () => LoadTextResult): LoadTextResult {
   if (!isUtf8(buf)) {
     const r = empty();
-    const at = firstInvalidUtf8(buf);
-    r.findings.push(
-      fileFinding(e.display, 'yaml/syntax', 'file is not valid UTF-8; save it as UTF-8', at.line, at.column),
-    );
+    r.findings.push(notUtf8Finding(e.display, buf, 'yaml/syntax'));
     return r;
   }
   return loadText(e.display, buf.toString('utf8'), opts);

@@ -340,6 +340,23 @@ export type CallInput = z.output<typeof CallSchema>;
 export type PciEntry = z.output<typeof PciEntrySchema>;
 
 /** Integers that fit a double exactly become numbers; larger ones decimal strings (never rounded). */
+/**
+ * Give `obj` an own, enumerable `__proto__` key holding `value` (`obj.__proto__ = value` would
+ * set its prototype instead, and the key would vanish from every check).
+ */
+export function keepProtoKey(obj: object, value: unknown): void {
+  Object.defineProperty(obj, '__proto__', { value, enumerable: true, writable: true, configurable: true });
+}
+
+/**
+ * `to` gets `from`'s own `__proto__` key, if it has one: what zod's copy of an open mapping (a
+ * record, a loose object) loses, since it assigns keys.
+ */
+export function copyProtoKey(from: unknown, to: unknown): void {
+  if (from === null || typeof from !== 'object' || to === null || typeof to !== 'object' || !Object.hasOwn(from, '__proto__')) return;
+  keepProtoKey(to, (from as Record<string, unknown>)['__proto__']);
+}
+
 export function normalizeNumbers(v: unknown): unknown {
   if (typeof v === 'bigint') {
     return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
@@ -350,7 +367,7 @@ export function normalizeNumbers(v: unknown): unknown {
     for (const [k, x] of Object.entries(v)) {
       // `out.__proto__ = x` would make x the prototype: its keys would then pass the strict
       // schemas unseen, as inherited values. Keep `__proto__` an own key, reported as unknown.
-      if (k === '__proto__') Object.defineProperty(out, k, { value: normalizeNumbers(x), enumerable: true, writable: true, configurable: true });
+      if (k === '__proto__') keepProtoKey(out, normalizeNumbers(x));
       else out[k] = normalizeNumbers(x);
     }
     return out;

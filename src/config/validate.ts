@@ -7,6 +7,7 @@ import type { Finding, Location, Related, Subject, DocKind } from '../policy/typ
 import type { RawDoc } from './load.js';
 import type { DocSource, NodePart, PathSeg } from './source.js';
 import {
+  copyProtoKey,
   KIND_SCHEMAS,
   KINDS,
   normalizeNumbers,
@@ -249,14 +250,10 @@ function issueFinding(
 function keepProtoKeys(raw: unknown, data: { calls: Record<string, unknown>[] }): void {
   const calls = (raw as { calls?: unknown } | null)?.calls;
   if (!Array.isArray(calls)) return;
-  const own = (from: unknown, to: unknown): void => {
-    if (from === null || typeof from !== 'object' || to === null || typeof to !== 'object' || !Object.hasOwn(from, '__proto__')) return;
-    Object.defineProperty(to, '__proto__', { value: (from as Record<string, unknown>)['__proto__'], enumerable: true, writable: true, configurable: true });
-  };
   calls.forEach((c, i) => {
     const parsed = data.calls[i];
-    own(c, parsed);
-    own((c as { expect?: unknown } | null)?.expect, parsed?.expect);
+    copyProtoKey(c, parsed);
+    copyProtoKey((c as { expect?: unknown } | null)?.expect, parsed?.expect);
   });
 }
 

@@ -6,7 +6,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { relative, resolve, sep } from 'node:path';
 import { isUtf8 } from 'node:buffer';
-import { discoverFiles, firstInvalidUtf8, type RawDoc, type Suppression } from '../config/load.js';
+import { discoverFiles, notUtf8Finding, type RawDoc, type Suppression } from '../config/load.js';
 import { lineIndex, mayHaveDirectives, parseSuppressions } from '../config/yaml/suppressions.js';
 import { parseXl } from './parse.js';
 import type { Finding } from '../policy/types.js';
@@ -130,9 +130,7 @@ export async function loadXlFiles(
  */
 export function decodeXl(display: string, buf: Buffer): { text: string; notUtf8?: Finding } {
   const text = buf.toString('utf8');
-  if (isUtf8(buf)) return { text };
-  const at = firstInvalidUtf8(buf);
-  return { text, notUtf8: { rule: 'xl/syntax', severity: 'error', message: 'file is not valid UTF-8; save it as UTF-8', file: display, line: at.line, column: at.column, endLine: at.line, endColumn: at.column + 1 } };
+  return isUtf8(buf) ? { text } : { text, notUtf8: notUtf8Finding(display, buf, 'xl/syntax') };
 }
 
 /** `# pviommu-disable-next-line RULE -- reason` comments of an xl.cfg file (same rules as YAML). */
