@@ -113,6 +113,13 @@ async function emulateScenarioCommand(env: CommandEnv, paths: string[], o: Emula
     if (broken) {
       printFindings(io, repo.findings, repo.files, repo.config.counts.documents);
       io.stderr.write(printable(`pviommu: no valid Scenario named ${JSON.stringify(o.scenario)}; the config has input errors (see above)`) + '\n');
+      // The scenario's host, when its findings or the repo name one.
+      const host = repo.findings.find((f) => f.subject?.kind === 'Scenario' && f.subject.name === o.scenario && f.host !== undefined)?.host ?? o.host ?? (repo.config.hosts.length === 1 ? repo.config.hosts[0]!.host.name : undefined);
+      const hc = repo.config.hosts.find((h) => h.host.name === host);
+      if (host !== undefined) {
+        const findings = inputFindings(repo.findings, host, repo.project.rules, repo.suppressions);
+        await writeNotEmulated(env, o, [...paths, ...repo.files], { scenario: o.scenario!, host, abi: o.abi ?? hc?.host.pv_iommu.abi ?? 'none' }, findings);
+      }
       return 1;
     }
     throw new UsageError(`no Scenario named ${JSON.stringify(o.scenario)}${o.host ? ` on host ${o.host}` : ''}${hint ? ` — did you mean \`${hint}\`?` : ''} (scenarios: ${all.join(', ') || 'none'})`);
@@ -125,6 +132,8 @@ async function emulateScenarioCommand(env: CommandEnv, paths: string[], o: Emula
   if (hc.inputErrors || inputErrors.length) {
     printFindings(io, inputErrors, repo.files, repo.config.counts.documents);
     io.stderr.write(printable(`pviommu: host ${hc.host.name} has input errors; a config with input errors is not emulated`) + '\n');
+    const findings = inputFindings(repo.findings, hc.host.name, repo.project.rules, repo.suppressions);
+    await writeNotEmulated(env, o, [...paths, ...repo.files], { scenario: s.name, host: hc.host.name, abi: o.abi ?? hc.host.pv_iommu.abi }, findings);
     return 1;
   }
   // The project config applies as it does to check: its severities, and the scenario's
@@ -275,6 +284,26 @@ function withoutSuppressed(report: EmulateReport, suppressions: Suppression[]): 
 }
 
 /**
+ * The report of a run that did not happen: its host has input errors (SPEC §4.4: not emulated).
+ * A machine format still gets one document of its shape, so that a pipe or a CI step reading it
+ * finds why: no calls, and the host's input findings (with the errors that stopped the run) —
+ * JSON's report, JSON Lines' summary line. Text writes nothing (the findings are on stderr).
+ */
+async function writeNotEmulated(env: CommandEnv, o: EmulateOpts, inputs: string[], head: Pick<EmulateReport, 'scenario' | 'host' | 'abi'>, findings: Finding[]): Promise<void> {
+  if (o.format === 'text') return;
+  const count = (sev: string) => findings.filter((f) => f.severity === sev).length;
+  const report: EmulateReport = { version: 1, ...head, calls: [], findings, summary: { calls: 0, errors: count('error'), warnings: count('warning'), failed_expectations: 0 } };
+  const out = await sink(env, o.output, inputs);
+  try {
+    await out.write(o.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : summaryLine(report));
+    await out.commit();
+  } catch (e) {
+    await out.abort();
+    throw e;
+  }
+}
+
+/**
  * The findings of the input rules (§5.1) for one host's run: those of its documents and those of
  * no host, with the project's severities and suppressions. (Errors among them stop the run
  * before this; warnings and infos are reported with it.)
@@ -312,11 +341,15 @@ async function emulateTraceCommand(env: CommandEnv, paths: string[], o: EmulateO
     }
     if (isDir) throw new ToolError(`trace ${o.trace} is a directory; give a JSON Lines file`);
   }
-  const loaded = await loadHost(paths, o.host, io, { stdinText });
+  const display = fromStdin ? '<stdin>' : relative(io.cwd, traceAbs).split(sep).join('/');
+  const loaded = await loadHost(paths, o.host, io, { stdinText }, async (broken) => {
+    const findings = inputFindings(broken.findings, broken.hc.host.name, broken.severities, broken.suppressions);
+    const inputs = [...paths, ...(fromStdin ? [] : [o.trace!]), ...broken.files];
+    await writeNotEmulated(env, o, inputs, { scenario: display, host: broken.hc.host.name, abi: o.abi ?? broken.hc.host.pv_iommu.abi }, findings);
+  });
   if (!loaded) return 1;
   const abi = o.abi ?? loaded.hc.host.pv_iommu.abi;
   const machine = buildMachine(withAbi(loaded.hc, abi));
-  const display = fromStdin ? '<stdin>' : relative(io.cwd, traceAbs).split(sep).join('/');
   if (fromStdin && io.stdinIsTTY && !o.quiet) {
     io.stderr.write('pviommu: reading calls from the terminal, one JSON object per line (end with Ctrl-D)\n');
   }

@@ -11,16 +11,27 @@ import { shouldColor } from '../report/color.js';
 import { RULES } from '../policy/registry.js';
 import { printable } from '../report/text.js';
 
+/** A host picked from a loaded repo, with what the repo's loading found and its project settings. */
+export interface LoadedHost {
+  hc: HostConfig;
+  findings: Finding[];
+  files: string[];
+  severities: Record<string, SeverityOrOff>;
+  suppressions: Suppression[];
+}
+
 /**
  * The host named by `--host` (or the repo's only host). When the host's documents have input
- * errors, they are printed on stderr and `undefined` is returned (the caller exits 1).
+ * errors, they are printed on stderr, `onInputErrors` is given the host (for a command that
+ * reports them in its own output too), and `undefined` is returned (the caller exits 1).
  */
 export async function loadHost(
   paths: string[],
   hostName: string | undefined,
   io: Io,
   opts: RepoOptions,
-): Promise<{ hc: HostConfig; findings: Finding[]; files: string[]; severities: Record<string, SeverityOrOff>; suppressions: Suppression[] } | undefined> {
+  onInputErrors?: (broken: LoadedHost) => Promise<void>,
+): Promise<LoadedHost | undefined> {
   // (Named host: the other hosts' documents are read, for their place in the repo, not validated.)
   const repo = await loadRepo(paths, { ...opts, cwd: io.cwd, ...(hostName !== undefined ? { onlyHost: hostName } : {}) });
   const hosts = repo.config.hosts;
@@ -43,9 +54,14 @@ export async function loadHost(
   if (hc!.inputErrors || errors.length) {
     printFindings(io, errors, repo.files, repo.config.counts.documents);
     io.stderr.write(printable(`pviommu: host ${hc!.host.name} has input errors; fix them first (see above)`) + '\n');
+    await onInputErrors?.(loaded(hc!));
     return undefined;
   }
-  return { hc: hc!, findings: repo.findings, files: repo.files, severities: repo.project.rules, suppressions: repo.suppressions };
+  return loaded(hc!);
+
+  function loaded(h: HostConfig): LoadedHost {
+    return { hc: h, findings: repo.findings, files: repo.files, severities: repo.project.rules, suppressions: repo.suppressions };
+  }
 }
 
 /** Findings as the text report, on stderr (for commands whose stdout carries something else). */

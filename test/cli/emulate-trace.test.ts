@@ -231,6 +231,37 @@ describe('emulate --trace output formats', () => {
     expect([ambiguous(off.findings), off.summary.warnings]).toEqual([[], 0]);
   });
 
+  it('a host with input errors is not emulated (exit 1), and a machine format still gets its document: no calls, the errors that stopped it', async () => {
+    const dir = labCopy();
+    const vm1 = join(dir, 'domains/vm1.yaml');
+    writeFileSync(vm1, readFileSync(vm1, 'utf8').replace('memory: 8GiB', 'memory: 8GiBB'));
+    writeFileSync(join(dir, 't.jsonl'), '{"op":"iommu.query_caps"}\n');
+    const stopped = (fs: Finding[]) => fs.map((f) => `${f.file}:${f.line}:${f.column} ${f.severity} ${f.rule}`);
+    const want = ['domains/vm1.yaml:7:9 error schema/invalid'];
+    const summary = { calls: 0, errors: 1, warnings: 0, failed_expectations: 0 };
+    for (const how of [['--scenario', 'xengt-pv-iommu'], ['--trace', 't.jsonl', '--host', 'lab-1', '-q']]) {
+      const json = await run(['emulate', '.', ...how, '-f', 'json'], { cwd: dir });
+      const report = JSON.parse(json.stdout);
+      expect(json.code).toBe(1);
+      expect(json.stdout).toBe(JSON.stringify(report, null, 2) + '\n');
+      expect(Object.keys(report)).toEqual(['version', 'scenario', 'host', 'abi', 'calls', 'findings', 'summary']);
+      expect(report).toMatchObject({ version: 1, scenario: how[1], host: 'lab-1', abi: 'xs', calls: [], summary });
+      expect(stopped(report.findings)).toEqual(want);
+      // the people reading the terminal still see why, on stderr
+      expect(json.stderr).toMatch(/domains\/vm1\.yaml\n {2}7:9 {2}error .*schema\/invalid/);
+      const jsonl = await run(['emulate', '.', ...how, '-f', 'jsonl'], { cwd: dir });
+      const lines = jsonl.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+      expect([jsonl.code, lines.length, lines[0].summary, stopped(lines[0].findings)]).toEqual([1, 1, summary, want]);
+      // text has no document to keep whole: nothing on stdout, the findings on stderr
+      const text = await run(['emulate', '.', ...how], { cwd: dir });
+      expect([text.code, text.stdout]).toEqual([1, '']);
+      expect(text.stderr).toMatch(/schema\/invalid/);
+    }
+    // --output FILE gets the document too
+    const o = await run(['emulate', '.', '--scenario', 'xengt-pv-iommu', '-f', 'json', '-o', 'out.json'], { cwd: dir });
+    expect([o.code, o.stdout, JSON.parse(readFileSync(join(dir, 'out.json'), 'utf8')).summary]).toEqual([1, '', summary]);
+  });
+
   it('the trace and the config cannot both come from stdin (exit 2)', async () => {
     const r = await run(['emulate', '-', '--trace', '-', '--host', 'h'], { stdin: lab() });
     expect(r.code).toBe(2);
