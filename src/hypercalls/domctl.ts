@@ -12,7 +12,7 @@ import { destroyContext } from './pv-iommu-ta.js';
 import { releaseGrant } from './grant.js';
 import type { DeviceModel, DomainModel, IommuContext, Machine } from '../model/types.js';
 import { DOMID_IO } from '../model/types.js';
-import { deviceOf, iommuUnmap, makeEntry, quarantineContext, setEntries } from '../model/iommu.js';
+import { attachDevice, detachDevice, iommuUnmap, pdevOf, makeEntry, quarantineContext, setEntries } from '../model/iommu.js';
 import { isTranslated, p2mRemove, p2mSet } from '../model/p2m.js';
 import { releaseAllocation, segments, unpinPage } from '../model/pages.js';
 
@@ -32,7 +32,7 @@ function iommuEnabled(m: Machine, t: Target): boolean {
 
 /** `device_assigned(sbdf)`: 0, or ENODEV (no such device) / EBUSY (owned by a guest). */
 function deviceAssigned(m: Machine, bdf: string | undefined): string | undefined {
-  const dev = bdf !== undefined ? deviceOf(m, bdf) : undefined;
+  const dev = bdf !== undefined ? pdevOf(m, bdf) : undefined;
   if (!dev) return 'ENODEV';
   if (dev.owner !== m.hwdom && dev.owner !== DOMID_IO) return 'EBUSY';
   return undefined;
@@ -56,10 +56,7 @@ function currentContext(m: Machine, dev: DeviceModel): IommuContext | undefined 
 
 function detach(m: Machine, dev: DeviceModel): void {
   const c = currentContext(m, dev);
-  if (c) {
-    c.devices.delete(dev.bdf);
-    for (const p of dev.phantoms) c.devices.delete(p);
-  }
+  if (c) detachDevice(m, c, dev);
   if (dev.owner === DOMID_IO) delete dev.quarantine;
 }
 
@@ -71,17 +68,11 @@ export function reassignDevice(m: Machine, dev: DeviceModel, to: Target): void {
     dev.owner = DOMID_IO;
     dev.quarantine = quarantineContext(m, dev.bdf);
     stateOf(m).quarantined.add(dev.bdf);
-    attachTo(dev, dev.quarantine);
+    attachDevice(m, dev.quarantine, dev);
     return;
   }
   dev.owner = to.domid;
-  if (to.iommu) attachTo(dev, to.iommu);
-}
-
-function attachTo(dev: DeviceModel, c: IommuContext): void {
-  c.devices.add(dev.bdf);
-  for (const p of dev.phantoms) c.devices.add(p);
-  for (const r of dev.cfg.rmrr) c.reserved.set(r.start, r.end, true);
+  if (to.iommu) attachDevice(m, to.iommu, dev);
 }
 
 /**
@@ -166,7 +157,7 @@ export function assignDevice(ctx: OpContext, a: AssignArgs): CallResult {
   // device_assigned: -ENODEV / -EBUSY.
   const busy = deviceAssigned(m, a.device);
   if (busy) return fail(busy);
-  const dev = deviceOf(m, a.device!)!;
+  const dev = pdevOf(m, a.device!)!;
   // assign_device: arch_iommu_use_permitted (PoD, log-dirty) → -EXDEV; broken → -EBADF.
   if (t !== 'dom_io' && (t.pod || t.logDirty)) return fail('EXDEV');
   const toHw = t !== 'dom_io' && isHardwareDomain(m, t);
@@ -226,7 +217,7 @@ export function deassignDevice(ctx: OpContext, a: DeassignArgs): CallResult {
   if (!iommuEnabled(m, t)) return fail('EOPNOTSUPP');
   if (t === ctx.caller) return fail('EINVAL');
   // pci_get_pdev(d, sbdf): the device must belong to d → -ENODEV.
-  const dev = a.device !== undefined ? deviceOf(m, a.device) : undefined;
+  const dev = a.device !== undefined ? pdevOf(m, a.device) : undefined;
   const owner = t === 'dom_io' ? DOMID_IO : t.domid;
   if (!dev || dev.owner !== owner) return fail('ENODEV');
   deassign(m, dev);
@@ -280,6 +271,9 @@ function relinquish(m: Machine, d: DomainModel): void {
   // PV-IOMMU contexts, then the default context.
   for (const c of d.ta.contexts.values()) destroyContext(m, c);
   d.ta.contexts.clear();
+  // (and the arena their page tables came from)
+  for (const r of d.ta.arena) releaseAllocation(m, r.start, r.end - r.start + 1);
+  d.ta.arena = [];
   if (d.iommu) destroyContext(m, d.iommu);
   d.iommu = undefined;
   // Grant mappings it holds.

@@ -8,7 +8,7 @@
  * own devices to. Intended behaviour, not the quirks of pv-iommu.md §9: init does not fall through
  * into alloc (Q5) nor truncate to 16 bits (Q6), map_pages checks the reserved region at dfn+i (Q7),
  * `mapped` / `unmapped` count from 0 (Q8), a refused free_context does not leave the context dying
- * (Q10), a remapped dfn is EADDRINUSE (the code's value, Q11).
+ * (Q10), a remapped dfn is EADDRINUSE (the code's value, Q11), `pgsize` must be 4 KiB (Q12).
  */
 import { ArgReader } from './args.js';
 import type { CallResult, OpContext } from './types.js';
@@ -16,10 +16,11 @@ import { defineOp } from './types.js';
 import { err, fail, ret } from './errno.js';
 import { domainById, effectiveDfn, isAnyRam, isHardwareDomain, stateOf } from './mm.js';
 import { hex } from '../config/units.js';
-import type { DomainModel, IommuContext, Machine } from '../model/types.js';
+import type { DomainModel, IommuContext, Machine, PageInfo } from '../model/types.js';
+import { DOMID_XEN } from '../model/types.js';
 import { MAX_FRAME, type ExtentTable } from '../model/extents.js';
-import { iommuMap, iommuUnmap, iommuWidthFrames, makeEntry, newContext, setEntries, deviceOf } from '../model/iommu.js';
-import { isFrame, isHostRam, pageAt, segments } from '../model/pages.js';
+import { attachDevice, detachDevice, iommuMap, iommuUnmap, iommuWidthFrames, newContext, deviceOf, pdevOf, rmrrsFit } from '../model/iommu.js';
+import { allocFrames, freeFrameCount, isFrame, isHostRam, pageAt, segments } from '../model/pages.js';
 import { isTranslated, p2mLookup } from '../model/p2m.js';
 
 // enum pv_iommu_cmd (public/pv-iommu.h, TA-v5+).
@@ -100,13 +101,24 @@ export interface TaInitArgs {
   arena_order?: number;
 }
 
-function init(_ctx: OpContext, d: DomainModel, a: TaInitArgs): CallResult {
+function init(ctx: OpContext, d: DomainModel, a: TaInitArgs): CallResult {
+  const m = ctx.machine;
   // init_op: max_ctx_no == UINT32_MAX → -E2BIG (the +1 would overflow). Context numbers are u16:
   // more than 0xffff contexts cannot be numbered (intended; quirk Q6 truncates instead).
   if (a.max_ctx_no === 0xffffffff || a.max_ctx_no > 0xffff) return fail('E2BIG');
-  // iommu_domain_pviommu_init: once only; the flag is set before allocating.
+  // iommu_domain_pviommu_init: once only; the flag is set before allocating (and a failed init
+  // leaves it set: the domain gets no contexts).
   if (d.ta.initialized) return fail('EACCES');
   d.ta.initialized = true;
+  // The arena: 2^arena_order pages of Xen's for the contexts' page tables (0: none); more than
+  // the host has free → -ENOMEM. (The model's allocator takes free frames lowest first, not one
+  // aligned block: a host with that many free frames, scattered, gets its arena.)
+  const order = a.arena_order ?? 0;
+  if (order > 0) {
+    const pages = order > 52 ? Infinity : 2 ** order;
+    if (pages > freeFrameCount(m)) return fail('ENOMEM');
+    d.ta.arena = allocFrames(m, DOMID_XEN, pages);
+  }
   d.ta.count = a.max_ctx_no;
   // No fall-through into alloc_context (quirk Q5).
   return ret(0);
@@ -151,24 +163,18 @@ export function destroyContext(m: Machine, c: IommuContext): void {
   c.devices.clear();
 }
 
-/** Move a device (and its phantoms) of `d` to context `to` (0 = default); RMRRs follow as reserved 1:1 ranges. */
+/**
+ * Move a device (and its phantoms) of `d` to context `to` (0 = default): its RMRRs leave a ta
+ * context with it and are identity-mapped in the one it enters (the caller checked `rmrrsFit`).
+ */
 export function moveDevice(m: Machine, d: DomainModel, bdf: string, to: number): void {
   const dev = deviceOf(m, bdf);
   if (!dev) return;
   const from = dev.ctxNo === 0 ? d.iommu : d.ta.contexts.get(dev.ctxNo);
   const target = to === 0 ? d.iommu : d.ta.contexts.get(to);
-  if (from) {
-    from.devices.delete(dev.bdf);
-    for (const p of dev.phantoms) from.devices.delete(p);
-  }
+  if (from) detachDevice(m, from, dev);
   dev.ctxNo = to;
-  if (!target) return;
-  target.devices.add(dev.bdf);
-  for (const p of dev.phantoms) target.devices.add(p);
-  for (const r of dev.cfg.rmrr) {
-    target.reserved.set(r.start, r.end, true);
-    if (to !== 0 && !target.table.anyIn(r.start, r.end)) setEntries(m, target, r.start, r.end, makeEntry(r.start, true, true, 'config'));
-  }
+  if (target) attachDevice(m, target, dev);
 }
 
 export interface TaReattachArgs {
@@ -179,8 +185,9 @@ export interface TaReattachArgs {
 
 function reattachDevice(ctx: OpContext, d: DomainModel, a: TaReattachArgs): CallResult {
   const m = ctx.machine;
-  // reattach_device_op: pci_get_pdev(d, sbdf) — the device must belong to d → -ENODEV.
-  const dev = a.device !== undefined ? deviceOf(m, a.device) : undefined;
+  // reattach_device_op: pci_get_pdev(d, sbdf) — the device must belong to d (a phantom function
+  // has no pdev) → -ENODEV.
+  const dev = a.device !== undefined ? pdevOf(m, a.device) : undefined;
   if (!dev || dev.owner !== d.domid) return fail('ENODEV');
   // iommu_reattach_context: already there → 0.
   if (dev.ctxNo === a.ctx_no) return ret(0);
@@ -190,6 +197,9 @@ function reattachDevice(ctx: OpContext, d: DomainModel, a: TaReattachArgs): Call
   if (!cur || !target) return fail('ENOENT');
   // Target dying → -EINVAL.
   if (target.dying) return fail('EINVAL');
+  // intel_iommu_map_identity of its RMRRs in a ta context: a frame of them mapped to something
+  // else than itself → -EINVAL, and the device stays where it was.
+  if (a.ctx_no !== 0 && !rmrrsFit(target, dev)) return fail('EINVAL');
   moveDevice(m, d, dev.bdf, a.ctx_no);
   return ret(0);
 }
@@ -200,6 +210,8 @@ export interface TaMapArgs {
   dfn: number;
   nr_pages: number;
   flags?: number;
+  /** Bytes per page (pgsize_mask allows 0x1000 only; the default). */
+  pgsize?: number;
 }
 
 /**
@@ -218,8 +230,7 @@ function pagedFrame(m: Machine, d: DomainModel, gfn: number, max: number): { mfn
     const e = p2mLookup(d, gfn);
     if (!e || e.type === 'populate_on_demand' || e.type === 'ram_paged' || e.type === 'mmio_dm') return 'ENOENT';
     if (isAnyRam(e.type)) {
-      const p = pageAt(m, e.mfn);
-      if (!p || (p.owner !== d.domid && !hw)) return 'EPERM';
+      if (!mayReference(pageAt(m, e.mfn), d, hw)) return 'EPERM';
       return { mfn: e.mfn, ref: true, run: max === 1 ? 1 : pageRun(m, d, hw, e.mfn, extentRest(d, gfn, max)) };
     }
     if (e.type === 'mmio_direct') return { mfn: e.mfn, ref: false, run: max === 1 ? 1 : extentRest(d, gfn, max) };
@@ -228,8 +239,7 @@ function pagedFrame(m: Machine, d: DomainModel, gfn: number, max: number): { mfn
   }
   // PV: the gfn is an MFN (get_gfn_type reports p2m_ram_rw).
   if (isHostRam(m, gfn) && !m.rmrr.has(gfn)) {
-    const p = pageAt(m, gfn);
-    if (!p || (p.owner !== d.domid && !hw)) return 'EPERM';
+    if (!mayReference(pageAt(m, gfn), d, hw)) return 'EPERM';
     if (max === 1) return { mfn: gfn, ref: true, run: 1 };
     const n = Math.min(max, m.ram.get(gfn)!.end - gfn + 1);
     return { mfn: gfn, ref: true, run: pageRun(m, d, hw, gfn, uncoveredRun(m.rmrr, gfn, n)) };
@@ -241,6 +251,15 @@ function pagedFrame(m: Machine, d: DomainModel, gfn: number, max: number): { mfn
   return { mfn: gfn, ref: false, run: q !== undefined ? Math.min(n, q.end - gfn + 1) : uncoveredRun(m.ram, gfn, n) };
 }
 
+/**
+ * Whether `get_paged_frame` takes a reference on the page: `page_get_owner_and_reference` finds
+ * an owner (not a free page, not one of Xen's own: their count is 0, so no owner → -EPERM), and
+ * it is d's unless d is the hardware domain.
+ */
+function mayReference(p: PageInfo | undefined, d: DomainModel, hw: boolean): boolean {
+  return p !== undefined && p.owner !== DOMID_XEN && (hw || p.owner === d.domid);
+}
+
 /** How many gfns from `gfn` (at most `max`) the p2m extent holding it covers: one type, mfns in a line. */
 function extentRest(d: DomainModel, gfn: number, max: number): number {
   return Math.min(max, d.p2m.get(gfn)!.end - gfn + 1);
@@ -250,14 +269,18 @@ function extentRest(d: DomainModel, gfn: number, max: number): number {
 function pageRun(m: Machine, d: DomainModel, hw: boolean, mfn: number, n: number): number {
   let run = 0;
   for (const p of segments(m.pages, mfn, mfn + n - 1)) {
-    if (p.value === undefined || (p.value.owner !== d.domid && !hw)) break;
+    if (!mayReference(p.value, d, hw)) break;
     run += p.end - p.start + 1;
   }
   return run;
 }
 
-/** `iomem_access_permitted(d, mfn)`: the hardware domain has every non-RAM frame; others their `iomem` ranges. */
+/**
+ * `iomem_access_permitted(d, mfn)`: the hardware domain has every non-RAM frame (of the machine's
+ * address space: none past 2^52 − 1); others their `iomem` ranges.
+ */
 function iomemPermitted(m: Machine, d: DomainModel, mfn: number): boolean {
+  if (!isFrame(mfn)) return false;
   if (isHardwareDomain(m, d)) return !isHostRam(m, mfn) || m.rmrr.has(mfn);
   return d.cfg.iomem.some((r) => mfn >= r.mfns.start && mfn <= r.mfns.end);
 }
@@ -280,9 +303,11 @@ function dfnRun(m: Machine, c: IommuContext, dfn: number, eff: number, max: numb
 
 function mapPages(ctx: OpContext, d: DomainModel, a: TaMapArgs): CallResult {
   const m = ctx.machine;
-  // map_pages_op: ctx_no 0 or a context that does not exist → -EINVAL.
+  // map_pages_op: ctx_no 0 or a context that does not exist → -EINVAL; a page size not in
+  // pgsize_mask (4 KiB only) → -EINVAL (the header's rule; quirk Q12 does not check it). `mapped`
+  // is copied back whatever the result: 0 here.
   const c = ctxOf(d, a.ctx_no);
-  if (!c) return fail('EINVAL');
+  if (!c || (a.pgsize ?? PAGE_SIZE_4K) !== PAGE_SIZE_4K) return ret(err('EINVAL'), { mapped: 0 });
   const flags = a.flags ?? 0;
   const r = (flags & IOMMU_MAP_readable) !== 0;
   const w = (flags & IOMMU_MAP_writeable) !== 0;
@@ -333,12 +358,13 @@ export interface TaUnmapArgs {
   ctx_no: number;
   dfn: number;
   nr_pages: number;
+  pgsize?: number;
 }
 
 function unmapPages(ctx: OpContext, d: DomainModel, a: TaUnmapArgs): CallResult {
   const m = ctx.machine;
   const c = ctxOf(d, a.ctx_no);
-  if (!c) return fail('EINVAL');
+  if (!c || (a.pgsize ?? PAGE_SIZE_4K) !== PAGE_SIZE_4K) return ret(err('EINVAL'), { unmapped: 0 });
   let unmapped = 0;
   let rc = 0;
   for (let i = 0; i < a.nr_pages; i++) {
@@ -413,11 +439,12 @@ const RUNNERS = new Map<number, Runner>([
     {
       run: mapPages,
       keys: new Set(['ctx_no', 'gfn', 'dfn', 'bfn_of', 'mfn_of', 'nr_pages', 'flags', 'pgsize']),
-      parse: (r) => (r.int('pgsize', 0, 0xffffffff, PAGE_SIZE_4K), { ctx_no: CTX_NO(r), gfn: r.frame('gfn'), dfn: r.bfn('dfn'), nr_pages: r.int('nr_pages', 0, 0xffffffff), flags: r.flags('flags', TA_MAP_FLAG_NAMES, 32) }),
+      parse: (r) => ({ pgsize: r.int('pgsize', 0, 0xffffffff, PAGE_SIZE_4K), ctx_no: CTX_NO(r), gfn: r.frame('gfn'), dfn: r.bfn('dfn'), nr_pages: r.int('nr_pages', 0, 0xffffffff), flags: r.flags('flags', TA_MAP_FLAG_NAMES, 32) }),
     },
   ],
-  [7, { run: unmapPages, keys: new Set(['ctx_no', 'dfn', 'bfn_of', 'mfn_of', 'nr_pages', 'pgsize']), parse: (r) => (r.int('pgsize', 0, 0xffffffff, PAGE_SIZE_4K), { ctx_no: CTX_NO(r), dfn: r.bfn('dfn'), nr_pages: r.int('nr_pages', 0, 0xffffffff) }) }],
-  [8, { run: remoteCmd, keys: new Set(), parse: () => ({}) }],
+  [7, { run: unmapPages, keys: new Set(['ctx_no', 'dfn', 'bfn_of', 'mfn_of', 'nr_pages', 'pgsize']), parse: (r) => ({ pgsize: r.int('pgsize', 0, 0xffffffff, PAGE_SIZE_4K), ctx_no: CTX_NO(r), dfn: r.bfn('dfn'), nr_pages: r.int('nr_pages', 0, 0xffffffff) }) }],
+  // (Nested, its own arguments are not read: Xen refuses the recursion before them, -EINVAL.)
+  [8, { run: remoteCmd, keys: new Set(['domid', 'subop', 'args']), parse: () => ({}) }],
   [9, { run: unsupported, keys: new Set(['ctx_no', 'pgtable_gfn', 'nested_flags']), parse: () => ({}) }],
   [10, { run: unsupported, keys: new Set(['ctx_no']), parse: () => ({}) }],
   [11, { run: unsupported, keys: new Set(['ctx_no', 'device', 'pasid']), parse: () => ({}) }],

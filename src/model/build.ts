@@ -130,7 +130,7 @@ function newDomain(m: Machine, cfg: DomainCfg, all: DomainCfg[]): DomainModel {
     role: cfg.role,
     p2m: new P2mTable(),
     passthrough: resolvePassthrough(cfg, m.vendor, m.iommu.sharept, hardware),
-    ta: { initialized: false, count: 0, contexts: new Map() },
+    ta: { initialized: false, count: 0, contexts: new Map(), arena: [] },
     totPages: 0,
     maxPages: cfg.maxmem,
     deviceModel: dm ?? m.controlDom ?? DOMID_INVALID,

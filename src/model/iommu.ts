@@ -112,6 +112,12 @@ export function allContexts(m: Machine): IommuContext[] {
 
 /** The Device of a BDF (any spelling; a phantom function resolves to its real function). */
 export function deviceOf(m: Machine, bdf: string): DeviceModel | undefined {
+  const canonical = canonicalBdf(bdf);
+  if (canonical === null) return undefined;
+  return m.devices.get(m.phantoms.get(canonical) ?? canonical);
+}
+
+function canonicalBdf(bdf: string): string | null {
   let canonical = CANONICAL_BDF.get(bdf);
   if (canonical === undefined) {
     const p = parseBdf(bdf);
@@ -119,8 +125,17 @@ export function deviceOf(m: Machine, bdf: string): DeviceModel | undefined {
     if (CANONICAL_BDF.size >= 4096) CANONICAL_BDF.clear();
     CANONICAL_BDF.set(bdf, canonical);
   }
-  if (canonical === null) return undefined;
-  return m.devices.get(m.phantoms.get(canonical) ?? canonical);
+  return canonical;
+}
+
+/**
+ * The Device that is the function at a BDF (`pci_get_pdev`): as `deviceOf`, but a phantom
+ * function has no pdev of its own (undefined) — the ops that take a device from the caller
+ * (assign, deassign, reattach) refuse it, while its DMA still goes through the real function.
+ */
+export function pdevOf(m: Machine, bdf: string): DeviceModel | undefined {
+  const canonical = canonicalBdf(bdf);
+  return canonical === null ? undefined : m.devices.get(canonical);
 }
 
 /** BDF spelling → canonical BDF (null: not a BDF); parsing is pure, so it is remembered. */
@@ -141,6 +156,55 @@ export function contextOfDevice(m: Machine, bdf: string): IommuContext | undefin
   const d = m.domains.get(dev.owner);
   if (!d) return undefined;
   return dev.ctxNo === 0 ? d.iommu : d.ta.contexts.get(dev.ctxNo);
+}
+
+/**
+ * Take a device (and its phantom functions) out of context `c`. A ta context (ctx_no > 0) then
+ * loses the device's RMRR identity maps that no device left in it also has: ta's
+ * `intel_iommu_reattach` / `intel_iommu_dettach` call `intel_iommu_unmap_dev_rmrr(prev_ctx)` when
+ * `prev_ctx->id != 0`. (A domain's default context keeps them, as Xen's does.)
+ */
+export function detachDevice(m: Machine, c: IommuContext, dev: DeviceModel): void {
+  c.devices.delete(dev.bdf);
+  for (const p of dev.phantoms) c.devices.delete(p);
+  if (c.ctxNo === 0 || dev.cfg.rmrr.length === 0) return;
+  const kept = new ExtentMap<true>(constant);
+  for (const bdf of c.devices) {
+    const other = deviceOf(m, bdf);
+    if (other && other !== dev) for (const r of other.cfg.rmrr) kept.set(r.start, r.end, true);
+  }
+  for (const r of dev.cfg.rmrr) {
+    for (const g of [...kept.gaps(r.start, r.end)]) {
+      c.reserved.delete(g.start, g.end);
+      iommuUnmap(m, c, g.start, g.end - g.start + 1);
+    }
+  }
+}
+
+/**
+ * Whether a device's RMRRs can be identity-mapped in ta context `c` (`intel_iommu_map_identity`):
+ * every frame of them is unmapped or already mapped 1:1 (an RMRR another device of the context
+ * shares); a frame mapped to anything else refuses the attach (-EINVAL).
+ */
+export function rmrrsFit(c: IommuContext, dev: DeviceModel): boolean {
+  for (const r of dev.cfg.rmrr) {
+    for (const e of c.table.overlapping(r.start, r.end)) if (e.value.base !== e.start) return false;
+  }
+  return true;
+}
+
+/**
+ * Put a device (and its phantom functions) in context `c`, its RMRRs reserved there; in a ta
+ * context (ctx_no > 0) their unmapped frames are identity-mapped (`rmrrsFit` first).
+ */
+export function attachDevice(m: Machine, c: IommuContext, dev: DeviceModel): void {
+  c.devices.add(dev.bdf);
+  for (const p of dev.phantoms) c.devices.add(p);
+  for (const r of dev.cfg.rmrr) {
+    c.reserved.set(r.start, r.end, true);
+    if (c.ctxNo === 0) continue;
+    for (const g of [...c.table.gaps(r.start, r.end)]) setEntries(m, c, g.start, g.end, makeEntry(g.start, true, true, 'config'));
+  }
 }
 
 /**

@@ -122,7 +122,11 @@ export interface DomainModel {
   /** The default IOMMU context (ctxNo 0), or undefined when passthrough is disabled or the host IOMMU is off. */
   iommu?: IommuContext;
   /** ta ABI state (contexts 1..count). */
-  ta: { initialized: boolean; count: number; contexts: Map<number, IommuContext> };
+  /**
+   * ta ABI state: init done, its max_ctx_no, the allocated contexts, and the frames of the arena
+   * init allocated for their page tables (Xen's, given back when the domain is destroyed).
+   */
+  ta: { initialized: boolean; count: number; contexts: Map<number, IommuContext>; arena: { start: number; end: number }[] };
   /** Pages currently owned with the allocation reference (Xen's tot_pages), and the limit (max_pages). */
   totPages: number;
   maxPages: number;

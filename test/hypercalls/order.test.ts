@@ -221,14 +221,14 @@ const onTa =
   () =>
     fn(taReady(attach)).errno;
 /**
- * vm2's context 1 with reserved-but-unmapped DFNs: dfn 0x3f05 is mapped before the nic (RMRR
- * 0x3f00-0x3f0f) is attached, so the RMRR range is reserved but not identity-mapped.
+ * vm2's context 1 with reserved-but-unmapped DFNs: the nic (RMRR 0x3f00-0x3f0f) is attached,
+ * which identity-maps its RMRR, and the entries are then taken out of the table directly — a
+ * state Xen's RMRR maps never leave, made only to show which check comes first.
  */
 function taReservedHole(): Env {
   const e = taReady(false);
-  const c = e.ctx('vm2');
-  expect(taMapPages(c, { ctx_no: 1, gfn: 0x10, dfn: 0x3f05, nr_pages: 1, flags: TR | TW }).errno).toBe('OK');
-  expect(taReattachDevice(c, { ctx_no: 1, device: NIC }).errno).toBe('OK');
+  expect(taReattachDevice(e.ctx('vm2'), { ctx_no: 1, device: NIC }).errno).toBe('OK');
+  e.dom('vm2').ta.contexts.get(1)!.table.delete(0x3f00, 0x3f0f);
   return e;
 }
 /** vm2 holds a grant mapping of vm1's gfn 0x100 at its gfn 0x9000 (another domain's page in its p2m). */

@@ -13,7 +13,9 @@ import {
   IOMMU_MAP_readable as R,
   IOMMU_MAP_writeable as W,
 } from '../../src/hypercalls/pv-iommu-ta.js';
-import { pageAt } from '../../src/model/pages.js';
+import { freeFrameCount, pageAt } from '../../src/model/pages.js';
+import { DOMID_XEN } from '../../src/model/types.js';
+import { assignDevice, deassignDevice, destroyDomain, testAssignDevice } from '../../src/hypercalls/domctl.js';
 import { contextOfDevice } from '../../src/model/iommu.js';
 
 const TA = { abi: 'ta' as const, vm2: 'pv_iommu: true', nic: 'rmrr: ["0x3f00-0x3f0f"]' };
@@ -328,5 +330,164 @@ describe('ta argument reading', () => {
     expect(rep.calls[0]!.findings.map((f) => f.message)).toEqual([expect.stringContaining('unknown argument `max_ctx` for iommu.remote_cmd init')]);
     expect(rep.calls[1]!.findings.map((f) => f.message)).toEqual([expect.stringContaining('needs `subop`')]);
     expect(rep.summary.failed_expectations).toBe(0);
+  });
+});
+
+describe('RMRRs follow a device between contexts (intel_iommu_map_identity / intel_iommu_unmap_dev_rmrr)', () => {
+  // dom0 (the hardware domain: it may use the ta ABI) owns the gpu and a usb controller whose RMRRs overlap.
+  const USB = `apiVersion: pviommu/v1
+kind: Device
+name: usb
+bdf: "00:14.0"
+rmrr: ["0x3f08-0x3f1f"]`;
+  const SHARED = { abi: 'ta' as const, gpu: 'rmrr: ["0x3f00-0x3f0f"]', extra: [USB] };
+  const GPU = '0000:00:02.0';
+  const USB_BDF = '0000:00:14.0';
+  function dom0Ready(o: LabOptions = SHARED) {
+    const e = env(lab(o));
+    const c = e.ctx();
+    expect(taInit(c, { max_ctx_no: 4 }).errno).toBe('OK');
+    expect(taAllocContext(c, {}).out).toEqual({ ctx_no: 1 });
+    return { e, c, ctx1: () => e.dom('dom0').ta.contexts.get(1)! };
+  }
+  /** ctx1's entries over [lo, hi] as "start-end→base" (identity: base = start). */
+  const entries = (t: { overlapping(a: number, b: number): Iterable<{ start: number; end: number; value: { base: number } }> }, lo = 0x3f00, hi = 0x3f1f) =>
+    [...t.overlapping(lo, hi)].map((x) => `${x.start.toString(16)}-${x.end.toString(16)}→${x.value.base.toString(16)}`);
+
+  it('a device entering a ta context gets its RMRR identity-mapped; a frame already mapped 1:1 (a shared RMRR) is accepted', () => {
+    const { c, ctx1 } = dom0Ready();
+    expect(taReattachDevice(c, { ctx_no: 1, device: GPU }).errno).toBe('OK');
+    expect(taReattachDevice(c, { ctx_no: 1, device: USB_BDF }).errno).toBe('OK');
+    expect(entries(ctx1().table)).toEqual(['3f00-3f1f→3f00']);
+    expect(ctx1().reserved.covered(0x3f00, 0x3f1f)).toBe(true);
+  });
+
+  it('a frame of its RMRR mapped to anything else refuses the attach (EINVAL): the device stays, the mapping too', () => {
+    const { e, c, ctx1 } = dom0Ready();
+    expect(taMapPages(c, { ctx_no: 1, gfn: 0x2000, dfn: 0x3f04, nr_pages: 1, flags: R | W })).toMatchObject({ errno: 'OK', out: { mapped: 1 } });
+    expect(taReattachDevice(c, { ctx_no: 1, device: GPU }).errno).toBe('EINVAL');
+    expect(e.m.devices.get(GPU)!.ctxNo).toBe(0);
+    expect(entries(ctx1().table)).toEqual(['3f04-3f04→2000']);
+    expect(ctx1().reserved.anyIn(0x3f00, 0x3f0f)).toBe(false);
+    // the same frame mapped 1:1 (dom0 is PV: its gfn is the MFN, and RMRR frames are iomem it may map) is accepted
+    const { c: c2, ctx1: k } = dom0Ready();
+    expect(taMapPages(c2, { ctx_no: 1, gfn: 0x3f04, dfn: 0x3f04, nr_pages: 1, flags: R | W }).errno).toBe('OK');
+    expect(taReattachDevice(c2, { ctx_no: 1, device: GPU }).errno).toBe('OK');
+    expect(entries(k().table, 0x3f00, 0x3f0f)).toEqual(['3f00-3f03→3f00', '3f04-3f04→3f04', '3f05-3f0f→3f05']);
+  });
+
+  it('a device leaving a ta context takes the part of its RMRR no device left there has: unmapped and no longer reserved', () => {
+    const { c, ctx1 } = dom0Ready();
+    taReattachDevice(c, { ctx_no: 1, device: GPU });
+    taReattachDevice(c, { ctx_no: 1, device: USB_BDF });
+    expect(taReattachDevice(c, { ctx_no: 0, device: GPU }).errno).toBe('OK');
+    expect(entries(ctx1().table)).toEqual(['3f08-3f1f→3f08']); // usb's part stays
+    expect([ctx1().reserved.anyIn(0x3f00, 0x3f07), ctx1().reserved.covered(0x3f08, 0x3f1f)]).toEqual([false, true]);
+    expect(taMapPages(c, { ctx_no: 1, gfn: 0x2000, dfn: 0x3f00, nr_pages: 1, flags: R }).errno).toBe('OK');
+    expect(taMapPages(c, { ctx_no: 1, gfn: 0x2001, dfn: 0x3f08, nr_pages: 1, flags: R }).errno).toBe('EADDRNOTAVAIL');
+    expect(taReattachDevice(c, { ctx_no: 0, device: USB_BDF }).errno).toBe('OK');
+    expect(entries(ctx1().table)).toEqual(['3f00-3f00→2000']);
+    expect(ctx1().reserved.anyIn(0x3f00, 0x3f1f)).toBe(false);
+    // the default context keeps the RMRRs of the devices it had (Xen unmaps only when prev_ctx->id != 0)
+    expect(contextOfDevice(c.machine, GPU)!.reserved.covered(0x3f00, 0x3f0f)).toBe(true);
+  });
+
+  it('a device deassigned from a ta context (domctl) takes its RMRR out of that context too', () => {
+    const { e, c } = ready();
+    expect(taReattachDevice(c, { ctx_no: 1, device: NIC }).errno).toBe('OK');
+    const ctx1 = e.dom('vm2').ta.contexts.get(1)!;
+    expect(ctx1.table.has(0x3f00)).toBe(true);
+    expect(deassignDevice(e.ctx(), { domid: 2, device: NIC }).errno).toBe('OK');
+    expect([ctx1.table.anyIn(0x3f00, 0x3f0f), ctx1.reserved.anyIn(0x3f00, 0x3f0f), ctx1.devices.has(NIC)]).toEqual([false, false, false]);
+  });
+});
+
+describe('ta: what the intended ABI refuses', () => {
+  const HBA = `apiVersion: pviommu/v1
+kind: Device
+name: hba
+bdf: "05:00.0"
+assignable: true
+phantom_stride: 4`;
+  it('reattach_device of a phantom function is ENODEV (it has no pdev); so are assign/deassign (ENODEV) and test_assign (EINVAL)', () => {
+    const e = env(lab({ abi: 'ta', extra: [HBA] }));
+    const c = e.ctx();
+    taInit(c, { max_ctx_no: 2 });
+    taAllocContext(c, {});
+    expect(taReattachDevice(c, { ctx_no: 1, device: '0000:05:00.4' }).errno).toBe('ENODEV');
+    // the real function's reattach moves its phantoms with it
+    expect(taReattachDevice(c, { ctx_no: 1, device: '0000:05:00.0' }).errno).toBe('OK');
+    expect([...e.dom('dom0').ta.contexts.get(1)!.devices].sort()).toEqual(['0000:05:00.0', '0000:05:00.4']);
+    expect(taReattachDevice(c, { ctx_no: 0, device: '0000:05:00.0' }).errno).toBe('OK');
+    expect(testAssignDevice(c, { device: '0000:05:00.4' }).errno).toBe('EINVAL');
+    expect(assignDevice(c, { domid: 2, device: '0000:05:00.4' }).errno).toBe('ENODEV');
+    expect(testAssignDevice(c, { device: '0000:05:00.0' }).errno).toBe('OK');
+    expect(assignDevice(c, { domid: 2, device: '0000:05:00.0' }).errno).toBe('OK');
+    expect(deassignDevice(c, { domid: 2, device: '0000:05:00.4' }).errno).toBe('ENODEV');
+    expect(deassignDevice(c, { domid: 2, device: '0000:05:00.0' }).errno).toBe('OK');
+  });
+
+  it("map_pages of one of Xen's own frames is EPERM even for the hardware domain (no owner takes the reference)", () => {
+    const e = env(lab({ abi: 'ta' }));
+    const c = e.ctx();
+    taInit(c, { max_ctx_no: 2 });
+    taAllocContext(c, {});
+    expect(taMapPages(c, { ctx_no: 1, gfn: 0x10, dfn: 0x10, nr_pages: 1, flags: R | W })).toMatchObject({ errno: 'EPERM', out: { mapped: 0 } });
+    // a run that reaches Xen's frames stops there
+    expect(taMapPages(c, { ctx_no: 1, gfn: 0xfe, dfn: 0x20, nr_pages: 4, flags: R })).toMatchObject({ errno: 'EPERM', out: { mapped: 0 } });
+    expect(taMapPages(c, { ctx_no: 1, gfn: 0x1000, dfn: 0x20, nr_pages: 1, flags: R })).toMatchObject({ errno: 'OK', out: { mapped: 1 } });
+  });
+
+  it('init: an arena larger than the free memory is ENOMEM and leaves the domain initialised without contexts; an arena is taken from the free frames and given back when the domain goes', () => {
+    const e = env(lab(TA));
+    const c = e.ctx();
+    expect(taInit(c, { max_ctx_no: 4, arena_order: 40 }).errno).toBe('ENOMEM');
+    expect(taInit(c, { max_ctx_no: 4 }).errno).toBe('EACCES');
+    expect(taQueryCapabilities(c, {}).out.max_ctx_no).toBe(0);
+    expect(taAllocContext(c, {}).errno).toBe('ENOSPC');
+    const free = freeFrameCount(e.m);
+    const v = e.ctx('vm2');
+    expect(taInit(v, { max_ctx_no: 4, arena_order: 4 }).errno).toBe('OK');
+    expect(freeFrameCount(e.m)).toBe(free - 16);
+    const arena = e.dom('vm2').ta.arena;
+    expect(arena.reduce((n, r) => n + r.end - r.start + 1, 0)).toBe(16);
+    expect(pageAt(e.m, arena[0]!.start)!.owner).toBe(DOMID_XEN);
+    expect(destroyDomain(c, { domid: 2 }).errno).toBe('OK');
+    expect(freeFrameCount(e.m)).toBeGreaterThanOrEqual(free); // the arena (and vm2's memory) is free again
+    expect(pageAt(e.m, arena[0]!.start)).toBeUndefined();
+  });
+
+  it('pgsize other than 4 KiB is EINVAL (quirk Q12 maps anyway); a refused map_pages / unmap_pages still reports mapped / unmapped 0', () => {
+    const { c } = ready();
+    for (const pgsize of [0x200000, 0, 0x2000]) {
+      expect(taMapPages(c, { ctx_no: 1, gfn: 0x10, dfn: 0x80000, nr_pages: 1, flags: R, pgsize })).toEqual(expect.objectContaining({ errno: 'EINVAL', out: { mapped: 0 } }));
+    }
+    expect(taMapPages(c, { ctx_no: 1, gfn: 0x10, dfn: 0x80000, nr_pages: 1, flags: R, pgsize: 0x1000 }).errno).toBe('OK');
+    expect(taUnmapPages(c, { ctx_no: 1, dfn: 0x80000, nr_pages: 1, pgsize: 7 })).toEqual(expect.objectContaining({ errno: 'EINVAL', out: { unmapped: 0 } }));
+    expect(taMapPages(c, { ctx_no: 0, gfn: 0x10, dfn: 0x10, nr_pages: 1 })).toEqual(expect.objectContaining({ errno: 'EINVAL', out: { mapped: 0 } }));
+    expect(taUnmapPages(c, { ctx_no: 3, dfn: 0x10, nr_pages: 1 })).toEqual(expect.objectContaining({ errno: 'EINVAL', out: { unmapped: 0 } }));
+  });
+
+  it("the hardware domain's gfn run past the last machine frame (2^52 − 1) stops there with EPERM, not EIO", () => {
+    const e = env(lab({ abi: 'ta' }));
+    const c = e.ctx();
+    taInit(c, { max_ctx_no: 2 });
+    taAllocContext(c, {});
+    expect(taMapPages(c, { ctx_no: 1, gfn: 0xfffffffffffff, dfn: 0x10, nr_pages: 2, flags: R })).toMatchObject({ errno: 'EPERM', out: { mapped: 1 } });
+  });
+
+  it('a nested remote_cmd written with its own arguments is read without schema findings and refused (EINVAL)', () => {
+    const rep = scenario(
+      labScenario(
+        `  - op: iommu.remote_cmd
+    domid: vm2
+    subop: remote_cmd
+    args: { domid: 2, subop: noop }
+    expect: { status: EINVAL }
+`,
+        TA,
+      ),
+    );
+    expect([rep.summary.failed_expectations, rules(rep)]).toEqual([0, []]);
   });
 });
