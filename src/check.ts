@@ -6,7 +6,7 @@
  */
 import { loadPaths, type Suppression } from './config/load.js';
 import { findProjectConfig, type ProjectConfig } from './config/project.js';
-import { ofAnotherHost, validateDocs, type Config, type HostConfig } from './config/validate.js';
+import { attributeHosts, ofAnotherHost, validateDocs, type Config, type HostConfig } from './config/validate.js';
 import { buildMachine } from './model/build.js';
 import type { Machine } from './model/types.js';
 import { getRule, staticRules } from './policy/registry.js';
@@ -123,7 +123,11 @@ export async function loadRepo(paths: string[], opts: RepoOptions = {}): Promise
   for (const f of loaded.files) read += f.pviommu;
   const unloaded = Math.max(0, read - loaded.docs.length - loaded.dropped);
   const { config, findings } = validateDocs(docs, onlyHost, loaded.dropped + unloaded);
-  return { config, findings: [...inputFindings, ...findings], files, skipped: loaded.skipped, suppressions: [...loaded.suppressions, ...xl.suppressions], project };
+  // Each finding of reading a document is its host's (a command on another host is not stopped by
+  // it). It does not stop `check` building the host: the document was read (a duplicate key keeps
+  // its first value, an xl option its xl reading); a document that could not be validated does.
+  const all = attributeHosts([...inputFindings, ...findings], docs);
+  return { config, findings: all, files, skipped: loaded.skipped, suppressions: [...loaded.suppressions, ...xl.suppressions], project };
 }
 
 export async function runCheck(paths: string[], opts: CheckOptions = {}): Promise<CheckOutcome> {
@@ -156,8 +160,9 @@ export async function runCheck(paths: string[], opts: CheckOptions = {}): Promis
   // holds the suppressed line (shard 1 for lines outside any host's documents).
   const sup = applySuppressions(applyOverrides(findings, overrides), repo.suppressions);
   const owner = opts.shard ? suppressionOwners(config, repo.suppressions) : undefined;
-  /** Whether this run reports what belongs to `host` (undefined: to no host). */
-  const ours = (host: string | undefined) => !opts.shard || (host === undefined ? opts.shard.index === 1 : mine(host));
+  /** Whether this run reports what belongs to `host` (undefined, or a host the repo does not define: to no shard's host). */
+  const known = new Set(config.hosts.map((h) => h.host.name));
+  const ours = (host: string | undefined) => !opts.shard || (host === undefined || !known.has(host) ? opts.shard.index === 1 : mine(host));
   const final = {
     findings: [
       ...sup.findings.filter((f) => ours(f.host)),

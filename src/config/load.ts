@@ -772,7 +772,13 @@ export async function loadPaths(paths: string[], opts: LoadOptions = {}): Promis
 function keptOnly(r: LoadTextResult, keep: ((value: unknown) => boolean) | undefined): LoadTextResult {
   if (keep === undefined) return r;
   const docs = r.docs.filter((d) => keep(d.value));
-  return docs.length === r.docs.length ? r : { ...r, docs, dropped: r.docs.length - docs.length };
+  if (docs.length === r.docs.length) return r;
+  const dropped = r.docs.length - docs.length;
+  if (r.findings.length === 0) return { ...r, docs, dropped };
+  // The findings of reading a document left out go with it (they are another host's).
+  const gone = r.docs.filter((d) => !keep(d.value)).map((d) => d.source.locate([]));
+  const findings = r.findings.filter((f) => !gone.some((l) => l.file === f.file && f.line >= l.line && f.line <= l.endLine));
+  return { ...r, docs, findings, dropped };
 }
 
 // ─── parsing on several threads ──────────────────────────────────────────────────────────────

@@ -83,6 +83,53 @@ export function relatedAt(src: DocSource, path: readonly PathSeg[], message: str
   return { file: l.file, line: l.line, column: l.column, message };
 }
 
+/**
+ * The host a document belongs to, as far as its value tells (also when it failed validation): a
+ * Host's own name, else its `host:` string. Undefined: it names none (the repo's only host, or
+ * an error of its own).
+ */
+export function documentHost(v: unknown): string | undefined {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  const o = v as Record<string, unknown>;
+  const h = o.kind === 'Host' ? o.name : o.host;
+  return typeof h === 'string' ? h : undefined;
+}
+
+/** `f` with `host` set, its keys in the order every finding has them (SPEC §6.1). */
+export function withHost(f: Finding, host: string): Finding {
+  const { rule, severity, message, file, line, column, endLine, endColumn, subject, related } = f;
+  const g: Finding = { rule, severity, message, file, line, column, endLine, endColumn, host };
+  if (subject) g.subject = subject;
+  if (related) g.related = related;
+  return g;
+}
+
+/**
+ * Give each finding without a host the host of the document it lies in (a document's span in its
+ * file): the findings of reading YAML (yaml/*, suppression/*) are made before documents are
+ * known, and a command on one host must not be stopped by another host's input error.
+ */
+export function attributeHosts(findings: Finding[], docs: readonly RawDoc[]): Finding[] {
+  const files = new Set<string>();
+  for (const f of findings) if (f.host === undefined) files.add(f.file);
+  if (files.size === 0) return findings;
+  const spans = new Map<string, { line: number; endLine: number; host: string }[]>();
+  for (const d of docs) {
+    if (!files.has(d.source.file)) continue;
+    const host = documentHost(d.value);
+    if (host === undefined) continue;
+    const l = d.source.locate([]);
+    let list = spans.get(l.file);
+    if (!list) spans.set(l.file, (list = []));
+    list.push({ line: l.line, endLine: l.endLine, host });
+  }
+  return findings.map((f) => {
+    if (f.host !== undefined) return f;
+    const doc = spans.get(f.file)?.find((s) => f.line >= s.line && f.line <= s.endLine);
+    return doc ? withHost(f, doc.host) : f;
+  });
+}
+
 /** Whether a document names a host other than `host` (and is not a Host itself). */
 export function ofAnotherHost(v: unknown, host: string): boolean {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
@@ -140,6 +187,9 @@ export function validateDocs(raw: readonly RawDoc[], onlyHost?: string, dropped 
     const schema = KIND_SCHEMAS[kind] as z.ZodType;
     const r = schema.safeParse(value);
     if (!r.success) {
+      // (its findings are its host's: they stop that host, not another)
+      const host = documentHost(obj);
+      const first = findings.length;
       for (const issue of r.error.issues) {
         // One issue names every unknown key of a mapping: each gets its finding, at its key — up
         // to a bound (each is looked up in the mapping: 50,000 keys took a minute), then one
@@ -156,6 +206,7 @@ export function validateDocs(raw: readonly RawDoc[], onlyHost?: string, dropped 
           }
         } else findings.push(issueFinding(issue, src, kind, name, obj, schema));
       }
+      if (host !== undefined) for (let i = first; i < findings.length; i++) findings[i] = withHost(findings[i]!, host);
       if (name !== undefined) brokenNames.add(`${kind}\0${name}`);
       if (kind === 'Host') brokenHostDocs++;
       brokenHosts.add(kind === 'Host' ? (name ?? '') : typeof obj.host === 'string' ? obj.host : '');
