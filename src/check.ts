@@ -158,7 +158,13 @@ export async function runCheck(paths: string[], opts: CheckOptions = {}): Promis
   // so it can tell for each suppression whether it matched. It reports the host-less findings on
   // shard 1 only, and an unused suppression only on the shard that owns the host whose document
   // holds the suppressed line (shard 1 for lines outside any host's documents).
-  const sup = applySuppressions(applyOverrides(findings, overrides), repo.suppressions);
+  // The input errors that left something unchecked — a document not read at all (yaml/syntax), or
+  // a host whose model was not built — are not turned down or suppressed: a clean report would
+  // then say that a config was checked when it was not. They stay errors, and say why.
+  const kept = keptInputErrors(config, findings, overrides, repo.suppressions);
+  const sup = applySuppressions(applyOverrides(kept.rest, overrides), repo.suppressions);
+  sup.findings.push(...kept.fatal);
+  for (const sp of kept.used) sup.used.add(sp);
   const owner = opts.shard ? suppressionOwners(config, repo.suppressions) : undefined;
   /** Whether this run reports what belongs to `host` (undefined, or a host the repo does not define: to no shard's host). */
   const known = new Set(config.hosts.map((h) => h.host.name));
@@ -228,6 +234,35 @@ export function applyOverrides(findings: Finding[], overrides: Record<string, Se
     out.push(o ? { ...f, severity: o } : f);
   }
   return out;
+}
+
+const NOT_TURNED_DOWN = ' (an input error that leaves config unchecked is not turned down or suppressed)';
+
+/**
+ * Split the findings into the input errors that left config unchecked (`fatal`) and the rest.
+ * A fatal finding an override or a suppression comment aims at keeps its severity and says so;
+ * such a comment counts as used (it is not also reported as unused).
+ */
+function keptInputErrors(config: Config, findings: Finding[], overrides: Record<string, SeverityOrOff>, suppressions: Suppression[]): { fatal: Finding[]; rest: Finding[]; used: Suppression[] } {
+  const stopped = new Set(config.hosts.filter((h) => h.inputErrors).map((h) => h.host.name));
+  const known = new Set(config.hosts.map((h) => h.host.name));
+  const only = config.hosts.length === 1 ? config.hosts[0]!.host.name : undefined;
+  const fatal: Finding[] = [];
+  const rest: Finding[] = [];
+  const used: Suppression[] = [];
+  for (const f of findings) {
+    const host = f.host ?? only;
+    const unchecked = f.rule === 'yaml/syntax' || host === undefined || stopped.has(host) || !known.has(host);
+    if (f.severity !== 'error' || getRule(f.rule)?.phase !== 'input' || !unchecked) {
+      rest.push(f);
+      continue;
+    }
+    const sp = suppressions.find((x) => x.file === f.file && x.targetLine === f.line && x.rules.includes(f.rule));
+    if (sp) used.push(sp);
+    const aimed = sp !== undefined || (overrides[f.rule] !== undefined && overrides[f.rule] !== 'error');
+    fatal.push(aimed ? { ...f, message: f.message + NOT_TURNED_DOWN } : f);
+  }
+  return { fatal, rest, used };
 }
 
 /**

@@ -288,3 +288,43 @@ describe('pviommu check', () => {
     expect(readFileSync(join(dir, '.pviommu.yaml'), 'utf8')).toBe('rules: {}\n');
   });
 });
+
+describe('input errors that leave config unchecked are not turned down', () => {
+  const SUPPRESSED = '# pviommu-disable-next-line schema/invalid -- read by our inventory tool\nowner_team: gpu-infra\n';
+  type F = { rule: string; severity: string; message: string };
+  const json = async (dir: string, ...args: string[]) => {
+    const r = await run(['check', '.', '-f', 'json', ...args], { cwd: dir });
+    return { code: r.code, report: JSON.parse(r.stdout) as { findings: F[]; summary: { suppressed: number; errors: number } } };
+  };
+
+  it('a schema error that stops its host stays an error, whether suppressed or given another severity, and says so', async () => {
+    const dir = labCopy();
+    const vm2 = join(dir, 'domains/vm2.yaml');
+    writeFileSync(vm2, readFileSync(vm2, 'utf8') + SUPPRESSED);
+    for (const args of [[], ['--rule', 'schema/invalid=off'], ['--rule', 'schema/invalid=warning']]) {
+      const { code, report } = await json(dir, ...args);
+      expect(code, args.join(' ')).toBe(1);
+      const f = report.findings.filter((x) => x.rule === 'schema/invalid');
+      expect(f.map((x) => x.severity)).toEqual(['error']);
+      expect(f[0]!.message).toMatch(/\(an input error that leaves config unchecked is not turned down or suppressed\)$/);
+      // the comment aimed at it: not reported as unused, and nothing counted as suppressed
+      expect(report.findings.filter((x) => x.rule === 'suppression/unused')).toEqual([]);
+      expect(report.summary.suppressed).toBe(0);
+    }
+    // without a comment or an override aimed at it, the message is the plain one
+    writeFileSync(vm2, readFileSync(vm2, 'utf8').replace(/^# pviommu-disable-next-line.*\n/m, ''));
+    expect((await json(dir)).report.findings.find((x) => x.rule === 'schema/invalid')!.message).not.toMatch(/turned down/);
+  });
+
+  it('a YAML syntax error (a document not read at all) stays an error; an error in a document that was read is turned down as asked', async () => {
+    const dir = labCopy();
+    writeFileSync(join(dir, 'broken.yaml'), 'apiVersion: pviommu/v1\nkind: Domain\nname: [unclosed\n');
+    expect((await json(dir, '--rule', 'yaml/syntax=off')).report.findings.map((x) => `${x.severity} ${x.rule}`)).toEqual(['error yaml/syntax']);
+    const dup = labCopy();
+    const vm1 = join(dup, 'domains/vm1.yaml');
+    writeFileSync(vm1, readFileSync(vm1, 'utf8') + 'memory: 8GiB\n');
+    expect((await json(dup)).report.findings.map((x) => `${x.severity} ${x.rule}`)).toContain('error yaml/duplicate-key');
+    const down = await json(dup, '--rule', 'yaml/duplicate-key=warning');
+    expect(down.report.findings.map((x) => `${x.severity} ${x.rule}`)).toContain('warning yaml/duplicate-key');
+  });
+});
