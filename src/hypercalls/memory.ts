@@ -320,7 +320,7 @@ export interface TranslateArgs {
  * `get_mfn_from_pfn`): hardware domain only (-EPERM), domain lookup (-ESRCH), at most 2048 gfns
  * (-E2BIG; the patch says -ENOMEM), then `get_gfn_query` per gfn — an invalid MFN stops with -EINVAL
  * and nothing is copied back. No page reference is taken: the answer is stale as soon as the guest
- * balloons the page out. Every successful call reports `hypercall/raw-mfn-exposed`, and the MFNs
+ * balloons the page out. Every successful call that returns MFNs reports `hypercall/raw-mfn-exposed`, and the MFNs
  * are remembered for `mapping/dangling` at the end of the scenario.
  */
 export function translate(ctx: OpContext, a: TranslateArgs): CallResult {
@@ -347,11 +347,14 @@ export function translate(ctx: OpContext, a: TranslateArgs): CallResult {
   const at = o?.locate();
   for (let i = 0; i < mfns.length; i++) st.raw.translated(d.domid, gfns[i]!, mfns[i]!, pageAt(m, mfns[i]!)?.owner, at, o?.index);
   const n = mfns.length;
-  ctx.report(
-    'hypercall/raw-mfn-exposed',
-    `memory.translate handed ${ctx.caller.name} ${n} raw MFN${n === 1 ? '' : 's'} of ${d.name} without a page reference: if ${d.name} balloons a page out, the frame can be reused by another domain while a device still uses it; use a mapping that holds a reference (PV-IOMMU lookup_foreign_page / map_foreign_page, grant maps)`,
-    { path: ['gfns'] },
-  );
+  if (n > 0) {
+    // (an empty list hands nothing out)
+    ctx.report(
+      'hypercall/raw-mfn-exposed',
+      `memory.translate handed ${ctx.caller.name} ${n} raw MFN${n === 1 ? '' : 's'} of ${d.name} without a page reference: if ${d.name} balloons a page out, the frame can be reused by another domain while a device still uses it; use a mapping that holds a reference (PV-IOMMU lookup_foreign_page / map_foreign_page, grant maps)`,
+      { path: ['gfns'] },
+    );
+  }
   return ret(0, { mfns: mfns.map((x) => hex(x)) });
 }
 

@@ -159,6 +159,25 @@ export class RawLog {
     return o === NO_OWNER ? undefined : o;
   }
 
+  /**
+   * The no_ref_cnt runs that describe the mapping now at their BFN: of the runs a context's BFN
+   * got, the last (an earlier one was unmapped before the BFN was mapped again).
+   */
+  lastNoRef(): Set<number> {
+    const out = new Set<number>();
+    const seen = new Set<string>();
+    for (let r = this.length - 1; r >= 0; r--) {
+      const c = this.chunks[r >> CHUNK_BITS]!;
+      const i = r & IN_CHUNK;
+      if (c.kind[i] !== KIND_NO_REF) continue;
+      const key = `${c.doms[i]}:${c.where[i]}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.add(r);
+    }
+    return out;
+  }
+
   /** The index of the call that recorded run `r` (0 ≤ r < length). */
   callOf(r: number): number | undefined {
     return this.callIndex[this.chunks[r >> CHUNK_BITS]!.calls[r & IN_CHUNK]!];

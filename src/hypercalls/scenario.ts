@@ -456,6 +456,7 @@ export class Session {
     let seenFrames: ExtentMap<true> | undefined;
     let seenMaps: Set<string> | undefined;
     let call: number | undefined;
+    let live: Set<number> | undefined;
     for (let r = 0; r < raw.length; r++) {
       const c = raw.callOf(r);
       if (r === 0 || c !== call) {
@@ -469,7 +470,8 @@ export class Session {
       const x = raw.at(r);
       const alone = (seenFrames === undefined && seenMaps === undefined) && !(r + 1 < raw.length && raw.callOf(r + 1) === x.index);
       if (x.kind === 'no_ref_cnt') {
-        // Only while the mapping is still there.
+        // Only while the mapping this call made is still there: the last made at its BFN.
+        if (!(live ??= raw.lastNoRef()).has(r)) continue;
         const e = x.ctx?.table.lookup(x.bfn!);
         if (!e || e.base !== x.mfn || !e.noRef) continue;
         if (!alone) {

@@ -326,6 +326,11 @@ describe('memory.translate', () => {
     expect(translate(e.ctx(), { domid: 1, gfns: gf(0x100, 0x7ffff) })).toEqual({ rc: -22, status: -22, errno: 'EINVAL', out: {} });
     expect(e.findings.length).toBe(1); // only the successful call reports
   });
+  it('an empty gfn list hands out nothing: OK, no mfns, no raw-mfn-exposed warning', () => {
+    const e = env(lab());
+    expect(translate(e.ctx(), { domid: 1, gfns: gf() })).toEqual({ rc: 0, status: 0, errno: 'OK', out: { mfns: [] } });
+    expect(e.findings).toEqual([]);
+  });
   it('remembered for mapping/dangling at the end of a scenario', () => {
     const rep = scenario(
       labScenario(`  - op: memory.translate

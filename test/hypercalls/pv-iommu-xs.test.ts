@@ -357,4 +357,16 @@ ${unmap ? '  - op: iommu.unmap_page\n    bfn: 0x20000\n' : ''}`;
     expect(rep.findings[0]!.message).toContain('BFN 0x20000 of dom0 → MFN 0x1200 (vm1\'s when mapped) now belongs to vm3');
     expect(scenario(labScenario(calls(true))).findings).toEqual([]);
   });
+
+  it('a BFN unmapped and mapped again: only the mapping there now is judged (by the call that made it, once)', () => {
+    const map = '  - op: iommu.map_page\n    bfn: 0x20000\n    gfn: 0x1200\n    flags: [read, write, no_ref_cnt]\n';
+    const unmap = '  - op: iommu.unmap_page\n    bfn: 0x20000\n';
+    const free = '  - op: memory.decrease_reservation\n    caller: vm1\n    gfns: [0x100]\n  - op: memory.populate_physmap\n    caller: vm3\n    gfns: [0x400]\n';
+    // mapped again after the frame changed hands: the mapping there now was made for vm3's page
+    expect(scenario(labScenario(map + unmap + free + map)).findings).toEqual([]);
+    // mapped again before: the second mapping is stale, reported once, as call #2's
+    const rep = scenario(labScenario(map + unmap + map + free));
+    expect(rules(rep)).toEqual(['mapping/dangling']);
+    expect(rep.findings[0]!.message).toMatch(/^call #2 handed out a frame without a page reference/);
+  });
 });
