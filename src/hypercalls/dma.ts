@@ -13,10 +13,11 @@ import { defineOp } from './types.js';
 import { fail, ret } from './errno.js';
 import { ownerName, queryGfn } from './mm.js';
 import { framesBelow, hex } from '../config/units.js';
-import type { Machine } from '../model/types.js';
+import type { DomId, IommuContext, Machine } from '../model/types.js';
 import { DOMID_IO, DOMID_SELF, DOMID_XEN } from '../model/types.js';
 import { contextOfDevice, deviceOf, iommuLookup, iommuWidthFrames } from '../model/iommu.js';
-import { isFree, isHostRam, pageAt } from '../model/pages.js';
+import { isFrame, isFree, isHostRam, pageAt } from '../model/pages.js';
+import { p2mLookup } from '../model/p2m.js';
 
 export interface DmaArgs {
   /** Canonical BDF (undefined: a name no Device has). */
@@ -82,12 +83,15 @@ export function deviceDma(ctx: OpContext, a: DmaArgs): CallResult {
   }
   // The page the DMA was meant for, while it is backed.
   let targetDomid: number | undefined;
+  /** The DMA reached the very page the target's gfn is (its own, or one granted or mapped to it). */
+  let atTarget = false;
   if (a.target) {
     // The target may be a destroyed domain: its pages kept alive by references are still its own.
     const t = a.target.domid === DOMID_SELF ? ctx.caller : m.domains.get(a.target.domid);
     if (t) {
       targetDomid = t.domid;
       const want = queryGfn(m, t, a.target.gfn);
+      atTarget = want !== undefined && want.mfn === r.mfn;
       if (want && want.mfn !== r.mfn) {
         ctx.report(
           'dma/wrong-page',
@@ -102,6 +106,10 @@ export function deviceDma(ctx: OpContext, a: DmaArgs): CallResult {
   // may also reach the memory of its vgpus (it DMAs on their behalf).
   const scratch = c.mode === 'scratch' && r.mfn === m.scratchMfn;
   const vgpus = targetDomid === undefined ? (dev.cfg.mediated?.vgpus ?? []) : [];
+  // A page its owner granted to the device's owner (a grant map: the entry a PV mapper's grant
+  // made, or a grant slot of a translated owner's p2m that its context follows) is DMA the
+  // granter allowed, as is the target's own gfn reached exactly.
+  const granted = r.entry?.origin === 'grant' || grantSlot(m, c, dev.owner, bfn, r.mfn);
   let why: string | undefined;
   if (reached.free) why = 'a free page (it may be handed to any domain next)';
   else if (reached.owner === DOMID_XEN && !scratch) why = "Xen's own memory";
@@ -110,7 +118,9 @@ export function deviceDma(ctx: OpContext, a: DmaArgs): CallResult {
     reached.owner !== DOMID_XEN &&
     reached.owner !== dev.owner &&
     reached.owner !== targetDomid &&
-    !vgpus.includes(reached.name)
+    !vgpus.includes(reached.name) &&
+    !atTarget &&
+    !granted
   ) {
     const allowed = targetDomid !== undefined ? `the target (${ownerName(m, targetDomid)})` : vgpus.length ? `one of its vgpus (${vgpus.join(', ')})` : 'a declared target';
     why = `memory of ${reached.name}, which is neither the device's owner (${ownerDom}) nor ${allowed}`;
@@ -119,6 +129,14 @@ export function deviceDma(ctx: OpContext, a: DmaArgs): CallResult {
     ctx.report('dma/isolation', `${name} DMA (${a.access}) to BFN ${hex(bfn)} reached MFN ${hex(r.mfn)}: ${why}`, { path: a.target ? ['target'] : at });
   }
   return ret(0, out);
+}
+
+/** Whether context `c` follows `owner`'s p2m and maps DFN `bfn` through a grant slot of it to `mfn`. */
+function grantSlot(m: Machine, c: IommuContext, owner: DomId, bfn: number, mfn: number): boolean {
+  if (c.followsP2m !== owner || !isFrame(bfn)) return false;
+  const d = m.domains.get(owner);
+  const e = d ? p2mLookup(d, bfn) : undefined;
+  return e !== undefined && (e.type === 'grant_map_rw' || e.type === 'grant_map_ro') && e.mfn === mfn;
 }
 
 export const DMA_OPS = [

@@ -34,6 +34,48 @@ describe('device.dma', () => {
     expect(dma(med, GPU, 0x1900).rules).toEqual(['dma/isolation']);
   });
 
+  it('no dma/isolation for a page its owner granted: a translated guest’s grant slot (its context follows the p2m), a PV mapper’s grant entry, the target’s gfn reached exactly', () => {
+    const rep = scenario(
+      labScenario(`  - op: grant.map
+    caller: vm2
+    granter: vm1
+    gfn: 0x100
+    flags: [host_map]
+    host_gfn: 0x3000
+  - op: device.dma
+    device: nic
+    bfn: 0x3000
+    target: { domain: vm2, gfn: 0x3000 }
+    expect: { mfn: 0x1200, owner: vm1 }
+  - op: device.dma
+    device: nic
+    bfn: 0x3000
+    expect: { mfn: 0x1200, owner: vm1 }
+`),
+    );
+    expect([rep.summary.failed_expectations, rules(rep)]).toEqual([0, []]);
+    // a strict PV dom0 (the grant's identity entry in its context)
+    const pv = scenario(
+      labScenario(
+        `  - op: device.dma
+    device: gpu
+    bfn: 0x1200
+    expect: { status: EFAULT }
+  - op: grant.map
+    granter: vm1
+    gfn: 0x100
+    flags: [device_map]
+  - op: device.dma
+    device: gpu
+    bfn: 0x1200
+    expect: { mfn: 0x1200, owner: vm1 }
+`,
+        { dom0: 'strict' },
+      ),
+    );
+    expect([pv.summary.failed_expectations, rules(pv)]).toEqual([0, ['dma/fault']]);
+  });
+
   it('dma/isolation for a free page and for Xen’s memory', () => {
     const e = env(lab());
     const free = dma(e, GPU, 0x3000);
