@@ -235,9 +235,11 @@ function addGmfn(m: Machine, d: DomainModel, idx: number, gpfn: number): CallRes
   // Source type must be ram_rw / ram_logdirty (else -EACCES).
   if (src.type !== 'ram_rw' && src.type !== 'ram_logdirty') return fail('EACCES');
   const mfn = src.mfn;
-  // The destination: direct MMIO → -EPERM; special entries are unhooked; other RAM is freed.
+  // The destination: direct MMIO → -EPERM; a grant slot → -ENXIO; special entries are unhooked;
+  // other RAM is freed.
   const dst = p2mLookup(d, gpfn);
-  if (dst?.type === 'mmio_direct') return fail('EPERM');
+  const refused = slotRefused(dst?.type);
+  if (refused) return fail(refused);
   if (dst && !(dst.mfn === mfn && isRamType(dst.type))) {
     if (isSpecialType(dst.type)) p2mClear(m, d, gpfn, 1);
     else if (!removeOne(m, d, gpfn)) p2mRemove(m, d, gpfn, 1);
@@ -246,6 +248,18 @@ function addGmfn(m: Machine, d: DomainModel, idx: number, gpfn: number): CallRes
   if (idx !== gpfn) p2mRemove(m, d, idx, 1);
   p2mSet(m, d, gpfn, 1, mfn, src.type);
   return ret(0);
+}
+
+/**
+ * What add_to_physmap cannot put over a gpfn of this type: a direct-MMIO slot (RMRR, iomem 1:1) —
+ * `set_typed_p2m_entry` replacing a different special entry is -EPERM (and crashes the domain,
+ * XSA-378) — or a grant slot, whose page is the granter's: `guest_remove_page` cannot take it
+ * (-ENXIO). Undefined: the slot may be replaced.
+ */
+function slotRefused(t: P2mType | undefined): 'EPERM' | 'ENXIO' | undefined {
+  if (t === 'mmio_direct') return 'EPERM';
+  if (t === 'grant_map_rw' || t === 'grant_map_ro') return 'ENXIO';
+  return undefined;
 }
 
 /** p2m_add_foreign(tdom = d, fgfn = idx, gpfn, foreigndom). */
@@ -275,8 +289,14 @@ function addForeign(m: Machine, caller: DomainModel, d: DomainModel, foreignDomi
     putRef(m, r.mfn);
     return fail('EINVAL');
   }
-  // Whatever was at gpfn: special pages are unhooked, normal RAM is freed.
+  // Whatever was at gpfn: direct MMIO and grant slots are refused (below), special pages are
+  // unhooked, normal RAM is freed.
   const prev = p2mLookup(d, gpfn);
+  const refused = slotRefused(prev?.type);
+  if (refused) {
+    putRef(m, r.mfn);
+    return fail(refused);
+  }
   if (prev) {
     if (isSpecialType(prev.type)) p2mClear(m, d, gpfn, 1);
     else if (!removeOne(m, d, gpfn)) p2mRemove(m, d, gpfn, 1);

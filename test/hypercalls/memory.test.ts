@@ -270,6 +270,26 @@ describe('memory.add_to_physmap', () => {
     expect(pageAt(e.m, 0x1200)).toBeUndefined();
   });
 
+  it('add_to_physmap over a direct-MMIO slot is EPERM, over a grant slot ENXIO (gmfn and gmfn_foreign alike); nothing changes, no reference is kept', () => {
+    const e = env(lab({ extra: [DM], vm1: 'device_model: dm1' }));
+    const dm = e.dom('dm1');
+    dm.p2m.set(0x9000, 0x9000, { base: 0xfed00, type: 'mmio_direct' });
+    dm.p2m.set(0x9001, 0x9001, { base: 0x1900, type: 'grant_map_rw' });
+    const before = pageAt(e.m, 0x1200)!.refs;
+    for (const [gpfn, errno] of [
+      [0x9000, 'EPERM'],
+      [0x9001, 'ENXIO'],
+    ] as const) {
+      expect(addToPhysmap(e.ctx('dm1'), { space: 'gmfn_foreign', foreign_domid: 1, idx: 0x100, gpfn }).errno).toBe(errno);
+      expect(addToPhysmap(e.ctx('dm1'), { space: 'gmfn', idx: 0x10, gpfn }).errno).toBe(errno);
+    }
+    expect([p2mLookup(dm, 0x9000), p2mLookup(dm, 0x9001)]).toEqual([
+      { mfn: 0xfed00, type: 'mmio_direct' },
+      { mfn: 0x1900, type: 'grant_map_rw' },
+    ]);
+    expect(pageAt(e.m, 0x1200)!.refs).toBe(before);
+  });
+
   it('gmfn_foreign errors in order: EPERM (foreign = caller) > ESRCH (unknown foreign) > EINVAL (target = foreign) > EPERM (XSM) > EINVAL (not RAM)', () => {
     const e = env(lab({ extra: [DM], vm1: 'device_model: dm1' }));
     const add = (foreign_domid: number, idx: number, caller = 'dm1', domid?: number) =>
