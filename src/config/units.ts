@@ -305,7 +305,8 @@ export function formatBdf(b: Bdf): string {
  */
 export function phantomBdfs(bdf: string, stride: number): string[] {
   const b = parseBdf(bdf);
-  if (!stride || !b.ok) return [];
+  // (Xen's alloc_pdev: a function at or above the stride has no phantoms — stride 0.)
+  if (!stride || !b.ok || b.value.fn >= stride) return [];
   const out: string[] = [];
   for (let fn = b.value.fn + stride; fn <= 7; fn += stride) out.push(formatBdf({ ...b.value, fn }));
   return out;

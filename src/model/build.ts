@@ -21,7 +21,7 @@ import { layoutAuto, layoutExplicit, layoutIdentity, newClaims } from './layout.
 import type { DeviceModel, DomId, DomainModel, IommuContext, Machine, PageInfo, Passthrough } from './types.js';
 import { DOMID_INVALID, DOMID_IO, DOMID_XEN } from './types.js';
 import { findDevice, type DomainCfg, type HostConfig } from '../config/validate.js';
-import { formatBdf, parseBdf } from '../config/units.js';
+import { phantomBdfs } from '../config/units.js';
 
 export function buildMachine(hc: HostConfig): Machine {
   const host = hc.host;
@@ -140,15 +140,6 @@ function newDomain(m: Machine, cfg: DomainCfg, all: DomainCfg[]): DomainModel {
     destroyed: false,
     layout: cfg.p2m !== undefined ? 'explicit' : 'auto',
   };
-}
-
-/** Phantom functions of a device: fn + stride, fn + 2·stride, … within its slot (Xen: `devfn += phantom_stride`). */
-export function phantomBdfs(bdf: string, stride: number): string[] {
-  const p = parseBdf(bdf);
-  if (!p.ok || stride <= 0) return [];
-  const out: string[] = [];
-  for (let fn = p.value.fn + stride; fn < 8; fn += stride) out.push(formatBdf({ ...p.value, fn }));
-  return out;
 }
 
 /** Devices: owner = first domain (ascending domid, list order) whose `pci` names it, else the hardware domain. */

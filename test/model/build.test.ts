@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildMachine, phantomBdfs, resolvePassthrough } from '../../src/model/build.js';
+import { buildMachine, resolvePassthrough } from '../../src/model/build.js';
+import { phantomBdfs } from '../../src/config/units.js';
 import { DOMID_IO, DOMID_XEN } from '../../src/model/types.js';
 import { freeFrameCount, isFree } from '../../src/model/pages.js';
 import { dom0, guest, hostConfig, machine, p2mOf, pagesOf, tableOf, triples } from './helpers.js';
@@ -344,6 +345,9 @@ describe('devices', () => {
     expect(phantomBdfs('0000:00:02.0', 0)).toEqual([]);
     expect(phantomBdfs('0000:00:02.0', 1)).toEqual(['0000:00:02.1', '0000:00:02.2', '0000:00:02.3', '0000:00:02.4', '0000:00:02.5', '0000:00:02.6', '0000:00:02.7']);
     expect(phantomBdfs('0000:00:02.1', 4)).toEqual(['0000:00:02.5']);
+    // a function at or above the stride has none (Xen's alloc_pdev sets phantom_stride 0)
+    expect(phantomBdfs('0000:00:02.1', 1)).toEqual([]);
+    expect(phantomBdfs('0000:00:02.4', 4)).toEqual([]);
   });
 
   it('a host without a hardware domain quarantines its devices', () => {

@@ -48,7 +48,10 @@ describe('phantom functions', () => {
     [2, '0000:04:00.0', ['0000:04:00.2', '0000:04:00.4', '0000:04:00.6']],
     [4, '0000:04:00.0', ['0000:04:00.4']],
     [4, '0000:04:00.4', []],
-    [2, '0000:04:00.5', ['0000:04:00.7']],
+    // a function at or above the stride has none (Xen's alloc_pdev: phantom_stride 0)
+    [2, '0000:04:00.5', []],
+    [1, '0000:04:00.1', []],
+    [4, '0000:04:00.3', ['0000:04:00.7']],
     [0, '0000:04:00.0', []],
   ])('stride %i from %s', (stride, bdf, want) => {
     expect(phantomFunctions({ ...nvme, bdf, phantom_stride: stride } as unknown as DeviceCfg)).toEqual(want);

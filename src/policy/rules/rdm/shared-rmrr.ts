@@ -4,7 +4,8 @@
  * VT-d `intel_iommu_assign_device` refuses (-EPERM) a device whose RMRR scope names other
  * devices too, unless the toolstack passes XEN_DOMCTL_DEV_RDM_RELAXED (xl: `rdm_policy=relaxed`),
  * in which case it assigns with a "risky" warning: the region stays reachable by the devices left
- * behind, from other domains.
+ * behind, from other domains. AMD-Vi has no such check: there the finding is the warning (the
+ * region stays reachable from the other devices' domains).
  */
 import { defineRule } from '../../rule.js';
 import { assignments, devLabel, domainSubject, overlaps, rangeText, rdmPolicyAt, rmrrEntries } from '../iommu/_util.js';
@@ -23,10 +24,14 @@ export default defineRule({
         const others = all.filter((e) => e.dev !== a.dev && overlaps(e.range, range));
         if (!others.length) return;
         const names = [...new Set(others.map((o) => o.dev.name))].join(', ');
-        const strict = a.entry.rdm_policy === 'strict';
+        // (Only VT-d refuses: AMD-Vi assigns the device and keeps the shared unity map.)
+        const strict = a.entry.rdm_policy === 'strict' && hc.host.cpu_vendor !== 'amd';
+        const reach = `${names} can still DMA to the same region from ${others.length === 1 ? 'its' : 'their'} own domain`;
         const xen = strict
           ? `Xen refuses to assign it to ${a.dom.name} (intel_iommu_assign_device → EPERM, xl create fails)`
-          : `Xen assigns it to ${a.dom.name} with a "risky" warning: ${names} can still DMA to the same region from ${others.length === 1 ? 'its' : 'their'} own domain`;
+          : hc.host.cpu_vendor === 'amd'
+            ? `AMD-Vi assigns it to ${a.dom.name} without a check, and ${reach}`
+            : `Xen assigns it to ${a.dom.name} with a "risky" warning: ${reach}`;
         const fix = strict
           ? `keep ${a.dev.name} in the hardware domain, or set rdm_policy: relaxed only if you accept that risk`
           : `keep ${a.dev.name} in the hardware domain, or make sure ${names} ${others.length === 1 ? 'is' : 'are'} never given to another domain`;
