@@ -6,7 +6,7 @@
  */
 import { loadPaths, type Suppression } from './config/load.js';
 import { findProjectConfig, type ProjectConfig } from './config/project.js';
-import { attributeHosts, ofAnotherHost, validateDocs, type Config, type HostConfig } from './config/validate.js';
+import { attributeHosts, documentHost, ofAnotherHost, validateDocs, type Config, type HostConfig } from './config/validate.js';
 import { buildMachine } from './model/build.js';
 import type { Machine } from './model/types.js';
 import { getRule, staticRules } from './policy/registry.js';
@@ -17,6 +17,7 @@ import { sortFindings, summarize } from './report/index.js';
 import type { CheckReport } from './report/types.js';
 import { UsageError, ToolError } from './errors.js';
 import { VERSION } from './version.js';
+import { closest } from './util/suggest.js';
 import { loadXlFiles, XL_EXT } from './xl/load.js';
 
 export interface CheckOptions {
@@ -110,6 +111,19 @@ export async function loadRepo(paths: string[], opts: RepoOptions = {}): Promise
     followSymlinks: opts.followSymlinks,
   });
   const docs = [...loaded.docs, ...xl.docs];
+  if (opts.xlHost !== undefined && xl.files.length > 0) {
+    // `--host` names the host of the xl.cfg domains: a name no Host has is bad usage, not a
+    // finding blamed on the xl files.
+    const hosts: string[] = [];
+    for (const d of loaded.docs) {
+      const name = (d.value as { kind?: unknown }).kind === 'Host' ? documentHost(d.value) : undefined;
+      if (name !== undefined) hosts.push(name);
+    }
+    if (!hosts.includes(opts.xlHost)) {
+      const hint = closest(opts.xlHost, hosts);
+      throw new UsageError(`--host ${JSON.stringify(opts.xlHost)}: no Host document has that name${hint ? ` — did you mean \`${hint}\`?` : ''} (hosts: ${hosts.join(', ') || 'none'})`);
+    }
+  }
   const files = [...loaded.files.map((f) => f.file), ...xl.files].sort(cmp);
   const inputFindings = [...loaded.findings, ...xl.findings];
   if (docs.length === 0 && loaded.dropped === 0 && !inputFindings.some((f) => f.severity === 'error')) {

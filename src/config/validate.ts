@@ -444,7 +444,7 @@ function crossReference(
   }
 
   /** Resolve a document's `host:`; reports ref/unknown. */
-  const resolveHost = (kind: DocKind, name: string, src: DocSource, host: string | undefined): HostConfig | undefined => {
+  const resolveHost = (kind: DocKind, name: string, src: DocSource, host: string | undefined, origin?: RawDoc['origin']): HostConfig | undefined => {
     if (host !== undefined) {
       const hc = hostByName.get(host);
       if (!hc && !brokenNames.has(`Host\0${host}`)) {
@@ -462,7 +462,7 @@ function crossReference(
     // document would belong to it
     if (hostOrder.length === 0 && brokenHostDocs === 1) return undefined;
     findings.push(
-      findingAt(src, ['name'], 'ref/unknown', 'error', hostOrder.length === 0 ? `${kind} ${name} needs a Host, but the repo defines none; add a Host document` : `${kind} ${name} has no \`host:\` and the repo defines ${hostOrder.length} hosts; name one of them (${hostOrder.map((h) => h.host.name).join(', ')})`, {
+      findingAt(src, ['name'], 'ref/unknown', 'error', hostOrder.length === 0 ? `${kind} ${name} needs a Host, but the repo defines none; add a Host document` : `${kind} ${name} has no ${origin === 'xl' ? 'host (an xl.cfg names it with a `# pviommu: host=NAME` comment, or check --host NAME)' : '`host:`'} and the repo defines ${hostOrder.length} hosts; name one of them (${hostOrder.map((h) => h.host.name).join(', ')})`, {
         subject: sub(kind, name),
       }),
     );
@@ -495,7 +495,7 @@ function crossReference(
     hc.devices.push(Object.assign(d.data, { src: d.src, hostName: hc.host.name }));
   }
   for (const d of domainDocs) {
-    const hc = resolveHost('Domain', d.data.name, d.src, d.data.host);
+    const hc = resolveHost('Domain', d.data.name, d.src, d.data.host, d.origin);
     if (!hc) continue;
     if (dup(`Domain\0${hc.host.name}\0${d.data.name}`, 'Domain', d.data.name, hc.host.name, d.src)) continue;
     const other = hc.domains.find((x) => x.domid === d.data.domid);

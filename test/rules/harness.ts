@@ -112,6 +112,8 @@ export interface Case {
   want: string[];
   /** Substrings the first finding's message must contain. */
   says?: string[];
+  /** Substrings the first finding's message must not contain. */
+  saysNot?: string[];
   /** Substring the first finding's first related position must start with. */
   related?: string;
 }
@@ -122,6 +124,7 @@ export function table(rule: Rule, cases: Case[]): void {
       const r = runSpec(rule, c.spec);
       expect(r.findings.map((f) => r.at(f).slice(0, c.want[r.findings.indexOf(f)]?.length ?? 20))).toEqual(c.want);
       for (const s of c.says ?? []) expect(r.findings[0]!.message).toContain(s);
+      for (const s of c.saysNot ?? []) expect(r.findings[0]!.message).not.toContain(s);
       if (c.related !== undefined) expect(r.relAt(r.findings[0]!)).toMatch(new RegExp('^' + c.related));
       for (const f of r.findings) {
         expect(f.rule).toBe(rule.id);

@@ -309,6 +309,13 @@ table(seize, [
     want: ['true'],
     says: ['does nothing'],
   },
+  {
+    name: 'seize in the hardware domain’s list (xl never creates it): no xl advice',
+    spec: { devices: [{ ...nic, assignable: false }], domains: [vm('dom0', 0, { type: 'pv', role: 'hardware', memory: '2GiB', pci: [{ dev: 'nic', seize: true }] })] },
+    want: ['true'],
+    says: ['hardware domain dom0 means nothing', 'xl never creates dom0'],
+    saysNot: ['pci-assignable-add', 'unbind'],
+  },
   { name: 'no seize', spec: { devices: [nic], domains: [vm('vm1', 1, { pci: [{ dev: 'nic' }] })] }, want: [] },
   { name: 'seize: false', spec: { devices: [nic], domains: [vm('vm1', 1, { pci: [{ dev: 'nic', seize: false }] })] }, want: [] },
 ]);

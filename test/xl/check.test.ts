@@ -235,17 +235,18 @@ describe('the host of an xl.cfg domain', () => {
     expect(r.code).toBe(1);
     expect(r.findings.map((f) => [f.rule, f.severity, f.file, f.line])).toEqual([['ref/unknown', 'error', 'guest.cfg', 2]]);
     expect(r.findings[0]!.message).toMatch(/h1, h2/);
+    // how an xl.cfg names its host (it has no `host:` key)
+    expect(r.findings[0]!.message).toMatch(/has no host \(an xl\.cfg names it with a `# pviommu: host=NAME` comment, or check --host NAME\)/);
   });
 
-  it('a --host or host= that no Host defines is ref/unknown at the .cfg', async () => {
+  it('a host= that no Host defines is ref/unknown at the .cfg; a --host that none has is bad usage (exit 2: the option is wrong, not the file)', async () => {
     const dir = repo({ 'host.yaml': HOST, 'dom0.yaml': DOM0, 'guest.cfg': `# pviommu: host=h3\n${cfg('guest')}` });
     const a = await checkJson(['.'], dir);
     expect(a.code).toBe(1);
     expect(a.findings.map((f) => [f.rule, f.file, f.line, f.column])).toEqual([['ref/unknown', 'guest.cfg', 1, 17]]);
-    const b = await checkJson(['.', '--host', 'nope'], dir);
-    expect(b.code).toBe(1);
-    expect(b.findings.map((f) => [f.rule, f.file])).toEqual([['ref/unknown', 'guest.cfg']]);
-    expect(b.findings[0]!.message).toMatch(/nope/);
+    const b = await checkJson(['.', '--host', 'h'], dir);
+    expect([b.code, b.stdout]).toEqual([2, '']);
+    expect(b.stderr).toMatch(/^pviommu: error: --host "h": no Host document has that name — did you mean `h1`\? \(hosts: h1\)/);
   });
 });
 

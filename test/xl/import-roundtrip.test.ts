@@ -59,9 +59,13 @@ async function importXl(cwd: string, file: string) {
   return run(['import-xl', file], { cwd });
 }
 
-/** What must survive the conversion: rule, severity, message, and the related messages. */
+/**
+ * What must survive the conversion: rule, severity, message, and the related messages. (Only the
+ * way to name a host differs: `host:` in YAML, a comment or --host for an xl.cfg.)
+ */
+const XL_NO_HOST = 'has no host (an xl.cfg names it with a `# pviommu: host=NAME` comment, or check --host NAME)';
 const key = (f: JsonFinding) =>
-  [f.rule, f.severity, f.message, ...(f.related ?? []).map((r) => `related: ${r.message}`)].join(' | ');
+  [f.rule, f.severity, f.message.replace(XL_NO_HOST, 'has no `host:`'), ...(f.related ?? []).map((r) => `related: ${r.message}`)].join(' | ');
 const keys = (fs: JsonFinding[]) => fs.map(key).sort();
 const isXl = (f: JsonFinding) => f.rule.startsWith('xl/');
 

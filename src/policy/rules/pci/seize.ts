@@ -15,7 +15,11 @@ export default defineRule({
   check({ hc, report }) {
     for (const a of assignments(hc)) {
       if (!a.entry.seize) continue;
-      const message = a.dev.assignable
+      // xl never creates the hardware domain: its pci list is no xl.cfg, and seize means nothing there.
+      const message = a.dom.role === 'hardware'
+        ? `\`seize: true\` on device ${devLabel(a.dev)} in the pci list of the hardware domain ${a.dom.name} means nothing: ` +
+          `xl never creates ${a.dom.name}, and its devices stay with their dom0 drivers — remove \`seize\``
+        : a.dev.assignable
         ? `\`seize: true\` on device ${devLabel(a.dev)} for ${a.dom.name} does nothing: the device is already assignable ` +
           `— remove \`seize\`, so that a later change cannot make xl seize a device dom0 is using`
         : `\`seize: true\` makes xl unbind device ${devLabel(a.dev)} from its dom0 driver and hand it to pciback when ` +
