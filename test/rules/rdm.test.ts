@@ -50,6 +50,12 @@ describe('rdm/conflict', () => {
     const { findings, text } = run('rdm/conflict', HOST, { ...IGD, assignable: false }, DOM0, hvm('vm1', 1, { rdm: { strategy: 'host' } }));
     expect(findings.map((f) => [f.severity, at(f)])).toEqual([['warning', pos(text, 'strategy: host')]]);
     expect(findings[0]!.message).toMatch(/rdm\.strategy: host/);
+    // igd is not vm1's: what is at stake is a later hotplug, and moving igd elsewhere is no fix
+    expect(findings[0]!.message).toMatch(/if igd is hot-plugged into vm1 later, its DMA to the region lands in guest RAM/);
+    expect(findings[0]!.message).not.toMatch(/assign the device to a domain/);
+    // assigned, the message says so
+    const own = run('rdm/conflict', HOST, IGD, DOM0, hvm('vm1', 1, { rdm: { strategy: 'host' }, pci: [{ dev: 'igd', rdm_policy: 'relaxed' }] })).findings;
+    expect(own[0]!.message).toMatch(/the device's DMA to it lands in guest RAM.*or assign the device to a domain that does not need it$/);
   });
 
   it('rdm.strategy host with a policy: xl drops the whole string, so no host-wide region is reserved — quiet', () => {
@@ -109,6 +115,17 @@ describe('rdm/shared-rmrr', () => {
     expect(findings.map((f) => f.severity)).toEqual(['warning']);
     expect(findings[0]!.message).toMatch(/AMD-Vi assigns it to vm1 without a check, and ehci can still DMA to the same region/);
     expect(findings[0]!.message).not.toMatch(/EPERM|xl create fails/);
+  });
+
+  it('every device of the region in the same guest: still reported (Xen calls it risky), without claiming another domain reaches it', () => {
+    const both = (policy: 'strict' | 'relaxed') => run('rdm/shared-rmrr', HOST, XHCI, EHCI, DOM0, hvm('vm1', 1, { pci: [{ dev: 'xhci', rdm_policy: policy }, { dev: 'ehci', rdm_policy: policy }] })).findings;
+    const relaxed = both('relaxed');
+    expect(relaxed.map((f) => f.severity)).toEqual(['warning', 'warning']);
+    expect(relaxed[0]!.message).toMatch(/ehci is assigned to vm1 too, so no other domain reaches the region; keep ehci in vm1 with it$/);
+    expect(relaxed[0]!.message).not.toMatch(/from its own domain/);
+    const strict = both('strict');
+    expect(strict.map((f) => f.severity)).toEqual(['error', 'error']);
+    expect(strict[0]!.message).toMatch(/EPERM.*set rdm_policy: relaxed on xhci's entry/);
   });
 
   it('a private RMRR, or devices left with the hardware domain: quiet', () => {

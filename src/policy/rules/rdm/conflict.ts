@@ -115,6 +115,10 @@ export default defineRule({
       const boundary = dom.rdm_mem_boundary;
 
       type Hit = { region: Region; where: string; fix: string };
+      // A host-wide region of a device this guest does not have: what is at stake is a later
+      // hotplug of that device into it, and moving the device elsewhere is no fix.
+      const isAssigned = (region: Region) => own.some((a) => a.dev === region.dev);
+      const orMove = (region: Region, alt: string) => (isAssigned(region) ? `, or ${alt}` : '');
       const hits: Hit[] = [];
       if (ram.explicit) {
         for (const region of regions) {
@@ -151,25 +155,28 @@ export default defineRule({
               where: `${dom.name}'s low RAM (GFNs 0x0-${hex(lowEnd - 1)}), below rdm_mem_boundary ${formatPages(boundary)}`,
               fix:
                 region.range.start > 0
-                  ? `set rdm_mem_boundary below ${boundaryHint(region.range.start)} so libxl ends low RAM under the region, or assign the device to a domain that does not need it`
-                  : `assign the device to a domain that does not need it`,
+                  ? `set rdm_mem_boundary below ${boundaryHint(region.range.start)} so libxl ends low RAM under the region${orMove(region, 'assign the device to a domain that does not need it')}`
+                  : isAssigned(region)
+                    ? `assign the device to a domain that does not need it`
+                    : `drop rdm strategy=host from ${dom.name} if ${region.dev.name} will never be hot-plugged into it`,
             });
           } else if (high) {
             hits.push({
               region,
               where: `${dom.name}'s high RAM (GFNs ${hex(FOUR_GIB)}-${hex(highEnd - 1)})`,
-              fix: `libxl does not relocate high RAM: lower ${dom.name}'s memory so high RAM ends below GFN ${hex(region.range.start)} (${formatPages(region.range.start)}), or do not assign the device`,
+              fix: `libxl does not relocate high RAM: lower ${dom.name}'s memory so high RAM ends below GFN ${hex(region.range.start)} (${formatPages(region.range.start)})${orMove(region, 'do not assign the device')}`,
             });
           }
         }
       }
 
       for (const { region, where, fix } of hits) {
+        const assigned = isAssigned(region);
         const what = `RMRR ${rangeText(region.range)} of ${devLabel(region.dev)}${region.hostWide ? ' (reserved in every guest by rdm.strategy: host)' : ''}`;
         const xen =
           region.policy === 'strict'
             ? `with rdm_policy strict xl refuses to create the domain ("RDM conflict at ${byteAddr(region.range.start)}")`
-            : `with ${region.hostWide ? "libxl's global policy relaxed" : 'rdm_policy relaxed'} xl only warns ("Ignoring RDM conflict at ${byteAddr(region.range.start)}") and hides the region from the guest, so the device's DMA to it lands in guest RAM`;
+            : `with ${region.hostWide ? "libxl's global policy relaxed" : 'rdm_policy relaxed'} xl only warns ("Ignoring RDM conflict at ${byteAddr(region.range.start)}") and hides the region from the guest, so ${assigned ? "the device's DMA to it lands" : `if ${region.dev.name} is hot-plugged into ${dom.name} later, its DMA to the region lands`} in guest RAM`;
         report({
           at: region.at,
           severity: region.policy === 'strict' ? 'error' : 'warning',

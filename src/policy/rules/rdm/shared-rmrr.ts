@@ -18,7 +18,8 @@ export default defineRule({
     'An assigned device has an RMRR that another device also lists (a shared RMRR): Xen refuses the assignment with rdm_policy strict (error) and warns it is risky with relaxed (warning).',
   check({ hc, report }) {
     const all = rmrrEntries(hc);
-    for (const a of assignments(hc)) {
+    const assigned = assignments(hc);
+    for (const a of assigned) {
       if (a.dom.role === 'hardware') continue; // the hardware domain's devices are not assigned by domctl
       a.dev.rmrr.forEach((range) => {
         const others = all.filter((e) => e.dev !== a.dev && overlaps(e.range, range));
@@ -26,15 +27,24 @@ export default defineRule({
         const names = [...new Set(others.map((o) => o.dev.name))].join(', ');
         // (Only VT-d refuses: AMD-Vi assigns the device and keeps the shared unity map.)
         const strict = a.entry.rdm_policy === 'strict' && hc.host.cpu_vendor !== 'amd';
-        const reach = `${names} can still DMA to the same region from ${others.length === 1 ? 'its' : 'their'} own domain`;
+        // Every other device in the same guest: no other domain reaches the region (the grouping
+        // Xen's own TODO recommends), though Xen still calls the assignment risky.
+        const together = others.every((o) => assigned.some((x) => x.dev === o.dev && x.dom === a.dom));
+        const reach = together
+          ? `${names} ${others.length === 1 ? 'is' : 'are'} assigned to ${a.dom.name} too, so no other domain reaches the region`
+          : `${names} can still DMA to the same region from ${others.length === 1 ? 'its' : 'their'} own domain`;
         const xen = strict
           ? `Xen refuses to assign it to ${a.dom.name} (intel_iommu_assign_device → EPERM, xl create fails)`
           : hc.host.cpu_vendor === 'amd'
             ? `AMD-Vi assigns it to ${a.dom.name} without a check, and ${reach}`
             : `Xen assigns it to ${a.dom.name} with a "risky" warning: ${reach}`;
         const fix = strict
-          ? `keep ${a.dev.name} in the hardware domain, or set rdm_policy: relaxed only if you accept that risk`
-          : `keep ${a.dev.name} in the hardware domain, or make sure ${names} ${others.length === 1 ? 'is' : 'are'} never given to another domain`;
+          ? together
+            ? `set rdm_policy: relaxed on ${a.dev.name}'s entry: with every device of the region in ${a.dom.name} nothing else reaches it`
+            : `keep ${a.dev.name} in the hardware domain, or set rdm_policy: relaxed only if you accept that risk`
+          : together
+            ? `keep ${names} in ${a.dom.name} with it`
+            : `keep ${a.dev.name} in the hardware domain, or make sure ${names} ${others.length === 1 ? 'is' : 'are'} never given to another domain`;
         report({
           at: rdmPolicyAt(a),
           severity: strict ? 'error' : 'warning',
