@@ -15,7 +15,7 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { generateFleet } from '../bench/gen/fleet.mjs';
 import { runCheck, shardFilter } from '../src/check.js';
 import type { HostConfig } from '../src/config/validate.js';
-import { run } from './cli/helpers.js';
+import { labCopy, run } from './cli/helpers.js';
 
 /** Hosts whose machine was built (static rules and scenarios build one per host and scenario). */
 const built = vi.hoisted(() => ({ hosts: new Set<string>() }));
@@ -136,6 +136,34 @@ describe('check --shard + merge', () => {
     const { merged } = await shardsOf(2, dir);
     expect(merged.report.findings).toEqual(one.findings);
     expect(merged.report.summary).toEqual(one.summary);
+  });
+});
+
+describe('merge of --quiet reports', () => {
+  it('counts what the shards counted but did not list (warnings, infos): the summary and --max-warnings decide as the unsharded run', async () => {
+    const shardsQuiet = async (cwd: string, extra: string[] = []) => {
+      const files: string[] = [];
+      for (const index of [1, 2]) {
+        const r = await run(['check', '.', '--format', 'json', '--quiet', '--shard', `${index}/2`], { cwd });
+        const file = join(out, `quiet-${index}.json`);
+        writeFileSync(file, r.stdout);
+        files.push(file);
+      }
+      return run(['merge', ...files, '--format', 'json', ...extra]);
+    };
+    // the fleet: errors and warnings
+    const whole = JSON.parse((await run(['check', '.', '--format', 'json', '--quiet'], { cwd: repo })).stdout) as Report;
+    expect(whole.summary.warnings).toBeGreaterThan(0);
+    expect(whole.findings.every((f) => f.severity === 'error')).toBe(true);
+    expect((JSON.parse((await shardsQuiet(repo)).stdout) as Report).summary).toEqual(whole.summary);
+    // warnings only: --max-warnings alone decides
+    const dir = labCopy();
+    const sc = join(dir, 'scenarios/xengt-pv-iommu.yaml');
+    writeFileSync(sc, readFileSync(sc, 'utf8').replace('    gfn: 0x100\n', '    gfn: 0x1_00\n'));
+    expect((await run(['check', '.', '--quiet', '--max-warnings', '0'], { cwd: dir })).code).toBe(1);
+    const strict = await shardsQuiet(dir, ['--max-warnings', '0']);
+    expect([strict.code, (JSON.parse(strict.stdout) as Report).summary.warnings]).toEqual([1, 1]);
+    expect((await shardsQuiet(dir, ['--max-warnings', '1'])).code).toBe(0);
   });
 });
 

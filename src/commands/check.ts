@@ -98,7 +98,7 @@ export function verdict(io: CommandEnv['io'], s: { errors: number; warnings: num
     if (failedExpectations > 0) {
       io.stderr.write(`pviommu: ${failedExpectations} failed expectation${failedExpectations === 1 ? '' : 's'} (scenario/expectation-failed) fail the run whatever their severity; turn the rule off to accept them\n`);
     }
-    if (tooManyWarnings) io.stderr.write(`pviommu: ${s.warnings} warnings exceed --max-warnings ${maxWarnings}\n`);
+    if (tooManyWarnings) io.stderr.write(`pviommu: ${s.warnings} warning${s.warnings === 1 ? ' exceeds' : 's exceed'} --max-warnings ${maxWarnings}\n`);
   }
   return s.errors > 0 || failedExpectations > 0 || tooManyWarnings ? 1 : 0;
 }

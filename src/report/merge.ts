@@ -21,6 +21,15 @@ export function mergeReports(reports: CheckReport[]): { report: CheckReport; fil
   }
   const max = (k: 'files' | 'documents' | 'skipped' | 'hosts' | 'domains' | 'devices' | 'scenarios') =>
     Math.max(0, ...reports.map((r) => r.summary[k] ?? 0));
+  // A report written with --quiet lists its errors only but counts everything in its summary:
+  // what it counted and did not list is counted here too, so that --max-warnings decides as
+  // check did.
+  const hidden = (sev: 'warning' | 'info', key: 'warnings' | 'infos') =>
+    reports.reduce((n, r) => {
+      const counted = r.summary[key];
+      const listed = r.findings.filter((f) => f.severity === sev).length;
+      return n + (Number.isSafeInteger(counted) && counted > listed ? counted - listed : 0);
+    }, 0);
   const count = (s: string) => findings.filter((f) => f.severity === s).length;
   const sorted = sortFindings(findings);
   const files = [...new Set(sorted.map((f) => f.file))];
@@ -37,8 +46,8 @@ export function mergeReports(reports: CheckReport[]): { report: CheckReport; fil
         devices: max('devices'),
         scenarios: max('scenarios'),
         errors: count('error'),
-        warnings: count('warning'),
-        infos: count('info'),
+        warnings: count('warning') + hidden('warning', 'warnings'),
+        infos: count('info') + hidden('info', 'infos'),
         suppressed: reports.reduce((n, r) => n + (r.summary.suppressed ?? 0), 0),
       },
       findings: sorted,
