@@ -209,8 +209,11 @@ describe('merge: inputs it cannot take are exit 2 with one line naming the file 
         expect(r.stderr).toMatch(new RegExp(`^pviommu: error: ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not a pviommu JSON report: ${where.replace(/[.[\]]/g, '\\$&')}: `));
       }
     }
-    // the same finding whole merges
+    // the same finding whole merges; without its end (a hand-made report) it ends where it starts
     writeFileSync(join(out, 'ok.json'), JSON.stringify({ version: 1, summary: { files: 1 }, findings: [ok] }));
     expect((await run(['merge', join(out, 'ok.json')])).code).toBe(1);
+    const gh = await run(['merge', join(out, 'ok.json'), '--format', 'github']);
+    expect(gh.stdout).toBe('::error file=a.yaml,line=1,col=1,endLine=1,endColumn=1,title=dma/fault::m\n');
+    expect(JSON.parse((await run(['merge', join(out, 'ok.json'), '--format', 'json'])).stdout).findings).toEqual([{ ...ok, endLine: 1, endColumn: 1 }]);
   });
 });

@@ -19,7 +19,7 @@ const position = z.number().int().min(1);
 const count = z.number().int().min(0).optional();
 /** The parts of a JSON report (SPEC §6.1) that merge reads and the formats print. */
 const ReportShape = z.object({
-  summary: z.object({ files: count, documents: count, skipped: count, hosts: count, domains: count, devices: count, scenarios: count, suppressed: count }),
+  summary: z.object({ files: count, documents: count, skipped: count, hosts: count, domains: count, devices: count, scenarios: count, errors: count, warnings: count, infos: count, suppressed: count }),
   findings: z.array(
     z.object({
       rule: z.string().min(1),

@@ -16,7 +16,7 @@ export function mergeReports(reports: CheckReport[]): { report: CheckReport; fil
       const key = JSON.stringify([f.rule, f.file, f.line, f.column, f.endLine, f.endColumn, f.message]);
       if (seen.has(key)) continue;
       seen.add(key);
-      findings.push(f);
+      findings.push(f.endLine === undefined || f.endColumn === undefined ? withEnd(f) : f);
     }
   }
   const max = (k: 'files' | 'documents' | 'skipped' | 'hosts' | 'domains' | 'devices' | 'scenarios') =>
@@ -54,4 +54,17 @@ export function mergeReports(reports: CheckReport[]): { report: CheckReport; fil
     },
     files,
   };
+}
+
+/**
+ * A finding of a hand-made report without its end: it ends where it starts (every format prints
+ * an end; check's own findings always have one). Keys in the order check writes them.
+ */
+function withEnd(f: Finding): Finding {
+  const { rule, severity, message, file, line, column, host, subject, related } = f;
+  const g: Finding = { rule, severity, message, file, line, column, endLine: f.endLine ?? line, endColumn: f.endColumn ?? column };
+  if (host !== undefined) g.host = host;
+  if (subject) g.subject = subject;
+  if (related) g.related = related;
+  return g;
 }
