@@ -374,7 +374,12 @@ export const xsBatchOp = defineOp<XsBatchArgs>({
       });
     }
     const args: XsBatchArgs = { ops };
-    if (r.has('count')) args.count = r.int('count', -0x80000000, 0x7fffffff);
+    // `unsigned int count` in the ABI, which Xen reads as an int: 0x80000000..0xffffffff are the
+    // negative counts it refuses (EINVAL), as a negative written as such is.
+    if (r.has('count')) {
+      const c = r.int('count', -0x80000000, 0xffffffff);
+      args.count = c > 0x7fffffff ? c - 0x100000000 : c;
+    }
     return args;
   },
   run: iommuOp,

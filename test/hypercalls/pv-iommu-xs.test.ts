@@ -31,6 +31,28 @@ describe('xs hypercall (do_iommu_op)', () => {
     expect(iommuOp(e.ctx(), { ops: [], count: 0 })).toMatchObject({ rc: 0, statuses: [] });
   });
 
+  it('count is the ABI’s unsigned int: 0x80000000..0xffffffff can be written, and are the negative counts Xen refuses (EINVAL, no finding)', () => {
+    const rep = scenario(
+      labScenario(`  - op: iommu.op
+    count: 0xffffffff
+    ops: [{ subop: query_caps }]
+    expect: { status: EINVAL }
+  - op: iommu.op
+    count: 0x80000000
+    ops: [{ subop: query_caps }]
+    expect: { status: EINVAL }
+  - op: iommu.op
+    count: 0x100000000
+    ops: [{ subop: query_caps }]
+`),
+    );
+    expect(rep.summary.failed_expectations).toBe(0);
+    // past 32 bits it cannot be encoded: schema/invalid at the third call only
+    expect(rep.findings.map((f) => `${f.rule} ${f.line}`)).toEqual([`schema/invalid ${rep.findings[0]!.line}`]);
+    expect(rep.calls.map((c) => c.errno)).toEqual(['EINVAL', 'EINVAL', 'EINVAL']);
+    expect(rep.findings[0]!.message).toMatch(/count/);
+  });
+
   it('returns 0 even when every element fails; elements run in order, each with its status', () => {
     const e = env(lab());
     const r = iommuOp(e.ctx(), {

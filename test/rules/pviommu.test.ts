@@ -78,12 +78,17 @@ describe('pviommu/unusable', () => {
   it('xs with a PVH hardware domain', () => {
     const { findings, text } = unusable(XS, { ...DOM0, type: 'pvh' }, hvm('vm1', 1));
     expect(findings[0]!.message).toMatch(/is pvh, not PV/);
+    expect(findings[0]!.message).toMatch(/lookup_foreign_page hands back the raw MFN \(the page still pinned\)/);
+    expect(findings[0]!.message).not.toMatch(/unpinned/);
     expect(findings[0]!.related?.map((r) => `${r.line}:${r.column}`)).toEqual([pos(text, 'type: pvh')]);
   });
 
   it('xs with the device owned by a driver domain (the xs hypercall serves dom0 only)', () => {
     const { findings } = run('pviommu/unusable', XS, gpu({ assignable: true }), DOM0, hvm('vm1', 1), hvm('gvt', 2, { role: 'driver', pci: [{ dev: 'igd' }] }));
     expect(findings[0]!.message).toMatch(/owned by gvt.*ENOSYS/);
+    // the host's PV-IOMMU itself is usable: the consequence is the driver domain's, nothing about raw MFNs
+    expect(findings[0]!.message).toMatch(/the xs PV-IOMMU cannot serve igd's mediator: .*every PV-IOMMU call of gvt, the mediator's domain, fails with ENOSYS;/);
+    expect(findings[0]!.message).not.toMatch(/not usable on|raw MFN|unpinned/);
   });
 
   it('ta: usable by dom0; a driver domain needs pv_iommu: true', () => {

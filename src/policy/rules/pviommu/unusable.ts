@@ -22,11 +22,17 @@ export default defineRule({
       if (dev.mediated?.translation !== 'pv-iommu') continue;
       const owner = ownerOf(hc, dev);
       const fails: { reason: string; at: NodeRef }[] = [];
+      // xs: can_use_iommu_check fails for the host, and/or the owner is not the hardware domain.
+      let hostWide = false;
+      let notHw = false;
       if (abi === 'none') {
         fails.push({ reason: 'pv_iommu.abi is none (the hypercall does not exist)', at: { src: host.src, path: ['pv_iommu', 'abi'] } });
       } else if (abi === 'xs') {
-        fails.push(...xsFailures(hc));
+        const f = xsFailures(hc);
+        hostWide = f.length > 0;
+        fails.push(...f);
         if (owner && owner.role !== 'hardware') {
+          notHw = true;
           const a = assignmentOf(hc, dev);
           fails.push({
             reason: `${dev.name} is owned by ${owner.name}, but the xs PV-IOMMU serves only the hardware domain (ENOSYS)`,
@@ -40,15 +46,22 @@ export default defineRule({
         }
       }
       if (!fails.length) continue;
-      const consequence =
-        abi === 'none'
-          ? 'the mediator has no way to get BFNs for guest pages'
-          : abi === 'xs'
-            ? 'query_caps reports no map_cap and lookup_foreign_page hands back raw MFNs instead of foreign-window BFNs, so the GPU is programmed with unpinned machine addresses'
-            : "the mediator's map_pages calls fail with ENODEV";
+      // What the mediator then gets, for the cause it has.
+      const consequences: string[] = [];
+      if (abi === 'none') consequences.push('the mediator has no way to get BFNs for guest pages');
+      else if (abi === 'ta') consequences.push("the mediator's map_pages calls fail with ENODEV");
+      else {
+        if (notHw) consequences.push(`every PV-IOMMU call of ${owner!.name}, the mediator's domain, fails with ENOSYS`);
+        if (hostWide) {
+          consequences.push(
+            `${notHw ? "and even the hardware domain's " : ''}query_caps reports no map_cap and lookup_foreign_page hands back the raw MFN (the page still pinned) instead of a foreign-window BFN, which the device reaches only where dom0's IOMMU context maps host RAM 1:1`,
+          );
+        }
+      }
+      const what = abi === 'none' ? 'host has no PV-IOMMU' : hostWide || abi === 'ta' ? `${abi} PV-IOMMU is not usable on ${host.name}` : `xs PV-IOMMU cannot serve ${dev.name}'s mediator`;
       report({
         at: { src: dev.src, path: ['mediated', 'translation'] },
-        message: `mediated ${devLabel(dev)} uses translation: pv-iommu, but the ${abi === 'none' ? 'host has no PV-IOMMU' : `${abi} PV-IOMMU is not usable on ${host.name}`}: ${fails.map((f) => f.reason).join('; ')}; ${consequence}; ${abi === 'none' ? 'set pv_iommu.abi: xs on the host (Intel, PV dom0, IOMMU not in passthrough)' : `change ${fails.length === 1 ? 'that setting' : 'those settings'} so the PV-IOMMU is usable`}, or give each guest its own SR-IOV VF instead of mediating`,
+        message: `mediated ${devLabel(dev)} uses translation: pv-iommu, but the ${what}: ${fails.map((f) => f.reason).join('; ')}; ${consequences.join(' ')}; ${abi === 'none' ? 'set pv_iommu.abi: xs on the host (Intel, PV dom0, IOMMU not in passthrough)' : `change ${fails.length === 1 ? 'that setting' : 'those settings'} so the PV-IOMMU is usable`}, or give each guest its own SR-IOV VF instead of mediating`,
         subject: deviceSubject(dev),
         related: fails.map((f) => ({ at: f.at, message: f.reason })),
       });
