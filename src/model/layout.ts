@@ -85,10 +85,41 @@ function claimRam(m: Machine, d: DomainModel, entry: number, gfn: number, mfn: n
   }
 }
 
+/** 2 MiB in frames: libxl aligns a relocated end of low RAM down to it with HAP. */
+const TWO_MIB_FRAMES = 512;
+
+/**
+ * libxl's `libxl__domain_device_construct_rdm`, step 2: a reserved region (RDM) above
+ * `rdm_mem_boundary` that low RAM would cover ends low RAM below it (aligned down to 2 MiB with
+ * HAP), the rest of the memory going above 4 GiB; regions at or below the boundary stay where low
+ * RAM covers them (rdm/conflict). Returns the new end (exclusive, gfns) of low RAM.
+ */
+export function relocateLowEnd(lowEnd: number, regionStarts: readonly number[], boundary: number, hap: boolean): number {
+  let end = lowEnd;
+  for (const s of regionStarts) {
+    if (!(end > 0 && s < end && s > boundary)) continue;
+    end = hap && s > TWO_MIB_FRAMES ? s - (s % TWO_MIB_FRAMES) : s;
+  }
+  return end;
+}
+
+/**
+ * The RDM regions libxl reserves in an hvm guest: the RMRRs of the devices it is given and, with
+ * `rdm.strategy: host` (and no global policy, which makes xl drop the string), every host RMRR.
+ */
+export function rdmRegionStarts(m: Machine, d: DomainModel): number[] {
+  if (d.type !== 'hvm') return [];
+  const starts = new Set<number>();
+  const hostWide = d.cfg.rdm?.strategy === 'host' && d.cfg.rdm.policy === undefined;
+  for (const dev of m.devices.values()) if (hostWide || dev.owner === d.domid) for (const r of dev.cfg.rmrr) starts.add(r.start);
+  return [...starts];
+}
+
 /**
  * Automatic layout: `memory` frames, lowest free first (`allocFrames`; RAM may be split across
  * holes). Whatever the host cannot provide is `shortfall` (memory/overcommit).
- * - hvm/pvh: gfns 0 .. min(memory, 4 GiB − mmio_hole) − 1, the rest from gfn 0x100000 (4 GiB);
+ * - hvm/pvh: gfns 0 .. min(memory, 4 GiB − mmio_hole) − 1 (hvm: less, below an RDM region above
+ *   rdm_mem_boundary, `relocateLowEnd`), the rest from gfn 0x100000 (4 GiB);
  * - pv: pfn 0 upward, contiguous.
  */
 export function layoutAuto(m: Machine, d: DomainModel): void {
@@ -97,7 +128,8 @@ export function layoutAuto(m: Machine, d: DomainModel): void {
   let got = 0;
   for (const r of runs) got += r.end - r.start + 1;
   d.shortfall = want - got;
-  const lowEnd = isTranslated(d) ? Math.min(want, lowRamLimit(d)) : Infinity;
+  // (hvm: low RAM ends below an RDM region above rdm_mem_boundary, as libxl lays it out)
+  const lowEnd = isTranslated(d) ? relocateLowEnd(Math.min(want, lowRamLimit(d)), rdmRegionStarts(m, d), d.cfg.rdm_mem_boundary, d.cfg.hap) : Infinity;
   let gfn = 0;
   for (const r of runs) {
     let mfn = r.start;

@@ -341,6 +341,23 @@ describe('devices', () => {
     expect([...m.domains.get(0)!.iommu!.devices].sort()).toEqual(['0000:00:02.4', '0000:00:14.0']);
   });
 
+  it('an hvm guest’s low RAM ends below an RMRR of its device above rdm_mem_boundary (libxl), which is then mapped 1:1', () => {
+    const spec = (boundary: string) =>
+      machine({
+        host: { ram: '16GiB' },
+        devices: [{ name: 'igd', bdf: '00:02.0', assignable: true, rmrr: ['0x7b800-0x7ffff'] }],
+        domains: [
+          { name: 'dom0', domid: 0, type: 'pv', role: 'hardware', memory: '2GiB' },
+          { name: 'vm1', domid: 1, type: 'hvm', memory: '4GiB', rdm_mem_boundary: boundary, pci: [{ dev: 'igd' }] },
+        ],
+      });
+    const p2m = (m: ReturnType<typeof machine>) => m.domains.get(1)!.p2m.toArray().map((e) => `${e.start.toString(16)}-${e.end.toString(16)} ${e.value.type}`);
+    // boundary 1 GiB: the region (at ~1.93 GiB) is above it — low RAM ends at 0x7b800, the rest goes high
+    expect(p2m(spec('1GiB'))).toEqual(['0-7b7ff ram_rw', '7b800-7ffff mmio_direct', '100000-1847ff ram_rw']);
+    // the default boundary (2 GiB): the region stays under low RAM (rdm/conflict reports it), no 1:1 entry
+    expect(p2m(spec('2GiB'))).toEqual(['0-effff ram_rw', '100000-10ffff ram_rw']);
+  });
+
   it('phantomBdfs', () => {
     expect(phantomBdfs('0000:00:02.0', 0)).toEqual([]);
     expect(phantomBdfs('0000:00:02.0', 1)).toEqual(['0000:00:02.1', '0000:00:02.2', '0000:00:02.3', '0000:00:02.4', '0000:00:02.5', '0000:00:02.6', '0000:00:02.7']);

@@ -15,6 +15,7 @@
 import { defineRule, type NodeRef } from '../../rule.js';
 import type { DeviceCfg, DomainCfg, HostConfig } from '../../../config/validate.js';
 import { formatPages, hex, type FrameRange } from '../../../config/units.js';
+import { relocateLowEnd } from '../../../model/layout.js';
 import {
   FOUR_GIB,
   assignments,
@@ -41,9 +42,6 @@ interface Region {
   /** The region comes from `rdm.strategy: host`, not from one of the domain's own devices. */
   hostWide: boolean;
 }
-
-/** 2 MiB in frames: libxl rounds a relocated lowmem_end down to it for HAP guests. */
-const TWO_MIB = 512;
 
 /** xl's rdm_mem_boundary is in MiB: the largest whole MiB below `frame`'s address. */
 function boundaryHint(frame: number): string {
@@ -132,19 +130,11 @@ export default defineRule({
           }
         }
       } else {
-        let lowEnd = ram.lowEnd ?? 0;
+        // Step 2: regions above the boundary move lowmem_end below them (no conflict), as the
+        // model lays the guest out.
+        const lowEnd = relocateLowEnd(ram.lowEnd ?? 0, regions.map((r) => r.range.start), boundary, dom.hap);
         let highEnd = ram.highEnd ?? 0;
-        // Step 2: regions above the boundary move lowmem_end below them (no conflict).
-        for (const region of regions) {
-          if (!(lowEnd > 0 && region.range.start < lowEnd)) continue;
-          if (region.range.start > boundary) {
-            let start = region.range.start;
-            if (dom.hap && start > TWO_MIB) start -= start % TWO_MIB;
-            if (!highEnd) highEnd = FOUR_GIB;
-            highEnd += lowEnd - start;
-            lowEnd = start;
-          }
-        }
+        if (lowEnd < (ram.lowEnd ?? 0)) highEnd = (highEnd || FOUR_GIB) + (ram.lowEnd ?? 0) - lowEnd;
         // Step 3: what still overlaps low RAM (below the boundary) or high RAM.
         for (const region of regions) {
           const low = lowEnd > 0 && region.range.start < lowEnd;
