@@ -39,6 +39,11 @@ function unit<T>(json: Record<string, unknown>, parse: (v: unknown) => Parsed<T>
   return s;
 }
 
+/** A JSON Schema pattern matching `word` in any case ("KiB" → "[Kk][Ii][Bb]"). */
+function anyCase(word: string): string {
+  return [...word].map((c) => `[${c.toUpperCase()}${c.toLowerCase()}]`).join('');
+}
+
 /** A frame number written as a string: decimal or `0x` hex, `_` allowed (as toBigInt reads it). */
 const FRAME_TEXT = '(0[xX][0-9a-fA-F_]+|[0-9_]+)';
 const HEX_OR_INT = [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: `^\\s*${FRAME_TEXT}\\s*$` }];
@@ -88,7 +93,8 @@ export const rangeListSchema = unit<FrameRange[]>(
 export const sizeSchema = unit(
   {
     description: 'size with a binary unit ("512MiB", "4GiB", "1TiB") or a number of bytes; whole 4 KiB pages',
-    anyOf: [{ type: 'string', pattern: '^\\s*\\d+(\\.\\d+)?\\s*(B|KiB|MiB|GiB|TiB|PiB)?\\s*$' }, { type: 'integer', minimum: 0 }],
+    // (units in any case, as the loader reads them: "256mib" is 256 MiB)
+    anyOf: [{ type: 'string', pattern: `^\\s*\\d+(\\.\\d+)?\\s*(${['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'].map(anyCase).join('|')})?\\s*$` }, { type: 'integer', minimum: 0 }],
   },
   parseSizePages,
 );
@@ -103,7 +109,8 @@ export const bdfSchema = unit(
 
 /** Integer with bounds, refusing what would round. */
 function intSchema(min: number, max: number, what: string) {
-  return unit<number>({ type: 'integer', minimum: min, maximum: max, description: what }, (v) => {
+  // (a string is read as a number too, decimal or 0x hex: its range is the loader's to check)
+  return unit<number>({ description: what, anyOf: [{ type: 'integer', minimum: min, maximum: max }, { type: 'string', pattern: `^\\s*${FRAME_TEXT}\\s*$` }] }, (v) => {
     const b = toBigInt(v);
     if (!b.ok) return { ok: false, error: `${what}: ${b.error}` };
     if (b.value < BigInt(min) || b.value > BigInt(max)) {

@@ -195,6 +195,12 @@ describe('JSON Schema for editors agrees with check', () => {
     ['iomem mfns not a range', DOM('iomem: [{ mfns: true }]\n'), false],
     ['device_model out of range', DOM('device_model: 99999\n'), false],
     ['device_model by name', DOM('device_model: dm1\n'), true],
+    ['domid as a decimal string', DOM('').replace('domid: 1', 'domid: "1"'), true],
+    ['domid as a hex string', DOM('').replace('domid: 1', 'domid: "0x1"'), true],
+    ['domid as words', DOM('').replace('domid: 1', 'domid: "one"'), false],
+    ['a size unit in lower case', DOM('').replace('memory: 1GiB', 'memory: 256mib'), true],
+    ['a size unit in upper case', DOM('').replace('memory: 1GiB', 'memory: 256MIB'), true],
+    ['a size unit misspelt', DOM('').replace('memory: 1GiB', 'memory: 1GiBB'), false],
   ])('%s', (_what, yaml, ok) => {
     const r = both(yaml);
     expect(r.checkOk).toBe(ok);
