@@ -16,7 +16,7 @@
 import { ExtentMap, constant } from './extents.js';
 import { PAGE_OPS, freeRanges, pageInfo, segments } from './pages.js';
 import { P2mImageTable, P2mTable, iommuPermsForType, isTranslated } from './p2m.js';
-import { iommuWidthFrames, makeEntry, newContext, quarantineContext, setEntries } from './iommu.js';
+import { attachDevice, iommuWidthFrames, makeEntry, newContext, quarantineContext, setEntries } from './iommu.js';
 import { layoutAuto, layoutExplicit, layoutIdentity, newClaims } from './layout.js';
 import type { DeviceModel, DomId, DomainModel, IommuContext, Machine, PageInfo, Passthrough } from './types.js';
 import { DOMID_INVALID, DOMID_IO, DOMID_XEN } from './types.js';
@@ -274,7 +274,7 @@ function buildContexts(m: Machine): void {
   if (!m.iommu.enabled) {
     // No IOMMU: every device DMAs to machine addresses untranslated.
     m.bypass = newContext('no-iommu', DOMID_INVALID, 'passthrough');
-    for (const dev of m.devices.values()) attach(dev, m.bypass);
+    for (const dev of m.devices.values()) attachDevice(m, m.bypass, dev);
     return;
   }
   for (const d of m.domains.values()) {
@@ -289,13 +289,7 @@ function buildContexts(m: Machine): void {
   for (const dev of m.devices.values()) {
     if (dev.owner === DOMID_IO) dev.quarantine = quarantineContext(m, dev.bdf);
     const ctx = dev.owner === DOMID_IO ? dev.quarantine : m.domains.get(dev.owner)?.iommu;
-    if (ctx) attach(dev, ctx);
+    if (ctx) attachDevice(m, ctx, dev);
   }
 }
 
-/** Attach a device (and its phantom functions) to a context; its RMRRs become reserved DFNs there. */
-function attach(dev: DeviceModel, ctx: IommuContext): void {
-  ctx.devices.add(dev.bdf);
-  for (const p of dev.phantoms) ctx.devices.add(p);
-  for (const r of dev.cfg.rmrr) ctx.reserved.set(r.start, r.end, true);
-}

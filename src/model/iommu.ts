@@ -195,14 +195,16 @@ export function rmrrsFit(c: IommuContext, dev: DeviceModel): boolean {
 
 /**
  * Put a device (and its phantom functions) in context `c`, its RMRRs reserved there; in a ta
- * context (ctx_no > 0) their unmapped frames are identity-mapped (`rmrrsFit` first).
+ * context (ctx_no > 0) their unmapped frames are identity-mapped (`rmrrsFit` first), and so they
+ * are in a quarantine context (Xen 4.17+ quarantine page tables keep a device's RMRR mappings:
+ * "may not be left disconnected from the mappings of these regions").
  */
 export function attachDevice(m: Machine, c: IommuContext, dev: DeviceModel): void {
   c.devices.add(dev.bdf);
   for (const p of dev.phantoms) c.devices.add(p);
   for (const r of dev.cfg.rmrr) {
     c.reserved.set(r.start, r.end, true);
-    if (c.ctxNo === 0) continue;
+    if (c.ctxNo === 0 && c.domid !== DOMID_IO) continue;
     for (const g of [...c.table.gaps(r.start, r.end)]) setEntries(m, c, g.start, g.end, makeEntry(g.start, true, true, 'config'));
   }
 }
@@ -251,7 +253,8 @@ export function iommuLookup(m: Machine, ctx: IommuContext, dfn: number): IommuLo
     dfn = dfn % width;
     wrapped = true;
   }
-  if (ctx.mode === 'scratch') {
+  // (a scratch-page quarantine context still maps its device's RMRRs 1:1: those entries first)
+  if (ctx.mode === 'scratch' && !ctx.table.has(dfn)) {
     if (m.scratchMfn === undefined) return FAULT('unmapped', wrapped);
     return wrapped ? { mfn: m.scratchMfn, r: true, w: true, wrapped } : { mfn: m.scratchMfn, r: true, w: true };
   }
@@ -345,10 +348,7 @@ export function contextsReaching(m: Machine, mfn: number, last = mfn): Reach[] {
       out.push({ ctx, dfn: mfn, dfnEnd: last, r: true, w: true });
       continue;
     }
-    if (ctx.mode === 'scratch') {
-      if (m.scratchMfn !== undefined && mfn <= m.scratchMfn && m.scratchMfn <= last) out.push({ ctx, dfn: 0, dfnEnd: 0, r: true, w: true });
-      continue;
-    }
+    if (ctx.mode === 'scratch' && m.scratchMfn !== undefined && mfn <= m.scratchMfn && m.scratchMfn <= last) out.push({ ctx, dfn: 0, dfnEnd: 0, r: true, w: true });
     for (const e of ctx.table.entries()) {
       const base = e.value.base;
       const lo = Math.max(base, mfn);
