@@ -28,7 +28,7 @@ import type { P2mType } from '../config/schema.js';
 import type { DomId, DomainModel, Machine } from '../model/types.js';
 import { DOMID_SELF, DOMID_XEN } from '../model/types.js';
 import { allocFrames, isFrame, pageAt, putRef, releaseAllocation, segments } from '../model/pages.js';
-import { isRamType, isTranslated, p2mLookup, p2mRemove, p2mSet, pfnRangesOfMfns } from '../model/p2m.js';
+import { isRamType, isTranslated, p2mLookup, p2mRemove, p2mSet, pfnRangesOfMfns, pvReleased } from '../model/p2m.js';
 
 /** `XENMEM_get_mfn_from_pfn`'s limit ("sanity check for security"). */
 export const TRANSLATE_MAX = 2048;
@@ -186,6 +186,7 @@ function removePvRun(m: Machine, d: DomainModel, start: number, end: number): nu
   const ok = ownedPrefix(m, d.domid, start, end - start + 1, true);
   if (ok === 0) return 0;
   for (const r of pfnRangesOfMfns(d, start, start + ok - 1)) p2mRemove(m, d, r.start, r.end - r.start + 1);
+  pvReleased(d, start, start + ok - 1);
   releaseAllocation(m, start, ok);
   return ok;
 }

@@ -376,8 +376,10 @@ export function p2mSet(m: Machine, d: DomainModel, gfn: number, count: number, m
   }
   const ctxs = followingContexts(d);
   const m2p = liveM2p(d);
-  // (Nothing mirrored: `set` overwrites what was there, no removal first.)
-  if (ctxs.length !== 0 || m2p !== undefined) removeMirrored(d, gfn, end, ctxs, m2p);
+  // (Nothing mirrored: `set` overwrites what was there, no removal first.) The frames a PV P2M
+  // slot held before keep their IOMMU entries: those follow page ownership, and the domain still
+  // owns them (Xen unmaps a PV page when it is given back, `pvReleased`, not when its slot is reused).
+  if (m2p !== undefined) removeMirrored(d, gfn, end, NO_CONTEXTS, m2p);
   d.p2m.set(gfn, end, { base: mfn, type });
   if (m2p !== undefined) {
     m2pAdd(m2p, gfn, mfn, count);
@@ -390,6 +392,15 @@ export function p2mSet(m: Machine, d: DomainModel, gfn: number, count: number, m
       if (p.value?.owner === d.domid) addFollowing(m, ctx, p.start, p.end - p.start + 1, p.start, PERMS_RW);
     }
   }
+}
+
+/**
+ * PV d gave frames [mfn, end] back (`guest_remove_page` → `guest_physmap_remove_page`, PV: an
+ * `iommu_legacy_unmap` of the MFNs, wherever the guest's P2M had them): their identity entries
+ * leave the contexts that follow its ownership.
+ */
+export function pvReleased(d: DomainModel, mfn: number, end: number): void {
+  for (const ctx of followingContexts(d)) if (ctx.followsOwnership === d.domid) dropFollowing(ctx, mfn, end);
 }
 
 /** The contexts reading translated d's p2m: it changed over [gfn, end]. */

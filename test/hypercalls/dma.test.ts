@@ -76,6 +76,35 @@ describe('device.dma', () => {
     expect([pv.summary.failed_expectations, rules(pv)]).toEqual([0, ['dma/fault']]);
   });
 
+  it('a PV guest’s IOMMU follows its pages, not its P2M: a pfn populated again leaves the old frame mapped while it is owned; given back, it goes', () => {
+    const pv1 = 'apiVersion: pviommu/v1\nkind: Domain\nname: pv1\ndomid: 7\ntype: pv\nmemory: 1MiB\nmaxmem: 2MiB\npci: [{ dev: nic2 }]';
+    // pv1's pfns 0.. are mfns 0x2500..; pfn 0 populated again gets the lowest free frame
+    const rep = scenario(
+      labScenario(
+        `  - op: memory.populate_physmap
+    caller: pv1
+    gfns: [0]
+    expect: { done: 1 }
+  - op: device.dma
+    device: nic2
+    bfn: 0x2500
+    expect: { mfn: 0x2500, owner: pv1 }
+  - op: memory.decrease_reservation
+    caller: pv1
+    gfns: [0x2500]
+    expect: { done: 1 }
+  - op: device.dma
+    device: nic2
+    bfn: 0x2500
+    expect: { status: EFAULT }
+`,
+        { extra: [pv1] },
+      ),
+    );
+    expect(rep.summary.failed_expectations).toBe(0);
+    expect(rules(rep)).toEqual(['dma/fault']);
+  });
+
   it('dma/isolation for a free page and for Xen’s memory', () => {
     const e = env(lab());
     const free = dma(e, GPU, 0x3000);

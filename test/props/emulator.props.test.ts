@@ -41,7 +41,7 @@ import { iommuOpElement, XS_SUBOPS } from '../../src/hypercalls/pv-iommu-xs.js';
 import { IOMMU_MAP_readable, IOMMU_MAP_writeable, taAllocContext, taInit, taMapPages, taReattachDevice, taUnmapPages } from '../../src/hypercalls/pv-iommu-ta.js';
 import { frameList } from '../../src/hypercalls/args.js';
 import { env, lab } from '../hypercalls/helpers.js';
-import { p2mRemove } from '../../src/model/p2m.js';
+import { p2mRemove, pvReleased } from '../../src/model/p2m.js';
 
 const LONG = process.env.PVIOMMU_PROPS === 'long';
 const SEED = LONG ? (process.env.PVIOMMU_PROPS_SEED !== undefined ? Number(process.env.PVIOMMU_PROPS_SEED) : undefined) : 20240607;
@@ -696,7 +696,8 @@ const pvOpArb: fc.Arbitrary<PvOp> = fc.oneof(
 /**
  * guest_remove_page of one gmfn of a PV domain, the plain way: the page must be the domain's with
  * its allocation reference; every pfn whose P2M entry maps it (found by walking the P2M) loses
- * its slot; the allocation reference goes.
+ * its slot; its IOMMU identity entry goes (PV: unmapped by MFN, in the P2M or not); the
+ * allocation reference goes.
  */
 function naiveRemovePv(m: Machine, d: DomainModel, mfn: number): boolean {
   const p = pageAt(m, mfn);
@@ -704,6 +705,7 @@ function naiveRemovePv(m: Machine, d: DomainModel, mfn: number): boolean {
   const pfns: number[] = [];
   for (const e of d.p2m.entries()) if (mfn >= e.value.base && mfn - e.value.base <= e.end - e.start) pfns.push(e.start + (mfn - e.value.base));
   for (const pfn of pfns) p2mRemove(m, d, pfn, 1);
+  pvReleased(d, mfn, mfn);
   releaseAllocation(m, mfn, 1);
   return true;
 }
