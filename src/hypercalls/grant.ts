@@ -58,6 +58,12 @@ export function grantMap(ctx: OpContext, a: GrantMapArgs): CallResult {
   const rd = domainById(m, a.granter);
   if (!rd) return gnt(GNTST.GNTST_bad_domain!);
   // (XSM grant_mapref: XSM_HOOK, always allowed; maptrack handles are not limited here.)
+  // get_paged_frame → check_get_page_from_gfn(P2M_ALLOC, or P2M_UNSHARE when writable): a paged-out
+  // frame, or a CoW-shared one to be written, is GNTST_eagain (Xen starts the page-in or unshare);
+  // a broken frame has no page: GNTST_bad_page (below).
+  const t = p2mLookup(rd, a.gfn)?.type;
+  if (t === 'ram_paged' || (t === 'ram_shared' && !ro)) return gnt(GNTST.GNTST_eagain!);
+  if (t === 'ram_broken') return gnt(GNTST.GNTST_bad_page!);
   // The granted frame must be a page of the granter: else GNTST_bad_page.
   const r = queryGfn(m, rd, a.gfn);
   const page = r ? pageAt(m, r.mfn) : undefined;

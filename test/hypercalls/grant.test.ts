@@ -21,6 +21,20 @@ describe('grant.map / grant.unmap: statuses in map_grant_ref order', () => {
     expect(grantMap(e.ctx('vm2'), { granter: 77, gfn: 0x100, flags: HOST, host_gfn: 0x9000 }).errno).toBe('GNTST_bad_domain');
     expect(grantMap(e.ctx('vm2'), { granter: 1, gfn: 0x7ffff, flags: HOST, host_gfn: 0x9000 }).errno).toBe('GNTST_bad_page');
   });
+  it('a paged-out frame, or a CoW-shared one mapped writable, is GNTST_eagain; a broken frame GNTST_bad_page; a shared one read-only maps', () => {
+    const e = env(lab());
+    const vm1 = e.dom('vm1');
+    vm1.p2m.set(0x100, 0x100, { base: 0x1200, type: 'ram_shared' });
+    vm1.p2m.set(0x101, 0x101, { base: 0x1201, type: 'ram_broken' });
+    vm1.p2m.set(0x102, 0x102, { base: 0x1202, type: 'ram_paged' });
+    const map = (gfn: number, flags: number, host_gfn: number) => grantMap(e.ctx('vm2'), { granter: 1, gfn, flags, host_gfn }).errno;
+    expect(map(0x100, HOST, 0x9000)).toBe('GNTST_eagain');
+    expect(map(0x102, HOST, 0x9001)).toBe('GNTST_eagain');
+    expect(map(0x102, HOST | RO, 0x9001)).toBe('GNTST_eagain');
+    expect(map(0x101, HOST | RO, 0x9002)).toBe('GNTST_bad_page');
+    expect([pageAt(e.m, 0x1200)!.refs, pageAt(e.m, 0x1201)!.refs]).toEqual([0, 0]);
+    expect(map(0x100, HOST | RO, 0x9003)).toBe('OK');
+  });
   it('a translated host map needs host_gfn (GNTST_bad_virt_addr) and refuses a special slot (GNTST_general_error)', () => {
     const e = env(lab({ nic: 'rmrr: ["0x3f00-0x3f0f"]' }));
     expect(grantMap(e.ctx('vm2'), { granter: 1, gfn: 0x100, flags: HOST }).errno).toBe('GNTST_bad_virt_addr');
