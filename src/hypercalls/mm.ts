@@ -4,6 +4,9 @@
  * Machine (grant maptrack, remembered raw translations, destroyed domains).
  */
 import type { Location } from '../policy/types.js';
+import type { OpContext } from './types.js';
+import type { PathSeg } from '../config/source.js';
+import { hex } from '../config/units.js';
 import type { P2mType } from '../config/schema.js';
 import type { DomId, DomainModel, IommuContext, Machine } from '../model/types.js';
 import { DOMID_IO, DOMID_SELF, DOMID_XEN } from '../model/types.js';
@@ -422,4 +425,22 @@ export function effectiveDfn(m: Machine, dfn: number): number {
   const width = iommuWidthFrames(m);
   if (dfn < width) return dfn;
   return m.vendor === 'amd' ? -1 : dfn % width;
+}
+
+/**
+ * `effectiveDfn` for a call that maps or unmaps at `dfn`, reporting `dma/address-wrap` at `path`
+ * when VT-d masks it: the call then changes the low DFN it aliases (SPEC §3.2: "that aliasing is
+ * a finding"), whatever DMA follows.
+ */
+export function mappedDfn(ctx: OpContext, dfn: number, what: string, path: readonly PathSeg[]): number {
+  const m = ctx.machine;
+  const eff = effectiveDfn(m, dfn);
+  if (eff >= 0 && eff !== dfn) {
+    ctx.report(
+      'dma/address-wrap',
+      `${what} at BFN ${hex(dfn)}, beyond the ${m.iommu.address_width}-bit VT-d address width: the IOMMU masks it to ${hex(eff)}, so the call acts on that (aliased) address; keep BFNs below ${hex(iommuWidthFrames(m))}`,
+      { path },
+    );
+  }
+  return eff;
 }

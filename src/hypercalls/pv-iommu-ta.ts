@@ -14,7 +14,7 @@ import { ArgReader } from './args.js';
 import type { CallResult, OpContext } from './types.js';
 import { defineOp } from './types.js';
 import { err, fail, ret } from './errno.js';
-import { domainById, effectiveDfn, isAnyRam, isHardwareDomain, stateOf } from './mm.js';
+import { domainById, effectiveDfn, isAnyRam, isHardwareDomain, mappedDfn, stateOf } from './mm.js';
 import { hex } from '../config/units.js';
 import type { DomainModel, IommuContext, Machine, PageInfo } from '../model/types.js';
 import { DOMID_XEN } from '../model/types.js';
@@ -313,6 +313,7 @@ function mapPages(ctx: OpContext, d: DomainModel, a: TaMapArgs): CallResult {
   const w = (flags & IOMMU_MAP_writeable) !== 0;
   let mapped = 0; // from 0 (quirk Q8 would add to the caller's value)
   let rc = 0;
+  let wrapReported = false;
   for (let i = 0; i < a.nr_pages; i++) {
     const dfn = a.dfn + i;
     const gfn = a.gfn + i;
@@ -329,7 +330,9 @@ function mapPages(ctx: OpContext, d: DomainModel, a: TaMapArgs): CallResult {
       break;
     }
     // 3. Already mapped in this context → -EADDRINUSE (the header's -EINVAL is quirk Q11).
-    const eff = effectiveDfn(m, dfn);
+    // (a DFN VT-d masks: reported once a call, at the first)
+    const eff = wrapReported ? effectiveDfn(m, dfn) : mappedDfn(ctx, dfn, 'map_pages', ['dfn']);
+    if (eff !== dfn) wrapReported = true;
     if (eff < 0) {
       rc = err('EFAULT'); // AMD: a DFN its page-table levels cannot hold
       break;
@@ -367,13 +370,15 @@ function unmapPages(ctx: OpContext, d: DomainModel, a: TaUnmapArgs): CallResult 
   if (!c || (a.pgsize ?? PAGE_SIZE_4K) !== PAGE_SIZE_4K) return ret(err('EINVAL'), { unmapped: 0 });
   let unmapped = 0;
   let rc = 0;
+  let wrapReported = false;
   for (let i = 0; i < a.nr_pages; i++) {
     const dfn = a.dfn + i;
     if (isFrame(dfn) && c.reserved.has(dfn)) {
       rc = err('EADDRNOTAVAIL');
       break;
     }
-    const eff = effectiveDfn(m, dfn);
+    const eff = wrapReported ? effectiveDfn(m, dfn) : mappedDfn(ctx, dfn, 'unmap_pages', ['dfn']);
+    if (eff !== dfn) wrapReported = true;
     if (eff < 0 || !c.table.has(eff)) {
       rc = err('ENOENT');
       break;

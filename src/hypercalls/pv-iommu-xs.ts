@@ -19,7 +19,8 @@ import { ArgReader, asObject } from './args.js';
 import type { CallResult, OpContext, Out, OutValue } from './types.js';
 import { defineOp } from './types.js';
 import { err, errnoName, NO_OUT } from './errno.js';
-import { domainByAnyId, effectiveDfn, isHardwareDomain, pageFromGfn, queryGfn, stateOf, xsmDmPriv } from './mm.js';
+import { domainByAnyId, isHardwareDomain, mappedDfn, pageFromGfn, queryGfn, stateOf, xsmDmPriv } from './mm.js';
+import type { PathSeg } from '../config/source.js';
 import { hex } from '../config/units.js';
 import type { DomainModel, Machine } from '../model/types.js';
 import { DOMID_SELF, DOMID_XEN } from '../model/types.js';
@@ -123,7 +124,7 @@ export function iommuOp(ctx: OpContext, args: XsBatchArgs): CallResult {
       rc = err('EFAULT');
       break;
     }
-    const r = iommuOpElement(ctx, op);
+    const r = iommuOpElement(ctx, op, ['ops', i]);
     statuses.push(r.status);
     outs.push(r.out ?? {});
   }
@@ -137,7 +138,8 @@ function hypercallFail(name: string): CallResult {
 }
 
 /** `iommu_op(op)`: one element, checks in pv_iommu.c's order. */
-export function iommuOpElement(ctx: OpContext, op: XsOp): ElemResult {
+/** `at`: the element's path in the call (findings about its `bfn` point there). */
+export function iommuOpElement(ctx: OpContext, op: XsOp, at: readonly PathSeg[] = []): ElemResult {
   const flags = op.flags ?? 0;
   // Only order-0 pages: any bit of the page-order field fails, before the subop switch (so for
   // query_caps too). Intended mask bits 10–15 (quirk Q1 would only look at bits 10, 14, 15).
@@ -146,15 +148,15 @@ export function iommuOpElement(ctx: OpContext, op: XsOp): ElemResult {
     case IOMMUOP_query_caps:
       return queryCaps(ctx);
     case IOMMUOP_map_page:
-      return mapPage(ctx, op.bfn ?? 0, op.gfn ?? 0, flags);
+      return mapPage(ctx, op.bfn ?? 0, op.gfn ?? 0, flags, [...at, 'bfn']);
     case IOMMUOP_unmap_page:
-      return unmapPage(ctx, op.bfn ?? 0);
+      return unmapPage(ctx, op.bfn ?? 0, [...at, 'bfn']);
     case IOMMUOP_map_foreign_page:
-      return mapForeignPage(ctx, op.bfn ?? 0, op.domid ?? DOMID_SELF, op.gfn ?? 0, flags);
+      return mapForeignPage(ctx, op.bfn ?? 0, op.domid ?? DOMID_SELF, op.gfn ?? 0, flags, [...at, 'bfn']);
     case IOMMUOP_lookup_foreign_page:
       return lookupForeignPage(ctx, op.domid ?? DOMID_SELF, op.gfn ?? 0);
     case IOMMUOP_unmap_foreign_page:
-      return unmapForeignPage(ctx, op.bfn ?? 0);
+      return unmapForeignPage(ctx, op.bfn ?? 0, [...at, 'bfn']);
     default:
       return st('ENODEV');
   }
@@ -168,7 +170,7 @@ function queryCaps(ctx: OpContext): ElemResult {
 }
 
 /** IOMMUOP_map_page (pv_iommu.c `iommu_op_map_page`). */
-function mapPage(ctx: OpContext, bfn: number, gfn: number, flags: number): ElemResult {
+function mapPage(ctx: OpContext, bfn: number, gfn: number, flags: number, at: readonly PathSeg[]): ElemResult {
   const { machine: m, caller: d } = ctx;
   // 1. !can_use → -EPERM.
   if (!xsUsable(m, d)) return st('EPERM');
@@ -183,7 +185,7 @@ function mapPage(ctx: OpContext, bfn: number, gfn: number, flags: number): ElemR
     if (!r) return st('EPERM');
   }
   // 3. BFN already mapped in d's table → -EPERM (the only overlap check).
-  const dfn = effectiveDfn(m, bfn);
+  const dfn = mappedDfn(ctx, bfn, 'map_page', at);
   if (dfn < 0) return st('EIO');
   if (ctxt.table.has(dfn)) return st('EPERM');
   // 4. Map with R/W from the flags (neither bit is refused: the entry then has no permission).
@@ -202,16 +204,16 @@ function mapPage(ctx: OpContext, bfn: number, gfn: number, flags: number): ElemR
 }
 
 /** IOMMUOP_unmap_page: no can_use check. */
-function unmapPage(ctx: OpContext, bfn: number): ElemResult {
+function unmapPage(ctx: OpContext, bfn: number, at: readonly PathSeg[]): ElemResult {
   const { machine: m, caller: d } = ctx;
   const ctxt = d.iommu;
-  const dfn = effectiveDfn(m, bfn);
+  const dfn = mappedDfn(ctx, bfn, 'unmap_page', at);
   // 1. Not mapped → -ENOENT. 2.–4. Unmap; the entry's own reference (if it holds one) is dropped.
   return ctxt !== undefined && dfn >= 0 && iommuUnmap(m, ctxt, dfn, 1) === 1 ? OK : st('ENOENT');
 }
 
 /** IOMMUOP_map_foreign_page (XS23 `iommu_op_map_foreign_page`). */
-function mapForeignPage(ctx: OpContext, bfn: number, domid: number, gfn: number, flags: number): ElemResult {
+function mapForeignPage(ctx: OpContext, bfn: number, domid: number, gfn: number, flags: number, at: readonly PathSeg[]): ElemResult {
   const { machine: m, caller: d } = ctx;
   // 1. !can_use → -EPERM.
   if (!xsUsable(m, d)) return st('EPERM');
@@ -233,7 +235,7 @@ function mapForeignPage(ctx: OpContext, bfn: number, domid: number, gfn: number,
   //    (The shipped check also refuses PGC_allocated pages, i.e. all guest RAM: quirk Q2, not done.)
   if (page.owner === DOMID_XEN || !page.allocated) return st('EPERM');
   // 9. BFN in use → -EPERM.
-  const dfn = effectiveDfn(m, bfn);
+  const dfn = mappedDfn(ctx, bfn, 'map_foreign_page', at);
   if (dfn < 0) return st('EIO');
   const ctxt = d.iommu!;
   if (ctxt.table.has(dfn)) return st('EPERM');
@@ -269,7 +271,7 @@ function lookupForeignPage(ctx: OpContext, domid: number, gfn: number): ElemResu
 }
 
 /** IOMMUOP_unmap_foreign_page (XS23 `iommu_op_unmap_foreign_page`). */
-function unmapForeignPage(ctx: OpContext, bfn: number): ElemResult {
+function unmapForeignPage(ctx: OpContext, bfn: number, at: readonly PathSeg[]): ElemResult {
   const { machine: m, caller: d } = ctx;
   const usable = xsUsable(m, d);
   // 1. Find the page: without can_use the BFN is an MFN; otherwise look it up in d's table.
@@ -280,7 +282,7 @@ function unmapForeignPage(ctx: OpContext, bfn: number): ElemResult {
     return OK;
   }
   const ctxt = d.iommu!;
-  const dfn = effectiveDfn(m, bfn);
+  const dfn = mappedDfn(ctx, bfn, 'unmap_foreign_page', at);
   const e = dfn < 0 ? undefined : ctxt.table.raw(dfn);
   if (!e) return st('ENOENT');
   const mfn = e.base + (dfn - ctxt.table.rawStart);

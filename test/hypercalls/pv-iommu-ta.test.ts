@@ -468,6 +468,20 @@ phantom_stride: 4`;
     expect(taUnmapPages(c, { ctx_no: 3, dfn: 0x10, nr_pages: 1 })).toEqual(expect.objectContaining({ errno: 'EINVAL', out: { unmapped: 0 } }));
   });
 
+  it('map_pages / unmap_pages over DFNs VT-d masks: one dma/address-wrap a call, at dfn', () => {
+    const { e, c } = ready();
+    // dfn 2^36 − 1 is the last the 48-bit IOMMU holds; the next two are masked to 0 and 1
+    expect(taMapPages(c, { ctx_no: 1, gfn: 0x10, dfn: 2 ** 36 - 1, nr_pages: 3, flags: R }).out).toEqual({ mapped: 3 });
+    expect(e.findings.map((f) => f.rule)).toEqual(['dma/address-wrap']);
+    expect(e.findings[0]!.message).toMatch(/^map_pages at BFN 0x1000000000, .* masks it to 0x0/);
+    e.findings.length = 0;
+    expect(taUnmapPages(c, { ctx_no: 1, dfn: 2 ** 36, nr_pages: 2 }).out).toEqual({ unmapped: 2 });
+    expect(e.findings.map((f) => f.rule)).toEqual(['dma/address-wrap']);
+    e.findings.length = 0;
+    expect(taMapPages(c, { ctx_no: 1, gfn: 0x10, dfn: 0x20, nr_pages: 2, flags: R }).out).toEqual({ mapped: 2 });
+    expect(e.findings).toEqual([]);
+  });
+
   it("the hardware domain's gfn run past the last machine frame (2^52 − 1) stops there with EPERM, not EIO", () => {
     const e = env(lab({ abi: 'ta' }));
     const c = e.ctx();

@@ -31,6 +31,39 @@ describe('xs hypercall (do_iommu_op)', () => {
     expect(iommuOp(e.ctx(), { ops: [], count: 0 })).toMatchObject({ rc: 0, statuses: [] });
   });
 
+  it('a map or unmap at a BFN VT-d masks is dma/address-wrap at that bfn (the call acts on the aliased low BFN); below the width nothing', () => {
+    // lab: 48-bit IOMMU, 2^36 DFNs
+    const rep = scenario(
+      labScenario(`  - op: iommu.map_page
+    bfn: 0x1000005000
+    gfn: 0x200
+    flags: [read, write]
+  - op: iommu.unmap_page
+    bfn: 0x5000
+  - op: iommu.op
+    ops:
+      - { subop: query_caps }
+      - { subop: map_page, bfn: 0x1000006000, gfn: 0x201, flags: [read] }
+      - { subop: map_page, bfn: 0x7000, gfn: 0x202, flags: [read] }
+`),
+    );
+    expect(rep.calls.map((c) => c.errno)).toEqual(['OK', 'OK', 'OK']);
+    const wraps = rep.findings.filter((f) => f.rule === 'dma/address-wrap');
+    expect(wraps.map((f) => f.message.split(',')[0])).toEqual(['map_page at BFN 0x1000005000', 'map_page at BFN 0x1000006000']);
+    expect(wraps[0]!.message).toMatch(/masks it to 0x5000/);
+    // at the bfn: of the call, then of the batch's second element
+    const text = labScenario('');
+    const lines = text.split('\n').length;
+    expect(wraps.map((f) => f.line)).toEqual([lines + 1, lines + 9]);
+    // AMD never masks (and the xs PV-IOMMU is not usable there): no wrap finding
+    const amd = scenario(labScenario(`  - op: iommu.map_page
+    bfn: 0x1000005000
+    gfn: 0x200
+    flags: [read, write]
+`, { vendor: 'amd' }));
+    expect(amd.findings.filter((f) => f.rule === 'dma/address-wrap')).toEqual([]);
+  });
+
   it('count is the ABI’s unsigned int: 0x80000000..0xffffffff can be written, and are the negative counts Xen refuses (EINVAL, no finding)', () => {
     const rep = scenario(
       labScenario(`  - op: iommu.op
