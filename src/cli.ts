@@ -7,6 +7,7 @@ import { ToolError } from './errors.js';
 import { printable } from './report/text.js';
 import { VERSION } from './version.js';
 import { processIo, type Io } from './commands/io.js';
+import { closest } from './util/suggest.js';
 import { registerCheck } from './commands/check.js';
 import { registerEmulate } from './commands/emulate.js';
 import { registerTranslate, registerInspect } from './commands/inspect.js';
@@ -75,6 +76,17 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       writeErr: (s) => io.stderr.write(s),
       outputError: (s, write) => write(s.startsWith('error:') ? `pviommu ${c.name()}: ${s}` : s),
     });
+  }
+  // An unknown command (`pviommu bogus --help`, `pviommu help bogus`) is bad usage before any help
+  // is shown: commander would print the program's help, and exit 0 for the first.
+  const words = argv.slice(2).filter((a) => a !== '--debug');
+  const first = words.find((a) => !a.startsWith('-'));
+  const asked = first === 'help' ? words[words.indexOf('help') + 1] : first;
+  const names = program.commands.map((c) => c.name());
+  if (asked !== undefined && !asked.startsWith('-') && asked !== 'help' && !names.includes(asked)) {
+    const hint = closest(asked, names);
+    io.stderr.write(printable(`pviommu: error: unknown command '${asked}'${hint ? ` — did you mean \`${hint}\`?` : ''} (commands: ${names.join(', ')})`) + '\n');
+    return 2;
   }
   try {
     await program.parseAsync(argv.filter((a) => a !== '--debug'), { from: 'node' });

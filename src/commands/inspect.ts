@@ -11,7 +11,9 @@ const WHAT: InspectWhat[] = ['p2m', 'iommu', 'pages'];
 
 function whatArg(value: string, prev: InspectWhat[] = []): InspectWhat[] {
   const out = [...prev];
-  for (const w of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (names.length === 0) throw new InvalidArgumentError('expected p2m, iommu or pages (comma-separated), got nothing');
+  for (const w of names) {
     if (!(WHAT as string[]).includes(w)) throw new InvalidArgumentError(`expected p2m, iommu or pages, got "${w}"`);
     out.push(w as InspectWhat);
   }

@@ -433,6 +433,11 @@ export class ArgReader {
       return 0;
     }
     const isList = Array.isArray(v);
+    if (!isList && typeof v !== 'string') {
+      // (a mapping, a boolean: not a flag that is unknown, but no way to write flags at all)
+      this.bad([key], `\`${key}\` of ${this.op} must be a list of flag names (${Object.keys(names).join(', ')}) or a ${bits}-bit mask, not ${describe(v)}`);
+      return 0;
+    }
     const n = isList ? v.length : 1;
     let mask = 0;
     for (let i = 0; i < n; i++) {

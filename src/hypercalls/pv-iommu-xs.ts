@@ -345,7 +345,7 @@ function readElement(r: ArgReader, subop: number): XsOp {
 function subopOf(r: ArgReader, v: unknown, at: (string | number)[]): number | undefined {
   if (typeof v === 'string' && Object.prototype.hasOwnProperty.call(XS_SUBOPS, v)) return XS_SUBOPS[v];
   if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffff) return v; // unknown ids → -ENODEV
-  r.bad(at, `\`subop\` ${JSON.stringify(v)} is not an xs PV-IOMMU subop; use one of ${Object.keys(XS_SUBOPS).join(', ')} (or a number)`);
+  r.bad(at, v === undefined ? `an iommu.op element needs \`subop\`, one of ${Object.keys(XS_SUBOPS).join(', ')} (or a number)` : `\`subop\` ${JSON.stringify(v)} is not an xs PV-IOMMU subop; use one of ${Object.keys(XS_SUBOPS).join(', ')} (or a number)`);
   return undefined;
 }
 

@@ -141,6 +141,19 @@ describe('pviommu check', () => {
     expect((await run(['frobnicate'])).code).toBe(2);
   });
 
+  it('an unknown command is bad usage (exit 2, one line, a suggestion) even with --help or after help; help COMMAND works', async () => {
+    for (const argv of [['bogus', '--help'], ['help', 'bogus'], ['chek', '.']]) {
+      const r = await run(argv);
+      expect({ argv, code: r.code, stdout: r.stdout, lines: r.stderr.split('\n').length }).toEqual({ argv, code: 2, stdout: '', lines: 2 });
+      expect(r.stderr).toMatch(/^pviommu: error: unknown command '(bogus|chek)'/);
+    }
+    expect((await run(['chek', '.'])).stderr).toContain('did you mean `check`?');
+    const h = await run(['help', 'check']);
+    expect([h.code, h.stdout.startsWith('Usage: pviommu check')]).toEqual([0, true]);
+    // an empty --what of inspect is bad usage, not "everything"
+    expect((await run(['inspect', 'examples/lab', '--host', 'lab-1', '--what', ''])).code).toBe(2);
+  });
+
   it('--help and --version exit 0; help lists every command', async () => {
     const h = await run(['--help']);
     expect(h.code).toBe(0);

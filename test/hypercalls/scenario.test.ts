@@ -190,6 +190,22 @@ describe('argument validation', () => {
     expect(rep.summary.errors).toBe(9);
   });
 
+  it('an element without `subop`, and flags written as a mapping, say what is wrong with them', () => {
+    const rep = scenario(
+      labScenario(`  - op: iommu.op
+    ops: [{ bfn: 1 }]
+  - op: iommu.map_page
+    bfn: 0x20000
+    gfn: 0x200
+    flags: { read: true }
+`),
+    );
+    expect(rep.calls[0]!.findings.map((f) => f.message)).toEqual([expect.stringMatching(/^an iommu\.op element needs `subop`, one of query_caps, /)]);
+    expect(rep.calls[1]!.findings.map((f) => f.message)).toEqual([
+      expect.stringMatching(/^`flags` of iommu\.map_page must be a list of flag names \(read, .*\) or a 16-bit mask, not a mapping$/),
+    ]);
+  });
+
   it('a frame list takes frames, hex strings, ranges and {start, end | pages}; each bad entry is a finding at that entry', () => {
     const text = labScenario(`  - op: memory.translate
     domid: vm1
