@@ -182,6 +182,10 @@ export class Session {
       if (idx === cur) return `call #${idx} is this call, which has no results yet; refer to an earlier call`;
       if (idx > cur) return `call #${idx} has not run yet (this is call #${cur}); refer to an earlier call`;
       const v = (kind === 'bfn' ? this.bfns : this.mfns)[idx]!;
+      if (v === Infinity) {
+        const { op } = this.outcomes[this.outcomeOf[idx]!]!;
+        return `call #${idx} (${op}) gave an out.${kind} past the 52-bit frame space, which no call can take`;
+      }
       if (Number.isNaN(v)) {
         const { op, errno } = this.outcomes[this.outcomeOf[idx]!]!;
         const why = errno !== 'OK' ? ` (it returned ${errno})` : '';
@@ -615,11 +619,13 @@ function firstOut(out: Out, key: string): OutValue | undefined {
   return undefined;
 }
 
+/** An output's frame: NaN when there is none, Infinity when it is past the 52-bit frame space. */
 function frameOut(v: OutValue | undefined): number {
   if (typeof v === 'number') return v;
   if (typeof v === 'string') {
     const f = fastFrame(v);
     if (f !== undefined) return f;
+    if (/^0x[0-9a-f]+$/i.test(v)) return Infinity;
   }
   return NaN;
 }

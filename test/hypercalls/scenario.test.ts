@@ -331,6 +331,24 @@ describe('argument validation', () => {
     expect(rep.calls[3]!.findings[0]!.message).toContain('give only one of');
   });
 
+  it('bfn_of an out.bfn past the 52-bit frame space says so (it has one)', () => {
+    // a foreign window so high that vm1's frame lands past 2^52 (window-beyond-dma reports the config)
+    const o = { elfNote: 'true\n  foreign_offset: 0xfffffffffff00' as unknown as boolean };
+    const rep = scenario(
+      labScenario(
+        `  - op: iommu.lookup_foreign_page
+    domid: vm1
+    gfn: 0x100
+  - op: iommu.unmap_foreign_page
+    bfn_of: 0
+`,
+        o,
+      ),
+    );
+    expect(rep.calls[0]!.out).toEqual({ bfn: '0x10000000001100' });
+    expect(rep.calls[1]!.findings.map((f) => f.message)).toEqual([expect.stringContaining('call #0 (iommu.lookup_foreign_page) gave an out.bfn past the 52-bit frame space, which no call can take')]);
+  });
+
   it('a required argument written as null is reported at its value, not at the call', () => {
     const text = labScenario(`  - op: iommu.lookup_foreign_page\n    domid: vm1\n    gfn: ~\n`);
     const rep = scenario(text);
