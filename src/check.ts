@@ -116,7 +116,7 @@ export async function loadRepo(paths: string[], opts: RepoOptions = {}): Promise
     // finding blamed on the xl files.
     const hosts: string[] = [];
     for (const d of loaded.docs) {
-      const name = (d.value as { kind?: unknown }).kind === 'Host' ? documentHost(d.value) : undefined;
+      const name = (d.value as { kind?: unknown } | null)?.kind === 'Host' ? documentHost(d.value) : undefined;
       if (name !== undefined) hosts.push(name);
     }
     if (!hosts.includes(opts.xlHost)) {

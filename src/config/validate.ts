@@ -19,6 +19,7 @@ import {
 } from './schema.js';
 import { looksLikeBdf, parseBdf, formatBdf, phantomBdfs, rangeText, type FrameRange } from './units.js';
 import { closest } from '../util/suggest.js';
+import { orderedFinding } from '../policy/finding.js';
 
 export interface HostCfg extends Omit<HostInput, 'xen_mfns'> {
   src: DocSource;
@@ -95,13 +96,9 @@ export function documentHost(v: unknown): string | undefined {
   return typeof h === 'string' ? h : undefined;
 }
 
-/** `f` with `host` set, its keys in the order every finding has them (SPEC §6.1). */
-export function withHost(f: Finding, host: string): Finding {
-  const { rule, severity, message, file, line, column, endLine, endColumn, subject, related } = f;
-  const g: Finding = { rule, severity, message, file, line, column, endLine, endColumn, host };
-  if (subject) g.subject = subject;
-  if (related) g.related = related;
-  return g;
+/** `f` with `host` set. */
+function withHost(f: Finding, host: string): Finding {
+  return orderedFinding({ ...f, host });
 }
 
 /**

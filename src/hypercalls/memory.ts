@@ -341,8 +341,9 @@ export interface TranslateArgs {
  * `get_mfn_from_pfn`): hardware domain only (-EPERM), domain lookup (-ESRCH), at most 2048 gfns
  * (-E2BIG; the patch says -ENOMEM), then `get_gfn_query` per gfn — an invalid MFN stops with -EINVAL
  * and nothing is copied back. No page reference is taken: the answer is stale as soon as the guest
- * balloons the page out. Every successful call that returns MFNs reports `hypercall/raw-mfn-exposed`, and the MFNs
- * are remembered for `mapping/dangling` at the end of the scenario.
+ * balloons the page out. Every successful call that returns MFNs reports
+ * `hypercall/raw-mfn-exposed`, and the MFNs are remembered for `mapping/dangling` at the end of the
+ * scenario.
  */
 export function translate(ctx: OpContext, a: TranslateArgs): CallResult {
   const m = ctx.machine;

@@ -7,6 +7,7 @@ import type { Finding } from '../policy/types.js';
 import { sortFindings } from './index.js';
 import type { CheckReport } from './types.js';
 import { VERSION } from '../version.js';
+import { orderedFinding } from '../policy/finding.js';
 
 export function mergeReports(reports: CheckReport[]): { report: CheckReport; files: string[] } {
   const seen = new Set<string>();
@@ -58,13 +59,8 @@ export function mergeReports(reports: CheckReport[]): { report: CheckReport; fil
 
 /**
  * A finding of a hand-made report without its end: it ends where it starts (every format prints
- * an end; check's own findings always have one). Keys in the order check writes them.
+ * an end; check's own findings always have one).
  */
 function withEnd(f: Finding): Finding {
-  const { rule, severity, message, file, line, column, host, subject, related } = f;
-  const g: Finding = { rule, severity, message, file, line, column, endLine: f.endLine ?? line, endColumn: f.endColumn ?? column };
-  if (host !== undefined) g.host = host;
-  if (subject) g.subject = subject;
-  if (related) g.related = related;
-  return g;
+  return orderedFinding({ ...f, endLine: f.endLine ?? f.line, endColumn: f.endColumn ?? f.column });
 }
