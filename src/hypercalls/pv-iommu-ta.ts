@@ -416,7 +416,10 @@ function remoteCmd(ctx: OpContext, d: DomainModel, a: TaRemoteArgs & { parsed?: 
   if (!t) return fail('ENOENT');
   const sub = RUNNERS.get(a.subop);
   if (!sub) return fail('EOPNOTSUPP');
-  // The subop acts on the target; the target's own can_use is not checked.
+  // The subop acts on the target; the target's own `allow_pv_iommu` is not checked. A target
+  // without an IOMMU (no passthrough) has no contexts to act on: Xen would dereference its
+  // missing platform ops, the intended answer is the gate's -ENODEV.
+  if (!t.iommu) return fail('ENODEV');
   st.remoteDepth++;
   try {
     return sub.run(ctx, t, a.parsed);

@@ -244,6 +244,14 @@ describe('remote_cmd', () => {
     expect(taRemoteCmd(e.ctx(), { domid: 2, subop: 8, args: { domid: 2, subop: 1 } }).errno).toBe('EINVAL');
     expect(taRemoteCmd(e.ctx(), { domid: 2, subop: 11 }).errno).toBe('EOPNOTSUPP');
   });
+  it('a target without an IOMMU (no passthrough) is ENODEV: no context is made there, no reference taken', () => {
+    const e = env(lab(TA));
+    // vm1 has no devices, hence no IOMMU context; vm2 has one
+    expect(taRemoteCmd(e.ctx(), { domid: 1, subop: 2, args: { max_ctx_no: 2 } }).errno).toBe('ENODEV');
+    expect(taRemoteCmd(e.ctx(), { domid: 1, subop: 3, args: {} }).errno).toBe('ENODEV');
+    expect([e.dom('vm1').ta.initialized, e.dom('vm1').ta.contexts.size]).toEqual([false, 0]);
+    expect(taRemoteCmd(e.ctx(), { domid: 2, subop: 2, args: { max_ctx_no: 2 } }).errno).toBe('OK');
+  });
 });
 
 describe('scenarios (ta)', () => {
