@@ -108,8 +108,9 @@ export function deviceDma(ctx: OpContext, a: DmaArgs): CallResult {
   const vgpus = targetDomid === undefined ? (dev.cfg.mediated?.vgpus ?? []) : [];
   // A page its owner granted to the device's owner (a grant map: the entry a PV mapper's grant
   // made, or a grant slot of a translated owner's p2m that its context follows) is DMA the
-  // granter allowed, as is the target's own gfn reached exactly.
-  const granted = r.entry?.origin === 'grant' || grantSlot(m, c, dev.owner, bfn, r.mfn);
+  // granter allowed, as is the target's own gfn reached exactly. (Looked at last: only for
+  // another domain's page.)
+  const granted = () => r.entry?.origin === 'grant' || grantSlot(m, c, dev.owner, bfn, r.mfn);
   let why: string | undefined;
   if (reached.free) why = 'a free page (it may be handed to any domain next)';
   else if (reached.owner === DOMID_XEN && !scratch) why = "Xen's own memory";
@@ -120,7 +121,7 @@ export function deviceDma(ctx: OpContext, a: DmaArgs): CallResult {
     reached.owner !== targetDomid &&
     !vgpus.includes(reached.name) &&
     !atTarget &&
-    !granted
+    !granted()
   ) {
     const allowed = targetDomid !== undefined ? `the target (${ownerName(m, targetDomid)})` : vgpus.length ? `one of its vgpus (${vgpus.join(', ')})` : 'a declared target';
     why = `memory of ${reached.name}, which is neither the device's owner (${ownerDom}) nor ${allowed}`;

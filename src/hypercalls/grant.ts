@@ -60,12 +60,12 @@ export function grantMap(ctx: OpContext, a: GrantMapArgs): CallResult {
   // (XSM grant_mapref: XSM_HOOK, always allowed; maptrack handles are not limited here.)
   // get_paged_frame → check_get_page_from_gfn(P2M_ALLOC, or P2M_UNSHARE when writable): a paged-out
   // frame, or a CoW-shared one to be written, is GNTST_eagain (Xen starts the page-in or unshare);
-  // a broken frame has no page: GNTST_bad_page (below).
-  const t = p2mLookup(rd, a.gfn)?.type;
-  if (t === 'ram_paged' || (t === 'ram_shared' && !ro)) return gnt(GNTST.GNTST_eagain!);
-  if (t === 'ram_broken') return gnt(GNTST.GNTST_bad_page!);
-  // The granted frame must be a page of the granter: else GNTST_bad_page.
+  // a broken frame has no page. The granted frame must be a page of the granter: else
+  // GNTST_bad_page. (A paged-out gfn has no frame: its type is looked at only then.)
   const r = queryGfn(m, rd, a.gfn);
+  if (r === undefined && isTranslated(rd) && p2mLookup(rd, a.gfn)?.type === 'ram_paged') return gnt(GNTST.GNTST_eagain!);
+  if (r?.type === 'ram_shared' && !ro) return gnt(GNTST.GNTST_eagain!);
+  if (r?.type === 'ram_broken') return gnt(GNTST.GNTST_bad_page!);
   const page = r ? pageAt(m, r.mfn) : undefined;
   if (!r || !page || page.owner !== rd.domid || !page.allocated || isSpecialType(r.type)) return gnt(GNTST.GNTST_bad_page!);
   const mfn = r.mfn;

@@ -149,7 +149,8 @@ function freeContext(ctx: OpContext, d: DomainModel, a: TaFreeArgs): CallResult 
   if (!c) return fail('ENOENT');
   // Devices attached without IOMMU_FREE_reattach_default → -EBUSY (the context stays usable: no Q10).
   if (c.devices.size > 0 && !a.reattach_default) return fail('EBUSY');
-  for (const bdf of [...c.devices]) moveDevice(m, d, bdf, 0);
+  // (each device once: the context lists its phantom functions too, which move with it)
+  for (const dev of new Set([...c.devices].map((bdf) => deviceOf(m, bdf)))) if (dev) moveDevice(m, d, dev.bdf, 0);
   destroyContext(m, c);
   d.ta.contexts.delete(a.ctx_no);
   return ret(0);
